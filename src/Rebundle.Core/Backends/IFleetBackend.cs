@@ -1,0 +1,66 @@
+using System;
+using System.Collections.Generic;
+using Rebundle.Domain;
+using Rebundle.Runbook;
+
+namespace Rebundle.Backends
+{
+    /// <summary>
+    /// One fleet behind one interface: the Sandbox, AWS or Scalr. Cmdlets never talk to a
+    /// backend directly; the runbook services in <c>Rebundle.Runbook</c> do, so every rule
+    /// (versions, names, batching, timeouts) is written once and holds on every backend.
+    ///
+    /// Reads return whole lists in as few calls as the backend allows (tag filters and
+    /// pagination, never one call per server). Changes act on one object and return it
+    /// as it is after the change. Failures are <see cref="Errors.TtmException"/>s.
+    /// </summary>
+    public interface IFleetBackend : IDisposable
+    {
+        /// <summary>"Sandbox", "Aws" or "Scalr".</summary>
+        string Kind { get; }
+
+        /// <summary>Where the fleet lives, for display: a file path, a region and endpoint, a URL.</summary>
+        string Location { get; }
+
+        /// <summary>The clock waits run on; tests drive it.</summary>
+        IClock Clock { get; }
+
+        /// <summary>How often a wait asks the backend again.</summary>
+        TimeSpan PollInterval { get; }
+
+        IReadOnlyList<Farm> GetFarms();
+
+        /// <summary>Farm roles of the named farms, or of every farm when <paramref name="farms"/> is null.</summary>
+        IReadOnlyList<FarmRole> GetFarmRoles(IReadOnlyCollection<string>? farms = null);
+
+        /// <summary>Every role, production and versioned.</summary>
+        IReadOnlyList<Role> GetRoles();
+
+        /// <summary>Servers matching the query; terminated servers only when the query asks.</summary>
+        IReadOnlyList<Server> GetServers(ServerQuery query);
+
+        /// <summary>The images with the given ids; unknown ids are left out.</summary>
+        IReadOnlyList<Image> GetImages(IReadOnlyCollection<string> imageIds);
+
+        /// <summary>Starts an image of the server's disk, named <paramref name="imageName"/>. Returns it pending.</summary>
+        Image CreateImage(Server source, string imageName);
+
+        /// <summary>
+        /// Creates role <paramref name="roleName"/> with the launch settings of <paramref name="template"/>
+        /// and the image <paramref name="imageId"/>.
+        /// </summary>
+        Role CreateRole(string roleName, Role template, string imageId);
+
+        /// <summary>The role now launches servers from <paramref name="imageId"/>; history is kept where the backend can.</summary>
+        Role SetRoleImage(Role role, string imageId);
+
+        /// <summary>The farm role now runs role <paramref name="roleName"/>.</summary>
+        FarmRole SetFarmRoleRole(FarmRole farmRole, string roleName);
+
+        /// <summary>Launches one more server of the farm role (a replacement). Returns it pending.</summary>
+        Server LaunchServer(FarmRole farmRole);
+
+        /// <summary>Terminates the server.</summary>
+        void TerminateServer(Server server);
+    }
+}

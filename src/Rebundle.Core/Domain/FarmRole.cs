@@ -1,0 +1,29 @@
+namespace Rebundle.Domain
+{
+    /// <summary>
+    /// A role placed in a farm under an alias; the farm keeps <see cref="DesiredCount"/>
+    /// servers of it running. On the staging farm the alias names the role being built
+    /// (<c>RailsAppServer</c>) while the role it runs is the base role (<c>TTM-Base</c>).
+    /// </summary>
+    public sealed record FarmRole
+    {
+        public string Farm { get; init; } = "";
+
+        public string FarmId { get; init; } = "";
+
+        public string Alias { get; init; } = "";
+
+        /// <summary>The role the farm role runs (its servers launch from this role's image).</summary>
+        public string Role { get; init; } = "";
+
+        public int DesiredCount { get; init; }
+
+        /// <summary>The backend's id of the farm role.</summary>
+        public string Id { get; init; } = "";
+
+        /// <summary>The Chef role its servers bootstrap with, from the name tables.</summary>
+        public string? ChefRole { get; init; }
+
+        public override string ToString() => Farm + "/" + Alias;
+    }
+}

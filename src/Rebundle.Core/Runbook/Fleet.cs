@@ -1,0 +1,123 @@
+using System;
+using System.Collections.Generic;
+using System.Linq;
+using Rebundle.Backends;
+using Rebundle.Domain;
+using Rebundle.Errors;
+using Rebundle.Naming;
+
+namespace Rebundle.Runbook
+{
+    /// <summary>
+    /// A connected fleet: one backend and the name tables, plus the reads every cmdlet
+    /// shares (with name validation and suggestions). What <c>Connect-TtmFleet</c> returns
+    /// wraps one of these.
+    /// </summary>
+    public sealed class Fleet : IDisposable
+    {
+        public Fleet(IFleetBackend backend, NameTables? names = null)
+        {
+            Backend = backend;
+            Names = names ?? NameTables.Default;
+        }
+
+        public IFleetBackend Backend { get; }
+
+        public NameTables Names { get; }
+
+        public RoleCatalog Roles() => new RoleCatalog(Backend.GetRoles());
+
+        public QueryResult<Farm> GetFarms(IReadOnlyCollection<string>? names)
+        {
+            var farms = Backend.GetFarms();
+            var misses = MissesFor(names, farms.Select(f => f.Name).ToList(), FarmNotFound);
+            var items = farms.Where(f => NameMatcher.MatchesAny(f.Name, names)).OrderBy(f => f.Name, StringComparer.OrdinalIgnoreCase).ToList();
+            return new QueryResult<Farm>(items, misses);
+        }
+
+        /// <summary>The farm's exact name, or a <see cref="TtmErrorCode.FarmNotFound"/> error with suggestions.</summary>
+        public string RequireFarm(string name)
+        {
+            var known = Backend.GetFarms().Select(f => f.Name).ToList();
+            return known.FirstOrDefault(n => string.Equals(n, name, StringComparison.OrdinalIgnoreCase)) ?? throw FarmNotFound(name, known);
+        }
+
+        public QueryResult<FarmRole> GetFarmRoles(IReadOnlyCollection<string>? farms, IReadOnlyCollection<string>? aliases)
+        {
+            var misses = new List<TtmException>();
+            IReadOnlyCollection<string>? exactFarms = null;
+            if (farms != null && farms.Count > 0)
+            {
+                var farmResult = GetFarms(farms);
+                misses.AddRange(farmResult.Misses);
+                exactFarms = farmResult.Items.Select(f => f.Name).ToList();
+                if (exactFarms.Count == 0) return new QueryResult<FarmRole>(Array.Empty<FarmRole>(), misses);
+            }
+
+            var all = Backend.GetFarmRoles(exactFarms);
+            misses.AddRange(MissesFor(aliases, all.Select(r => r.Alias).ToList(), (alias, known) => new TtmException(
+                TtmErrorCode.FarmRoleNotFound,
+                $"No farm role is aliased '{alias}'" + (exactFarms == null ? "." : $" in farm {string.Join(", ", exactFarms)}.") + NameMatcher.SuggestionText(alias, known), alias)));
+            var items = all
+                .Where(r => NameMatcher.MatchesAny(r.Alias, aliases))
+                .Select(r => r with { ChefRole = r.ChefRole ?? Names.ChefRoleFor(r.Alias) })
+                .OrderBy(r => r.Farm, StringComparer.OrdinalIgnoreCase).ThenBy(r => r.Alias, StringComparer.OrdinalIgnoreCase)
+                .ToList();
+            return new QueryResult<FarmRole>(items, misses);
+        }
+
+        /// <summary>The farm role aliased <paramref name="alias"/> in <paramref name="farm"/>, or an error with suggestions.</summary>
+        public FarmRole RequireFarmRole(string farm, string alias)
+        {
+            var exactFarm = RequireFarm(farm);
+            var roles = Backend.GetFarmRoles(new[] { exactFarm });
+            return roles.FirstOrDefault(r => string.Equals(r.Alias, alias, StringComparison.OrdinalIgnoreCase))
+                ?? throw new TtmException(TtmErrorCode.FarmRoleNotFound,
+                    $"Farm '{exactFarm}' has no farm role aliased '{alias}'." + NameMatcher.SuggestionText(alias, roles.Select(r => r.Alias).ToList()) +
+                    $" Run Get-TtmFarmRole -Farm {exactFarm} to list them.", alias);
+        }
+
+        /// <summary>Servers of the given farms and farm-role aliases (wildcards allowed), not terminated.</summary>
+        public QueryResult<Server> GetServers(IReadOnlyCollection<string>? farms, IReadOnlyCollection<string>? aliases, IReadOnlyCollection<ServerStatus>? statuses)
+        {
+            var farmRoles = GetFarmRoles(farms, aliases);
+            if (farmRoles.Misses.Count > 0 && farmRoles.Items.Count == 0)
+                return new QueryResult<Server>(Array.Empty<Server>(), farmRoles.Misses);
+
+            // Push exact names down to the backend; keep wildcards for the filter below.
+            var query = new ServerQuery
+            {
+                Farms = farms == null || farms.Count == 0 ? null : farmRoles.Items.Select(r => r.Farm).Distinct(StringComparer.OrdinalIgnoreCase).ToList(),
+                Aliases = aliases == null || aliases.Count == 0 ? null : farmRoles.Items.Select(r => r.Alias).Distinct(StringComparer.OrdinalIgnoreCase).ToList(),
+                Statuses = statuses,
+                IncludeTerminated = statuses != null && statuses.Contains(ServerStatus.Terminated),
+            };
+            var servers = Backend.GetServers(query)
+                .Where(s => NameMatcher.MatchesAny(s.Farm, farms) && NameMatcher.MatchesAny(s.Alias, aliases))
+                .Where(s => statuses == null || statuses.Count == 0 ? s.Status != ServerStatus.Terminated : statuses.Contains(s.Status))
+                .OrderBy(s => s.Farm, StringComparer.OrdinalIgnoreCase).ThenBy(s => s.Alias, StringComparer.OrdinalIgnoreCase).ThenBy(s => s.Index)
+                .ToList();
+            return new QueryResult<Server>(servers, farmRoles.Misses);
+        }
+
+        /// <summary>The next version for a role's base name (<c>1-0</c> when it has none).</summary>
+        public RoleVersion NextVersion(string roleName, bool major) => Roles().NextVersion(RoleName.BaseOf(roleName), major);
+
+        /// <summary>Farms (protected ones flagged by the name tables) whose farm roles run <paramref name="roleName"/>.</summary>
+        public IReadOnlyList<string> FarmsRunning(string roleName) => Backend.GetFarmRoles()
+            .Where(r => string.Equals(r.Role, roleName, StringComparison.OrdinalIgnoreCase))
+            .Select(r => r.Farm).Distinct(StringComparer.OrdinalIgnoreCase).ToList();
+
+        public void Dispose() => Backend.Dispose();
+
+        private static TtmException FarmNotFound(string name, IReadOnlyCollection<string> known) => new TtmException(
+            TtmErrorCode.FarmNotFound,
+            $"There is no farm named '{name}'." + NameMatcher.SuggestionText(name, known) + " Run Get-TtmFarm to list farms.", name);
+
+        private static List<TtmException> MissesFor(IReadOnlyCollection<string>? wanted, IReadOnlyCollection<string> known, Func<string, IReadOnlyCollection<string>, TtmException> miss) =>
+            (wanted ?? Array.Empty<string>())
+                .Where(w => !NameMatcher.HasWildcard(w) && !known.Any(k => string.Equals(k, w, StringComparison.OrdinalIgnoreCase)))
+                .Select(w => miss(w, known))
+                .ToList();
+    }
+}

@@ -1,0 +1,71 @@
+using System;
+using System.Collections.Generic;
+using System.Linq;
+using Rebundle.Domain;
+using Rebundle.Errors;
+
+namespace Rebundle.Runbook
+{
+    /// <summary>A farm role about to run another role (runbook step 6).</summary>
+    public sealed record FarmRoleChange(FarmRole FarmRole, string NewRole)
+    {
+        public bool IsNoOp => string.Equals(FarmRole.Role, NewRole, StringComparison.OrdinalIgnoreCase);
+
+        public string Description => $"Farm role {FarmRole.Alias} of farm {FarmRole.Farm}: run role {NewRole} instead of {FarmRole.Role}";
+    }
+
+    /// <summary>A role about to take another image (runbook steps 1 and 7).</summary>
+    public sealed record RoleImageChange(Role Role, string NewImageId, IReadOnlyList<string> FarmsAffected)
+    {
+        public bool IsNoOp => string.Equals(Role.ImageId, NewImageId, StringComparison.Ordinal);
+
+        public string Description => $"Role {Role.Name}: use image {NewImageId} instead of {Role.ImageId}" +
+                                     (FarmsAffected.Count == 0 ? "" : $" (used by farm {string.Join(", ", FarmsAffected)})");
+    }
+
+    /// <summary>
+    /// Which role a farm role runs, and which image a role uses: validated plans first, then
+    /// the change, so a refused or unconfirmed change touches nothing.
+    /// </summary>
+    public sealed class RoleAssignmentService
+    {
+        private readonly Fleet _fleet;
+
+        public RoleAssignmentService(Fleet fleet) => _fleet = fleet;
+
+        /// <summary>
+        /// The farm role of <paramref name="farm"/> aliased <paramref name="alias"/> (default: the
+        /// role's base name, so <c>RailsAppServer-1-7</c> goes to alias <c>RailsAppServer</c>)
+        /// will run <paramref name="roleName"/>, which must exist.
+        /// </summary>
+        public FarmRoleChange PlanFarmRole(string farm, string roleName, string? alias)
+        {
+            var role = _fleet.Roles().Require(roleName);
+            var farmRole = _fleet.RequireFarmRole(farm, string.IsNullOrEmpty(alias) ? role.BaseName : alias!);
+            return new FarmRoleChange(farmRole, role.Name);
+        }
+
+        public FarmRole Apply(FarmRoleChange change) =>
+            change.IsNoOp ? change.FarmRole : _fleet.Backend.SetFarmRoleRole(change.FarmRole, change.NewRole);
+
+        /// <summary>
+        /// Role <paramref name="roleName"/> will use <paramref name="imageId"/>, which must exist and
+        /// be available (a role never points at an image that is not ready).
+        /// </summary>
+        public RoleImageChange PlanRoleImage(string roleName, string imageId)
+        {
+            var role = _fleet.Roles().Require(roleName);
+            if (string.IsNullOrWhiteSpace(imageId))
+                throw new TtmException(TtmErrorCode.InvalidArgument, "An image id is required: pipe a role in or pass -Image.", roleName);
+            var image = _fleet.Backend.GetImages(new[] { imageId }).FirstOrDefault();
+            if (image == null)
+                throw new TtmException(TtmErrorCode.ImageNotFound, $"There is no image '{imageId}'. Pipe a role from Get-TtmRole, or pass an image id the backend knows.", imageId);
+            if (image.Status != ImageStatus.Available)
+                throw new TtmException(TtmErrorCode.ImageFailed, $"Image {imageId} is {image.Status}, not Available; role {role.Name} was left alone. Wait for the image, then try again.", imageId);
+            return new RoleImageChange(role, imageId, _fleet.FarmsRunning(role.Name));
+        }
+
+        public Role Apply(RoleImageChange change) =>
+            change.IsNoOp ? change.Role : _fleet.Backend.SetRoleImage(change.Role, change.NewImageId);
+    }
+}
