@@ -42,7 +42,7 @@ function Invoke-Native {
 # This PowerShell, again, in a child process (under `dotnet pwsh` the process is dotnet itself).
 function Invoke-ChildPwsh {
     $exe = (Get-Process -Id $PID).Path
-    $prefix = if ([IO.Path]::GetFileNameWithoutExtension($exe) -eq 'dotnet') { @(Join-Path $PSHOME 'pwsh.dll') } else { @() }
+    $prefix = @(if ([IO.Path]::GetFileNameWithoutExtension($exe) -eq 'dotnet') { Join-Path $PSHOME 'pwsh.dll' })
     & $exe @prefix @args
 }
 
