@@ -89,7 +89,7 @@ function Invoke-Xunit {
         Write-Host "xunit: $($project.BaseName)" -ForegroundColor Cyan
         $trx = "$($project.BaseName).trx"
         Remove-Item (Join-Path $results $trx) -ErrorAction SilentlyContinue
-        dotnet test $project.FullName -c $Configuration --nologo --logger "trx;LogFileName=$trx" --logger 'console;verbosity=minimal' --results-directory $results
+        dotnet test $project.FullName -c $Configuration --nologo --logger "trx;LogFileName=$trx" --logger 'console;verbosity=minimal' --results-directory $results | Out-Host
         $file = Join-Path $results $trx
         if (-not (Test-Path $file)) {
             Write-Host "  no results from $($project.BaseName): counted as one failure" -ForegroundColor Red
