@@ -68,6 +68,10 @@ function Invoke-Build {
     $version = Get-RebundleVersion
     (Get-Content $manifest -Raw) -replace "ModuleVersion\s*=\s*'[^']*'", "ModuleVersion        = '$version'" |
         Set-Content $manifest -NoNewline
+    # Exports from the assembly, help from docs/help: both need the cmdlets loaded, so a child process.
+    Invoke-Native 'Exports and help' {
+        Invoke-ChildPwsh -NoProfile -NonInteractive -File (Join-Path $root 'build/Complete-ModuleLayout.ps1') -ModuleFolder $moduleOut -HelpSource (Join-Path $root 'docs/help') | Out-Host
+    }
     Write-Host "Module $version at $moduleOut" -ForegroundColor Green
 }
 

@@ -9,21 +9,7 @@
     PowerShellVersion    = '5.1'
     CompatiblePSEditions = @('Desktop', 'Core')
     FormatsToProcess     = @('Rebundle.Format.ps1xml')
-    CmdletsToExport      = @(
-        'Connect-TtmFleet'
-        'Disconnect-TtmFleet'
-        'Get-TtmFleet'
-        'Get-TtmFarm'
-        'Get-TtmFarmRole'
-        'Get-TtmRole'
-        'Get-TtmServer'
-        'Get-TtmNextRoleVersion'
-        'New-TtmRoleSnapshot'
-        'Set-TtmFarmRole'
-        'Set-TtmRoleImage'
-        'Invoke-TtmRecycle'
-        'Set-TtmSandbox'
-    )
+    CmdletsToExport      = @() # written by build.ps1: every cmdlet of the built assembly
     FunctionsToExport    = @()
     AliasesToExport      = @()
     VariablesToExport    = @()

@@ -1,0 +1,114 @@
+# Help: every exported cmdlet answers Get-Help with a synopsis, a description, described
+# parameters and runnable examples; about_Rebundle exists; the markdown compiler refuses stale help.
+
+BeforeDiscovery {
+    Import-Module (Join-Path $PSScriptRoot 'TestHelpers.psm1') -Force
+    $script:cmdlets = @((Import-Module (Get-RebundleModulePath) -Force -PassThru).ExportedCmdlets.Keys | Sort-Object |
+        ForEach-Object { @{ Name = $_ } })
+}
+
+BeforeAll {
+    Import-Module (Join-Path $PSScriptRoot 'TestHelpers.psm1') -Force
+    Import-Module (Get-RebundleModulePath) -Force
+    $script:common = [Management.Automation.Cmdlet]::CommonParameters + [Management.Automation.Cmdlet]::OptionalCommonParameters
+}
+
+Describe 'Get-Help <Name>' -ForEach $cmdlets {
+    BeforeAll { $script:help = Get-Help $Name -Full }
+
+    It 'has a synopsis written for it' {
+        # Without help, PowerShell makes the synopsis up from the syntax.
+        "$($help.Synopsis)".Trim() | Should -Not -BeNullOrEmpty
+        "$($help.Synopsis)" | Should -Not -Match ('^\s*' + [regex]::Escape($Name) + '\s')
+    }
+
+    It 'has a description' {
+        ($help.Description.Text -join ' ').Trim() | Should -Not -BeNullOrEmpty
+    }
+
+    It 'has at least two examples, each with code and an explanation' {
+        @($help.Examples.Example).Count | Should -BeGreaterOrEqual 2
+        foreach ($example in $help.Examples.Example) {
+            $example.Code | Should -Not -BeNullOrEmpty
+            ($example.Remarks.Text -join ' ').Trim() | Should -Not -BeNullOrEmpty -Because "$($example.Title) needs a sentence saying what it does"
+        }
+    }
+
+    It 'describes every parameter' {
+        $parameters = (Get-Command $Name).Parameters.Keys | Where-Object { $_ -notin $common }
+        foreach ($parameter in $parameters) {
+            $entry = $help.Parameters.Parameter | Where-Object Name -eq $parameter
+            $entry | Should -Not -BeNullOrEmpty -Because "-$parameter of $Name needs a '### -$parameter' section in docs/help/$Name.md"
+            ($entry.Description.Text -join ' ').Trim() | Should -Not -BeNullOrEmpty -Because "-$parameter of $Name needs a description"
+        }
+    }
+}
+
+Describe 'The help examples' {
+    BeforeAll {
+        # Every example of every cmdlet, in order, in a child process whose home folder is new for
+        # each cmdlet (examples that connect without -Path get a fresh default Sandbox there).
+        $script:homes = Join-Path $TestDrive 'homes'
+        $sandboxHome = if ($IsWindows) { 'USERPROFILE' } else { 'HOME' }
+        $script:runner = @"
+`$ErrorActionPreference = 'Stop'
+foreach (`$command in Get-Command -Module Rebundle -CommandType Cmdlet | Sort-Object Name) {
+    Disconnect-TtmFleet
+    `$env:$sandboxHome = Join-Path '$homes' `$command.Name
+    New-Item -ItemType Directory `$env:$sandboxHome | Out-Null
+    Connect-TtmFleet -Sandbox | Out-Null
+    Set-TtmSandbox -BootDelay 0:0:0 -ImageDelay 0:0:0 -RespawnDelay 0:0:0
+    Disconnect-TtmFleet
+    foreach (`$example in (Get-Help `$command.Name).Examples.Example) {
+        try {
+            & ([scriptblock]::Create(`$example.Code)) *>&1 | Out-Null
+            "EXAMPLE|`$(`$command.Name)|`$(`$example.Title.Trim(' -'))|ok"
+        }
+        catch { "EXAMPLE|`$(`$command.Name)|`$(`$example.Title.Trim(' -'))|`$(`$_.FullyQualifiedErrorId): `$(`$_.Exception.Message)" }
+    }
+}
+"@
+        $script:results = @(Invoke-ChildRebundle -Script $runner | Where-Object { $_ -like 'EXAMPLE|*' } | ForEach-Object {
+            $name, $title, $outcome = ($_ -split '\|', 4)[1..3]
+            [pscustomobject]@{ Command = $name; Title = $title; Outcome = $outcome }
+        })
+    }
+
+    It 'ran the examples of every cmdlet' {
+        ($results.Command | Sort-Object -Unique) | Should -Be ((Get-Command -Module Rebundle -CommandType Cmdlet).Name | Sort-Object)
+    }
+
+    It 'every example runs without an error' {
+        $failed = $results | Where-Object Outcome -ne 'ok' | ForEach-Object { "$($_.Command) '$($_.Title)': $($_.Outcome)" }
+        $failed | Should -BeNullOrEmpty
+    }
+}
+
+Describe 'about_Rebundle' {
+    It 'answers Get-Help about_Rebundle with the concepts, backends, configuration and runbook' {
+        $text = Get-Help about_Rebundle | Out-String
+        $text | Should -Match 'SHORT DESCRIPTION'
+        foreach ($section in 'CONCEPTS', 'THE RUNBOOK AS COMMANDS', 'BACKENDS', 'CONFIGURATION') { $text | Should -Match $section }
+        $text | Should -Match 'Invoke-TtmRecycle -Farm Production, Dev'
+    }
+}
+
+Describe 'The help compiler' {
+    BeforeAll { Import-Module (Join-Path (Get-RepoRoot) 'build/HelpMarkdown.psm1') -Force }
+
+    It 'refuses markdown that describes a parameter the cmdlet does not have' {
+        $source = Join-Path $TestDrive 'stale'
+        New-Item -ItemType Directory $source | Out-Null
+        "# Get-TtmFarm`n`n## SYNOPSIS`nLists farms.`n`n## PARAMETERS`n`n### -Colour`nNo such thing.`n" | Set-Content (Join-Path $source 'Get-TtmFarm.md')
+        { ConvertTo-MamlHelp -Command (Get-Command Get-TtmFarm) -SourceFolder $source -OutFile (Join-Path $TestDrive 'stale.xml') } |
+            Should -Throw '*-Colour*Get-TtmFarm does not have*'
+    }
+
+    It 'reads sections, parameters, examples with code and links' {
+        $help = Read-CmdletHelpMarkdown (Join-Path (Get-RepoRoot) 'docs/help/Get-TtmFarm.md')
+        $help.Name | Should -Be 'Get-TtmFarm'
+        $help.Parameters.Keys | Should -Be @('Name')
+        $help.Examples[0].Code | Should -Match '^Connect-TtmFleet -Sandbox'
+        $help.Links.Text | Should -Contain 'about_Rebundle'
+    }
+}
