@@ -56,6 +56,7 @@ foreach (`$command in Get-Command -Module Rebundle -CommandType Cmdlet | Sort-Ob
     Disconnect-TtmFleet
     `$env:$sandboxHome = Join-Path '$homes' `$command.Name
     New-Item -ItemType Directory `$env:$sandboxHome | Out-Null
+    Set-Location `$env:$sandboxHome # examples may write files in the current folder
     Connect-TtmFleet -Sandbox | Out-Null
     Set-TtmSandbox -BootDelay 0:0:0 -ImageDelay 0:0:0 -RespawnDelay 0:0:0
     Disconnect-TtmFleet
