@@ -56,12 +56,20 @@ function Invoke-Build {
     $publish = Join-Path $out 'publish'
     Invoke-Native 'dotnet publish' { dotnet publish (Join-Path $root 'src/Rebundle.PowerShell/Rebundle.PowerShell.csproj') -c $Configuration -o $publish --nologo -v quiet }
 
+    $loader = Join-Path $out 'publish-loadcontext'
+    Invoke-Native 'dotnet publish (load context)' { dotnet publish (Join-Path $root 'src/Rebundle.PowerShell.LoadContext/Rebundle.PowerShell.LoadContext.csproj') -c $Configuration -o $loader --nologo -v quiet }
+
     if (Test-Path $moduleOut) { Remove-Item $moduleOut -Recurse -Force }
-    New-Item -ItemType Directory -Path $moduleOut | Out-Null
-    # The host provides System.Management.Automation; everything else the cmdlets need ships.
-    Get-ChildItem $publish -Filter *.dll |
-        Where-Object Name -ne 'System.Management.Automation.dll' |
-        Copy-Item -Destination $moduleOut
+    $dependencies = Join-Path $moduleOut 'dependencies'
+    New-Item -ItemType Directory -Path $moduleOut, $dependencies | Out-Null
+    # The cmdlets and the types they expose load as usual; every other dll (backends, AWSSDK.*,
+    # SSH.NET and theirs) goes to dependencies/, which PowerShell 7 loads in the module's own
+    # AssemblyLoadContext (docs/module.md). The host provides System.Management.Automation.
+    $rootAssemblies = 'Rebundle.PowerShell.dll', 'Rebundle.Core.dll'
+    foreach ($dll in Get-ChildItem $publish -Filter *.dll | Where-Object Name -ne 'System.Management.Automation.dll') {
+        Copy-Item $dll.FullName -Destination $(if ($dll.Name -in $rootAssemblies) { $moduleOut } else { $dependencies })
+    }
+    Copy-Item (Join-Path $loader 'Rebundle.PowerShell.LoadContext.dll') -Destination $moduleOut
     Copy-Item (Join-Path $root 'module/*') -Destination $moduleOut -Recurse
 
     $manifest = Join-Path $moduleOut 'Rebundle.psd1'
