@@ -1,9 +1,11 @@
 using System;
 using System.IO;
 using System.Management.Automation;
+using Rebundle.Audit;
 using Rebundle.Errors;
 using Rebundle.Naming;
 using Rebundle.PowerShell.Infrastructure;
+using Rebundle.PowerShell.Infrastructure.Files;
 using Rebundle.Runbook;
 using Rebundle.Sandbox;
 
@@ -27,6 +29,11 @@ namespace Rebundle.PowerShell.Commands
 
         // ---- Backend parameter sets (AWS, Scalr) are added here, each in its own region. ----
 
+        /// <summary>Where every change is logged (JSON lines); default $env:REBUNDLE_AUDIT_LOG, else ~/.rebundle/audit.log.</summary>
+        [Parameter]
+        [ValidateNotNullOrEmpty]
+        public string? AuditLogPath { get; set; }
+
         /// <summary>A JSON file overriding the name tables; default $env:REBUNDLE_CONFIG, else ~/.rebundle/config.json when present.</summary>
         [Parameter]
         [ValidateNotNullOrEmpty]
@@ -42,7 +49,9 @@ namespace Rebundle.PowerShell.Commands
                 SandboxSet => SandboxBackend.Open(Path == null ? null : GetUnresolvedProviderPathFromPSPath(Path), names),
                 _ => throw new TtmException(TtmErrorCode.InvalidArgument, $"Unknown backend '{ParameterSetName}'."),
             };
-            var connection = new FleetConnection(new Fleet(backend, names), DateTimeOffset.Now, configPath);
+            var auditPath = AuditLogPath != null ? GetUnresolvedProviderPathFromPSPath(AuditLogPath) : FileAuditSink.DefaultPath();
+            var audited = new AuditingBackend(backend, new FileAuditSink(auditPath), Environment.UserName + "@" + Environment.MachineName);
+            var connection = new FleetConnection(new Fleet(audited, names), DateTimeOffset.Now, configPath, auditPath);
             FleetSession.Set(connection);
             WriteVerbose($"Connected to the {connection.Backend} fleet at {connection.Location}.");
             WriteObject(connection);
