@@ -35,6 +35,7 @@ public sealed class ScalrApiServer : IAsyncDisposable, IDisposable
     private WebApplication? _app;
     private int _faultsLeft;
     private int _faultStatus = 503;
+    private Func<string, string, bool>? _failWhen;
 
     public ScalrApiServer(ScalrApiOptions options)
     {
@@ -66,6 +67,12 @@ public sealed class ScalrApiServer : IAsyncDisposable, IDisposable
             _faultsLeft = count;
             _faultStatus = status;
         }
+    }
+
+    /// <summary>Every request the predicate picks gets a 500 InternalError until cleared with null.</summary>
+    public void FailWhen(Func<string, string, bool>? predicate)
+    {
+        lock (_faultGate) _failWhen = predicate;
     }
 
     public static ScalrApiServer Start(ScalrApiOptions options)
@@ -109,7 +116,7 @@ public sealed class ScalrApiServer : IAsyncDisposable, IDisposable
         using var bodyReader = new StreamReader(request.Body, Encoding.UTF8);
         var body = await bodyReader.ReadToEndAsync();
 
-        var result = Control(path, rawQuery) ?? Fault() ?? Authenticate(request, path, rawQuery, body) ?? Route(request.Method, path, rawQuery, body);
+        var result = Control(path, rawQuery) ?? Fault(request.Method, path) ?? Authenticate(request, path, rawQuery, body) ?? Route(request.Method, path, rawQuery, body);
         lock (_log) _log.Add(new LoggedRequest(request.Method, path, rawQuery, result.Status, result.ErrorCode));
         context.Response.StatusCode = result.Status;
         context.Response.ContentType = "application/json";
@@ -139,10 +146,12 @@ public sealed class ScalrApiServer : IAsyncDisposable, IDisposable
         }
     }
 
-    private ApiResult? Fault()
+    private ApiResult? Fault(string method, string path)
     {
         lock (_faultGate)
         {
+            if (_failWhen?.Invoke(method, path) == true)
+                return ApiResult.Error(500, "InternalError", "An internal error occurred (injected by the test).");
             if (_faultsLeft <= 0) return null;
             _faultsLeft--;
             return ApiResult.Error(_faultStatus, _faultStatus == 429 ? "TooManyRequests" : "ServiceUnavailable", "The service is temporarily unavailable. Try again later.");
