@@ -5,7 +5,9 @@ using Rebundle.ScalrApi;
 
 // dotnet Rebundle.ScalrApi.dll --port 0 --key-id K --secret S --env 5 --seed runbook [--ec2-endpoint URL]
 //   [--page-size 3] [--boot-seconds 2] [--terminate-seconds 1] [--region us-east-1]
-// Prints its URL as the first line of stdout, then serves until Ctrl+C, SIGTERM or stdin closes.
+//   [--ec2-access-key AKID...] [--lifetime-seconds 1800]
+// Prints its URL as the first line of stdout, then serves until Ctrl+C, SIGTERM, stdin closes,
+// or the lifetime ends (so a forgotten test process never runs for ever).
 var options = new ScalrApiOptions();
 for (var i = 0; i < args.Length; i++)
 {
@@ -22,6 +24,8 @@ for (var i = 0; i < args.Length; i++)
         case "--boot-seconds": options.BootDelay = TimeSpan.FromSeconds(double.Parse(Next(), System.Globalization.CultureInfo.InvariantCulture)); break;
         case "--terminate-seconds": options.TerminateDelay = TimeSpan.FromSeconds(double.Parse(Next(), System.Globalization.CultureInfo.InvariantCulture)); break;
         case "--region": options.Region = Next(); break;
+        case "--ec2-access-key": options.Ec2AccessKey = Next(); break;
+        case "--lifetime-seconds": options.Lifetime = TimeSpan.FromSeconds(double.Parse(Next(), System.Globalization.CultureInfo.InvariantCulture)); break;
         default:
             Console.Error.WriteLine($"Unknown option {args[i]}.");
             return 2;
@@ -41,5 +45,5 @@ if (Console.IsInputRedirected)
     // The parent closing our stdin means it is gone: stop with it.
     new Thread(() => { while (Console.In.Read() >= 0) { } stop.Set(); }) { IsBackground = true }.Start();
 }
-stop.Wait();
+stop.Wait(options.Lifetime);
 return 0;

@@ -33,6 +33,12 @@ public sealed class ScalrApiOptions
     /// <summary>An EC2 Query-API endpoint that owns the servers' instances; null makes up instance ids.</summary>
     public string? Ec2Endpoint { get; set; }
 
+    /// <summary>The access key the EC2 endpoint accepts.</summary>
+    public string Ec2AccessKey { get; set; } = Ec2Link.DefaultAccessKey;
+
+    /// <summary>A process left running stops by itself after this long.</summary>
+    public TimeSpan Lifetime { get; set; } = TimeSpan.FromMinutes(30);
+
     /// <summary>The fleet's time (server states are computed from it); tests share theirs.</summary>
     public Func<DateTimeOffset> Clock { get; set; } = () => DateTimeOffset.UtcNow;
 }

@@ -84,6 +84,8 @@ public sealed class ScalrApiServer : IAsyncDisposable, IDisposable
 
     public async Task StartAsync()
     {
+        if (_options.Ec2Endpoint != null)
+            World.Ec2 = new Ec2Link(_options.Ec2Endpoint, _options.Region, _options.Ec2AccessKey);
         if (_options.Seed == "runbook")
         {
             lock (World.Gate) World.SeedRunbook();
@@ -102,6 +104,7 @@ public sealed class ScalrApiServer : IAsyncDisposable, IDisposable
     {
         if (_app != null) await _app.DisposeAsync();
         _app = null;
+        World.Ec2?.Dispose();
     }
 
     public void Dispose() => DisposeAsync().AsTask().GetAwaiter().GetResult();

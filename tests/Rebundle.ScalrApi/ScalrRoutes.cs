@@ -82,7 +82,7 @@ internal sealed class ScalrRoutes
         if (server.TerminateRequested == null)
         {
             server.TerminateRequested = _world.Now;
-            _world.TerminateInstance(server.CloudServerId);
+            _world.Ec2?.Terminate(server.CloudServerId);
         }
         return ApiResult.Data(Server(server));
     }
@@ -144,6 +144,8 @@ internal sealed class ScalrRoutes
         if (cloudImageId.Length == 0) return ApiResult.Error(400, "InvalidStructure", "Property 'cloudImageId' is required.");
         if (_world.Images.Any(i => i.CloudImageId == cloudImageId))
             return ApiResult.Error(409, "UnicityViolation", $"Image {cloudImageId} is already registered.");
+        if (_world.Ec2 != null && !_world.Ec2.HasImage(cloudImageId))
+            return ApiResult.Error(400, "InvalidValue", $"Image {cloudImageId} was not found in the cloud.");
         var image = _world.AddImage(json?["name"]?.ToString() ?? cloudImageId, cloudImageId,
             json?["cloudLocation"]?.ToString() ?? _options.Region, json?["os"]?["id"]?.ToString() ?? "ubuntu-14-04");
         return ApiResult.Data(Image(image), 201);

@@ -65,6 +65,7 @@ public sealed class ScalrWorld
     private readonly ScalrApiOptions _options;
     private int _nextId = 100;
     private int _nextImage = 1;
+    private IReadOnlyDictionary<(string, string, int), string> _instances = new Dictionary<(string, string, int), string>();
 
     public ScalrWorld(ScalrApiOptions options) => _options = options;
 
@@ -78,11 +79,8 @@ public sealed class ScalrWorld
     /// <summary>Launches still to fail (fault injection).</summary>
     public int FailingLaunches { get; set; }
 
-    /// <summary>Makes instance ids; the EC2 endpoint's RunInstances when one is configured.</summary>
-    public Func<string, string> LaunchInstance { get; set; } = _ => "i-" + Guid.NewGuid().ToString("N")[..17];
-
-    /// <summary>Tells the cloud an instance is gone.</summary>
-    public Action<string> TerminateInstance { get; set; } = _ => { };
+    /// <summary>The EC2 endpoint that owns the instances, or null to make instance ids up.</summary>
+    public Ec2Link? Ec2 { get; set; }
 
     public DateTimeOffset Now => _options.Clock();
 
@@ -121,7 +119,7 @@ public sealed class ScalrWorld
         return role;
     }
 
-    public ServerRecord Launch(FarmRoleRecord farmRole, DateTimeOffset? at = null)
+    public ServerRecord Launch(FarmRoleRecord farmRole, DateTimeOffset? at = null, string? existingInstance = null)
     {
         var role = Roles.First(r => r.Id == farmRole.RoleId);
         var image = Images.FirstOrDefault(i => role.ImageIds.Contains(i.Id));
@@ -129,10 +127,14 @@ public sealed class ScalrWorld
         var index = Enumerable.Range(1, taken.Count + 1).First(i => !taken.Contains(i));
         var willFail = FailingLaunches > 0;
         if (willFail) FailingLaunches--;
+        var farm = Farms.First(f => f.Id == farmRole.FarmId);
+        var instanceId = existingInstance
+            ?? Ec2?.Run(image?.CloudImageId ?? "", farm.Name, farmRole.Alias, role.Name, index)
+            ?? "i-" + Guid.NewGuid().ToString("N")[..17];
         var server = new ServerRecord
         {
             Id = Guid.NewGuid().ToString(),
-            CloudServerId = LaunchInstance(image?.CloudImageId ?? ""),
+            CloudServerId = instanceId,
             FarmId = farmRole.FarmId,
             FarmRoleId = farmRole.Id,
             Index = index,
@@ -152,8 +154,12 @@ public sealed class ScalrWorld
     {
         var longAgo = Now - TimeSpan.FromDays(30);
         string[] production = { "RailsAppServer", "NodeAppServer", "Sidekiq", "Reports", "DataLoad", "DevDebug", "SystemWatcher" };
-        var baseRole = AddRole("TTM-Base", AddImage("TTM-Base"), longAgo);
-        var roles = production.ToDictionary(n => n, n => AddRole(n, AddImage(n), longAgo));
+        // With EC2 behind us, use the images and instances its runbook seed made (same fleet).
+        var amis = Ec2?.ImagesByName() ?? new Dictionary<string, string>();
+        _instances = Ec2?.TaggedInstances() ?? new Dictionary<(string, string, int), string>();
+        string? Ami(string role) => amis.TryGetValue(role + "-1-6", out var v) || amis.TryGetValue(role, out v) ? v : null;
+        var baseRole = AddRole("TTM-Base", AddImage("TTM-Base", Ami("TTM-Base")), longAgo);
+        var roles = production.ToDictionary(n => n, n => AddRole(n, AddImage(n, Ami(n)), longAgo));
         foreach (var name in production)
         {
             var versioned = AddRole(name + "-1-6", null, longAgo);
@@ -182,6 +188,7 @@ public sealed class ScalrWorld
     {
         var farmRole = new FarmRoleRecord { Id = NextId(), FarmId = farm.Id, Alias = alias, RoleId = role.Id, MinInstances = count };
         FarmRoles.Add(farmRole);
-        for (var i = 0; i < count; i++) Launch(farmRole, launched);
+        for (var i = 1; i <= count; i++)
+            Launch(farmRole, launched, _instances.TryGetValue((farm.Name, alias, i), out var id) ? id : null);
     }
 }
