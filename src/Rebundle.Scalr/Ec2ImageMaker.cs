@@ -75,6 +75,32 @@ namespace Rebundle.Scalr
             return images;
         }
 
+        /// <summary>
+        /// Instance id → image id for the given instances in <paramref name="region"/>, in one paged
+        /// DescribeInstances (an instance-id filter, which skips ids EC2 does not know).
+        /// </summary>
+        public IReadOnlyDictionary<string, string> InstanceImages(string region, IReadOnlyCollection<string> instanceIds)
+        {
+            var images = new Dictionary<string, string>(StringComparer.Ordinal);
+            if (instanceIds.Count == 0) return images;
+            var request = new DescribeInstancesRequest { Filters = new List<Filter> { new Filter("instance-id", instanceIds.ToList()) } };
+            string? token = null;
+            do
+            {
+                request.NextToken = token;
+                var page = Call(region, "DescribeInstances", string.Join(", ", instanceIds), c => c.DescribeInstancesAsync(request).GetAwaiter().GetResult());
+                foreach (var instance in (page.Reservations ?? new List<Reservation>()).SelectMany(r => r.Instances ?? new List<Instance>()))
+                    images[instance.InstanceId] = instance.ImageId;
+                token = page.NextToken;
+            }
+            while (!string.IsNullOrEmpty(token));
+            return images;
+        }
+
+        /// <summary>True when the operator gave AWS settings, so EC2 may be asked on reads too.</summary>
+        public bool IsConfigured =>
+            !string.IsNullOrWhiteSpace(_options.AwsRegion) || !string.IsNullOrWhiteSpace(_options.Ec2EndpointUrl) || !string.IsNullOrWhiteSpace(_options.AwsProfileName);
+
         public void Dispose()
         {
             foreach (var client in _clients.Values) client.Dispose();

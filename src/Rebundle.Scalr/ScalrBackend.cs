@@ -110,13 +110,31 @@ namespace Rebundle.Scalr
                 : _client.List("servers/").ToList();
 
             var ids = query.Ids == null ? null : new HashSet<string>(query.Ids, StringComparer.Ordinal);
-            return raw.Select(ScalrServer.From)
+            var servers = raw.Select(ScalrServer.From)
                 .Where(s => farmRoles.ContainsKey(s.FarmRoleId))
                 .Where(s => ids == null || ids.Contains(s.Id))
-                .Select(s => ToServer(s, farmRoles[s.FarmRoleId]))
-                .Where(s => query.IncludeTerminated || s.Status != ServerStatus.Terminated || (query.Statuses?.Contains(ServerStatus.Terminated) ?? false))
-                .Where(s => query.Statuses == null || query.Statuses.Count == 0 || query.Statuses.Contains(s.Status))
+                .Select(s => (scalr: s, server: ToServer(s, farmRoles[s.FarmRoleId])))
+                .Where(p => query.IncludeTerminated || p.server.Status != ServerStatus.Terminated || (query.Statuses?.Contains(ServerStatus.Terminated) ?? false))
+                .Where(p => query.Statuses == null || query.Statuses.Count == 0 || query.Statuses.Contains(p.server.Status))
                 .ToList();
+            var images = InstanceImages(servers.Select(p => p.scalr).ToList());
+            return servers.Select(p => images.TryGetValue(p.scalr.CloudServerId, out var image) ? p.server with { ImageId = image } : p.server).ToList();
+        }
+
+        /// <summary>
+        /// Which image each server's instance runs. Scalr's server object does not say, EC2 does:
+        /// one DescribeInstances per region for all of them, when AWS settings were given.
+        /// </summary>
+        private IReadOnlyDictionary<string, string> InstanceImages(IReadOnlyList<ScalrServer> servers)
+        {
+            var result = new Dictionary<string, string>(StringComparer.Ordinal);
+            if (!_ec2.IsConfigured) return result;
+            foreach (var region in servers.Where(s => s.CloudServerId.Length > 0).GroupBy(s => _ec2.RegionFor(s.CloudLocation)))
+            {
+                foreach (var pair in _ec2.InstanceImages(region.Key, region.Select(s => s.CloudServerId).Distinct().ToList()))
+                    result[pair.Key] = pair.Value;
+            }
+            return result;
         }
 
         public FarmRole SetFarmRoleRole(FarmRole farmRole, string roleName)

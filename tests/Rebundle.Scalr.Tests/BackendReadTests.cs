@@ -63,6 +63,7 @@ public class BackendReadTests
             Assert.Equal("RailsAppServer", s.Role);
             Assert.Equal("us-east-1", s.Region);
             Assert.Equal("127.0.0.1", s.Address);
+            Assert.Equal("", s.ImageId); // Scalr does not say; without AWS settings EC2 is not asked
         });
     }
 

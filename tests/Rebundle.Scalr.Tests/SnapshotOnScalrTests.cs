@@ -154,5 +154,20 @@ public class SnapshotOnScalrTests
         Assert.DoesNotContain(rails, s => before.Contains(s.Id));
         var instances = scalr.Server.World.Servers.Where(s => rails.Any(r => r.Id == s.Id)).Select(s => s.CloudServerId).ToList();
         Assert.All(instances, id => Assert.Equal(newRails, scalr.Ec2!.Instances.Single(i => i.Id == id).ImageId));
+        Assert.All(rails, s => Assert.Equal(newRails, s.ImageId));
+    }
+
+    [Fact]
+    public void Servers_read_the_image_their_instance_runs_from_ec2_in_one_call()
+    {
+        using var scalr = new LoopbackScalr(withEc2: true);
+        using var fleet = new Fleet(scalr.Connect());
+        var roles = fleet.Roles();
+        scalr.Ec2!.ClearRequests();
+        var servers = fleet.Backend.GetServers(ServerQuery.All);
+        Assert.Equal(19, servers.Count);
+        Assert.Equal(1, scalr.Ec2.CountOf("DescribeInstances"));
+        Assert.All(servers.Where(s => s.Farm == "Rebundle-Staging"), s => Assert.Equal(roles.Require("TTM-Base").ImageId, s.ImageId));
+        Assert.All(servers.Where(s => s.Farm == "Production"), s => Assert.Equal(roles.Require(s.Alias).ImageId, s.ImageId));
     }
 }
