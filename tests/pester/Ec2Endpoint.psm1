@@ -77,7 +77,9 @@ function Stop-TestEc2Endpoint {
 
 # The endpoint's request log: action, status, errorCode, mutating, parameters.
 function Get-Ec2RequestLog([Parameter(Mandatory)] $Endpoint) {
-    @(Invoke-RestMethod -Uri "$($Endpoint.Url)_ttm/requests")
+    # Invoke-RestMethod writes a JSON array as one object; returning it from a variable sends its items one by one.
+    $log = Invoke-RestMethod -Uri "$($Endpoint.Url)_ttm/requests"
+    $log
 }
 
 function Clear-Ec2RequestLog([Parameter(Mandatory)] $Endpoint) {
