@@ -87,7 +87,7 @@ namespace Rebundle.Scalr
             }));
             try
             {
-                _client.Post($"roles/{created.Id}/images/", new { image = new { id = image.Id } });
+                _client.Post($"roles/{created.Id}/images/", RoleImage(created.Id, image.Id));
             }
             catch (TtmException)
             {
@@ -109,11 +109,14 @@ namespace Rebundle.Scalr
             var byId = images.ToDictionary(i => i.Id, StringComparer.Ordinal);
             var old = PickImage(current.Select(id => byId.TryGetValue(id, out var i) ? i : null));
             if (old == null)
-                _client.Post($"roles/{role.Id}/images/", new { image = new { id = image.Id } });
+                _client.Post($"roles/{role.Id}/images/", RoleImage(role.Id, image.Id));
             else
-                _client.Post($"roles/{role.Id}/images/{old.Id}/actions/replace/", new { image = new { id = image.Id } });
+                _client.Post($"roles/{role.Id}/images/{old.Id}/actions/replace/", RoleImage(role.Id, image.Id));
             return role with { ImageId = imageId };
         }
+
+        /// <summary>Scalr's RoleImage object, the body of the add and replace routes.</summary>
+        private static object RoleImage(string roleId, string imageId) => new { role = new { id = JsonId(roleId) }, image = new { id = imageId } };
 
         /// <summary>The Scalr image for an AMI, registered (images/ POST) if Scalr does not know it yet.</summary>
         private ScalrImage EnsureRegistered(string amiId, string name, string? osId, IReadOnlyList<ScalrImage> images)

@@ -150,7 +150,8 @@ namespace Rebundle.Scalr
             return ToServer(server, farmRole);
         }
 
-        public void TerminateServer(Server server) => _client.Post($"servers/{server.Id}/actions/terminate/", null);
+        /// <summary>Not forced: Scalr runs its termination hooks (scalr.system.server_terminate_timeout).</summary>
+        public void TerminateServer(Server server) => _client.Post($"servers/{server.Id}/actions/terminate/", new { force = false });
 
         public void Dispose()
         {

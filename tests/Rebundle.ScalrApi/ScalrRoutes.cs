@@ -116,9 +116,17 @@ internal sealed class ScalrRoutes
         return new ApiResult(200, new JsonObject { ["data"] = null });
     }
 
+    /// <summary>Scalr's RoleImage body: <c>{"role": {"id": …}, "image": {"id": …}}</c>; the role must be the one in the path.</summary>
+    private static ApiResult? WrongRole(RoleRecord role, JsonNode? body) =>
+        body?["role"]?["id"] is JsonNode id && id.ToString() != role.Id.ToString()
+            ? ApiResult.Error(400, "InvalidValue", $"Role id {id} in the body does not match role {role.Id} in the path.")
+            : null;
+
     private ApiResult AddRoleImage(RoleRecord role, string body)
     {
-        var imageId = Parse(body)?["image"]?["id"]?.ToString() ?? "";
+        var json = Parse(body);
+        if (WrongRole(role, json) is { } wrong) return wrong;
+        var imageId = json?["image"]?["id"]?.ToString() ?? "";
         var image = _world.Images.FirstOrDefault(i => i.Id == imageId);
         if (image == null) return ApiResult.Error(404, "ObjectNotFound", $"Image '{imageId}' was not found.");
         if (role.ImageIds.Select(id => _world.Images.First(i => i.Id == id)).Any(i => i.CloudLocation == image.CloudLocation))
@@ -131,7 +139,9 @@ internal sealed class ScalrRoutes
     {
         if (!role.ImageIds.Contains(oldImageId))
             return ApiResult.Error(404, "ObjectNotFound", $"Image '{oldImageId}' is not an image of role {role.Id}.");
-        var newId = Parse(body)?["image"]?["id"]?.ToString() ?? "";
+        var json = Parse(body);
+        if (WrongRole(role, json) is { } wrong) return wrong;
+        var newId = json?["image"]?["id"]?.ToString() ?? "";
         if (_world.Images.All(i => i.Id != newId)) return ApiResult.Error(404, "ObjectNotFound", $"Image '{newId}' was not found.");
         role.ImageIds[role.ImageIds.IndexOf(oldImageId)] = newId;
         return ApiResult.Data(RoleImage(role.Id, newId));
