@@ -156,12 +156,19 @@ namespace Rebundle.Scalr
                 config.ServiceURL = _options.Ec2EndpointUrl;
                 config.AuthenticationRegion = r;
             }
-            if (string.IsNullOrWhiteSpace(_options.AwsProfileName)) return new AmazonEC2Client(config);
+            var credentials = ProfileCredentials();
+            return credentials == null ? new AmazonEC2Client(config) : new AmazonEC2Client(credentials, config);
+        });
+
+        /// <summary>The -AwsProfileName credentials (null for the SDK's default chain), or an error naming the missing profile.</summary>
+        public AWSCredentials? ProfileCredentials()
+        {
+            if (string.IsNullOrWhiteSpace(_options.AwsProfileName)) return null;
             if (!new CredentialProfileStoreChain().TryGetAWSCredentials(_options.AwsProfileName, out AWSCredentials credentials))
                 throw new TtmException(TtmErrorCode.ConfigInvalid,
                     $"There is no AWS profile named '{_options.AwsProfileName}' in the shared credentials file. Create it (aws configure --profile {_options.AwsProfileName}) or pass another -AwsProfileName.",
                     _options.AwsProfileName);
-            return new AmazonEC2Client(credentials, config);
-        });
+            return credentials;
+        }
     }
 }

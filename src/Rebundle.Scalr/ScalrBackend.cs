@@ -54,6 +54,7 @@ namespace Rebundle.Scalr
         {
             if (options == null) throw new ArgumentNullException(nameof(options));
             options.Validate();
+            new Ec2ImageMaker(options).ProfileCredentials(); // a missing -AwsProfileName fails here, not at the first snapshot
             var client = new ScalrClient(options, clock);
             try
             {

@@ -80,6 +80,19 @@ public class SigningTests
     }
 
     [Fact]
+    public void Signed_post_with_both_a_query_and_a_body_is_accepted()
+    {
+        using var scalr = new LoopbackScalr();
+        using var client = scalr.Client();
+        var path = client.PathAndQuery("roles/", new[] { new KeyValuePair<string, string>("z", "last one"), new KeyValuePair<string, string>("a", "1") });
+        using var answer = client.Send(HttpMethod.Post, path, Encoding.UTF8.GetBytes("{\"name\":\"Query-1-0\"}"));
+        Assert.Equal("Query-1-0", answer.RootElement.GetProperty("data").GetProperty("name").GetString());
+        var logged = Assert.Single(scalr.Server.RequestLog);
+        Assert.Equal(201, logged.Status);
+        Assert.Equal("a=1&z=last%20one", logged.Query);
+    }
+
+    [Fact]
     public void A_wrong_secret_gets_scalrs_401_envelope_as_access_denied()
     {
         using var scalr = new LoopbackScalr();

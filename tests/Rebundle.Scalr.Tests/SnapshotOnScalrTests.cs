@@ -112,6 +112,19 @@ public class SnapshotOnScalrTests
     }
 
     [Fact]
+    public void An_unknown_aws_profile_is_named_at_connect()
+    {
+        using var scalr = new LoopbackScalr(withEc2: true);
+        var options = scalr.Options();
+        options.AwsProfileName = "no-such-rebundle-profile";
+        var e = Assert.Throws<TtmException>(() => ScalrBackend.Connect(options, scalr.Clock));
+        Assert.Equal(TtmErrorCode.ConfigInvalid, e.Code);
+        Assert.Contains("no-such-rebundle-profile", e.Message);
+        Assert.Empty(scalr.Server.RequestLog);
+        Assert.Empty(scalr.Ec2!.Requests.Where(r => r.Action != "DescribeImages" && r.Action != "DescribeInstances")); // only the Scalr seed's reads
+    }
+
+    [Fact]
     public void The_whole_runbook_from_snapshot_to_recycled_production()
     {
         using var scalr = new LoopbackScalr(withEc2: true);
