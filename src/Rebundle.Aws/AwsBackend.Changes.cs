@@ -120,7 +120,7 @@ namespace Rebundle.Aws
         /// </summary>
         public Server LaunchServer(FarmRole farmRole)
         {
-            var used = new HashSet<int>(GetServers(new Backends.ServerQuery { Farms = new[] { farmRole.Farm }, Aliases = new[] { farmRole.Alias } })
+            var used = new HashSet<int>(ReadServers(new Backends.ServerQuery { Farms = new[] { farmRole.Farm }, Aliases = new[] { farmRole.Alias } })
                 .Where(s => s.Farm == farmRole.Farm && s.Alias == farmRole.Alias)
                 .Select(s => s.Index));
             var index = Enumerable.Range(1, used.Count + 1).First(i => !used.Contains(i));

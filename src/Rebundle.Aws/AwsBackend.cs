@@ -80,6 +80,17 @@ namespace Rebundle.Aws
 
         public IReadOnlyList<Server> GetServers(ServerQuery query)
         {
+            var servers = WithStatusChecks(ReadServers(query));
+            return query.Statuses == null || query.Statuses.Count == 0
+                ? servers
+                : servers.Where(s => query.Statuses.Contains(s.Status)).ToList();
+        }
+
+        /// <summary>Servers by their instance state alone (no status checks): one filtered, paginated DescribeInstances pass.</summary>
+        private List<Server> ReadServers(ServerQuery query)
+        {
+            if ((query.Farms != null && query.Farms.Count == 0) || (query.Aliases != null && query.Aliases.Count == 0) || (query.Ids != null && query.Ids.Count == 0))
+                return new List<Server>();
             var filters = new List<Filter>();
             filters.Add(query.Farms != null ? TtmTags.TagFilter(TtmTags.Farm, query.Farms) : TtmTags.Filter("tag-key", TtmTags.Farm));
             if (query.Aliases != null) filters.Add(TtmTags.TagFilter(TtmTags.Alias, query.Aliases));
@@ -87,8 +98,6 @@ namespace Rebundle.Aws
                 filters.Add(TtmTags.Filter("instance-state-name", query.Statuses.SelectMany(AwsMapping.StatesOf).Distinct()));
             else if (!query.IncludeTerminated)
                 filters.Add(TtmTags.Filter("instance-state-name", AwsMapping.LiveStates));
-            if ((query.Farms != null && query.Farms.Count == 0) || (query.Aliases != null && query.Aliases.Count == 0) || (query.Ids != null && query.Ids.Count == 0))
-                return Array.Empty<Server>();
 
             var idChunks = query.Ids == null ? new List<IReadOnlyList<string>?> { null } : Chunks(query.Ids).Select(c => (IReadOnlyList<string>?)c).ToList();
             var servers = new List<Server>();
@@ -97,7 +106,7 @@ namespace Rebundle.Aws
                 var chunkFilters = ids == null ? filters : filters.Concat(new[] { TtmTags.Filter("instance-id", ids) }).ToList();
                 servers.AddRange(Instances("Reading servers", chunkFilters)
                     .Select(i => AwsMapping.ServerOf(i, _region))
-                    .Where(s => s != null && (query.Statuses == null || query.Statuses.Count == 0 || query.Statuses.Contains(s.Status)))
+                    .Where(s => s != null)
                     .Select(s => s!));
             }
             return servers;

@@ -1,6 +1,7 @@
 using System;
 using System.Collections.Generic;
 using System.Globalization;
+using System.Linq;
 using Amazon.EC2.Model;
 using Rebundle.Domain;
 using Ec2Image = Amazon.EC2.Model.Image;
@@ -33,15 +34,18 @@ namespace Rebundle.Aws
             }
         }
 
-        /// <summary>The EC2 states a status can be in, for the instance-state-name filter.</summary>
+        /// <summary>
+        /// The EC2 states a status can be in, for the instance-state-name filter. A running
+        /// instance is still Pending while its status checks initialize, and Failed when they fail.
+        /// </summary>
         public static IEnumerable<string> StatesOf(ServerStatus status)
         {
             switch (status)
             {
-                case ServerStatus.Pending: return new[] { "pending" };
+                case ServerStatus.Pending: return new[] { "pending", "running" };
                 case ServerStatus.Running: return new[] { "running" };
                 case ServerStatus.Terminating: return new[] { "shutting-down", "stopping" };
-                case ServerStatus.Failed: return new[] { "terminated" };
+                case ServerStatus.Failed: return new[] { "terminated", "running" };
                 default: return new[] { "terminated", "stopped" };
             }
         }
@@ -71,6 +75,18 @@ namespace Rebundle.Aws
                 Region = region,
                 LaunchedAt = instance.LaunchTime is DateTime launched ? new DateTimeOffset(DateTime.SpecifyKind(launched.ToUniversalTime(), DateTimeKind.Utc)) : (DateTimeOffset?)null,
             };
+        }
+
+        /// <summary>
+        /// A running server's status once its status checks are known: Pending while either
+        /// check is "initializing", Failed when either is "impaired", else Running.
+        /// </summary>
+        public static ServerStatus StatusAfterChecks(InstanceStatus checks)
+        {
+            var summaries = new[] { checks.Status?.Status?.Value, checks.SystemStatus?.Status?.Value }; // Status is the instance check
+            if (summaries.Contains("impaired")) return ServerStatus.Failed;
+            if (summaries.Contains("initializing")) return ServerStatus.Pending;
+            return ServerStatus.Running;
         }
 
         public static ImageStatus StatusOf(Ec2Image image)

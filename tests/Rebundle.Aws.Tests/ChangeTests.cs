@@ -104,6 +104,18 @@ public class ChangeTests
     }
 
     [Fact]
+    public void SetRoleImage_of_a_role_without_a_template_is_RoleNotFound_and_changes_nothing()
+    {
+        using var fleet = new AwsFleet();
+        var ghost = Role.Named("Ghost", fleet.Ec2.Images[0].Id);
+
+        var error = Assert.Throws<TtmException>(() => fleet.Backend.SetRoleImage(ghost, fleet.Ec2.Images[1].Id));
+
+        Assert.Equal(TtmErrorCode.RoleNotFound, error.Code);
+        Assert.Empty(fleet.Mutations);
+    }
+
+    [Fact]
     public void SetFarmRoleRole_rewrites_the_ttm_role_tag_only()
     {
         using var fleet = new AwsFleet();

@@ -19,6 +19,8 @@ public class ConnectTests
         using var backend = AwsBackend.Connect(new AwsConnectionOptions { EndpointUrl = fleet.Endpoint.Url.ToString() });
 
         Assert.Equal("Aws", backend.Kind);
+        Assert.Equal(TimeSpan.FromSeconds(5), backend.PollInterval);
+        Assert.Same(Rebundle.Runbook.SystemClock.Instance, backend.Clock);
         Assert.Contains(fleet.Endpoint.Url.ToString(), backend.Location);
         Assert.Contains("us-east-1", backend.Location);
         var probe = Assert.Single(fleet.Ec2.Requests);
@@ -32,6 +34,16 @@ public class ConnectTests
         using var fleet = new AwsFleet(options: new AwsConnectionOptions { ProfileName = TestEnvironment.GoodProfile });
 
         Assert.Equal(3, fleet.Backend.GetFarms().Count);
+        Assert.StartsWith(TestEnvironment.ProfileRegion + " at ", fleet.Backend.Location);
+        Assert.Equal(TestEnvironment.ProfileRegion, fleet.Backend.GetServers(Rebundle.Backends.ServerQuery.All).First().Region);
+    }
+
+    [Fact]
+    public void An_explicit_region_wins_over_the_profiles()
+    {
+        using var fleet = new AwsFleet(options: new AwsConnectionOptions { ProfileName = TestEnvironment.GoodProfile, Region = "ap-southeast-2" });
+
+        Assert.StartsWith("ap-southeast-2 at ", fleet.Backend.Location);
     }
 
     [Fact]

@@ -98,7 +98,7 @@ public class ReadTests
         var servers = fleet.Backend.GetServers(new ServerQuery { Farms = new[] { "Dev" }, Aliases = new[] { "Sidekiq", "Reports" } });
 
         Assert.Equal(new[] { "Reports.1", "Sidekiq.1" }, servers.Select(s => s.Name).OrderBy(n => n));
-        var request = Assert.Single(fleet.Ec2.Requests);
+        var request = Assert.Single(fleet.Ec2.Requests, r => r.Action == "DescribeInstances");
         Assert.Equal("tag:ttm:farm", request.Parameters["Filter.1.Name"]);
         Assert.Equal("Dev", request.Parameters["Filter.1.Value.1"]);
         Assert.Equal("tag:ttm:alias", request.Parameters["Filter.2.Name"]);
@@ -130,7 +130,8 @@ public class ReadTests
         Assert.Equal(1000, servers.Count);
         Assert.Equal(Enumerable.Range(1, 1000), servers.Select(s => s.Index).OrderBy(i => i));
         Assert.Equal(4, fleet.Calls("DescribeInstances"));
-        Assert.Equal(3, fleet.Ec2.Requests.Count(r => r.Parameters.ContainsKey("NextToken")));
+        Assert.Equal(3, fleet.Ec2.Requests.Count(r => r.Action == "DescribeInstances" && r.Parameters.ContainsKey("NextToken")));
+        Assert.Equal(4, fleet.Calls("DescribeInstanceStatus")); // the status checks of 1,000 running servers, 250 a page
     }
 
     [Fact]
@@ -197,5 +198,46 @@ public class ReadTests
         Assert.Equal(ImageStatus.Failed, failed.Status);
         Assert.Contains("failed", failed.StatusReason);
         Assert.DoesNotContain(fleet.Backend.GetServers(ServerQuery.All), s => s.Id == old.Id);
+    }
+
+    [Fact]
+    public void A_running_server_is_Pending_until_its_status_checks_pass()
+    {
+        using var fleet = new AwsFleet(configure: s => { s.BootTime = TimeSpan.FromSeconds(30); s.StatusCheckTime = TimeSpan.FromMinutes(2); });
+        var farmRole = fleet.Backend.GetFarmRoles(new[] { "Dev" }).Single(r => r.Alias == "Sidekiq");
+        var server = fleet.Backend.LaunchServer(farmRole);
+        ServerStatus StatusOf() => fleet.Backend.GetServers(new ServerQuery { Ids = new[] { server.Id } }).Single().Status;
+
+        fleet.Clock.Advance(TimeSpan.FromMinutes(1));
+        Assert.Equal("running", fleet.Ec2.StateOf(fleet.Ec2.Instances.Single(i => i.Id == server.Id)));
+        Assert.Equal(ServerStatus.Pending, StatusOf());
+        Assert.Contains(fleet.Backend.GetServers(new ServerQuery { Statuses = new[] { ServerStatus.Pending } }), s => s.Id == server.Id);
+
+        fleet.Clock.Advance(TimeSpan.FromMinutes(2));
+        Assert.Equal(ServerStatus.Running, StatusOf());
+    }
+
+    [Fact]
+    public void A_server_whose_status_checks_fail_is_Failed()
+    {
+        using var fleet = new AwsFleet();
+        fleet.Ec2.Faults.ImpairLaunches = 1;
+        var server = fleet.Backend.LaunchServer(fleet.Backend.GetFarmRoles(new[] { "Dev" }).Single(r => r.Alias == "Reports"));
+        fleet.Clock.Advance(TimeSpan.FromMinutes(1));
+
+        Assert.Equal(ServerStatus.Failed, fleet.Backend.GetServers(new ServerQuery { Ids = new[] { server.Id } }).Single().Status);
+        Assert.DoesNotContain(fleet.Backend.GetServers(new ServerQuery { Statuses = new[] { ServerStatus.Running } }), s => s.Id == server.Id);
+    }
+
+    [Fact]
+    public void An_endpoint_without_status_checks_is_trusted_on_the_instance_state_and_not_asked_again()
+    {
+        using var fleet = new AwsFleet(configure: s => s.ReportsStatusChecks = false);
+
+        Assert.All(fleet.Backend.GetServers(ServerQuery.All), s => Assert.Equal(ServerStatus.Running, s.Status));
+        Assert.Equal(19, fleet.Backend.GetServers(ServerQuery.All).Count);
+
+        Assert.Equal(1, fleet.Calls("DescribeInstanceStatus"));
+        Assert.Equal("InvalidAction", fleet.Ec2.Requests.Single(r => r.Action == "DescribeInstanceStatus").ErrorCode);
     }
 }

@@ -17,8 +17,8 @@ public class RetryTests
         var servers = fleet.Backend.GetServers(ServerQuery.All);
 
         Assert.Equal(19, servers.Count);
-        Assert.Equal(new[] { 503, 503, 503, 200 }, fleet.Ec2.Requests.Select(r => r.Status));
-        Assert.All(fleet.Ec2.Requests, r => Assert.Equal("DescribeInstances", r.Action));
+        Assert.Equal(new[] { 503, 503, 503, 200 }, fleet.Ec2.Requests.Where(r => r.Action == "DescribeInstances").Select(r => r.Status));
+        Assert.Equal(4, fleet.Ec2.Requests.Count(r => r.Action == "DescribeInstances"));
     }
 
     [Fact]

@@ -163,6 +163,22 @@ public class RunbookTests
     }
 
     [Fact]
+    public void A_replacement_whose_status_checks_fail_is_terminated_and_the_old_server_kept()
+    {
+        using var fleet = new AwsFleet();
+        fleet.Ec2.Faults.ImpairLaunches = 1;
+        var recycle = new RecycleService(fleet.Fleet, new RecordingReporter());
+        var old = fleet.Fleet.GetServers(new[] { "Dev" }, new[] { "NodeAppServer" }, null).Items.Single();
+        var plan = recycle.Plan(new[] { "Dev" }, new[] { "NodeAppServer" }, batchSize: 1).Items.Single();
+
+        var error = Assert.Throws<RecycleStoppedException>(() => recycle.Execute(plan, Timeout, CancellationToken.None));
+
+        Assert.Equal(TtmErrorCode.ReplacementFailed, error.Code);
+        Assert.Equal("running", fleet.Ec2.StateOf(fleet.Ec2.Instances.Single(i => i.Id == old.Id)));
+        Assert.Single(fleet.Mutations, m => m.Action == "TerminateInstances" && m.Parameters["InstanceId.1"] != old.Id);
+    }
+
+    [Fact]
     public void A_wait_stops_when_cancelled()
     {
         using var fleet = new AwsFleet();

@@ -17,6 +17,9 @@ internal static class TestEnvironment
     public const string WrongProfile = "ttm-wrong";
     public const string Region = "us-east-1";
 
+    /// <summary>The region in the good profile's config, different from AWS_REGION to show which one wins.</summary>
+    public const string ProfileRegion = "eu-west-1";
+
     [ModuleInitializer]
     internal static void Initialize()
     {
@@ -27,7 +30,7 @@ internal static class TestEnvironment
             $"[{GoodProfile}]\naws_access_key_id = {AccessKey}\naws_secret_access_key = test-secret-not-used\n\n" +
             $"[{WrongProfile}]\naws_access_key_id = AKIDSOMEONEELSE00001\naws_secret_access_key = test-secret-not-used\n");
         var config = Path.Combine(folder, "config");
-        File.WriteAllText(config, $"[profile {GoodProfile}]\nregion = {Region}\n");
+        File.WriteAllText(config, $"[profile {GoodProfile}]\nregion = {ProfileRegion}\n");
         Environment.SetEnvironmentVariable("AWS_SHARED_CREDENTIALS_FILE", credentials);
         Environment.SetEnvironmentVariable("AWS_CONFIG_FILE", config);
         Environment.SetEnvironmentVariable("AWS_ACCESS_KEY_ID", AccessKey);

@@ -70,7 +70,7 @@ public sealed class Ec2Endpoint : IDisposable
             fleet.ClearRequests();
             return Results.NoContent();
         });
-        // POST /_ttm/faults?throttle=3&throttleAction=DescribeInstances&stallLaunches=1&failLaunches=1&failImage=Rails*
+        // POST /_ttm/faults?throttle=3&throttleAction=DescribeInstances&stallLaunches=1&failLaunches=1&impairLaunches=1&failImage=Rails*
         app.MapPost("/_ttm/faults", (HttpRequest request) =>
         {
             var q = request.Query;
@@ -81,6 +81,7 @@ public sealed class Ec2Endpoint : IDisposable
                 if (q.TryGetValue("throttleAction", out var action)) fleet.Faults.ThrottleAction = action.ToString();
                 fleet.Faults.StallLaunches = Int("stallLaunches") ?? fleet.Faults.StallLaunches;
                 fleet.Faults.FailLaunches = Int("failLaunches") ?? fleet.Faults.FailLaunches;
+                fleet.Faults.ImpairLaunches = Int("impairLaunches") ?? fleet.Faults.ImpairLaunches;
                 foreach (var pattern in q["failImage"]) fleet.Faults.FailingImageNames.Add(pattern!);
             }
             return Results.NoContent();

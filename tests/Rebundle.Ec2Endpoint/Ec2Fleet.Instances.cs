@@ -35,6 +35,41 @@ public sealed partial class Ec2Fleet
         return Response("DescribeInstances", Items("reservationSet", reservations), Leaf("nextToken", next));
     }
 
+    /// <summary>Status checks of running instances (EC2 leaves the others out unless IncludeAllInstances).</summary>
+    private XElement DescribeInstanceStatus(QueryRequest r)
+    {
+        var ids = r.List("InstanceId");
+        if (ids.Count > 0 && r.Get("MaxResults") != null)
+            throw new Ec2Error("InvalidParameterCombination", "The parameter instancesSet cannot be used with the parameter maxResults");
+        var filters = r.Filters();
+        var now = Now;
+        var matching = _instances
+            .Where(i => ids.Count == 0 || ids.Contains(i.Id))
+            .Where(i => r.Bool("IncludeAllInstances") || i.StateAt(now, Settings.ShutdownTime).Name == "running")
+            .Where(i => Passes(filters, name => name switch
+            {
+                "instance-id" => new[] { i.Id },
+                "instance-state-name" => new[] { i.StateAt(now, Settings.ShutdownTime).Name },
+                "instance-status.status" or "system-status.status" => new[] { i.StatusChecksAt(now, Settings.StatusCheckTime) },
+                _ => null,
+            }, "instance status"))
+            .ToList();
+        var (page, next) = Page(matching, r, 5, 1000);
+        return Response("DescribeInstanceStatus", Items("instanceStatusSet", page.Select(i =>
+        {
+            var state = i.StateAt(now, Settings.ShutdownTime);
+            var checks = state.Name == "running" ? i.StatusChecksAt(now, Settings.StatusCheckTime) : "not-applicable";
+            XElement Summary(string name) => E(name, E("status", checks),
+                Items("details", new object?[] { E("item", E("name", "reachability"), E("status", checks == "ok" ? "passed" : checks == "impaired" ? "failed" : "initializing")) }));
+            return (object?)E("item",
+                E("instanceId", i.Id),
+                E("availabilityZone", Settings.Region + "a"),
+                E("instanceState", E("code", state.Code), E("name", state.Name)),
+                Summary("systemStatus"),
+                Summary("instanceStatus"));
+        })), Leaf("nextToken", next));
+    }
+
     private IEnumerable<string>? InstanceValues(Ec2Instance instance, string filter, DateTimeOffset now) => filter switch
     {
         "instance-id" => new[] { instance.Id },
@@ -80,9 +115,11 @@ public sealed partial class Ec2Fleet
         {
             DateTimeOffset? runningAt = Now + Settings.BootTime;
             DateTimeOffset? failsAt = null;
+            var impaired = false;
             if (Faults.StallLaunches > 0) { Faults.StallLaunches--; runningAt = null; }
             else if (Faults.FailLaunches > 0) { Faults.FailLaunches--; runningAt = null; failsAt = Now + Settings.BootTime; }
-            var instance = NewInstance(imageId, Setting("InstanceType") ?? "t3.micro", Setting("KeyName"), template?.Id, version, token, reservation, runningAt, failsAt);
+            else if (Faults.ImpairLaunches > 0) { Faults.ImpairLaunches--; impaired = true; }
+            var instance = NewInstance(imageId, Setting("InstanceType") ?? "t3.micro", Setting("KeyName"), template?.Id, version, token, reservation, runningAt, failsAt, impaired);
             instance.Tags.Set(r.TagsFor("instance"));
             _instances.Add(instance);
             launched.Add(instance);

@@ -24,6 +24,12 @@ public sealed class Ec2Settings
     /// <summary>How long a terminated instance stays shutting-down.</summary>
     public TimeSpan ShutdownTime { get; set; } = TimeSpan.FromSeconds(5);
 
+    /// <summary>How long a running instance's status checks stay "initializing" before they pass.</summary>
+    public TimeSpan StatusCheckTime { get; set; } = TimeSpan.Zero;
+
+    /// <summary>False to answer DescribeInstanceStatus with InvalidAction, like an endpoint that does not report checks.</summary>
+    public bool ReportsStatusChecks { get; set; } = true;
+
     /// <summary>The most items one page holds, whatever MaxResults asks (EC2 may return fewer than asked too).</summary>
     public int MaxPageSize { get; set; } = 1000;
 
@@ -44,6 +50,9 @@ public sealed class Ec2Faults
 
     /// <summary>The next N launched instances end terminated with Server.InternalError instead of running.</summary>
     public int FailLaunches { get; set; }
+
+    /// <summary>The next N launched instances run but fail their status checks (impaired).</summary>
+    public int ImpairLaunches { get; set; }
 
     /// <summary>Images whose name matches one of these patterns (* and ? wildcards) end failed.</summary>
     public List<string> FailingImageNames { get; } = new();
@@ -199,6 +208,7 @@ public sealed partial class Ec2Fleet
     {
         "DescribeRegions" => DescribeRegions(r),
         "DescribeInstances" => DescribeInstances(r),
+        "DescribeInstanceStatus" when Settings.ReportsStatusChecks => DescribeInstanceStatus(r),
         "RunInstances" => RunInstances(r),
         "TerminateInstances" => TerminateInstances(r),
         "CreateTags" => CreateTags(r),
@@ -217,14 +227,14 @@ public sealed partial class Ec2Fleet
 
     private string NewId(string prefix) => prefix + "-" + (_nextId++).ToString("x", CultureInfo.InvariantCulture).PadLeft(17, '0');
 
-    private Ec2Instance NewInstance(string imageId, string instanceType, string? keyName, string? templateId, string? templateVersion, string? clientToken, string reservationId, DateTimeOffset? runningAt, DateTimeOffset? failsAt)
+    private Ec2Instance NewInstance(string imageId, string instanceType, string? keyName, string? templateId, string? templateVersion, string? clientToken, string reservationId, DateTimeOffset? runningAt, DateTimeOffset? failsAt, bool impaired = false)
     {
         var number = _instances.Count + 10;
         return new Ec2Instance
         {
             Id = NewId("i"), ReservationId = reservationId, ImageId = imageId, InstanceType = instanceType, KeyName = keyName,
             LaunchTemplateId = templateId, LaunchTemplateVersion = templateVersion, ClientToken = clientToken, LaunchTime = Now,
-            PrivateIp = $"10.0.{number / 250 % 250}.{number % 250 + 1}", RunningAt = runningAt, FailsAt = failsAt,
+            PrivateIp = $"10.0.{number / 250 % 250}.{number % 250 + 1}", RunningAt = runningAt, FailsAt = failsAt, Impaired = impaired,
         };
     }
 

@@ -53,6 +53,16 @@ public sealed class Ec2Instance
 
     public DateTimeOffset? TerminateRequestedAt { get; set; }
 
+    /// <summary>Status checks fail once it runs (a replacement that boots but never becomes healthy).</summary>
+    public bool Impaired { get; init; }
+
+    /// <summary>
+    /// The instance and system status checks of a running instance: "initializing" for
+    /// <paramref name="checkTime"/> after it starts running, then "ok" (or "impaired").
+    /// </summary>
+    public string StatusChecksAt(DateTimeOffset now, TimeSpan checkTime) =>
+        RunningAt is { } running && now < running + checkTime ? "initializing" : Impaired ? "impaired" : "ok";
+
     public (string Name, int Code, string? ReasonCode, string? ReasonMessage) StateAt(DateTimeOffset now, TimeSpan shutdownTime)
     {
         if (TerminateRequestedAt is { } asked)

@@ -4,7 +4,7 @@ using System.Threading;
 using Rebundle.Ec2Endpoint;
 
 // dotnet Rebundle.Ec2Endpoint.dll [--port 0] [--seed runbook] [--boot-seconds 2] [--image-seconds 3]
-//   [--shutdown-seconds 1] [--page-size 1000] [--access-key KEY] [--region us-east-1] [--lifetime-seconds 1800]
+//   [--shutdown-seconds 1] [--status-check-seconds 0] [--page-size 1000] [--access-key KEY] [--region us-east-1] [--lifetime-seconds 1800]
 // Prints the endpoint URL as the first line of stdout, then serves until stopped (Ctrl+C,
 // SIGTERM) or until the lifetime ends, so a forgotten test process never runs for ever.
 var settings = new Ec2Settings { BootTime = TimeSpan.FromSeconds(2), ImageTime = TimeSpan.FromSeconds(3), ShutdownTime = TimeSpan.FromSeconds(1) };
@@ -22,6 +22,7 @@ for (var i = 0; i < args.Length; i++)
         case "--boot-seconds": settings.BootTime = TimeSpan.FromSeconds(Seconds()); break;
         case "--image-seconds": settings.ImageTime = TimeSpan.FromSeconds(Seconds()); break;
         case "--shutdown-seconds": settings.ShutdownTime = TimeSpan.FromSeconds(Seconds()); break;
+        case "--status-check-seconds": settings.StatusCheckTime = TimeSpan.FromSeconds(Seconds()); break;
         case "--page-size": settings.MaxPageSize = int.Parse(Next(), CultureInfo.InvariantCulture); break;
         case "--access-key": settings.AccessKey = Next(); break;
         case "--region": settings.Region = Next(); break;
