@@ -129,6 +129,8 @@ Import-Module '$pester'
 'PESTER-TOTALS {0} {1}' -f `$result.PassedCount, (`$result.FailedCount + `$result.FailedBlocksCount + `$result.FailedContainersCount)
 "@
     $env:REBUNDLE_MODULE = Join-Path $moduleOut 'Rebundle.psd1'
+    # Tests that do not choose an audit log must not write into the user's profile.
+    $env:REBUNDLE_AUDIT_LOG = Join-Path $out 'test-audit.log'
     $totals = @{ Passed = 0; Failed = 1 }
     Invoke-ChildPwsh -NoProfile -NonInteractive -Command $script | ForEach-Object {
         if ($_ -match '^PESTER-TOTALS (\d+) (\d+)$') { $totals = @{ Passed = [int] $Matches[1]; Failed = [int] $Matches[2] } }
