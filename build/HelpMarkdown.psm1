@@ -65,8 +65,10 @@ function Read-CmdletHelpMarkdown {
             if ($line -match '^\s*```\s*$') { $inCode = $false; $item.Code = ($code -join "`n"); continue }
             $code.Add($line); continue
         }
-        if ($line -match '^```') {
+        if ($line -match '^```(.*)$') {
             if ($section -ne 'EXAMPLES' -or -not $item) { throw "${Path}: code blocks belong to an example (### Example N: title)." }
+            # "```powershell no-run": shown in the help, but the tests do not run it (it needs a real cloud).
+            $item.NoRun = $Matches[1] -match '\bno-run\b'
             $inCode = $true; $code = [Collections.Generic.List[string]]::new(); continue
         }
         if ($line -match '^# (\S+)\s*$') { $help.Name = $Matches[1]; continue }
@@ -78,7 +80,7 @@ function Read-CmdletHelpMarkdown {
             $heading = $Matches[1]
             switch ($section) {
                 'PARAMETERS' { $item = $heading -replace '^-', '' }
-                'EXAMPLES' { $item = [pscustomobject]@{ Title = $heading; Code = ''; Remarks = @() }; $help.Examples.Add($item) }
+                'EXAMPLES' { $item = [pscustomobject]@{ Title = $heading; Code = ''; Remarks = @(); NoRun = $false }; $help.Examples.Add($item) }
                 default { $item = $heading }
             }
             continue

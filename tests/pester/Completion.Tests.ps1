@@ -36,6 +36,7 @@ Describe 'On a connected Sandbox' {
         Get-Completion 'Get-TtmServer -Farm ' | Should -Be @('Dev', 'Production', 'Rebundle-Staging')
         Get-Completion 'Invoke-TtmRecycle -Farm reb' | Should -Be 'Rebundle-Staging'
         Get-Completion 'Get-TtmFarm -Name P' | Should -Be 'Production'
+        Get-Completion 'Invoke-TtmRebundle -TestFarm D' | Should -Be 'Dev'
     }
 
     It 'completes -Farm on every cmdlet that has one, found by convention' {

@@ -11,7 +11,7 @@ namespace Rebundle.PowerShell.Completion
     /// aliases, roles or versions, so every cmdlet (also ones added later) gets completion
     /// without a line in it:
     /// <list type="bullet">
-    /// <item>-Farm, and -Name of a *-TtmFarm cmdlet: a farm;</item>
+    /// <item>-Farm and any -*Farm (-StagingFarm), and -Name of a *-TtmFarm cmdlet: a farm;</item>
     /// <item>-Alias, and -Role when it also answers to -Alias (Get-TtmServer -Role): a farm-role alias;</item>
     /// <item>any other -Role, and -Name of a *-TtmRole cmdlet: a role, production or versioned;</item>
     /// <item>-Version: the next versions of the role already typed.</item>
@@ -43,7 +43,7 @@ namespace Rebundle.PowerShell.Completion
             bool Is(string name) => string.Equals(parameter, name, StringComparison.OrdinalIgnoreCase);
             bool NounIs(string name) => string.Equals(noun, name, StringComparison.OrdinalIgnoreCase);
 
-            if (Is("Farm") || (Is("Name") && NounIs("TtmFarm"))) return NameKind.Farm;
+            if (parameter.EndsWith("Farm", StringComparison.OrdinalIgnoreCase) || (Is("Name") && NounIs("TtmFarm"))) return NameKind.Farm;
             if (Is("Alias")) return NameKind.FarmRoleAlias;
             if (Is("Role")) return aliases.Contains("Alias", StringComparer.OrdinalIgnoreCase) ? NameKind.FarmRoleAlias : NameKind.Role;
             if (Is("Name") && NounIs("TtmRole")) return NameKind.Role;
