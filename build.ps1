@@ -4,7 +4,9 @@
     Builds, tests and demonstrates the Rebundle module.
 .DESCRIPTION
     build  - compiles the solution and lays out an importable module at out/Rebundle/
-    test   - build, then every xunit project (tests/*.Tests) and every Pester file (tests/pester);
+    package - build, then out/Rebundle.<version>.nupkg, installable with Install-PSResource or
+             Install-Module from a folder repository (PowerShell 7.4+: Compress-PSResource)
+    test   - package, then every xunit project (tests/*.Tests) and every Pester file (tests/pester);
              ends with the line "N passed, N failed" and exits non-zero on any failure
     demo   - build, then walks runbook steps 1 and 4-8 on a fresh Sandbox in a temporary folder
 .EXAMPLE
@@ -13,7 +15,7 @@
 [CmdletBinding()]
 param(
     [Parameter(Position = 0)]
-    [ValidateSet('build', 'test', 'demo')]
+    [ValidateSet('build', 'test', 'demo', 'package')]
     [string] $Task = 'build',
 
     [ValidateSet('Debug', 'Release')]
@@ -83,6 +85,20 @@ function Invoke-Build {
     Write-Host "Module $version at $moduleOut" -ForegroundColor Green
 }
 
+function Invoke-Package {
+    Invoke-Build
+    $version = Get-RebundleVersion
+    $package = Join-Path $out "Rebundle.$version.nupkg"
+    Remove-Item $package -ErrorAction SilentlyContinue
+    if (-not (Get-Command Compress-PSResource -ErrorAction SilentlyContinue)) {
+        throw 'Packaging needs Compress-PSResource (Microsoft.PowerShell.PSResourceGet 1.1 or later, part of PowerShell 7.4+).'
+    }
+    # The same .nupkg Publish-PSResource would push: nuspec from the manifest, the module at the root.
+    Compress-PSResource -Path $moduleOut -DestinationPath $out
+    if (-not (Test-Path $package)) { throw "Compress-PSResource did not write $package." }
+    Write-Host "Package $package" -ForegroundColor Green
+}
+
 function Get-Pester {
     $packages = Join-Path $root '.tools/packages'
     $psd1 = Get-ChildItem (Join-Path $packages 'pester') -Filter Pester.psd1 -Recurse -ErrorAction SilentlyContinue | Select-Object -First 1
@@ -140,7 +156,7 @@ Import-Module '$pester'
 }
 
 function Invoke-Test {
-    Invoke-Build
+    Invoke-Package
     $passed = 0; $failed = 0
     if (-not $SkipXunit) {
         $x = Invoke-Xunit
@@ -167,4 +183,5 @@ switch ($Task) {
     'build' { Invoke-Build }
     'test' { Invoke-Test }
     'demo' { Invoke-Demo }
+    'package' { Invoke-Package }
 }

@@ -1,0 +1,104 @@
+# Packaging: the .nupkg that build.ps1 package writes installs with Install-PSResource from a
+# folder repository into a clean module path, and the installed module works.
+
+BeforeAll {
+    Import-Module (Join-Path $PSScriptRoot 'TestHelpers.psm1') -Force
+    $root = Get-RepoRoot
+    [xml] $props = Get-Content (Join-Path $root 'Directory.Build.props')
+    $script:version = $props.Project.PropertyGroup.RebundleVersion | Where-Object { $_ } | Select-Object -First 1
+    $script:package = Join-Path $root "out/Rebundle.$version.nupkg"
+
+    # A child PowerShell whose home folder is under $TestDrive, so its per-user module path and
+    # PSResourceGet's repository list are new and empty: nothing of the user's is read or changed.
+    # (PSResourceGet installs under $HOME/.local/share even when XDG_DATA_HOME says otherwise,
+    # so the XDG variables are cleared rather than pointed elsewhere.)
+    $script:userHome = Join-Path $TestDrive 'home'
+    New-Item -ItemType Directory (Join-Path $userHome '.local/share'), (Join-Path $userHome '.config'), (Join-Path $userHome '.cache') -Force | Out-Null
+    function Invoke-CleanPwsh([string] $Script) {
+        $saved = @{}
+        $clean = @{ HOME = $userHome; XDG_DATA_HOME = $null; XDG_CONFIG_HOME = $null; XDG_CACHE_HOME = $null; PSModulePath = $null }
+        foreach ($name in $clean.Keys) { $saved[$name] = [Environment]::GetEnvironmentVariable($name); [Environment]::SetEnvironmentVariable($name, $clean[$name]) }
+        try {
+            $pwsh = Get-PwshCommand
+            $encoded = [Convert]::ToBase64String([Text.Encoding]::Unicode.GetBytes("`$ErrorActionPreference = 'Stop'; $Script"))
+            & $pwsh.Exe @($pwsh.Prefix) -NoProfile -NonInteractive -EncodedCommand $encoded 2>&1 | ForEach-Object { "$_" }
+        }
+        finally { foreach ($name in $saved.Keys) { [Environment]::SetEnvironmentVariable($name, $saved[$name]) } }
+    }
+}
+
+Describe 'The package' -Skip:(-not $IsLinux -and -not $IsMacOS) {
+    It 'was written by build.ps1 package' {
+        $package | Should -Exist
+    }
+
+    It 'carries the manifest''s id, version, description, tags and links' {
+        Add-Type -AssemblyName System.IO.Compression.FileSystem
+        $zip = [IO.Compression.ZipFile]::OpenRead($package)
+        try {
+            $entry = $zip.Entries | Where-Object FullName -eq 'Rebundle.nuspec'
+            $reader = [IO.StreamReader]::new($entry.Open())
+            [xml] $nuspec = $reader.ReadToEnd(); $reader.Dispose()
+            $files = $zip.Entries.FullName
+        }
+        finally { $zip.Dispose() }
+        $metadata = $nuspec.package.metadata
+        $metadata.id | Should -Be 'Rebundle'
+        $metadata.version | Should -Be $version
+        $metadata.description | Should -Match 'runbook'
+        $metadata.projectUrl | Should -Match '^https://'
+        $metadata.tags -split ' ' | Should -Contain 'PSEdition_Core'
+        $files | Should -Contain 'Rebundle.psd1'
+        $files | Should -Contain 'en-US/Rebundle.PowerShell.dll-Help.xml'
+        $files | Should -Contain 'dependencies/Rebundle.Sandbox.dll'
+    }
+
+    It 'installs with Install-PSResource from a folder repository into a clean module path, and runs' {
+        $repository = New-Item -ItemType Directory (Join-Path $TestDrive 'repository')
+        Copy-Item $package $repository
+        $sandbox = Join-Path $TestDrive 'sandbox'
+
+        $installed = Invoke-CleanPwsh @"
+Register-PSResourceRepository -Name RebundleTest -Uri '$repository' -Trusted
+Install-PSResource -Name Rebundle -Repository RebundleTest -Scope CurrentUser -TrustRepository -Quiet
+'INSTALLED ' + (Get-InstalledPSResource -Name Rebundle).Version
+"@
+        $installed | Should -Contain "INSTALLED $version" -Because ($installed -join "`n")
+
+        # A second process finds the module by name, as an operator's session would.
+        $used = Invoke-CleanPwsh @"
+Import-Module Rebundle
+'BASE ' + (Get-Module Rebundle).ModuleBase
+'VERSION ' + (Get-Module Rebundle).Version
+Connect-TtmFleet -Sandbox -Path '$sandbox' | Out-Null
+'FARMS ' + ((Get-TtmFarm).Name -join ',')
+'HELP ' + (Get-Help Get-TtmFarm).Synopsis
+"@
+        $used | Should -Contain "VERSION $version" -Because ($used -join "`n")
+        ($used | Where-Object { $_ -like 'BASE *' }) | Should -BeLike "BASE $userHome*"
+        $used | Should -Contain 'FARMS Dev,Production,Rebundle-Staging'
+        $used | Should -Contain 'HELP Lists farms, optionally by name.'
+    }
+}
+
+Describe 'The manifest' {
+    BeforeAll { $script:manifest = Test-ModuleManifest (Get-RebundleModulePath) }
+
+    It 'takes its version from Directory.Build.props' {
+        "$($manifest.Version)" | Should -Be $version
+    }
+
+    It 'exports exactly the cmdlets the assembly defines' {
+        $defined = [Reflection.Assembly]::LoadFile((Join-Path (Split-Path (Get-RebundleModulePath)) 'Rebundle.PowerShell.dll')).GetExportedTypes() |
+            Where-Object { -not $_.IsAbstract -and $_.GetCustomAttributes([Management.Automation.CmdletAttribute], $false) } |
+            ForEach-Object { $a = $_.GetCustomAttributes([Management.Automation.CmdletAttribute], $false)[0]; "$($a.VerbName)-$($a.NounName)" }
+        @($manifest.ExportedCmdlets.Keys | Sort-Object) | Should -Be @($defined | Sort-Object)
+    }
+
+    It 'says where it runs and where it comes from' {
+        $manifest.CompatiblePSEditions | Should -Be @('Desktop', 'Core')
+        $manifest.PrivateData.PSData.ProjectUri | Should -Not -BeNullOrEmpty
+        $manifest.PrivateData.PSData.LicenseUri | Should -Not -BeNullOrEmpty
+        $manifest.PrivateData.PSData.Tags | Should -Contain 'rebundle'
+    }
+}
