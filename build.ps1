@@ -102,9 +102,13 @@ function Invoke-Package {
 function Get-Pester {
     $packages = Join-Path $root '.tools/packages'
     $psd1 = Get-ChildItem (Join-Path $packages 'pester') -Filter Pester.psd1 -Recurse -ErrorAction SilentlyContinue | Select-Object -First 1
-    if (-not $psd1) {
-        Write-Host 'Restoring Pester from NuGet...' -ForegroundColor Cyan
-        Invoke-Native 'Pester restore' { dotnet restore (Join-Path $root 'build/Tools.proj') --packages $packages --nologo -v quiet }
+    # Restored again whenever build/Tools.proj changes (a stamp per version of the file).
+    $tools = Join-Path $root 'build/Tools.proj'
+    $stamp = Join-Path $packages ('.restored-' + (Get-FileHash $tools).Hash.Substring(0, 16))
+    if (-not $psd1 -or -not (Test-Path $stamp)) {
+        Write-Host 'Restoring the test tools (build/Tools.proj) from NuGet...' -ForegroundColor Cyan
+        Invoke-Native 'Test tools restore' { dotnet restore $tools --packages $packages --nologo -v quiet }
+        New-Item -ItemType File -Force -Path $stamp | Out-Null
         $psd1 = Get-ChildItem (Join-Path $packages 'pester') -Filter Pester.psd1 -Recurse | Select-Object -First 1
     }
     $psd1.FullName

@@ -1,0 +1,126 @@
+# Coexistence: on PowerShell 7 the module's dependencies load in its own AssemblyLoadContext,
+# so a session that already holds another AWSSDK.Core (as AWS's own modules load) can import
+# Rebundle and use it, and a session that imported Rebundle can load another AWSSDK.Core.
+# Each case runs in a fresh process: assembly loading cannot be undone.
+
+BeforeDiscovery {
+    $script:isCore = $PSVersionTable.PSEdition -eq 'Core'
+}
+
+BeforeAll {
+    Import-Module (Join-Path $PSScriptRoot 'TestHelpers.psm1') -Force
+    Import-Module (Join-Path $PSScriptRoot 'Ec2Endpoint.psm1') -Force
+    $script:module = Get-RebundleModulePath
+    $script:dependencies = Join-Path (Split-Path $module) 'dependencies'
+
+    # Other AWSSDK.Core builds, restored by build.ps1 from build/Tools.proj.
+    $packages = Join-Path (Get-RepoRoot) '.tools/packages/awssdk.core'
+    function Get-ForeignAwsCore([string] $Version) {
+        $dll = Join-Path $packages "$Version/lib/netstandard2.0/AWSSDK.Core.dll"
+        if (-not (Test-Path $dll)) { throw "AWSSDK.Core $Version is missing: run build.ps1 test, which restores build/Tools.proj." }
+        $dll
+    }
+
+    # Lines like "CORE <context> <assembly version> <file version>" for every AWSSDK.Core loaded.
+    $script:reportCores = @'
+foreach ($context in [System.Runtime.Loader.AssemblyLoadContext]::All) {
+    foreach ($assembly in $context.Assemblies | Where-Object { $_.GetName().Name -eq 'AWSSDK.Core' }) {
+        'CORE {0} {1} {2}' -f $context.Name, $assembly.GetName().Version, [Diagnostics.FileVersionInfo]::GetVersionInfo($assembly.Location).FileVersion
+    }
+}
+'@
+
+    function Invoke-Child([string] $Script) {
+        $pwsh = Get-PwshCommand
+        $encoded = [Convert]::ToBase64String([Text.Encoding]::Unicode.GetBytes("`$ErrorActionPreference = 'Stop'`n$Script"))
+        & $pwsh.Exe @($pwsh.Prefix) -NoProfile -NonInteractive -EncodedCommand $encoded 2>&1 | ForEach-Object { "$_" }
+    }
+
+    Set-Ec2TestCredentials
+    $script:ec2 = Start-TestEc2Endpoint
+    $script:ours = [Diagnostics.FileVersionInfo]::GetVersionInfo((Join-Path $dependencies 'AWSSDK.Core.dll')).FileVersion
+}
+
+AfterAll {
+    Stop-TestEc2Endpoint
+    Restore-Ec2TestCredentials
+}
+
+Describe 'The module layout' {
+    It 'ships AWSSDK.Core and the backends under dependencies/, and only the cmdlets and the core beside the manifest' {
+        Join-Path $dependencies 'AWSSDK.Core.dll' | Should -Exist
+        Join-Path $dependencies 'Rebundle.Sandbox.dll' | Should -Exist
+        (Get-ChildItem (Split-Path $module) -Filter *.dll).Name | Sort-Object |
+            Should -Be @('Rebundle.Core.dll', 'Rebundle.PowerShell.dll', 'Rebundle.PowerShell.LoadContext.dll')
+    }
+}
+
+Describe 'On PowerShell 7' -Skip:(-not $isCore) {
+    It 'imports and works after a session loaded an older AWSSDK.Core of the same assembly version (4.0.3.3)' {
+        $output = Invoke-Child @"
+Add-Type -Path '$(Get-ForeignAwsCore 4.0.3.3)'
+Import-Module '$module'
+Connect-TtmFleet -Aws -EndpointUrl '$($ec2.Url)' -Region us-east-1 | Out-Null
+'FARMS ' + ((Get-TtmFarm).Name -join ',')
+$reportCores
+'SESSION SEES ' + [Diagnostics.FileVersionInfo]::GetVersionInfo([Amazon.Runtime.AnonymousAWSCredentials].Assembly.Location).FileVersion
+"@
+        $output | Should -Contain 'FARMS Dev,Production,Rebundle-Staging' -Because ($output -join "`n")
+        $output | Should -Contain 'CORE Default 4.0.0.0 4.0.3.3'
+        $output | Should -Contain "CORE Rebundle 4.0.0.0 $ours"
+        $output | Should -Contain 'SESSION SEES 4.0.3.3' -Because 'the session keeps the AWSSDK.Core it loaded'
+    }
+
+    It 'imports and works after a session loaded AWSSDK.Core 3.7' {
+        $output = Invoke-Child @"
+Add-Type -Path '$(Get-ForeignAwsCore 3.7.402)'
+Import-Module '$module'
+Connect-TtmFleet -Aws -EndpointUrl '$($ec2.Url)' -Region us-east-1 | Out-Null
+'FARMS ' + ((Get-TtmFarm).Name -join ',')
+$reportCores
+"@
+        $output | Should -Contain 'FARMS Dev,Production,Rebundle-Staging' -Because ($output -join "`n")
+        $output | Should -Contain 'CORE Default 3.3.0.0 3.7.402.0'
+        $output | Should -Contain "CORE Rebundle 4.0.0.0 $ours"
+    }
+
+    It 'lets a session that already uses Rebundle on AWS load another AWSSDK.Core, and both keep working' {
+        $output = Invoke-Child @"
+Import-Module '$module'
+Connect-TtmFleet -Aws -EndpointUrl '$($ec2.Url)' -Region us-east-1 | Out-Null
+'BEFORE ' + ((Get-TtmFarm).Name -join ',')
+Add-Type -Path '$(Get-ForeignAwsCore 3.7.402)'
+'FOREIGN ' + [Amazon.Runtime.AnonymousAWSCredentials]::new().GetType().Assembly.GetName().Version
+'AFTER ' + ((Get-TtmServer -Farm Dev -Role Sidekiq).Farm -join ',')
+$reportCores
+"@
+        $output | Should -Contain 'BEFORE Dev,Production,Rebundle-Staging' -Because ($output -join "`n")
+        $output | Should -Contain 'FOREIGN 3.3.0.0'
+        $output | Should -Contain 'AFTER Dev'
+        $output | Should -Contain 'CORE Default 3.3.0.0 3.7.402.0'
+        $output | Should -Contain "CORE Rebundle 4.0.0.0 $ours"
+    }
+
+    It 'loads every dll of dependencies/ it uses in its own context, and the cmdlets and core in the default one' {
+        $output = Invoke-Child @"
+Import-Module '$module'
+Connect-TtmFleet -Sandbox -Path '$(Join-Path $TestDrive sandbox)' | Out-Null
+Get-TtmFarm | Out-Null
+Connect-TtmFleet -Aws -EndpointUrl '$($ec2.Url)' -Region us-east-1 | Out-Null
+Get-TtmFarm | Out-Null
+foreach (`$context in [System.Runtime.Loader.AssemblyLoadContext]::All) {
+    foreach (`$assembly in `$context.Assemblies | Where-Object { -not `$_.IsDynamic -and `$_.Location -like '$(Split-Path $module)*' }) {
+        'LOADED {0} {1}' -f `$context.Name, (Split-Path `$assembly.Location -Leaf)
+    }
+}
+"@
+        $loaded = $output | Where-Object { $_ -like 'LOADED *' }
+        $loaded | Should -Contain 'LOADED Default Rebundle.PowerShell.dll' -Because ($output -join "`n")
+        $loaded | Should -Contain 'LOADED Default Rebundle.Core.dll'
+        foreach ($dll in 'Rebundle.Sandbox.dll', 'Rebundle.Aws.dll', 'AWSSDK.Core.dll', 'AWSSDK.EC2.dll') {
+            $loaded | Should -Contain "LOADED Rebundle $dll"
+        }
+        $loaded | Where-Object { $_ -like 'LOADED Default *' -and $_ -notmatch 'Rebundle\.(PowerShell|Core|PowerShell\.LoadContext)\.dll$' } |
+            Should -BeNullOrEmpty -Because 'nothing from dependencies/ may land in the default context'
+    }
+}
