@@ -16,18 +16,13 @@ namespace Rebundle.PowerShell.Completion
     /// </summary>
     public static class FleetCompleter
     {
-        private static IReadOnlyDictionary<(string Command, string Parameter), NameKind> _kinds =
-            new Dictionary<(string, string), NameKind>();
-
-        internal static void Use(IReadOnlyDictionary<(string Command, string Parameter), NameKind> kinds) => _kinds = kinds;
-
         /// <summary>Called by the completer script block that the module registers at import.</summary>
         public static IEnumerable<CompletionResult> Complete(string commandName, string parameterName, string wordToComplete, IDictionary? fakeBoundParameters)
         {
             try
             {
                 var fleet = FleetSession.Current?.Fleet;
-                if (fleet == null || !_kinds.TryGetValue((Unqualified(commandName), parameterName), out var kind)) return Array.Empty<CompletionResult>();
+                if (fleet == null || !CompleterRegistration.Kinds.TryGetValue((Unqualified(commandName), parameterName), out var kind)) return Array.Empty<CompletionResult>();
                 var cache = FleetNamesCache.For(fleet);
                 var bound = new BoundNames(fakeBoundParameters);
                 var word = Unquoted(wordToComplete);

@@ -20,6 +20,8 @@ namespace Rebundle.PowerShell.Infrastructure
         {
             var previous = Current;
             Connections[Key] = connection;
+            // Tab can offer fleet names from now on (registered once per runspace).
+            Completion.CompleterRegistration.EnsureRegistered();
             if (previous != null && !ReferenceEquals(previous, connection)) previous.Fleet.Dispose();
         }
 

@@ -24,10 +24,11 @@ namespace Rebundle.PowerShell.Module
         private const string LoadContextType = "Rebundle.PowerShell.LoadContext.DependencyLoadContext";
         private static readonly object Gate = new object();
         private static string _moduleFolder = "";
+        private static string _folder = "";
         private static Dictionary<string, string> _dependencies = new Dictionary<string, string>();
         private static Func<AssemblyName, Assembly?>? _load;
 
-        /// <summary>"Rebundle" on PowerShell 7, "LoadFrom" on Windows PowerShell, null in a dev layout without dependencies/.</summary>
+        /// <summary>"Rebundle" on PowerShell 7, "LoadFrom" on Windows PowerShell (or where the context cannot be made), null in a dev layout without dependencies/.</summary>
         public static string? Mode { get; private set; }
 
         /// <summary>Once per process: a second Import-Module -Force finds everything in place.</summary>
@@ -42,9 +43,8 @@ namespace Rebundle.PowerShell.Module
                 _dependencies = Directory.EnumerateFiles(folder, "*.dll")
                     .ToDictionary(p => Path.GetFileNameWithoutExtension(p), p => p, StringComparer.OrdinalIgnoreCase);
 
-                var isolated = RunsOnDotNetCore() ? TryCreateLoadContext(folder) : null;
-                _load = isolated ?? LoadFromFolder;
-                Mode = isolated != null ? "Rebundle" : "LoadFrom";
+                _folder = folder;
+                Mode = RunsOnDotNetCore() && File.Exists(Path.Combine(_moduleFolder, LoadContextAssembly)) ? "Rebundle" : "LoadFrom";
                 AppDomain.CurrentDomain.AssemblyResolve += OnAssemblyResolve;
             }
         }
@@ -55,7 +55,22 @@ namespace Rebundle.PowerShell.Module
             if (name.Name == null || !_dependencies.ContainsKey(name.Name)) return null;
             // Another module asking for its own AWSSDK.Core gets no answer from us.
             if (args.RequestingAssembly != null && !IsOurs(args.RequestingAssembly)) return null;
-            return _load!(name);
+            return Loader()(name);
+        }
+
+        // Made on the first request, not at import: most sessions that import never need it.
+        private static Func<AssemblyName, Assembly?> Loader()
+        {
+            lock (Gate)
+            {
+                if (_load == null)
+                {
+                    var isolated = Mode == "Rebundle" ? TryCreateLoadContext(_folder) : null;
+                    if (isolated == null) Mode = "LoadFrom";
+                    _load = isolated ?? LoadFromFolder;
+                }
+                return _load;
+            }
         }
 
         private static bool IsOurs(Assembly assembly)
