@@ -31,7 +31,7 @@ public sealed class SshdFixture : IDisposable
         {
             var copy = Path.Combine(bin, Path.GetFileName(fake));
             File.Copy(fake, copy);
-            File.SetUnixFileMode(copy, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute | UnixFileMode.GroupRead | UnixFileMode.GroupExecute | UnixFileMode.OtherRead | UnixFileMode.OtherExecute);
+            if (!OperatingSystem.IsWindows()) File.SetUnixFileMode(copy, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute | UnixFileMode.GroupRead | UnixFileMode.GroupExecute | UnixFileMode.OtherRead | UnixFileMode.OtherExecute);
         }
 
         HostKeyFile = KeyGen("host_ed25519", "ed25519", "");
