@@ -1,0 +1,18 @@
+using System.Management.Automation;
+using Rebundle.PowerShell.Infrastructure;
+
+namespace Rebundle.PowerShell.Commands
+{
+    /// <summary>Forgets this session's fleet connection.</summary>
+    [Cmdlet(VerbsCommunications.Disconnect, "TtmFleet")]
+    public sealed class DisconnectTtmFleetCommand : TtmCmdlet
+    {
+        protected override bool NeedsConnection => false;
+
+        protected override void End()
+        {
+            var removed = FleetSession.Clear();
+            WriteVerbose(removed == null ? "This session was not connected." : $"Disconnected from the {removed.Backend} fleet at {removed.Location}.");
+        }
+    }
+}

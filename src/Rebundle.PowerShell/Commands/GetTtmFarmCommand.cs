@@ -1,0 +1,20 @@
+using System.Management.Automation;
+using Rebundle.Domain;
+using Rebundle.PowerShell.Infrastructure;
+
+namespace Rebundle.PowerShell.Commands
+{
+    /// <summary>Lists farms, optionally by name (wildcards allowed).</summary>
+    [Cmdlet(VerbsCommon.Get, "TtmFarm")]
+    [OutputType(typeof(Farm))]
+    public sealed class GetTtmFarmCommand : TtmCmdlet
+    {
+        [Parameter(Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
+        [Alias("Farm")]
+        [SupportsWildcards]
+        [ValidateNotNullOrEmpty]
+        public string[]? Name { get; set; }
+
+        protected override void Process() => WriteResult(Fleet.GetFarms(Name));
+    }
+}

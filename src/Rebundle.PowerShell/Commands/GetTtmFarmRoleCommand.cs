@@ -1,0 +1,24 @@
+using System.Management.Automation;
+using Rebundle.Domain;
+using Rebundle.PowerShell.Infrastructure;
+
+namespace Rebundle.PowerShell.Commands
+{
+    /// <summary>Lists farm roles: which role each farm runs under which alias, and how many servers it keeps.</summary>
+    [Cmdlet(VerbsCommon.Get, "TtmFarmRole")]
+    [OutputType(typeof(FarmRole))]
+    public sealed class GetTtmFarmRoleCommand : TtmCmdlet
+    {
+        [Parameter(Position = 0, ValueFromPipelineByPropertyName = true)]
+        [SupportsWildcards]
+        [ValidateNotNullOrEmpty]
+        public string[]? Farm { get; set; }
+
+        [Parameter(Position = 1, ValueFromPipelineByPropertyName = true)]
+        [SupportsWildcards]
+        [ValidateNotNullOrEmpty]
+        public string[]? Alias { get; set; }
+
+        protected override void Process() => WriteResult(Fleet.GetFarmRoles(Farm, Alias));
+    }
+}

@@ -1,0 +1,13 @@
+using System.Management.Automation;
+using Rebundle.PowerShell.Infrastructure;
+
+namespace Rebundle.PowerShell.Commands
+{
+    /// <summary>The connection this session uses (what Connect-TtmFleet returned).</summary>
+    [Cmdlet(VerbsCommon.Get, "TtmFleet")]
+    [OutputType(typeof(FleetConnection))]
+    public sealed class GetTtmFleetCommand : TtmCmdlet
+    {
+        protected override void End() => WriteObject(FleetSession.Current);
+    }
+}

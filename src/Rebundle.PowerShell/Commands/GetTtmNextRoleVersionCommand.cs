@@ -1,0 +1,32 @@
+using System.Management.Automation;
+using Rebundle.Domain;
+using Rebundle.PowerShell.Infrastructure;
+using Rebundle.Runbook;
+
+namespace Rebundle.PowerShell.Commands
+{
+    /// <summary>The version the next snapshot of a role gets: 2-5 → 2-6 (3-0 with -Major); 1-0 when none exists.</summary>
+    [Cmdlet(VerbsCommon.Get, "TtmNextRoleVersion")]
+    [OutputType(typeof(NextRoleVersion))]
+    public sealed class GetTtmNextRoleVersionCommand : TtmCmdlet
+    {
+        /// <summary>A base or versioned role name; the base name counts.</summary>
+        [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
+        [Alias("BaseName")]
+        [ValidateNotNullOrEmpty]
+        public string Role { get; set; } = "";
+
+        [Parameter]
+        public SwitchParameter Major { get; set; }
+
+        private RoleCatalog? _catalog;
+
+        protected override void Begin() => _catalog = Fleet.Roles();
+
+        protected override void Process()
+        {
+            var baseName = RoleName.Parse(Role).BaseName;
+            WriteObject(NextRoleVersion.For(_catalog!, baseName, Major));
+        }
+    }
+}

@@ -1,0 +1,68 @@
+using System;
+using System.Management.Automation;
+using Rebundle.Errors;
+using Rebundle.PowerShell.Infrastructure;
+using Rebundle.Sandbox;
+
+namespace Rebundle.PowerShell.Commands
+{
+    /// <summary>
+    /// Sets the Sandbox's rehearsal knobs: how long servers take to boot, images to become
+    /// available and terminated servers to respawn, and which of them fail — so an operator
+    /// can rehearse a failed boot or image before it happens for real. Stored in the Sandbox file.
+    /// </summary>
+    [Cmdlet(VerbsCommon.Set, "TtmSandbox", SupportsShouldProcess = true)]
+    public sealed class SetTtmSandboxCommand : TtmCmdlet
+    {
+        [Parameter]
+        public TimeSpan? BootDelay { get; set; }
+
+        [Parameter]
+        public TimeSpan? ImageDelay { get; set; }
+
+        [Parameter]
+        public TimeSpan? RespawnDelay { get; set; }
+
+        /// <summary>Farm roles ("Farm/Alias") whose new servers fail to boot; an empty list clears it.</summary>
+        [Parameter]
+        [AllowEmptyCollection]
+        public string[]? FailBoot { get; set; }
+
+        /// <summary>Farm roles ("Farm/Alias") whose new servers never finish booting.</summary>
+        [Parameter]
+        [AllowEmptyCollection]
+        public string[]? NeverBoot { get; set; }
+
+        /// <summary>Role names whose snapshot images fail.</summary>
+        [Parameter]
+        [AllowEmptyCollection]
+        public string[]? FailImage { get; set; }
+
+        protected override void End()
+        {
+            if (!(Fleet.Backend is SandboxBackend sandbox))
+                throw new TtmException(TtmErrorCode.InvalidArgument,
+                    $"Set-TtmSandbox changes the Sandbox only; this session is connected to {Fleet.Backend.Kind}. Run Connect-TtmFleet -Sandbox first.");
+            foreach (var delay in new[] { BootDelay, ImageDelay, RespawnDelay })
+                if (delay < TimeSpan.Zero)
+                    throw new TtmException(TtmErrorCode.InvalidArgument, $"Delays cannot be negative; got {delay}.");
+            if (!ShouldProcess(sandbox.Location, "Change the Sandbox's simulated delays and faults")) return;
+            sandbox.Simulate(options =>
+            {
+                if (BootDelay != null) options.BootDelay = BootDelay.Value;
+                if (ImageDelay != null) options.ImageDelay = ImageDelay.Value;
+                if (RespawnDelay != null) options.RespawnDelay = RespawnDelay.Value;
+                Replace(options.FailBoot, FailBoot);
+                Replace(options.NeverBoot, NeverBoot);
+                Replace(options.FailImage, FailImage);
+            });
+        }
+
+        private static void Replace(System.Collections.Generic.IList<string> list, string[]? with)
+        {
+            if (with == null) return;
+            list.Clear();
+            foreach (var item in with) list.Add(item);
+        }
+    }
+}

@@ -1,0 +1,228 @@
+using System;
+using System.Collections.Generic;
+using System.IO;
+using System.Linq;
+using Rebundle.Backends;
+using Rebundle.Domain;
+using Rebundle.Errors;
+using Rebundle.Naming;
+using Rebundle.Runbook;
+
+namespace Rebundle.Sandbox
+{
+    /// <summary>
+    /// The embedded rehearsal fleet. Every call opens the state file under its lock, lets
+    /// due respawns happen, reads or changes, and writes back only what changed — so state
+    /// survives between sessions and two sessions can share one Sandbox.
+    /// </summary>
+    public sealed class SandboxBackend : IFleetBackend
+    {
+        public const string FileName = "sandbox.json";
+
+        private readonly SandboxStore _store;
+        private readonly NameTables _names;
+
+        private SandboxBackend(SandboxStore store, NameTables names, IClock clock)
+        {
+            _store = store;
+            _names = names;
+            Clock = clock;
+        }
+
+        /// <summary>
+        /// Opens (and on first use seeds) the Sandbox in <paramref name="directory"/>, by default
+        /// <c>~/.rebundle/sandbox</c>.
+        /// </summary>
+        public static SandboxBackend Open(string? directory = null, NameTables? names = null, IClock? clock = null)
+        {
+            var folder = string.IsNullOrEmpty(directory) ? DefaultDirectory : Path.GetFullPath(directory);
+            var backend = new SandboxBackend(new SandboxStore(Path.Combine(folder, FileName)), names ?? NameTables.Default, clock ?? SystemClock.Instance);
+            backend.Read(_ => true); // seed now, and fail at connect time if the file is unreadable
+            return backend;
+        }
+
+        public static string DefaultDirectory =>
+            Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".rebundle", "sandbox");
+
+        public string Kind => "Sandbox";
+
+        public string Location => _store.Path;
+
+        public IClock Clock { get; }
+
+        public TimeSpan PollInterval => TimeSpan.FromMilliseconds(200);
+
+        public IReadOnlyList<Farm> GetFarms() => Read(state => state.Farms
+            .Select(f => new Farm { Id = f.Id, Name = f.Name, FarmRoleCount = state.FarmRoles.Count(r => r.FarmId == f.Id) })
+            .ToList());
+
+        public IReadOnlyList<FarmRole> GetFarmRoles(IReadOnlyCollection<string>? farms = null) => Read(state => state.FarmRoles
+            .Select(r => ToFarmRole(state, r))
+            .Where(r => farms == null || farms.Contains(r.Farm, StringComparer.OrdinalIgnoreCase))
+            .ToList());
+
+        public IReadOnlyList<Role> GetRoles() => Read(state => state.Roles
+            .Select(r => Role.Named(r.Name, r.ImageId, r.Id, r.CreatedAt))
+            .ToList());
+
+        public IReadOnlyList<Server> GetServers(ServerQuery query) => Read(state => state.Servers
+            .Select(s => ToServer(state, s))
+            .Where(s => query.IncludeTerminated || s.Status != ServerStatus.Terminated)
+            .Where(s => query.Farms == null || query.Farms.Contains(s.Farm, StringComparer.OrdinalIgnoreCase))
+            .Where(s => query.Aliases == null || query.Aliases.Contains(s.Alias, StringComparer.OrdinalIgnoreCase))
+            .Where(s => query.Ids == null || query.Ids.Contains(s.Id, StringComparer.Ordinal))
+            .Where(s => query.Statuses == null || query.Statuses.Count == 0 || query.Statuses.Contains(s.Status))
+            .ToList());
+
+        public IReadOnlyList<Image> GetImages(IReadOnlyCollection<string> imageIds) => Read(state => state.Images
+            .Where(i => imageIds.Contains(i.Id, StringComparer.Ordinal))
+            .Select(i => ToImage(i, Clock.UtcNow))
+            .ToList());
+
+        public Image CreateImage(Server source, string imageName) => Change(state =>
+        {
+            var server = RequireServer(state, source.Id);
+            if (SandboxSimulation.StatusOf(server, Clock.UtcNow) != ServerStatus.Running)
+                throw new TtmException(TtmErrorCode.ServerNotRunning, $"Server {source.Name} is not running; it cannot be imaged.", source.Name);
+            var now = Clock.UtcNow;
+            var image = new ImageRecord
+            {
+                Id = new SandboxIds(state).Image(),
+                Name = imageName,
+                CreatedAt = now,
+                ReadyAt = now + TimeSpan.FromSeconds(state.Simulation.ImageSeconds),
+                Fails = state.Simulation.FailImage.Contains(imageName, StringComparer.OrdinalIgnoreCase),
+                SourceServerId = server.Id,
+            };
+            state.Images.Add(image);
+            return ToImage(image, now);
+        });
+
+        public Role CreateRole(string roleName, Role template, string imageId) => Change(state =>
+        {
+            if (state.Roles.Any(r => string.Equals(r.Name, roleName, StringComparison.OrdinalIgnoreCase)))
+                throw new TtmException(TtmErrorCode.RoleAlreadyExists, $"Role {roleName} already exists; a role is never overwritten.", roleName);
+            RequireImage(state, imageId);
+            var record = new RoleRecord { Id = new SandboxIds(state).Role(), Name = RoleName.Parse(roleName).FullName, ImageId = imageId, CreatedAt = Clock.UtcNow };
+            state.Roles.Add(record);
+            return Role.Named(record.Name, record.ImageId, record.Id, record.CreatedAt);
+        });
+
+        public Role SetRoleImage(Role role, string imageId) => Change(state =>
+        {
+            var record = state.Roles.FirstOrDefault(r => string.Equals(r.Name, role.Name, StringComparison.OrdinalIgnoreCase))
+                ?? throw new TtmException(TtmErrorCode.RoleNotFound, $"There is no role named '{role.Name}'.", role.Name);
+            RequireImage(state, imageId);
+            if (record.ImageId != imageId)
+            {
+                record.PreviousImages.Add(record.ImageId);
+                record.ImageId = imageId;
+            }
+            return Role.Named(record.Name, record.ImageId, record.Id, record.CreatedAt);
+        });
+
+        public FarmRole SetFarmRoleRole(FarmRole farmRole, string roleName) => Change(state =>
+        {
+            var record = state.FarmRoles.FirstOrDefault(r => r.Id == farmRole.Id)
+                ?? throw new TtmException(TtmErrorCode.FarmRoleNotFound, $"Farm role {farmRole} no longer exists.", farmRole.ToString());
+            var role = state.Roles.FirstOrDefault(r => string.Equals(r.Name, roleName, StringComparison.OrdinalIgnoreCase))
+                ?? throw new TtmException(TtmErrorCode.RoleNotFound, $"There is no role named '{roleName}'.", roleName);
+            record.Role = role.Name;
+            return ToFarmRole(state, record);
+        });
+
+        public Server LaunchServer(FarmRole farmRole) => Change(state =>
+        {
+            var record = state.FarmRoles.FirstOrDefault(r => r.Id == farmRole.Id)
+                ?? throw new TtmException(TtmErrorCode.FarmRoleNotFound, $"Farm role {farmRole} no longer exists.", farmRole.ToString());
+            var server = SandboxSimulation.Launch(state, record, Clock.UtcNow);
+            state.Servers.Add(server);
+            return ToServer(state, server);
+        });
+
+        public void TerminateServer(Server server) => Change(state =>
+        {
+            var record = RequireServer(state, server.Id);
+            record.TerminatedAt ??= Clock.UtcNow;
+            return true;
+        });
+
+        public void Dispose()
+        {
+        }
+
+        /// <summary>Changes the rehearsal knobs (delays, faults) stored in the Sandbox file.</summary>
+        public void Simulate(Action<SimulationOptions> change) => Change(state =>
+        {
+            var options = new SimulationOptions(state.Simulation);
+            change(options);
+            return true;
+        });
+
+        private T Read<T>(Func<SandboxState, T> read) =>
+            _store.Use(state => (read(state), SandboxSimulation.Respawn(state, Clock.UtcNow)), Seed);
+
+        private T Change<T>(Func<SandboxState, T> change) =>
+            _store.Use(state =>
+            {
+                SandboxSimulation.Respawn(state, Clock.UtcNow);
+                return (change(state), true);
+            }, Seed);
+
+        private SandboxState Seed() => SandboxSeed.Create(_names, Clock.UtcNow);
+
+        private static ServerRecord RequireServer(SandboxState state, string id) =>
+            state.Servers.FirstOrDefault(s => s.Id == id)
+            ?? throw new TtmException(TtmErrorCode.ServerNotFound, $"There is no server with id '{id}' in the Sandbox.", id);
+
+        private static void RequireImage(SandboxState state, string id)
+        {
+            if (!state.Images.Any(i => i.Id == id))
+                throw new TtmException(TtmErrorCode.ImageNotFound, $"There is no image '{id}' in the Sandbox.", id);
+        }
+
+        private FarmRole ToFarmRole(SandboxState state, FarmRoleRecord r)
+        {
+            var farm = state.Farms.First(f => f.Id == r.FarmId);
+            return new FarmRole { Id = r.Id, Farm = farm.Name, FarmId = farm.Id, Alias = r.Alias, Role = r.Role, DesiredCount = r.Count, ChefRole = _names.ChefRoleFor(r.Alias) };
+        }
+
+        private Server ToServer(SandboxState state, ServerRecord s)
+        {
+            var farmRole = state.FarmRoles.First(r => r.Id == s.FarmRoleId);
+            var farm = state.Farms.First(f => f.Id == farmRole.FarmId);
+            return new Server
+            {
+                Id = s.Id, Farm = farm.Name, FarmId = farm.Id, Alias = farmRole.Alias, Role = s.Role, Index = s.Index,
+                Status = SandboxSimulation.StatusOf(s, Clock.UtcNow), FarmRoleId = farmRole.Id, ImageId = s.ImageId,
+                PrivateIp = s.PrivateIp, PublicIp = s.PublicIp, Region = "sandbox", LaunchedAt = s.LaunchedAt,
+            };
+        }
+
+        private static Image ToImage(ImageRecord i, DateTimeOffset now) => new Image
+        {
+            Id = i.Id, Name = i.Name, Status = SandboxSimulation.StatusOf(i, now), CreatedAt = i.CreatedAt, SourceServerId = i.SourceServerId,
+            StatusReason = i.Fails && SandboxSimulation.StatusOf(i, now) == ImageStatus.Failed ? "the Sandbox was told to fail this image" : null,
+        };
+    }
+
+    /// <summary>The Sandbox's rehearsal knobs, as scripts and tests set them.</summary>
+    public sealed class SimulationOptions
+    {
+        private readonly SimulationSettings _settings;
+
+        internal SimulationOptions(SimulationSettings settings) => _settings = settings;
+
+        public TimeSpan BootDelay { get => TimeSpan.FromSeconds(_settings.BootSeconds); set => _settings.BootSeconds = value.TotalSeconds; }
+
+        public TimeSpan ImageDelay { get => TimeSpan.FromSeconds(_settings.ImageSeconds); set => _settings.ImageSeconds = value.TotalSeconds; }
+
+        public TimeSpan RespawnDelay { get => TimeSpan.FromSeconds(_settings.RespawnSeconds); set => _settings.RespawnSeconds = value.TotalSeconds; }
+
+        public IList<string> FailBoot => _settings.FailBoot;
+
+        public IList<string> NeverBoot => _settings.NeverBoot;
+
+        public IList<string> FailImage => _settings.FailImage;
+    }
+}

@@ -1,0 +1,64 @@
+using System;
+using System.Collections.Generic;
+using System.Linq;
+using Rebundle.Domain;
+
+namespace Rebundle.Sandbox
+{
+    /// <summary>
+    /// The Sandbox's physics, computed from timestamps rather than background threads:
+    /// a server is pending until it has booted, an image until it is ready, and a farm role
+    /// that has fewer live servers than it wants launches one once the respawn delay has
+    /// passed since the last termination — the way a Scalr farm respawns what you terminate.
+    /// </summary>
+    internal static class SandboxSimulation
+    {
+        public static ServerStatus StatusOf(ServerRecord server, DateTimeOffset now)
+        {
+            if (server.TerminatedAt != null && server.TerminatedAt <= now) return ServerStatus.Terminated;
+            if (server.BootedAt == null || server.BootedAt > now) return ServerStatus.Pending;
+            return server.BootFails ? ServerStatus.Failed : ServerStatus.Running;
+        }
+
+        public static ImageStatus StatusOf(ImageRecord image, DateTimeOffset now) =>
+            image.ReadyAt > now ? ImageStatus.Pending : image.Fails ? ImageStatus.Failed : ImageStatus.Available;
+
+        /// <summary>Launches respawns that are due. Returns whether the state changed.</summary>
+        public static bool Respawn(SandboxState state, DateTimeOffset now)
+        {
+            var changed = false;
+            var respawnDelay = TimeSpan.FromSeconds(state.Simulation.RespawnSeconds);
+            foreach (var farmRole in state.FarmRoles)
+            {
+                var servers = state.Servers.Where(s => s.FarmRoleId == farmRole.Id).ToList();
+                var live = servers.Count(s => s.TerminatedAt == null && !s.BootFails);
+                var lastTermination = servers.Where(s => s.TerminatedAt != null).Select(s => s.TerminatedAt!.Value).DefaultIfEmpty(now).Max();
+                var dueAt = lastTermination + respawnDelay;
+                for (; live < farmRole.Count && dueAt <= now; live++)
+                {
+                    state.Servers.Add(Launch(state, farmRole, dueAt));
+                    changed = true;
+                }
+            }
+            return changed;
+        }
+
+        /// <summary>A new server of the farm role, at the lowest free index, booting from the role's image.</summary>
+        public static ServerRecord Launch(SandboxState state, FarmRoleRecord farmRole, DateTimeOffset at)
+        {
+            var role = state.Roles.First(r => r.Name == farmRole.Role);
+            var used = new HashSet<int>(state.Servers.Where(s => s.FarmRoleId == farmRole.Id && s.TerminatedAt == null).Select(s => s.Index));
+            var index = Enumerable.Range(1, used.Count + 1).First(i => !used.Contains(i));
+            var key = FarmRoleKey(state, farmRole);
+            var sim = state.Simulation;
+            var neverBoots = sim.NeverBoot.Contains(key, StringComparer.OrdinalIgnoreCase);
+            return new SandboxIds(state).NewServer(
+                farmRole, index, role.ImageId, at,
+                neverBoots ? null : at + TimeSpan.FromSeconds(sim.BootSeconds),
+                sim.FailBoot.Contains(key, StringComparer.OrdinalIgnoreCase));
+        }
+
+        public static string FarmRoleKey(SandboxState state, FarmRoleRecord farmRole) =>
+            state.Farms.First(f => f.Id == farmRole.FarmId).Name + "/" + farmRole.Alias;
+    }
+}

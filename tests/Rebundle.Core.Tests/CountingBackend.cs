@@ -1,0 +1,61 @@
+using Rebundle.Backends;
+using Rebundle.Domain;
+using Rebundle.Runbook;
+
+namespace Rebundle.Tests;
+
+/// <summary>
+/// Passes every call to a real Sandbox and counts launches and terminations, so a test can
+/// see how many replacements were in flight at once. Our own interface, not an SDK's.
+/// </summary>
+internal sealed class CountingBackend : IFleetBackend
+{
+    private readonly IFleetBackend _inner;
+    private int _inFlight;
+
+    public CountingBackend(IFleetBackend inner) => _inner = inner;
+
+    public int Launched { get; private set; }
+
+    public int MostInFlight { get; private set; }
+
+    public Action? OnTerminate { get; set; }
+
+    public Action? OnPoll { get; set; }
+
+    public string Kind => _inner.Kind;
+    public string Location => _inner.Location;
+    public IClock Clock => _inner.Clock;
+    public TimeSpan PollInterval => _inner.PollInterval;
+    public IReadOnlyList<Farm> GetFarms() => _inner.GetFarms();
+    public IReadOnlyList<FarmRole> GetFarmRoles(IReadOnlyCollection<string>? farms = null) => _inner.GetFarmRoles(farms);
+    public IReadOnlyList<Role> GetRoles() => _inner.GetRoles();
+
+    public IReadOnlyList<Server> GetServers(ServerQuery query)
+    {
+        if (query.Ids != null) OnPoll?.Invoke();
+        return _inner.GetServers(query);
+    }
+
+    public IReadOnlyList<Image> GetImages(IReadOnlyCollection<string> imageIds) => _inner.GetImages(imageIds);
+    public Image CreateImage(Server source, string imageName) => _inner.CreateImage(source, imageName);
+    public Role CreateRole(string roleName, Role template, string imageId) => _inner.CreateRole(roleName, template, imageId);
+    public Role SetRoleImage(Role role, string imageId) => _inner.SetRoleImage(role, imageId);
+    public FarmRole SetFarmRoleRole(FarmRole farmRole, string roleName) => _inner.SetFarmRoleRole(farmRole, roleName);
+
+    public Server LaunchServer(FarmRole farmRole)
+    {
+        Launched++;
+        MostInFlight = Math.Max(MostInFlight, ++_inFlight);
+        return _inner.LaunchServer(farmRole);
+    }
+
+    public void TerminateServer(Server server)
+    {
+        OnTerminate?.Invoke();
+        _inFlight--;
+        _inner.TerminateServer(server);
+    }
+
+    public void Dispose() => _inner.Dispose();
+}
