@@ -151,7 +151,8 @@ namespace Rebundle.Remote
                 catch (TtmException waiting) when (waiting.Code == TtmErrorCode.SshConnectionFailed || waiting.Code == TtmErrorCode.SshTimeout)
                 {
                     shell?.Dispose();
-                    lastState = "not answering yet";
+                    // Keep "still up with the old boot time": it tells the operator more than a last cut-short attempt.
+                    if (!lastState.StartsWith("still up", StringComparison.Ordinal)) lastState = "not answering yet";
                 }
             }
         }

@@ -102,7 +102,7 @@ public sealed class OsUpdateTests
     public void A_server_that_never_comes_back_ends_the_wait_at_the_timeout()
     {
         File.WriteAllText(_sshd.State("reboot-stuck"), "");
-        var options = new OsUpdateOptions { Reboot = true, RebootTimeout = TimeSpan.FromSeconds(3), RebootPollInterval = TimeSpan.FromMilliseconds(500) };
+        var options = new OsUpdateOptions { Reboot = true, RebootTimeout = TimeSpan.FromSeconds(6), RebootPollInterval = TimeSpan.FromMilliseconds(500) };
         var watch = System.Diagnostics.Stopwatch.StartNew();
 
         var outcome = Assert.Single(Update(options, new TestReporter(), _sshd.Server("TTM-Base.3")));

@@ -96,6 +96,8 @@ public sealed class SshShellTests
         var passphrase = new SecureString();
         foreach (var c in SshdFixture.Passphrase) passphrase.AppendChar(c);
         var settings = _sshd.Server() with { KeyFile = _sshd.EncryptedKeyFile, Passphrase = passphrase };
+        Assert.True(PrivateKeyText.NeedsPassphrase(File.ReadAllText(_sshd.EncryptedKeyFile)));
+        Assert.False(PrivateKeyText.NeedsPassphrase(File.ReadAllText(_sshd.KeyFile)));
 
         using (var shell = _factory.Connect(settings, CancellationToken.None))
             Assert.Equal("ok\n", shell.Run("echo ok", TimeSpan.FromSeconds(20), CancellationToken.None).StdOut);
