@@ -1,0 +1,193 @@
+using System;
+using System.Collections.Generic;
+using System.IO;
+using System.Linq;
+using System.Management.Automation;
+using System.Security;
+using Rebundle.Domain;
+using Rebundle.Errors;
+using Rebundle.PowerShell.Infrastructure;
+using Rebundle.Remote;
+using Rebundle.Ssh;
+
+namespace Rebundle.PowerShell.Remote
+{
+    /// <summary>
+    /// What Invoke-TtmSsh, Update-TtmServerOs and Test-TtmServer share: servers from the
+    /// pipeline, the SSH parameters, turning each server into connection settings (address,
+    /// key file, host-key policy), asking for a key's passphrase once, and running the work on
+    /// many servers in parallel with results written on the pipeline thread.
+    /// </summary>
+    public abstract class TtmSshCmdlet : TtmCmdlet
+    {
+        private readonly List<Server> _servers = new List<Server>();
+
+        /// <summary>A server from Get-TtmServer.</summary>
+        [Parameter(Mandatory = true, ValueFromPipeline = true)]
+        public Server? InputObject { get; set; }
+
+        /// <summary>The private key; default ~/.ssh/FARM-&lt;farmId&gt;.&lt;region&gt;.private.pem for each server's farm.</summary>
+        [Parameter]
+        [ValidateNotNullOrEmpty]
+        public string? KeyFile { get; set; }
+
+        /// <summary>The key's passphrase. Asked for (hidden) when the key needs one and this is not given.</summary>
+        [Parameter]
+        public SecureString? KeyPassphrase { get; set; }
+
+        /// <summary>The SSH user; Scalr servers take root, Ubuntu images ubuntu.</summary>
+        [Parameter]
+        [ValidateNotNullOrEmpty]
+        public string User { get; set; } = SshConnectionSettings.DefaultUser;
+
+        [Parameter]
+        [ValidateRange(1, 65535)]
+        public int Port { get; set; } = SshConnectionSettings.DefaultPort;
+
+        /// <summary>Connect here instead of the server's public (else private) IP, e.g. through a tunnel.</summary>
+        [Parameter]
+        [ValidateNotNullOrEmpty]
+        public string? Address { get; set; }
+
+        /// <summary>How many servers are worked on at once.</summary>
+        [Parameter]
+        [ValidateRange(1, 64)]
+        public int ThrottleLimit { get; set; } = RemoteRunner.DefaultThrottleLimit;
+
+        /// <summary>The OpenSSH known_hosts file host keys are checked against; default ~/.ssh/known_hosts.</summary>
+        [Parameter]
+        [ValidateNotNullOrEmpty]
+        public string? KnownHostsFile { get; set; }
+
+        /// <summary>Pinned host-key fingerprints (SHA256:…, as ssh-keygen -l prints them); the known-hosts file is then not consulted.</summary>
+        [Parameter]
+        [ValidateNotNullOrEmpty]
+        public string[]? HostKeyFingerprint { get; set; }
+
+        /// <summary>Accept a host key the known-hosts file does not list, and add it there. A changed key is still refused.</summary>
+        [Parameter]
+        public SwitchParameter TrustNewHostKey { get; set; }
+
+        /// <summary>How long connecting may take.</summary>
+        [Parameter]
+        public TimeSpan ConnectTimeout { get; set; } = TimeSpan.FromSeconds(30);
+
+        protected static string HomeDirectory => Environment.GetFolderPath(Environment.SpecialFolder.UserProfile);
+
+        protected override void Begin()
+        {
+            RequireSeconds(ConnectTimeout, "ConnectTimeout");
+            var fingerprints = HostKeyFingerprint ?? Array.Empty<string>();
+            var bad = fingerprints.Where(f => SshKeyBlob.NormalizeFingerprint(f) == null).ToList();
+            if (bad.Count > 0)
+                throw new TtmException(TtmErrorCode.InvalidArgument,
+                    $"-HostKeyFingerprint takes SHA256 fingerprints as ssh-keygen -l prints them (SHA256:…); got {string.Join(", ", bad)}.", string.Join(", ", bad));
+        }
+
+        protected override void Process()
+        {
+            if (InputObject != null) _servers.Add(InputObject);
+        }
+
+        /// <summary>The servers piped in, in order, without repeats.</summary>
+        protected IReadOnlyList<Server> Servers => _servers.GroupBy(s => s.Farm + "/" + s.Id).Select(g => g.First()).ToList();
+
+        /// <summary>A TimeSpan parameter must be at least a second (a bare number would be ticks).</summary>
+        protected static void RequireSeconds(TimeSpan value, string parameter)
+        {
+            if (value < TimeSpan.FromSeconds(1))
+                throw new TtmException(TtmErrorCode.InvalidArgument,
+                    $"-{parameter} must be at least one second; got {value}. Give a TimeSpan such as '00:05:00' or (New-TimeSpan -Minutes 5).", parameter);
+        }
+
+        /// <summary>
+        /// Connection settings per server; a server that cannot be reached (no address, no key)
+        /// gets its error written here and is left out.
+        /// </summary>
+        protected List<(Server Server, SshConnectionSettings Settings)> Targets(TimeSpan commandTimeout)
+        {
+            var resolver = new KeyFileResolver(HomeDirectory, File.Exists);
+            var knownHosts = KnownHostsFile != null ? GetUnresolvedProviderPathFromPSPath(KnownHostsFile) : Path.Combine(HomeDirectory, ".ssh", "known_hosts");
+            var explicitKey = KeyFile != null ? GetUnresolvedProviderPathFromPSPath(KeyFile) : null;
+            var targets = new List<(Server, SshConnectionSettings)>();
+            var passphrases = new Dictionary<string, SecureString?>(StringComparer.Ordinal);
+            foreach (var server in Servers)
+            {
+                try
+                {
+                    var address = Address ?? server.Address;
+                    if (string.IsNullOrEmpty(address))
+                        throw new TtmException(TtmErrorCode.SshConnectionFailed,
+                            $"Server {server.Name} of farm {server.Farm} has no public or private IP address yet (status {server.Status}). Wait until it runs, or give -Address.", server.Name);
+                    var keyFile = resolver.Resolve(explicitKey, server.FarmId, server.Region, server.Name);
+                    if (!passphrases.TryGetValue(keyFile, out var passphrase))
+                        passphrases[keyFile] = passphrase = PassphraseFor(keyFile);
+                    targets.Add((server, new SshConnectionSettings
+                    {
+                        ServerName = server.Name,
+                        Farm = server.Farm,
+                        Address = address!,
+                        Port = Port,
+                        User = User,
+                        KeyFile = keyFile,
+                        Passphrase = passphrase,
+                        KnownHostsFile = knownHosts,
+                        HostKeyFingerprints = HostKeyFingerprint ?? Array.Empty<string>(),
+                        TrustNewHostKey = TrustNewHostKey,
+                        ConnectTimeout = ConnectTimeout,
+                        CommandTimeout = commandTimeout,
+                    }));
+                }
+                catch (TtmException e)
+                {
+                    WriteTtmError(e, server);
+                }
+            }
+
+            return targets;
+        }
+
+        /// <summary>
+        /// Runs <paramref name="work"/> on every target, at most -ThrottleLimit at once, and
+        /// hands each outcome back on the pipeline thread with the server it belongs to.
+        /// </summary>
+        protected IEnumerable<(Server Server, RemoteOutcome<T> Outcome)> RunOnAll<T>(
+            string activity, List<(Server Server, SshConnectionSettings Settings)> targets, Func<RemoteWork, T> work)
+        {
+            var servers = targets.ToDictionary(t => t.Settings, t => t.Server);
+            var runner = new RemoteRunner(new SshNetShellFactory(), Reporter, ThrottleLimit);
+            foreach (var outcome in runner.Run(activity, targets.Select(t => t.Settings).ToList(), work, Cancellation))
+                yield return (servers[outcome.Target], outcome);
+        }
+
+        private SecureString? PassphraseFor(string keyFile)
+        {
+            if (KeyPassphrase != null) return KeyPassphrase;
+            string text;
+            try
+            {
+                text = File.ReadAllText(keyFile);
+            }
+            catch (IOException)
+            {
+                return null; // the connection reports the unreadable key
+            }
+            catch (UnauthorizedAccessException)
+            {
+                return null;
+            }
+
+            if (!PrivateKeyText.NeedsPassphrase(text)) return null;
+            try
+            {
+                Host.UI.Write($"Passphrase for key {keyFile}: ");
+                return Host.UI.ReadLineAsSecureString();
+            }
+            catch (Exception e) when (e is PSInvalidOperationException || e is NotImplementedException || e is System.Management.Automation.Host.HostException || e is InvalidOperationException)
+            {
+                throw new TtmException(TtmErrorCode.SshKeyNotFound,
+                    $"The key {keyFile} is protected by a passphrase and this session cannot ask for it. Pass it with -KeyPassphrase (Read-Host -AsSecureString).", keyFile);
+            }
+        }
+    }
+}
