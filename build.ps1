@@ -120,7 +120,7 @@ Import-Module '$pester'
     $totals = @{ Passed = 0; Failed = 1 }
     Invoke-ChildPwsh -NoProfile -NonInteractive -Command $script | ForEach-Object {
         if ($_ -match '^PESTER-TOTALS (\d+) (\d+)$') { $totals = @{ Passed = [int] $Matches[1]; Failed = [int] $Matches[2] } }
-        else { $_ }
+        else { Write-Host $_ }
     }
     $totals
 }

@@ -37,7 +37,7 @@ public class NameTablesTests
         Assert.Equal("PumaServer", names.RoleForProcfileLine("web"));
         Assert.Equal("Sidekiq", names.RoleForProcfileLine("worker"));
         Assert.Equal("ReportsServer", names.ChefRoleFor("Reports"));
-        Assert.Equal("Sidekiq", names.ChefRoleFor("Sidekiq"));
+        Assert.Equal("SidekiqServer", names.ChefRoleFor("Sidekiq"));
         Assert.True(names.IsProtectedFarm("Production-EU"));
         Assert.Equal("TTM-Base", names.BaseRole);
         Assert.Equal("Rebundle-Staging", names.StagingFarm);

@@ -83,10 +83,25 @@ public class SnapshotServiceTests : IDisposable
     [Fact]
     public void A_server_that_is_not_running_is_refused()
     {
-        var server = _t.Server("Rebundle-Staging", "NodeAppServer") with { Status = ServerStatus.Pending };
-        var plan = Assert.Single(Service.Plan(new[] { new SnapshotRequest { Server = server } }));
+        _t.Backend.Simulate(o => { o.BootDelay = TimeSpan.FromMinutes(5); o.RespawnDelay = TimeSpan.Zero; });
+        _t.Backend.TerminateServer(_t.Server("Rebundle-Staging", "NodeAppServer"));
+        var respawned = _t.Server("Rebundle-Staging", "NodeAppServer");
+        Assert.Equal(ServerStatus.Pending, respawned.Status);
+
+        var plan = Assert.Single(Service.Plan(new[] { new SnapshotRequest { Server = respawned } }));
+
         Assert.Equal(TtmErrorCode.ServerNotRunning, plan.Error!.Code);
-        Assert.Contains("NodeAppServer.1", plan.Error.Message);
+        Assert.Contains("NodeAppServer.1 of farm Rebundle-Staging is Pending", plan.Error.Message);
+    }
+
+    [Fact]
+    public void A_stale_server_object_is_checked_against_the_fleet()
+    {
+        var stale = _t.Server("Rebundle-Staging", "Sidekiq");
+        _t.Backend.TerminateServer(stale);
+        var plan = Assert.Single(Service.Plan(new[] { new SnapshotRequest { Server = stale } }));
+        Assert.Equal(TtmErrorCode.ServerNotRunning, plan.Error!.Code);
+        Assert.Contains("Terminated", plan.Error.Message);
     }
 
     [Fact]

@@ -71,7 +71,8 @@ namespace Rebundle.Naming
         public bool IsProtectedFarm(string farm) => ProtectedFarms.Contains(farm, StringComparer.OrdinalIgnoreCase);
 
         /// <summary>
-        /// Reads a configuration document; any key left out keeps its default. Keys:
+        /// Reads a configuration document; any key left out keeps its default, and the entries of
+        /// <c>procfile</c> and <c>chefRoles</c> add to the default entries. Keys:
         /// baseRole, productionRoles[], procfile{}, chefRoles{}, stagingFarm, testFarm,
         /// productionFarm, protectedFarms[].
         /// </summary>
@@ -94,8 +95,8 @@ namespace Rebundle.Naming
                 return new NameTables(
                     String(root, "baseRole", source) ?? Default.BaseRole,
                     List(root, "productionRoles", source) ?? Default.ProductionRoles,
-                    Map(root, "procfile", source) ?? Default._procfile,
-                    Map(root, "chefRoles", source) ?? Default._chefRoles,
+                    Merged(Default._procfile, Map(root, "procfile", source)),
+                    Merged(Default._chefRoles, Map(root, "chefRoles", source)),
                     String(root, "stagingFarm", source) ?? Default.StagingFarm,
                     String(root, "testFarm", source) ?? Default.TestFarm,
                     productionFarm,
@@ -105,6 +106,14 @@ namespace Rebundle.Naming
             {
                 throw new TtmException(TtmErrorCode.ConfigInvalid, $"The {source} is not valid JSON: {e.Message}", source, e);
             }
+        }
+
+        // A map in the configuration adds to or overrides the default entries; it does not drop the others.
+        private static IDictionary<string, string> Merged(IDictionary<string, string> defaults, IDictionary<string, string>? overrides)
+        {
+            var merged = new Dictionary<string, string>(defaults, StringComparer.OrdinalIgnoreCase);
+            foreach (var entry in overrides ?? new Dictionary<string, string>()) merged[entry.Key] = entry.Value;
+            return merged;
         }
 
         private static TtmException Invalid(string source, string why) =>

@@ -2,6 +2,7 @@ using System;
 using System.Collections.Generic;
 using System.Linq;
 using System.Threading;
+using Rebundle.Backends;
 using Rebundle.Domain;
 using Rebundle.Errors;
 
@@ -68,11 +69,17 @@ namespace Rebundle.Runbook
             var catalog = _fleet.Roles();
             var claimed = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
             var results = new List<(SnapshotPlan?, TtmException?)>();
+            // Piped server objects may be stale: read their status now, in one call.
+            var current = _fleet.Backend.GetServers(new ServerQuery { Ids = requests.Select(r => r.Server.Id).ToList(), IncludeTerminated = true })
+                .ToDictionary(s => s.Id, StringComparer.Ordinal);
             foreach (var request in requests)
             {
                 try
                 {
-                    var plan = PlanOne(request, catalog, claimed);
+                    if (!current.TryGetValue(request.Server.Id, out var server))
+                        throw new TtmException(TtmErrorCode.ServerNotFound,
+                            $"Server {request.Server.Name} ({request.Server.Id}) of farm {request.Server.Farm} no longer exists. Get it again with Get-TtmServer.", request.Server.Name);
+                    var plan = PlanOne(request with { Server = server }, catalog, claimed);
                     claimed.Add(plan.TargetRole);
                     results.Add((plan, null));
                 }
