@@ -80,6 +80,28 @@ Describe 'SSH cmdlets on a real sshd' {
             $result.StdOut | Should -Be "pinned`n"
         }
 
+        It 'unlocks a passphrase-protected key with -KeyPassphrase' {
+            $settings = $ssh.Clone(); $settings.KeyFile = $sshd.EncryptedKeyFile
+            $passphrase = ConvertTo-SecureString $sshd.Passphrase -AsPlainText -Force
+            $result = Get-TtmServer -Farm Rebundle-Staging -Role TTM-Base | Invoke-TtmSsh @settings -KeyPassphrase $passphrase -Command 'echo unlocked'
+
+            $result.StdOut | Should -Be "unlocked`n"
+        }
+
+        It 'says to pass -KeyPassphrase when the key needs one and the session cannot ask' {
+            Import-Module (Join-Path $PSScriptRoot 'TestHelpers.psm1') -Force
+            $output = Invoke-ChildRebundle @"
+Connect-TtmFleet -Sandbox -Path '$sandbox' | Out-Null
+Get-TtmServer -Farm Rebundle-Staging -Role TTM-Base |
+    Invoke-TtmSsh -Address 127.0.0.1 -Port $($sshd.Port) -User $($sshd.User) -KeyFile '$($sshd.EncryptedKeyFile)' -KnownHostsFile '$($sshd.KnownHostsFile)' -Command 'true' -ErrorVariable e -ErrorAction SilentlyContinue
+`$e[0].FullyQualifiedErrorId
+`$e[0].Exception.Message
+"@
+            $output | Should -Contain 'TtmSshKeyNotFound,Rebundle.PowerShell.Commands.InvokeTtmSshCommand'
+            ($output -join ' ') | Should -BeLike '*protected by a passphrase*-KeyPassphrase*'
+            ($output -join ' ') | Should -Not -BeLike "*$($sshd.Passphrase)*"
+        }
+
         It 'names the key file looked for when it is missing' {
             $settings = $ssh.Clone(); $settings.KeyFile = Join-Path $sshd.Root 'FARM-missing.pem'
             Get-TtmServer -Farm Rebundle-Staging -Role TTM-Base |

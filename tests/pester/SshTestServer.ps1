@@ -24,7 +24,8 @@ function Start-TestSshd {
         & ssh-keygen -q -t ed25519 -N '' -C $key -f (Join-Path $root $key)
         if ($LASTEXITCODE -ne 0) { throw "ssh-keygen failed for $key" }
     }
-    Copy-Item (Join-Path $root 'user_ed25519.pub') (Join-Path $root 'authorized_keys')
+    & ssh-keygen -q -t ed25519 -N 'pester passphrase' -C user_encrypted -f (Join-Path $root 'user_encrypted')
+    Get-Content (Join-Path $root 'user_ed25519.pub'), (Join-Path $root 'user_encrypted.pub') | Set-Content (Join-Path $root 'authorized_keys')
 
     $listener = [Net.Sockets.TcpListener]::new([Net.IPAddress]::Loopback, 0)
     $listener.Start(); $port = $listener.LocalEndpoint.Port; $listener.Stop()
@@ -75,6 +76,8 @@ LogLevel VERBOSE
         Port               = $port
         User               = (& id -un)
         KeyFile            = Join-Path $root 'user_ed25519'
+        EncryptedKeyFile   = Join-Path $root 'user_encrypted'
+        Passphrase         = 'pester passphrase'
         KnownHostsFile     = $knownHosts
         HostKeyFingerprint = (& ssh-keygen -l -E sha256 -f (Join-Path $root 'host_ed25519.pub')).Split(' ')[1]
     }

@@ -1,8 +1,10 @@
 using System;
 using System.Collections.Generic;
+using System.Collections.ObjectModel;
 using System.IO;
 using System.Linq;
 using System.Management.Automation;
+using System.Management.Automation.Host;
 using System.Security;
 using Rebundle.Domain;
 using Rebundle.Errors;
@@ -180,10 +182,13 @@ namespace Rebundle.PowerShell.Remote
             if (!PrivateKeyText.NeedsPassphrase(text)) return null;
             try
             {
-                Host.UI.Write($"Passphrase for key {keyFile}: ");
-                return Host.UI.ReadLineAsSecureString();
+                // Prompt (not Write + ReadLine) so a non-interactive host refuses before printing anything.
+                var field = new FieldDescription("Passphrase");
+                field.SetParameterType(typeof(SecureString));
+                var answers = Host.UI.Prompt("SSH key passphrase", $"The key {keyFile} is protected by a passphrase.", new Collection<FieldDescription> { field });
+                return answers != null && answers.TryGetValue("Passphrase", out var answer) ? answer?.BaseObject as SecureString : null;
             }
-            catch (Exception e) when (e is PSInvalidOperationException || e is NotImplementedException || e is System.Management.Automation.Host.HostException || e is InvalidOperationException)
+            catch (Exception e) when (e is PSInvalidOperationException || e is NotImplementedException || e is HostException || e is InvalidOperationException)
             {
                 throw new TtmException(TtmErrorCode.SshKeyNotFound,
                     $"The key {keyFile} is protected by a passphrase and this session cannot ask for it. Pass it with -KeyPassphrase (Read-Host -AsSecureString).", keyFile);
