@@ -13,7 +13,7 @@ namespace Rebundle.Remote
         string Host { get; }
 
         /// <summary>
-        /// Runs <paramref name="command"/> through the login shell and waits for it to finish.
+        /// Runs <paramref name="command"/> through the user's shell and waits for it to finish.
         /// A non-zero exit is a normal result, not an exception. Throws a TtmException with
         /// <c>SshTimeout</c> after <paramref name="timeout"/>, with <c>SshConnectionFailed</c>
         /// when the connection drops, and OperationCanceledException when cancelled.

@@ -1,6 +1,7 @@
 using System;
 using System.Collections.Concurrent;
 using System.Collections.Generic;
+using System.Linq;
 using System.Threading;
 using System.Threading.Tasks;
 using Rebundle.Errors;
@@ -68,13 +69,19 @@ namespace Rebundle.Remote
 
             // Not disposed: a worker still finishing after the caller stopped may touch them.
             var inbox = new BlockingCollection<object>();
-            var gate = new SemaphoreSlim(_throttleLimit);
             var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellation);
             var workerReporter = new InboxReporter(inbox);
-            var tasks = new List<Task>();
-            foreach (var target in targets)
-                tasks.Add(Task.Run(() => Post(inbox, RunOne(target, work, gate, workerReporter, stop.Token))));
-            Task.WhenAll(tasks).ContinueWith(_ => inbox.CompleteAdding(), TaskScheduler.Default);
+            var queue = new ConcurrentQueue<SshConnectionSettings>(targets);
+
+            // At most throttleLimit workers, each on its own thread (SSH calls block; borrowing
+            // thread-pool threads would starve SSH.NET's own continuations), each taking the
+            // next server until none is left.
+            var workers = Enumerable.Range(0, Math.Min(_throttleLimit, targets.Count)).Select(_ => Task.Factory.StartNew(() =>
+            {
+                while (queue.TryDequeue(out var target))
+                    Post(inbox, RunOne(target, work, workerReporter, stop.Token));
+            }, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default)).ToArray();
+            Task.WhenAll(workers).ContinueWith(_ => inbox.CompleteAdding(), TaskScheduler.Default);
 
             var finished = 0;
             try
@@ -112,14 +119,12 @@ namespace Rebundle.Remote
             }
         }
 
-        private RemoteOutcome<T> RunOne<T>(SshConnectionSettings target, Func<RemoteWork, T> work, SemaphoreSlim gate, IRunbookReporter reporter, CancellationToken cancellation)
+        private RemoteOutcome<T> RunOne<T>(SshConnectionSettings target, Func<RemoteWork, T> work, IRunbookReporter reporter, CancellationToken cancellation)
         {
-            var entered = false;
             RemoteWork? context = null;
             try
             {
-                gate.Wait(cancellation);
-                entered = true;
+                cancellation.ThrowIfCancellationRequested();
                 context = new RemoteWork(target, _factory.Connect(target, cancellation), _factory, reporter, cancellation);
                 return new RemoteOutcome<T>(target, work(context), null);
             }
@@ -139,7 +144,6 @@ namespace Rebundle.Remote
             finally
             {
                 context?.Shell.Dispose();
-                if (entered) gate.Release();
             }
         }
 

@@ -102,7 +102,7 @@ namespace Rebundle.Remote
             var first = lines[0].Trim();
             var rest = first.IndexOf(' ') > 0 ? first.Substring(first.IndexOf(' ') + 1) : "";
             if (first.StartsWith("ok", StringComparison.Ordinal))
-                return (true, $"last run succeeded (no failure report; cookbooks cached {rest})");
+                return (true, $"last run succeeded (cookbooks cached {rest})");
             if (first.StartsWith("running", StringComparison.Ordinal))
                 return (false, $"chef-client is still running (pid {rest}); wait for it to finish");
             if (first.StartsWith("failed", StringComparison.Ordinal))

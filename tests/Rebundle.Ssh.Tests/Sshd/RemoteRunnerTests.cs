@@ -73,4 +73,17 @@ public sealed class RemoteRunnerTests
         Assert.Equal(TtmErrorCode.SshKeyNotFound, outcomes["Reports.2"].Error!.Code);
         Assert.Equal("Reports.2", outcomes["Reports.2"].Error!.Target);
     }
+
+    [Fact]
+    public void Cancelling_stops_every_server_promptly()
+    {
+        var targets = Enumerable.Range(1, 3).Select(i => _sshd.Server($"DataLoad.{i}")).ToList();
+        using var cancel = new CancellationTokenSource(TimeSpan.FromSeconds(2));
+        var watch = System.Diagnostics.Stopwatch.StartNew();
+
+        Assert.ThrowsAny<OperationCanceledException>(() => new RemoteRunner(new SshNetShellFactory(), new TestReporter())
+            .Run("Running a command", targets, w => w.Shell.Run("sleep 60", TimeSpan.FromMinutes(2), w.Cancellation), cancel.Token).ToList());
+
+        Assert.True(watch.Elapsed < TimeSpan.FromSeconds(20), $"took {watch.Elapsed}");
+    }
 }
