@@ -1,9 +1,13 @@
 using System;
 using System.IO;
 using System.Management.Automation;
+using Rebundle.Audit;
+using System.Runtime.CompilerServices;
+using Rebundle.Backends;
 using Rebundle.Errors;
 using Rebundle.Naming;
 using Rebundle.PowerShell.Infrastructure;
+using Rebundle.PowerShell.Infrastructure.Files;
 using Rebundle.Runbook;
 using Rebundle.Sandbox;
 
@@ -27,6 +31,110 @@ namespace Rebundle.PowerShell.Commands
 
         // ---- Backend parameter sets (AWS, Scalr) are added here, each in its own region. ----
 
+        /// <summary>Where every change is logged (JSON lines); default $env:REBUNDLE_AUDIT_LOG, else ~/.rebundle/audit.log.</summary>
+        [Parameter]
+        [ValidateNotNullOrEmpty]
+        public string? AuditLogPath { get; set; }
+        #region Scalr
+        private const string ScalrSet = "Scalr";
+
+        /// <summary>Work on a Scalr environment through its APIv2 (see docs/scalr.md).</summary>
+        [Parameter(Mandatory = true, ParameterSetName = ScalrSet)]
+        public SwitchParameter Scalr { get; set; }
+
+        /// <summary>The Scalr server, e.g. https://my.scalr.com; default $env:SCALR_URL.</summary>
+        [Parameter(ParameterSetName = ScalrSet)]
+        [ValidateNotNull]
+        public Uri? Url { get; set; }
+
+        /// <summary>The API key id; default $env:SCALR_KEY_ID.</summary>
+        [Parameter(ParameterSetName = ScalrSet)]
+        [ValidateNotNullOrEmpty]
+        public string? KeyId { get; set; }
+
+        /// <summary>The API secret key; default $env:SCALR_SECRET. Never printed.</summary>
+        [Parameter(ParameterSetName = ScalrSet)]
+        [ValidateNotNull]
+        public System.Security.SecureString? Secret { get; set; }
+
+        /// <summary>The Scalr environment id; default $env:SCALR_ENV_ID.</summary>
+        [Parameter(ParameterSetName = ScalrSet)]
+        [ValidateNotNullOrEmpty]
+        public string? EnvironmentId { get; set; }
+
+        /// <summary>The AWS region for snapshots (EC2 CreateImage); default: the server's cloud location.</summary>
+        [Parameter(ParameterSetName = ScalrSet)]
+        [ValidateNotNullOrEmpty]
+        public string? AwsRegion { get; set; }
+
+        /// <summary>The AWS credentials profile for snapshots; default: the SDK's credential chain.</summary>
+        [Parameter(ParameterSetName = ScalrSet)]
+        [ValidateNotNullOrEmpty]
+        public string? AwsProfileName { get; set; }
+
+        /// <summary>An EC2-compatible endpoint for snapshots.</summary>
+        [Parameter(ParameterSetName = ScalrSet)]
+        [ValidateNotNullOrEmpty]
+        public string? Ec2EndpointUrl { get; set; }
+
+        // Its own method, not inlined, so the Scalr client and the AWS SDK load only when -Scalr is used.
+        [MethodImpl(MethodImplOptions.NoInlining)]
+        private Backends.IFleetBackend ConnectScalr()
+        {
+            var options = new Rebundle.Scalr.ScalrConnectionOptions
+            {
+                Url = Url,
+                KeyId = KeyId ?? "",
+                Secret = Secret,
+                EnvironmentId = EnvironmentId ?? "",
+                AwsRegion = AwsRegion,
+                AwsProfileName = AwsProfileName,
+                Ec2EndpointUrl = Ec2EndpointUrl,
+            }.WithEnvironmentDefaults();
+            WriteVerbose($"Connecting to {options} (the secret is not shown).");
+            return Rebundle.Scalr.ScalrBackend.Connect(options);
+        }
+        #endregion
+
+        #region AWS (docs/aws.md)
+
+        private const string AwsSet = "Aws";
+
+        /// <summary>Work on EC2: roles and farm roles as tagged launch templates, servers as tagged instances.</summary>
+        [Parameter(Mandatory = true, ParameterSetName = AwsSet)]
+        public SwitchParameter Aws { get; set; }
+
+        /// <summary>The AWS region; default the profile's, else AWS_REGION / AWS_DEFAULT_REGION.</summary>
+        [Parameter(ParameterSetName = AwsSet)]
+        [ValidateNotNullOrEmpty]
+        public string? Region { get; set; }
+
+        /// <summary>A profile of ~/.aws/credentials or ~/.aws/config; default the SDK's credential chain.</summary>
+        [Parameter(ParameterSetName = AwsSet)]
+        [ValidateNotNullOrEmpty]
+        public string? ProfileName { get; set; }
+
+        /// <summary>Any EC2-compatible endpoint instead of the region's, e.g. http://127.0.0.1:4566/.</summary>
+        [Parameter(ParameterSetName = AwsSet)]
+        [ValidateNotNullOrEmpty]
+        public string? EndpointUrl { get; set; }
+
+        /// <summary>How often waits ask EC2 again; default 5 seconds.</summary>
+        [Parameter(ParameterSetName = AwsSet)]
+        public TimeSpan? PollInterval { get; set; }
+
+        // Its own method, not inlined, so the AWS SDK loads only when -Aws is used.
+        [MethodImpl(MethodImplOptions.NoInlining)]
+        private IFleetBackend ConnectAws() => Rebundle.Aws.AwsBackend.Connect(new Rebundle.Aws.AwsConnectionOptions
+        {
+            Region = Region,
+            ProfileName = ProfileName,
+            EndpointUrl = EndpointUrl,
+            PollInterval = PollInterval,
+        });
+
+        #endregion
+
         /// <summary>A JSON file overriding the name tables; default $env:REBUNDLE_CONFIG, else ~/.rebundle/config.json when present.</summary>
         [Parameter]
         [ValidateNotNullOrEmpty]
@@ -40,9 +148,13 @@ namespace Rebundle.PowerShell.Commands
             var backend = ParameterSetName switch
             {
                 SandboxSet => SandboxBackend.Open(Path == null ? null : GetUnresolvedProviderPathFromPSPath(Path), names),
+                ScalrSet => ConnectScalr(),
+                AwsSet => ConnectAws(),
                 _ => throw new TtmException(TtmErrorCode.InvalidArgument, $"Unknown backend '{ParameterSetName}'."),
             };
-            var connection = new FleetConnection(new Fleet(backend, names), DateTimeOffset.Now, configPath);
+            var auditPath = AuditLogPath != null ? GetUnresolvedProviderPathFromPSPath(AuditLogPath) : FileAuditSink.DefaultPath();
+            var audited = new AuditingBackend(backend, new FileAuditSink(auditPath), Environment.UserName + "@" + Environment.MachineName);
+            var connection = new FleetConnection(new Fleet(audited, names), DateTimeOffset.Now, configPath, auditPath);
             FleetSession.Set(connection);
             WriteVerbose($"Connected to the {connection.Backend} fleet at {connection.Location}.");
             WriteObject(connection);

@@ -1,0 +1,163 @@
+using System;
+using System.Collections.Generic;
+using System.Globalization;
+using System.Linq;
+using Amazon.EC2;
+using Amazon.EC2.Model;
+using Rebundle.Domain;
+using Rebundle.Errors;
+using Image = Rebundle.Domain.Image;
+
+namespace Rebundle.Aws
+{
+    /// <summary>The changes: each is one object, done so that a failure leaves nothing half-made.</summary>
+    public sealed partial class AwsBackend
+    {
+        public Image CreateImage(Server source, string imageName)
+        {
+            var role = TtmTags.RoleOfImageName(imageName);
+            var tags = new List<Tag> { TtmTags.Tag(TtmTags.Role, role), TtmTags.Tag(TtmTags.SourceInstance, source.Id) };
+            var response = _calls.Call($"Creating image {imageName} of server {source.Name} ({source.Id})", (ec2, cancel) => ec2.CreateImageAsync(new CreateImageRequest
+            {
+                InstanceId = source.Id,
+                Name = imageName,
+                Description = $"Rebundle snapshot of {source.Farm}/{source.Name} ({source.Id}) for role {role}",
+                // Tag the snapshots too, so the console shows what each snapshot belongs to.
+                TagSpecifications = new List<TagSpecification>
+                {
+                    new TagSpecification { ResourceType = ResourceType.Image, Tags = tags },
+                    new TagSpecification { ResourceType = ResourceType.Snapshot, Tags = tags },
+                },
+            }, cancel), source.Name, TtmErrorCode.ServerNotFound);
+            return new Image { Id = response.ImageId, Name = imageName, Status = ImageStatus.Pending, CreatedAt = Clock.UtcNow, SourceServerId = source.Id };
+        }
+
+        /// <summary>
+        /// Launch template <c>role/&lt;roleName&gt;</c> with every launch setting of the template
+        /// role's default version and the new image. One CreateLaunchTemplate call: it either
+        /// exists afterwards, complete, or not at all.
+        /// </summary>
+        public Role CreateRole(string roleName, Role template, string imageId)
+        {
+            var source = _calls.Call($"Reading the launch settings of role {template.Name}", (ec2, cancel) => ec2.DescribeLaunchTemplateVersionsAsync(new DescribeLaunchTemplateVersionsRequest
+            {
+                LaunchTemplateName = TtmTags.RoleTemplate(template.Name),
+                Versions = new List<string> { "$Default" },
+            }, cancel), template.Name, TtmErrorCode.RoleNotFound).LaunchTemplateVersions?.FirstOrDefault()
+                ?? throw new TtmException(TtmErrorCode.RoleNotFound, $"Role {template.Name} has no default launch template version; fix launch template {TtmTags.RoleTemplate(template.Name)} in the console.", template.Name);
+
+            var data = LaunchDataCopy.ToRequest(source.LaunchTemplateData);
+            data.ImageId = imageId;
+            var created = _calls.Call($"Creating role {roleName}", (ec2, cancel) => ec2.CreateLaunchTemplateAsync(new CreateLaunchTemplateRequest
+            {
+                LaunchTemplateName = TtmTags.RoleTemplate(roleName),
+                VersionDescription = $"Image {imageId}, launch settings of role {template.Name}",
+                LaunchTemplateData = data,
+                ClientToken = Guid.NewGuid().ToString(),
+                TagSpecifications = new List<TagSpecification>
+                {
+                    new TagSpecification
+                    {
+                        ResourceType = ResourceType.LaunchTemplate,
+                        Tags = new List<Tag> { TtmTags.Tag(TtmTags.Kind, TtmTags.KindRole), TtmTags.Tag(TtmTags.Role, roleName) },
+                    },
+                },
+            }, cancel), roleName).LaunchTemplate;
+            return Role.Named(roleName, imageId, created.LaunchTemplateName, AwsMapping.TimeOf(created.CreateTime) ?? Clock.UtcNow);
+        }
+
+        /// <summary>A new version of the role's template, copied from the default with the new image, made the default.</summary>
+        public Role SetRoleImage(Role role, string imageId)
+        {
+            var name = TtmTags.RoleTemplate(role.Name);
+            var template = _calls.Call($"Reading role {role.Name}", (ec2, cancel) => ec2.DescribeLaunchTemplatesAsync(new DescribeLaunchTemplatesRequest
+            {
+                LaunchTemplateNames = new List<string> { name },
+            }, cancel), role.Name, TtmErrorCode.RoleNotFound).LaunchTemplates?.FirstOrDefault()
+                ?? throw new TtmException(TtmErrorCode.RoleNotFound, $"There is no launch template {name} for role {role.Name}.", role.Name);
+
+            var version = _calls.Call($"Adding image {imageId} to role {role.Name}", (ec2, cancel) => ec2.CreateLaunchTemplateVersionAsync(new CreateLaunchTemplateVersionRequest
+            {
+                LaunchTemplateId = template.LaunchTemplateId,
+                SourceVersion = (template.DefaultVersionNumber ?? 1).ToString(CultureInfo.InvariantCulture),
+                VersionDescription = $"Image {imageId} (was {role.ImageId})",
+                LaunchTemplateData = new RequestLaunchTemplateData { ImageId = imageId },
+            }, cancel), role.Name).LaunchTemplateVersion;
+
+            // Until this call succeeds the role still launches from its old default version; the
+            // new version is only history, so a failure here leaves the role as it was.
+            _calls.Call($"Making image {imageId} the default of role {role.Name}", (ec2, cancel) => ec2.ModifyLaunchTemplateAsync(new ModifyLaunchTemplateRequest
+            {
+                LaunchTemplateId = template.LaunchTemplateId,
+                DefaultVersion = (version.VersionNumber ?? 0).ToString(CultureInfo.InvariantCulture),
+            }, cancel), role.Name);
+            return role with { ImageId = imageId };
+        }
+
+        /// <summary>Rewrites the farm role's ttm:role tag, after checking that both templates exist.</summary>
+        public FarmRole SetFarmRoleRole(FarmRole farmRole, string roleName)
+        {
+            var farmRoleName = TtmTags.FarmRoleTemplate(farmRole.Farm, farmRole.Alias);
+            var roleTemplateName = TtmTags.RoleTemplate(roleName);
+            var found = Templates($"Reading farm role {farmRole}", new List<Filter> { TtmTags.Filter("launch-template-name", farmRoleName, roleTemplateName) });
+            var target = found.FirstOrDefault(t => t.LaunchTemplateName == farmRoleName)
+                ?? throw new TtmException(TtmErrorCode.FarmRoleNotFound, $"There is no launch template {farmRoleName} for farm role {farmRole}; run Get-TtmFarmRole -Farm {farmRole.Farm} to list farm roles.", farmRole.ToString());
+            if (found.All(t => t.LaunchTemplateName != roleTemplateName))
+                throw new TtmException(TtmErrorCode.RoleNotFound, $"There is no role {roleName} (no launch template {roleTemplateName}); farm role {farmRole} was left alone. Run Get-TtmRole -IncludeVersions to list roles.", roleName);
+
+            _calls.Call($"Setting farm role {farmRole} to run role {roleName}", (ec2, cancel) => ec2.CreateTagsAsync(new CreateTagsRequest
+            {
+                Resources = new List<string> { target.LaunchTemplateId },
+                Tags = new List<Tag> { TtmTags.Tag(TtmTags.Role, roleName) },
+            }, cancel), farmRole.ToString(), TtmErrorCode.FarmRoleNotFound);
+            return farmRole with { Role = roleName };
+        }
+
+        /// <summary>
+        /// RunInstances from the farm role's role template ($Default version) with the farm-role
+        /// tags and the lowest index no live server of the farm role holds. A client token makes
+        /// a retried launch the same launch, never a second server.
+        /// </summary>
+        public Server LaunchServer(FarmRole farmRole)
+        {
+            var used = new HashSet<int>(ReadServers(new Backends.ServerQuery { Farms = new[] { farmRole.Farm }, Aliases = new[] { farmRole.Alias } })
+                .Where(s => s.Farm == farmRole.Farm && s.Alias == farmRole.Alias)
+                .Select(s => s.Index));
+            var index = Enumerable.Range(1, used.Count + 1).First(i => !used.Contains(i));
+            var response = _calls.Call($"Launching a server of farm role {farmRole} from role {farmRole.Role}", (ec2, cancel) => ec2.RunInstancesAsync(new RunInstancesRequest
+            {
+                LaunchTemplate = new LaunchTemplateSpecification { LaunchTemplateName = TtmTags.RoleTemplate(farmRole.Role), Version = "$Default" },
+                MinCount = 1,
+                MaxCount = 1,
+                ClientToken = Guid.NewGuid().ToString(),
+                TagSpecifications = new List<TagSpecification>
+                {
+                    new TagSpecification
+                    {
+                        ResourceType = ResourceType.Instance,
+                        Tags = new List<Tag>
+                        {
+                            TtmTags.Tag(TtmTags.Name, TtmTags.ServerDisplayName(farmRole.Farm, farmRole.Alias, index)),
+                            TtmTags.Tag(TtmTags.Farm, farmRole.Farm),
+                            TtmTags.Tag(TtmTags.Alias, farmRole.Alias),
+                            TtmTags.Tag(TtmTags.Role, farmRole.Role),
+                            TtmTags.Tag(TtmTags.Index, index.ToString(CultureInfo.InvariantCulture)),
+                        },
+                    },
+                },
+            }, cancel), farmRole.ToString(), TtmErrorCode.RoleNotFound);
+            var instance = response.Reservation?.Instances?.FirstOrDefault()
+                ?? throw new TtmException(TtmErrorCode.BackendError, $"EC2 accepted the launch for farm role {farmRole} but returned no instance.", farmRole.ToString());
+            return AwsMapping.ServerOf(instance, _region)
+                ?? throw new TtmException(TtmErrorCode.BackendError, $"EC2 launched {instance.InstanceId} for farm role {farmRole} without its tags.", instance.InstanceId);
+        }
+
+        public void TerminateServer(Server server)
+        {
+            _calls.Call($"Terminating server {server.Name} ({server.Id}) of farm {server.Farm}", (ec2, cancel) => ec2.TerminateInstancesAsync(new TerminateInstancesRequest
+            {
+                InstanceIds = new List<string> { server.Id },
+            }, cancel), server.Name, TtmErrorCode.ServerNotFound);
+        }
+    }
+}

@@ -1,0 +1,66 @@
+using System;
+using System.Collections.Generic;
+using System.Linq;
+using Amazon.EC2.Model;
+using Rebundle.Domain;
+using Rebundle.Errors;
+
+namespace Rebundle.Aws
+{
+    /// <summary>
+    /// EC2 status checks: a server counts as Running only once its instance and system checks
+    /// have passed, so a recycle terminates the old server only after the replacement is
+    /// healthy. Endpoints that do not report checks are trusted on the instance state alone.
+    /// </summary>
+    public sealed partial class AwsBackend
+    {
+        private static readonly HashSet<string> NotReportedCodes = new HashSet<string>(StringComparer.Ordinal)
+        {
+            "InvalidAction", "NotImplemented", "UnsupportedOperation", "UnknownOperationException",
+        };
+
+        // Set once the endpoint has said it does not know DescribeInstanceStatus; not asked again.
+        private bool _statusChecksNotReported;
+
+        private List<Server> WithStatusChecks(List<Server> servers)
+        {
+            var running = servers.Where(s => s.Status == ServerStatus.Running).Select(s => s.Id).ToList();
+            if (running.Count == 0 || _statusChecksNotReported) return servers;
+
+            Dictionary<string, ServerStatus> checkedStatus;
+            try
+            {
+                checkedStatus = StatusChecks(running);
+            }
+            catch (TtmException e) when (e.BackendCode != null && NotReportedCodes.Contains(e.BackendCode))
+            {
+                _statusChecksNotReported = true;
+                return servers;
+            }
+            return servers
+                .Select(s => s.Status == ServerStatus.Running && checkedStatus.TryGetValue(s.Id, out var status) ? s with { Status = status } : s)
+                .ToList();
+        }
+
+        /// <summary>
+        /// The checked status of running instances, in one paginated pass: filtered by id for up
+        /// to 200 instances, else every running instance's checks (cheaper than many id chunks).
+        /// </summary>
+        private Dictionary<string, ServerStatus> StatusChecks(IReadOnlyCollection<string> instanceIds)
+        {
+            var filters = instanceIds.Count <= FilterValues ? new List<Filter> { TtmTags.Filter("instance-id", instanceIds) } : null;
+            return _calls.All<InstanceStatus>("Reading server status checks", async (ec2, token, cancel) =>
+                {
+                    var response = await ec2.DescribeInstanceStatusAsync(new DescribeInstanceStatusRequest
+                    {
+                        Filters = filters,
+                        MaxResults = InstancePage,
+                        NextToken = token,
+                    }, cancel).ConfigureAwait(false);
+                    return (response.InstanceStatuses, response.NextToken);
+                })
+                .GroupBy(s => s.InstanceId, StringComparer.Ordinal)
+                .ToDictionary(g => g.Key, g => AwsMapping.StatusAfterChecks(g.First()), StringComparer.Ordinal);
+        }
+    }
+}

@@ -1,0 +1,188 @@
+using System;
+using System.Collections.Generic;
+using System.Linq;
+using Amazon.EC2.Model;
+using Rebundle.Backends;
+using Rebundle.Domain;
+using Rebundle.Runbook;
+using Image = Rebundle.Domain.Image;
+
+namespace Rebundle.Aws
+{
+    /// <summary>
+    /// The fleet on EC2, mapped as docs/aws.md describes: roles and farm roles are tagged launch
+    /// templates, servers are tagged instances, snapshots are CreateImage. Every read is a
+    /// filtered, paginated pass (never one call per server or role); retries and backoff are
+    /// the SDK's standard retry mode.
+    /// </summary>
+    public sealed partial class AwsBackend : IFleetBackend
+    {
+        // EC2 caps: DescribeInstances/DescribeImages pages hold up to 1000 items, launch-template
+        // pages up to 200, and a filter takes up to 200 values.
+        private const int InstancePage = 1000;
+        private const int TemplatePage = 200;
+        private const int FilterValues = 200;
+
+        private readonly Ec2Calls _calls;
+        private readonly string _region;
+
+        private AwsBackend(Ec2Calls calls, string region, IClock clock, TimeSpan pollInterval)
+        {
+            _calls = calls;
+            _region = region;
+            Clock = clock;
+            PollInterval = pollInterval;
+        }
+
+        public string Kind => "Aws";
+
+        public string Location => _calls.Location;
+
+        public IClock Clock { get; }
+
+        public TimeSpan PollInterval { get; }
+
+        public IReadOnlyList<Farm> GetFarms() =>
+            GetFarmRoles()
+                .GroupBy(r => r.Farm, StringComparer.Ordinal)
+                .Select(g => new Farm { Name = g.Key, Id = g.Key, FarmRoleCount = g.Count() })
+                .OrderBy(f => f.Name, StringComparer.OrdinalIgnoreCase)
+                .ToList();
+
+        public IReadOnlyList<FarmRole> GetFarmRoles(IReadOnlyCollection<string>? farms = null)
+        {
+            var filters = new List<Filter> { TtmTags.TagFilter(TtmTags.Kind, new[] { TtmTags.KindFarmRole }) };
+            if (farms != null) filters.Add(TtmTags.TagFilter(TtmTags.Farm, farms));
+            return (farms != null && farms.Count == 0 ? new List<LaunchTemplate>() : Templates("Reading farm roles", filters))
+                .Select(AwsMapping.FarmRoleOf)
+                .Where(r => r != null)
+                .Select(r => r!)
+                .ToList();
+        }
+
+        public IReadOnlyList<Role> GetRoles()
+        {
+            var templates = Templates("Reading roles", new List<Filter> { TtmTags.TagFilter(TtmTags.Kind, new[] { TtmTags.KindRole }) });
+            var images = DefaultVersionImages("Reading roles", templates);
+            var roles = new List<Role>();
+            foreach (var template in templates)
+            {
+                // A template whose name is not a role name is someone else's mistake; leave it out rather than fail every read.
+                if (!images.TryGetValue(template.LaunchTemplateId, out var imageId)) continue;
+                try
+                {
+                    roles.Add(Role.Named(AwsMapping.RoleNameOf(template), imageId, template.LaunchTemplateName, AwsMapping.TimeOf(template.CreateTime)));
+                }
+                catch (Errors.TtmException) { }
+            }
+            return roles;
+        }
+
+        public IReadOnlyList<Server> GetServers(ServerQuery query)
+        {
+            var servers = WithStatusChecks(ReadServers(query));
+            return query.Statuses == null || query.Statuses.Count == 0
+                ? servers
+                : servers.Where(s => query.Statuses.Contains(s.Status)).ToList();
+        }
+
+        /// <summary>Servers by their instance state alone (no status checks): one filtered, paginated DescribeInstances pass.</summary>
+        private List<Server> ReadServers(ServerQuery query)
+        {
+            if ((query.Farms != null && query.Farms.Count == 0) || (query.Aliases != null && query.Aliases.Count == 0) || (query.Ids != null && query.Ids.Count == 0))
+                return new List<Server>();
+            var filters = new List<Filter>();
+            filters.Add(query.Farms != null ? TtmTags.TagFilter(TtmTags.Farm, query.Farms) : TtmTags.Filter("tag-key", TtmTags.Farm));
+            if (query.Aliases != null) filters.Add(TtmTags.TagFilter(TtmTags.Alias, query.Aliases));
+            if (query.Statuses != null && query.Statuses.Count > 0)
+                filters.Add(TtmTags.Filter("instance-state-name", query.Statuses.SelectMany(AwsMapping.StatesOf).Distinct()));
+            else if (!query.IncludeTerminated)
+                filters.Add(TtmTags.Filter("instance-state-name", AwsMapping.LiveStates));
+
+            var idChunks = query.Ids == null ? new List<IReadOnlyList<string>?> { null } : Chunks(query.Ids).Select(c => (IReadOnlyList<string>?)c).ToList();
+            var servers = new List<Server>();
+            foreach (var ids in idChunks)
+            {
+                var chunkFilters = ids == null ? filters : filters.Concat(new[] { TtmTags.Filter("instance-id", ids) }).ToList();
+                servers.AddRange(Instances("Reading servers", chunkFilters)
+                    .Select(i => AwsMapping.ServerOf(i, _region))
+                    .Where(s => s != null)
+                    .Select(s => s!));
+            }
+            return servers;
+        }
+
+        public IReadOnlyList<Image> GetImages(IReadOnlyCollection<string> imageIds)
+        {
+            var images = new List<Image>();
+            foreach (var ids in Chunks(imageIds.Where(id => !string.IsNullOrWhiteSpace(id)).Distinct(StringComparer.Ordinal)))
+            {
+                images.AddRange(_calls.All<Amazon.EC2.Model.Image>("Reading images", async (ec2, token, cancel) =>
+                {
+                    var response = await ec2.DescribeImagesAsync(new DescribeImagesRequest
+                    {
+                        Filters = new List<Filter> { TtmTags.Filter("image-id", ids) },
+                        MaxResults = InstancePage,
+                        NextToken = token,
+                    }, cancel).ConfigureAwait(false);
+                    return (response.Images, response.NextToken);
+                }).Select(AwsMapping.ImageOf));
+            }
+            return images;
+        }
+
+        public void Dispose() => _calls.Dispose();
+
+        // ---- Batched reads ----------------------------------------------------------------------
+
+        private List<LaunchTemplate> Templates(string doing, List<Filter> filters) =>
+            _calls.All<LaunchTemplate>(doing, async (ec2, token, cancel) =>
+            {
+                var response = await ec2.DescribeLaunchTemplatesAsync(new DescribeLaunchTemplatesRequest
+                {
+                    Filters = filters,
+                    MaxResults = TemplatePage,
+                    NextToken = token,
+                }, cancel).ConfigureAwait(false);
+                return (response.LaunchTemplates, response.NextToken);
+            });
+
+        /// <summary>
+        /// The image of each template's default version, by template id. One template is read
+        /// directly; several are read in one pass over the default versions of every launch
+        /// template (EC2 has no filter by template for that), so the cost never grows per role.
+        /// </summary>
+        private Dictionary<string, string> DefaultVersionImages(string doing, IReadOnlyList<LaunchTemplate> templates)
+        {
+            var wanted = new HashSet<string>(templates.Select(t => t.LaunchTemplateId), StringComparer.Ordinal);
+            if (wanted.Count == 0) return new Dictionary<string, string>(StringComparer.Ordinal);
+            var versions = _calls.All<LaunchTemplateVersion>(doing, async (ec2, token, cancel) =>
+            {
+                var request = new DescribeLaunchTemplateVersionsRequest { Versions = new List<string> { "$Default" }, NextToken = token };
+                if (wanted.Count == 1) request.LaunchTemplateId = wanted.First();
+                else request.MaxResults = TemplatePage;
+                var response = await ec2.DescribeLaunchTemplateVersionsAsync(request, cancel).ConfigureAwait(false);
+                return (response.LaunchTemplateVersions, response.NextToken);
+            });
+            return versions
+                .Where(v => wanted.Contains(v.LaunchTemplateId) && !string.IsNullOrEmpty(v.LaunchTemplateData?.ImageId))
+                .GroupBy(v => v.LaunchTemplateId, StringComparer.Ordinal)
+                .ToDictionary(g => g.Key, g => g.First().LaunchTemplateData.ImageId, StringComparer.Ordinal);
+        }
+
+        private List<Instance> Instances(string doing, List<Filter> filters) =>
+            _calls.All<Instance>(doing, async (ec2, token, cancel) =>
+            {
+                var response = await ec2.DescribeInstancesAsync(new DescribeInstancesRequest
+                {
+                    Filters = filters,
+                    MaxResults = InstancePage,
+                    NextToken = token,
+                }, cancel).ConfigureAwait(false);
+                return (response.Reservations?.SelectMany(r => r.Instances ?? new List<Instance>()), response.NextToken);
+            });
+
+        private static IEnumerable<List<string>> Chunks(IEnumerable<string> values) =>
+            values.Select((v, i) => (v, i)).GroupBy(x => x.i / FilterValues).Select(g => g.Select(x => x.v).ToList());
+    }
+}

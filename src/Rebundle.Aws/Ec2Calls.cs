@@ -1,0 +1,62 @@
+using System;
+using System.Collections.Generic;
+using System.Threading;
+using System.Threading.Tasks;
+using Amazon.EC2;
+using Rebundle.Errors;
+
+namespace Rebundle.Aws
+{
+    /// <summary>
+    /// Runs the SDK's asynchronous calls to completion for the synchronous backend interface,
+    /// maps failures, and walks NextToken pages. Retries and backoff happen inside the SDK
+    /// (standard retry mode), so a call that fails here has already been retried.
+    /// </summary>
+    internal sealed class Ec2Calls : IDisposable
+    {
+        public Ec2Calls(IAmazonEC2 client, string location)
+        {
+            Client = client;
+            Location = location;
+        }
+
+        public IAmazonEC2 Client { get; }
+
+        /// <summary>Region and endpoint, for messages.</summary>
+        public string Location { get; }
+
+        public T Call<T>(string doing, Func<IAmazonEC2, CancellationToken, Task<T>> call, object? target = null, TtmErrorCode notFound = TtmErrorCode.BackendError)
+        {
+            try
+            {
+                // Task.Run keeps a caller's synchronization context (a PowerShell host's) out of the SDK's continuations.
+                return Task.Run(() => call(Client, CancellationToken.None)).GetAwaiter().GetResult();
+            }
+            catch (Exception e) when (!(e is TtmException))
+            {
+                throw AwsErrors.Map(e, doing, Location, target, notFound);
+            }
+        }
+
+        /// <summary>
+        /// Every item of a paginated read: <paramref name="page"/> is called with the previous
+        /// page's NextToken (null first) and returns its items and the next token.
+        /// </summary>
+        public List<TItem> All<TItem>(string doing, Func<IAmazonEC2, string?, CancellationToken, Task<(IEnumerable<TItem>? Items, string? NextToken)>> page)
+        {
+            var items = new List<TItem>();
+            string? token = null;
+            do
+            {
+                var current = token;
+                var (found, next) = Call(doing, (client, cancel) => page(client, current, cancel));
+                if (found != null) items.AddRange(found);
+                token = string.IsNullOrEmpty(next) ? null : next;
+            }
+            while (token != null);
+            return items;
+        }
+
+        public void Dispose() => Client.Dispose();
+    }
+}

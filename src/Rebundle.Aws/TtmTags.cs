@@ -1,0 +1,52 @@
+using System.Collections.Generic;
+using System.Linq;
+using System.Text.RegularExpressions;
+using Amazon.EC2.Model;
+
+namespace Rebundle.Aws
+{
+    /// <summary>
+    /// The names of the mapping in docs/aws.md: tag keys, their values and the launch-template
+    /// name patterns. Nothing else in the backend spells them.
+    /// </summary>
+    internal static class TtmTags
+    {
+        public const string Kind = "ttm:kind";
+        public const string Farm = "ttm:farm";
+        public const string Alias = "ttm:alias";
+        public const string Role = "ttm:role";
+        public const string Count = "ttm:count";
+        public const string Index = "ttm:index";
+        public const string SourceInstance = "ttm:source-instance";
+
+        /// <summary>The console's display name; set on instances so they read well there.</summary>
+        public const string Name = "Name";
+
+        public const string KindRole = "role";
+        public const string KindFarmRole = "farm-role";
+
+        public const string RolePrefix = "role/";
+
+        public static string RoleTemplate(string roleName) => RolePrefix + roleName;
+
+        public static string FarmRoleTemplate(string farm, string alias) => "farm/" + farm + "/" + alias;
+
+        public static string ServerDisplayName(string farm, string alias, int index) => farm + "/" + alias + "." + index;
+
+        // SnapshotService names -ReplaceImage images "<Role>-yyyyMMdd-HHmmss"; the role is what precedes the stamp.
+        private static readonly Regex Stamp = new Regex(@"-\d{8}-\d{6}$", RegexOptions.CultureInvariant);
+
+        /// <summary>The role an image is for, from its name: <c>RailsAppServer-1-7</c> or <c>TTM-Base-20260101-120000</c> → <c>TTM-Base</c>.</summary>
+        public static string RoleOfImageName(string imageName) => Stamp.Replace(imageName, "");
+
+        public static string? Get(IEnumerable<Tag>? tags, string key) => tags?.FirstOrDefault(t => t.Key == key)?.Value;
+
+        public static Tag Tag(string key, string value) => new Tag { Key = key, Value = value };
+
+        public static Filter Filter(string name, params string[] values) => new Filter { Name = name, Values = values.ToList() };
+
+        public static Filter Filter(string name, IEnumerable<string> values) => new Filter { Name = name, Values = values.ToList() };
+
+        public static Filter TagFilter(string key, IEnumerable<string> values) => Filter("tag:" + key, values);
+    }
+}

@@ -1,0 +1,67 @@
+using System;
+using System.Collections.Generic;
+using System.Linq;
+using Rebundle.Ec2Endpoint;
+using Rebundle.Runbook;
+
+namespace Rebundle.Aws.Tests;
+
+/// <summary>
+/// One test's world: a loopback EC2 endpoint (seeded with the runbook's fleet unless asked
+/// not to), an AwsBackend connected to it through the real SDK, and a manual clock shared by
+/// both, so boots and images finish when the test's waits advance time.
+/// </summary>
+public sealed class AwsFleet : IDisposable
+{
+    public AwsFleet(bool seed = true, Action<Ec2Settings>? configure = null, AwsConnectionOptions? options = null)
+    {
+        Clock = new ManualClock(new DateTimeOffset(DateTimeOffset.UtcNow.Year, 1, 1, 9, 0, 0, TimeSpan.Zero));
+        var settings = new Ec2Settings { AccessKey = TestEnvironment.AccessKey, Now = () => Clock.UtcNow };
+        configure?.Invoke(settings);
+        Ec2 = new Ec2Fleet(settings);
+        if (seed) RunbookSeed.Apply(Ec2);
+        Endpoint = Rebundle.Ec2Endpoint.Ec2Endpoint.Start(Ec2);
+        options ??= new AwsConnectionOptions();
+        options.EndpointUrl ??= Endpoint.Url.ToString();
+        options.PollInterval ??= TimeSpan.FromSeconds(5);
+        Backend = AwsBackend.Connect(options, Clock);
+        Fleet = new Fleet(Backend);
+        Ec2.ClearRequests(); // the connect probe is not part of what tests count
+    }
+
+    public ManualClock Clock { get; }
+
+    public Ec2Fleet Ec2 { get; }
+
+    public Rebundle.Ec2Endpoint.Ec2Endpoint Endpoint { get; }
+
+    public AwsBackend Backend { get; }
+
+    public Fleet Fleet { get; }
+
+    public int Calls(string action) => Ec2.CountOf(action);
+
+    public IReadOnlyList<LoggedRequest> Mutations => Ec2.Requests.Where(r => r.IsMutating).ToList();
+
+    /// <summary>The raw tags of the instance with this id, as EC2 holds them.</summary>
+    public IReadOnlyDictionary<string, string> InstanceTags(string id) =>
+        Ec2.Instances.Single(i => i.Id == id).Tags.All.ToDictionary(t => t.Key, t => t.Value);
+
+    public void Dispose()
+    {
+        Fleet.Dispose();
+        Endpoint.Dispose();
+    }
+}
+
+/// <summary>Collects what the runbook services report.</summary>
+public sealed class RecordingReporter : IRunbookReporter
+{
+    public List<ProgressReport> Progress { get; } = new();
+    public List<string> Verbose { get; } = new();
+    public List<string> Warnings { get; } = new();
+
+    void IRunbookReporter.Progress(ProgressReport report) => Progress.Add(report);
+    void IRunbookReporter.Verbose(string message) => Verbose.Add(message);
+    void IRunbookReporter.Warning(string message) => Warnings.Add(message);
+}

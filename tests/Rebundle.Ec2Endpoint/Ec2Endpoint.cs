@@ -1,0 +1,96 @@
+using System;
+using System.Globalization;
+using System.Linq;
+using System.Net;
+using System.Threading.Tasks;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+
+namespace Rebundle.Ec2Endpoint;
+
+/// <summary>
+/// Serves an <see cref="Ec2Fleet"/> over HTTP on loopback: EC2 Query requests on <c>POST /</c>,
+/// and a small control surface under <c>/_ttm/</c> for tests in another process (the request
+/// log, fault injection, timings).
+/// </summary>
+public sealed class Ec2Endpoint : IDisposable
+{
+    private readonly WebApplication _app;
+
+    private Ec2Endpoint(WebApplication app, Ec2Fleet fleet, Uri url)
+    {
+        _app = app;
+        Fleet = fleet;
+        Url = url;
+    }
+
+    public Ec2Fleet Fleet { get; }
+
+    /// <summary>The endpoint URL to give the SDK as ServiceURL, e.g. http://127.0.0.1:41234/.</summary>
+    public Uri Url { get; }
+
+    public static Ec2Endpoint Start(Ec2Fleet? fleet = null, int port = 0)
+    {
+        fleet ??= new Ec2Fleet();
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.Logging.ClearProviders();
+        builder.WebHost.UseKestrel(k => k.Listen(IPAddress.Loopback, port));
+        var app = builder.Build();
+        var handle = fleet;
+        app.MapPost("/", async context =>
+        {
+            var form = context.Request.HasFormContentType ? await context.Request.ReadFormAsync() : null;
+            var parameters = form == null
+                ? new System.Collections.Generic.Dictionary<string, string>()
+                : form.ToDictionary(f => f.Key, f => f.Value.ToString(), StringComparer.Ordinal);
+            var (status, body) = handle.Handle(new QueryRequest(parameters), context.Request.Headers.Authorization.ToString());
+            context.Response.StatusCode = status;
+            context.Response.ContentType = "text/xml;charset=UTF-8";
+            await context.Response.WriteAsync(body);
+        });
+        MapControl(app, fleet);
+        app.StartAsync().GetAwaiter().GetResult();
+        var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
+        return new Ec2Endpoint(app, fleet, new Uri(address.TrimEnd('/') + "/"));
+    }
+
+    private static void MapControl(WebApplication app, Ec2Fleet fleet)
+    {
+        app.MapGet("/_ttm/requests", () => Results.Json(fleet.Requests.Select(r => new
+        {
+            action = r.Action, status = r.Status, errorCode = r.ErrorCode, mutating = r.IsMutating, parameters = r.Parameters,
+        })));
+        app.MapDelete("/_ttm/requests", () =>
+        {
+            fleet.ClearRequests();
+            return Results.NoContent();
+        });
+        // POST /_ttm/faults?throttle=3&throttleAction=DescribeInstances&stallLaunches=1&failLaunches=1&impairLaunches=1&failImage=Rails*
+        app.MapPost("/_ttm/faults", (HttpRequest request) =>
+        {
+            var q = request.Query;
+            int? Int(string key) => q.TryGetValue(key, out var v) ? int.Parse(v.ToString(), CultureInfo.InvariantCulture) : null;
+            lock (fleet.Faults)
+            {
+                fleet.Faults.ThrottleNext = Int("throttle") ?? fleet.Faults.ThrottleNext;
+                if (q.TryGetValue("throttleAction", out var action)) fleet.Faults.ThrottleAction = action.ToString();
+                fleet.Faults.StallLaunches = Int("stallLaunches") ?? fleet.Faults.StallLaunches;
+                fleet.Faults.FailLaunches = Int("failLaunches") ?? fleet.Faults.FailLaunches;
+                fleet.Faults.ImpairLaunches = Int("impairLaunches") ?? fleet.Faults.ImpairLaunches;
+                foreach (var pattern in q["failImage"]) fleet.Faults.FailingImageNames.Add(pattern!);
+            }
+            return Results.NoContent();
+        });
+    }
+
+    public void Dispose()
+    {
+        _app.StopAsync().GetAwaiter().GetResult();
+        ((IDisposable)_app).Dispose();
+    }
+}

@@ -1,0 +1,64 @@
+using System;
+using System.Linq;
+using System.Text.RegularExpressions;
+using System.Xml.Linq;
+using static Rebundle.Ec2Endpoint.Ec2Xml;
+
+namespace Rebundle.Ec2Endpoint;
+
+/// <summary>Images: CreateImage and DescribeImages.</summary>
+public sealed partial class Ec2Fleet
+{
+    private static readonly Regex ImageName = new(@"^[A-Za-z0-9()\[\] ./\-'@_]{3,128}$");
+
+    private XElement CreateImage(QueryRequest r)
+    {
+        var instanceId = r.Require("InstanceId");
+        var name = r.Require("Name");
+        if (!ImageName.IsMatch(name))
+            throw new Ec2Error("InvalidAMIName.Malformed", $"AMI name '{name}' is invalid: use 3 to 128 letters, digits and ( ) [ ] space . / - ' @ _");
+        var instance = _instances.FirstOrDefault(i => i.Id == instanceId)
+            ?? throw new Ec2Error("InvalidInstanceID.NotFound", $"The instance ID '{instanceId}' does not exist");
+        var state = instance.StateAt(Now, Settings.ShutdownTime).Name;
+        if (state != "running" && state != "stopped")
+            throw new Ec2Error("IncorrectInstanceState", $"The instance '{instanceId}' is not in a state from which it can be imaged (it is {state}).");
+        if (_images.Any(i => i.Name == name))
+            throw new Ec2Error("InvalidAMIName.Duplicate", $"AMI name {name} is already in use by AMI {_images.First(i => i.Name == name).Id}");
+
+        var image = new Ec2Image
+        {
+            Id = NewId("ami"), Name = name, Description = r.Get("Description"), SourceInstanceId = instanceId,
+            CreatedAt = Now, ReadyAt = Now + Settings.ImageTime,
+            Fails = Faults.FailingImageNames.Any(pattern => Wildcard(name, pattern)),
+        };
+        image.Tags.Set(r.TagsFor("image"));
+        _images.Add(image);
+        return Response("CreateImage", E("imageId", image.Id));
+    }
+
+    private XElement DescribeImages(QueryRequest r)
+    {
+        var ids = r.List("ImageId");
+        var missing = ids.Where(id => _images.All(i => i.Id != id)).ToList();
+        if (missing.Count > 0)
+            throw new Ec2Error("InvalidAMIID.NotFound", $"The image id '[{string.Join(", ", missing)}]' does not exist");
+        var owners = r.List("Owner");
+        if (owners.Any(o => o != "self" && o != OwnerId))
+            return Response("DescribeImages", Items("imagesSet", Array.Empty<object?>()));
+
+        var filters = r.Filters();
+        var now = Now;
+        var matching = _images
+            .Where(i => ids.Count == 0 || ids.Contains(i.Id))
+            .Where(i => Passes(filters, name => name switch
+            {
+                "image-id" => new[] { i.Id },
+                "name" => new[] { i.Name },
+                "state" => new[] { i.StateAt(now).State },
+                _ => TagValues(name, i.Tags),
+            }, "images"))
+            .ToList();
+        var (page, next) = Page(matching, r, 5, 1000);
+        return Response("DescribeImages", Items("imagesSet", page.Select(i => (object?)Image(i, now))), Leaf("nextToken", next));
+    }
+}

@@ -1,0 +1,294 @@
+using System;
+using System.Collections.Generic;
+using System.Globalization;
+using System.Linq;
+using System.Text.RegularExpressions;
+using System.Xml.Linq;
+
+namespace Rebundle.Ec2Endpoint;
+
+/// <summary>How the endpoint behaves; tests may change these while it runs.</summary>
+public sealed class Ec2Settings
+{
+    /// <summary>The only access key the endpoint accepts in the SigV4 Authorization header.</summary>
+    public string AccessKey { get; set; } = "AKIDTTMTESTKEY000001";
+
+    public string Region { get; set; } = "us-east-1";
+
+    /// <summary>How long a new instance stays pending.</summary>
+    public TimeSpan BootTime { get; set; } = TimeSpan.FromSeconds(20);
+
+    /// <summary>How long a new image stays pending.</summary>
+    public TimeSpan ImageTime { get; set; } = TimeSpan.FromSeconds(60);
+
+    /// <summary>How long a terminated instance stays shutting-down.</summary>
+    public TimeSpan ShutdownTime { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>How long a running instance's status checks stay "initializing" before they pass.</summary>
+    public TimeSpan StatusCheckTime { get; set; } = TimeSpan.Zero;
+
+    /// <summary>False to answer DescribeInstanceStatus with InvalidAction, like an endpoint that does not report checks.</summary>
+    public bool ReportsStatusChecks { get; set; } = true;
+
+    /// <summary>The most items one page holds, whatever MaxResults asks (EC2 may return fewer than asked too).</summary>
+    public int MaxPageSize { get; set; } = 1000;
+
+    /// <summary>The endpoint's clock; in-process tests share the backend's manual clock through it.</summary>
+    public Func<DateTimeOffset> Now { get; set; } = () => DateTimeOffset.UtcNow;
+}
+
+/// <summary>Failures to inject. Counters count down as requests use them.</summary>
+public sealed class Ec2Faults
+{
+    /// <summary>The next N requests (of <see cref="ThrottleAction"/>, or any) are refused with 503 RequestLimitExceeded.</summary>
+    public int ThrottleNext { get; set; }
+
+    public string? ThrottleAction { get; set; }
+
+    /// <summary>The next N launched instances stay pending for ever.</summary>
+    public int StallLaunches { get; set; }
+
+    /// <summary>The next N launched instances end terminated with Server.InternalError instead of running.</summary>
+    public int FailLaunches { get; set; }
+
+    /// <summary>The next N launched instances run but fail their status checks (impaired).</summary>
+    public int ImpairLaunches { get; set; }
+
+    /// <summary>Images whose name matches one of these patterns (* and ? wildcards) end failed.</summary>
+    public List<string> FailingImageNames { get; } = new();
+}
+
+/// <summary>
+/// The endpoint's whole state: instances, images, launch templates with versions, tags,
+/// injected faults and the request log. Every request runs under one lock.
+/// </summary>
+public sealed partial class Ec2Fleet
+{
+    private readonly object _gate = new();
+    private readonly List<Ec2Instance> _instances = new();
+    private readonly List<Ec2Image> _images = new();
+    private readonly List<Ec2LaunchTemplate> _templates = new();
+    private readonly List<LoggedRequest> _log = new();
+    private long _nextId = 0x1000;
+
+    public Ec2Fleet(Ec2Settings? settings = null) => Settings = settings ?? new Ec2Settings();
+
+    public Ec2Settings Settings { get; }
+
+    public Ec2Faults Faults { get; } = new();
+
+    private DateTimeOffset Now => Settings.Now();
+
+    // ---- What tests read ------------------------------------------------------------------
+
+    public IReadOnlyList<LoggedRequest> Requests
+    {
+        get { lock (_gate) return _log.ToList(); }
+    }
+
+    public void ClearRequests()
+    {
+        lock (_gate) _log.Clear();
+    }
+
+    public int CountOf(string action) => Requests.Count(r => r.Action == action);
+
+    public IReadOnlyList<Ec2Instance> Instances
+    {
+        get { lock (_gate) return _instances.ToList(); }
+    }
+
+    public IReadOnlyList<Ec2Image> Images
+    {
+        get { lock (_gate) return _images.ToList(); }
+    }
+
+    public IReadOnlyList<Ec2LaunchTemplate> LaunchTemplates
+    {
+        get { lock (_gate) return _templates.ToList(); }
+    }
+
+    public Ec2LaunchTemplate? LaunchTemplateNamed(string name)
+    {
+        lock (_gate) return _templates.FirstOrDefault(t => t.Name == name);
+    }
+
+    /// <summary>The instance's state name now ("pending", "running", "terminated", …).</summary>
+    public string StateOf(Ec2Instance instance)
+    {
+        lock (_gate) return instance.StateAt(Now, Settings.ShutdownTime).Name;
+    }
+
+    // ---- What tests and the seed set up (not logged: these are not requests) ----------------
+
+    public Ec2Image AddImage(string name, bool available = true, IEnumerable<KeyValuePair<string, string>>? tags = null)
+    {
+        lock (_gate)
+        {
+            var image = new Ec2Image { Id = NewId("ami"), Name = name, CreatedAt = Now, ReadyAt = available ? Now : Now + Settings.ImageTime };
+            image.Tags.Set(tags ?? Array.Empty<KeyValuePair<string, string>>());
+            _images.Add(image);
+            return image;
+        }
+    }
+
+    public Ec2LaunchTemplate AddLaunchTemplate(string name, IReadOnlyDictionary<string, string> data, IEnumerable<KeyValuePair<string, string>> tags)
+    {
+        lock (_gate)
+        {
+            var template = new Ec2LaunchTemplate { Id = NewId("lt"), Name = name, CreatedAt = Now };
+            template.Versions.Add(new Ec2TemplateVersion { Number = 1, CreatedAt = Now, Data = data });
+            template.Tags.Set(tags);
+            _templates.Add(template);
+            return template;
+        }
+    }
+
+    public Ec2Instance AddInstance(string imageId, IEnumerable<KeyValuePair<string, string>> tags, string? launchTemplateId = null, bool running = true)
+    {
+        lock (_gate)
+        {
+            var instance = NewInstance(imageId, "t3.small", null, launchTemplateId, "1", null, NewId("r"), running ? Now : Now + Settings.BootTime, null);
+            instance.Tags.Set(tags);
+            _instances.Add(instance);
+            return instance;
+        }
+    }
+
+    // ---- Requests ---------------------------------------------------------------------------
+
+    /// <summary>Answers one Query request: status and XML body. Logs it.</summary>
+    public (int Status, string Body) Handle(QueryRequest request, string? authorization)
+    {
+        lock (_gate)
+        {
+            int status;
+            string body;
+            string? errorCode = null;
+            try
+            {
+                CheckSignature(authorization);
+                InjectThrottle(request.Action);
+                var response = Dispatch(request);
+                status = 200;
+                body = Serialize(response);
+            }
+            catch (Ec2Error e)
+            {
+                status = e.Status;
+                errorCode = e.Code;
+                body = Serialize(Ec2Xml.Error(e.Code, e.Message));
+            }
+            _log.Add(new LoggedRequest(Now, request.Action, request.Parameters, status, errorCode));
+            return (status, body);
+        }
+    }
+
+    private static string Serialize(XElement element) =>
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n" + element.ToString(SaveOptions.DisableFormatting);
+
+    private void CheckSignature(string? authorization)
+    {
+        // A SigV4 header names the access key in its credential scope; the HMAC itself is not checked.
+        var match = Regex.Match(authorization ?? "", @"^AWS4-HMAC-SHA256 Credential=(?<key>[^/]+)/\d{8}/[^/]+/ec2/aws4_request, SignedHeaders=[^,]+, Signature=[0-9a-f]{64}$");
+        if (!match.Success)
+            throw new Ec2Error("AuthFailure", "The request is not signed with AWS Signature Version 4.", 401);
+        if (match.Groups["key"].Value != Settings.AccessKey)
+            throw new Ec2Error("AuthFailure", "AWS was not able to validate the provided access credentials", 401);
+    }
+
+    private void InjectThrottle(string action)
+    {
+        if (Faults.ThrottleNext <= 0 || (Faults.ThrottleAction != null && Faults.ThrottleAction != action)) return;
+        Faults.ThrottleNext--;
+        throw new Ec2Error("RequestLimitExceeded", "Request limit exceeded.", 503);
+    }
+
+    private XElement Dispatch(QueryRequest r) => r.Action switch
+    {
+        "DescribeRegions" => DescribeRegions(r),
+        "DescribeInstances" => DescribeInstances(r),
+        "DescribeInstanceStatus" when Settings.ReportsStatusChecks => DescribeInstanceStatus(r),
+        "RunInstances" => RunInstances(r),
+        "TerminateInstances" => TerminateInstances(r),
+        "CreateTags" => CreateTags(r),
+        "CreateImage" => CreateImage(r),
+        "DescribeImages" => DescribeImages(r),
+        "CreateLaunchTemplate" => CreateLaunchTemplate(r),
+        "CreateLaunchTemplateVersion" => CreateLaunchTemplateVersion(r),
+        "ModifyLaunchTemplate" => ModifyLaunchTemplate(r),
+        "DescribeLaunchTemplates" => DescribeLaunchTemplates(r),
+        "DescribeLaunchTemplateVersions" => DescribeLaunchTemplateVersions(r),
+        "DeleteLaunchTemplate" => DeleteLaunchTemplate(r),
+        _ => throw new Ec2Error("InvalidAction", $"The action {r.Action} is not valid for this web service (the test endpoint does not model it)."),
+    };
+
+    // ---- Shared helpers ---------------------------------------------------------------------
+
+    private string NewId(string prefix) => prefix + "-" + (_nextId++).ToString("x", CultureInfo.InvariantCulture).PadLeft(17, '0');
+
+    private Ec2Instance NewInstance(string imageId, string instanceType, string? keyName, string? templateId, string? templateVersion, string? clientToken, string reservationId, DateTimeOffset? runningAt, DateTimeOffset? failsAt, bool impaired = false)
+    {
+        var number = _instances.Count + 10;
+        return new Ec2Instance
+        {
+            Id = NewId("i"), ReservationId = reservationId, ImageId = imageId, InstanceType = instanceType, KeyName = keyName,
+            LaunchTemplateId = templateId, LaunchTemplateVersion = templateVersion, ClientToken = clientToken, LaunchTime = Now,
+            PrivateIp = $"10.0.{number / 250 % 250}.{number % 250 + 1}", RunningAt = runningAt, FailsAt = failsAt, Impaired = impaired,
+        };
+    }
+
+    /// <summary>One page of <paramref name="all"/> by MaxResults / NextToken, never larger than MaxPageSize.</summary>
+    private (List<T> Page, string? NextToken) Page<T>(IReadOnlyList<T> all, QueryRequest r, int min, int max)
+    {
+        var asked = r.Int("MaxResults");
+        if (asked != null && (asked < min || asked > max))
+            throw new Ec2Error("InvalidParameterValue", $"Value ({asked}) for parameter maxResults is invalid. Expecting a value between {min} and {max}.");
+        var start = 0;
+        if (r.Get("NextToken") is { } token)
+        {
+            var text = SafeDecode(token);
+            if (text == null || !text.StartsWith("ttm-page:", StringComparison.Ordinal) || !int.TryParse(text.Substring(9), out start))
+                throw new Ec2Error("InvalidParameterValue", $"The NextToken '{token}' is not valid.");
+        }
+        var size = Math.Min(asked ?? int.MaxValue, Settings.MaxPageSize);
+        var page = all.Skip(start).Take(size).ToList();
+        var next = start + page.Count < all.Count ? Convert.ToBase64String(System.Text.Encoding.UTF8.GetBytes("ttm-page:" + (start + page.Count))) : null;
+        return (page, next);
+    }
+
+    private static string? SafeDecode(string token)
+    {
+        try { return System.Text.Encoding.UTF8.GetString(Convert.FromBase64String(token)); }
+        catch (FormatException) { return null; }
+    }
+
+    /// <summary>
+    /// True when the object passes every filter: values of one filter are alternatives, filters
+    /// all apply. <paramref name="valuesOf"/> gives the object's values for a filter name, or
+    /// null when the filter is not one this kind of object has.
+    /// </summary>
+    private static bool Passes(IReadOnlyList<Ec2Filter> filters, Func<string, IEnumerable<string>?> valuesOf, string what)
+    {
+        foreach (var filter in filters)
+        {
+            var values = valuesOf(filter.Name) ?? throw new Ec2Error("InvalidParameterValue", $"The filter '{filter.Name}' is invalid for {what} (or not modelled by the test endpoint).");
+            if (!values.Any(v => filter.Values.Any(pattern => Wildcard(v, pattern)))) return false;
+        }
+        return true;
+    }
+
+    private static IEnumerable<string>? TagValues(string filterName, TagSet tags)
+    {
+        if (filterName == "tag-key") return tags.All.Select(t => t.Key);
+        if (filterName.StartsWith("tag:", StringComparison.Ordinal))
+        {
+            var value = tags[filterName.Substring(4)];
+            return value == null ? Array.Empty<string>() : new[] { value };
+        }
+        return null;
+    }
+
+    public static bool Wildcard(string value, string pattern) =>
+        Regex.IsMatch(value, "^" + Regex.Escape(pattern).Replace(@"\*", ".*").Replace(@"\?", ".") + "$", RegexOptions.Singleline);
+}

@@ -1,0 +1,52 @@
+using System;
+using System.Globalization;
+using System.Threading;
+using Rebundle.Ec2Endpoint;
+
+// dotnet Rebundle.Ec2Endpoint.dll [--port 0] [--seed runbook] [--boot-seconds 2] [--image-seconds 3]
+//   [--shutdown-seconds 1] [--status-check-seconds 0] [--page-size 1000] [--access-key KEY] [--region us-east-1] [--lifetime-seconds 1800]
+// Prints the endpoint URL as the first line of stdout, then serves until stopped (Ctrl+C,
+// SIGTERM) or until the lifetime ends, so a forgotten test process never runs for ever.
+var settings = new Ec2Settings { BootTime = TimeSpan.FromSeconds(2), ImageTime = TimeSpan.FromSeconds(3), ShutdownTime = TimeSpan.FromSeconds(1) };
+var port = 0;
+var seed = "none";
+var lifetime = TimeSpan.FromMinutes(30);
+for (var i = 0; i < args.Length; i++)
+{
+    string Next() => i + 1 < args.Length ? args[++i] : throw new ArgumentException($"{args[i]} needs a value.");
+    double Seconds() => double.Parse(Next(), CultureInfo.InvariantCulture);
+    switch (args[i])
+    {
+        case "--port": port = int.Parse(Next(), CultureInfo.InvariantCulture); break;
+        case "--seed": seed = Next(); break;
+        case "--boot-seconds": settings.BootTime = TimeSpan.FromSeconds(Seconds()); break;
+        case "--image-seconds": settings.ImageTime = TimeSpan.FromSeconds(Seconds()); break;
+        case "--shutdown-seconds": settings.ShutdownTime = TimeSpan.FromSeconds(Seconds()); break;
+        case "--status-check-seconds": settings.StatusCheckTime = TimeSpan.FromSeconds(Seconds()); break;
+        case "--page-size": settings.MaxPageSize = int.Parse(Next(), CultureInfo.InvariantCulture); break;
+        case "--access-key": settings.AccessKey = Next(); break;
+        case "--region": settings.Region = Next(); break;
+        case "--lifetime-seconds": lifetime = TimeSpan.FromSeconds(Seconds()); break;
+        default:
+            Console.Error.WriteLine($"Unknown option {args[i]}.");
+            return 2;
+    }
+}
+
+var fleet = new Ec2Fleet(settings);
+if (seed == "runbook") RunbookSeed.Apply(fleet);
+else if (seed != "none")
+{
+    Console.Error.WriteLine($"Unknown seed '{seed}'; use 'runbook' or 'none'.");
+    return 2;
+}
+
+using var endpoint = Ec2Endpoint.Start(fleet, port);
+Console.Out.WriteLine(endpoint.Url);
+Console.Out.Flush();
+
+using var stop = new CancellationTokenSource(lifetime);
+Console.CancelKeyPress += (_, e) => { e.Cancel = true; stop.Cancel(); };
+AppDomain.CurrentDomain.ProcessExit += (_, _) => stop.Cancel();
+stop.Token.WaitHandle.WaitOne();
+return 0;

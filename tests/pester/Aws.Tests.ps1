@@ -1,0 +1,112 @@
+# The AWS backend through the cmdlets, against the loopback EC2 endpoint in its own process:
+# the same runbook scenario as the Sandbox, -WhatIf proven by the endpoint's request log,
+# failures at connect time, injected faults.
+
+BeforeDiscovery {
+    . (Join-Path $PSScriptRoot 'RunbookScenario.ps1')
+}
+
+BeforeAll {
+    Import-Module (Join-Path $PSScriptRoot 'TestHelpers.psm1') -Force
+    Import-Module (Join-Path $PSScriptRoot 'Ec2Endpoint.psm1') -Force
+    Import-Module (Get-RebundleModulePath) -Force
+    Set-Ec2TestCredentials
+}
+
+AfterAll {
+    Stop-TestEc2Endpoint
+    Restore-Ec2TestCredentials
+}
+
+Describe 'The runbook on AWS (loopback EC2 endpoint)' {
+    Add-RunbookScenario -Connect {
+        $script:ec2 = Start-TestEc2Endpoint
+        Connect-TestEc2Fleet $script:ec2 | Out-Null
+    }
+
+    It 'left every server tagged as docs/aws.md says, readable by a later session' {
+        Disconnect-TtmFleet
+        Connect-TestEc2Fleet $script:ec2 | Out-Null
+        (Get-TtmFarmRole -Farm Dev -Alias RailsAppServer).Role | Should -Be 'RailsAppServer-1-7'
+        Get-TtmServer -Farm Production | Should -HaveCount 7
+    }
+}
+
+Describe 'Connect-TtmFleet -Aws' {
+    BeforeAll {
+        $script:ec2 = Start-TestEc2Endpoint
+    }
+
+    It 'connects through the credential chain and says where' {
+        $connection = Connect-TestEc2Fleet $ec2
+        $connection.Backend | Should -Be 'Aws'
+        $connection.Location | Should -BeLike "*$($ec2.Url)*"
+        (Get-TtmFarm).Name | Should -Be @('Dev', 'Production', 'Rebundle-Staging')
+    }
+
+    It 'fails at connect time when nothing listens at the endpoint' {
+        $listener = [System.Net.Sockets.TcpListener]::new([System.Net.IPAddress]::Loopback, 0)
+        $listener.Start(); $port = $listener.LocalEndpoint.Port; $listener.Stop()
+        { Connect-TtmFleet -Aws -EndpointUrl "http://127.0.0.1:$port/" -ErrorAction Stop } |
+            Should -Throw -ErrorId 'TtmConnectionFailed*'
+    }
+
+    It 'fails at connect time when the endpoint refuses the credentials' {
+        $saved = $env:AWS_ACCESS_KEY_ID
+        try {
+            $env:AWS_ACCESS_KEY_ID = 'AKIDSOMEONEELSE00001'
+            { Connect-TtmFleet -Aws -EndpointUrl $ec2.Url -ErrorAction Stop } | Should -Throw -ErrorId 'TtmAccessDenied*'
+        }
+        finally { $env:AWS_ACCESS_KEY_ID = $saved }
+    }
+}
+
+Describe 'AWS changes with -WhatIf' {
+    BeforeAll {
+        $script:ec2 = Start-TestEc2Endpoint
+        Connect-TestEc2Fleet $script:ec2 | Out-Null
+    }
+
+    It 'reads but sends no mutating request to EC2' {
+        Clear-Ec2RequestLog $ec2
+        Get-TtmServer -Farm Rebundle-Staging -Role TTM-Base | New-TtmRoleSnapshot -ReplaceImage -WhatIf
+        Get-TtmServer -Farm Rebundle-Staging | Where-Object Alias -ne 'TTM-Base' | New-TtmRoleSnapshot -WhatIf
+        Get-TtmRole -Latest | Set-TtmFarmRole -Farm Dev -WhatIf -WarningAction SilentlyContinue
+        Get-TtmRole -Latest | Set-TtmRoleImage -WhatIf
+        Invoke-TtmRecycle -Farm Production, Dev -WhatIf
+
+        $log = Get-Ec2RequestLog $ec2
+        $log.action | Should -Contain 'DescribeInstances'
+        $log | Where-Object mutating | Should -BeNullOrEmpty
+    }
+}
+
+Describe 'AWS faults seen through the cmdlets' {
+    BeforeAll {
+        $script:ec2 = Start-TestEc2Endpoint
+        Connect-TestEc2Fleet $script:ec2 | Out-Null
+    }
+
+    It 'answers throttling with retries' {
+        Clear-Ec2RequestLog $ec2
+        Set-Ec2Fault $ec2 -Throttle 2 -ThrottleAction DescribeInstances
+        Get-TtmServer -Farm Dev | Should -HaveCount 6
+        (Get-Ec2RequestLog $ec2 | Where-Object action -eq 'DescribeInstances').status | Should -Be @(503, 503, 200)
+    }
+
+    It 'leaves no role behind when the image fails' {
+        Set-Ec2Fault $ec2 -FailImage 'Sidekiq-*'
+        Get-TtmServer -Farm Rebundle-Staging -Role Sidekiq | New-TtmRoleSnapshot -Timeout '0:1:0' -ErrorVariable failed -ErrorAction SilentlyContinue
+        $failed | Should -HaveCount 1
+        $failed[0].FullyQualifiedErrorId | Should -BeLike 'TtmImageFailed*'
+        Get-TtmRole -Name Sidekiq-1-7 -ErrorAction SilentlyContinue | Should -BeNullOrEmpty
+        Get-Ec2RequestLog $ec2 | Where-Object action -eq 'CreateLaunchTemplate' | Should -BeNullOrEmpty
+    }
+
+    It 'keeps the old server when its replacement never runs' {
+        $old = Get-TtmServer -Farm Dev -Role Reports
+        Set-Ec2Fault $ec2 -StallLaunches 1
+        { Invoke-TtmRecycle -Farm Dev -Role Reports -Timeout '0:0:3' -ErrorAction Stop } | Should -Throw -ErrorId 'TtmReplacementTimeout*'
+        (Get-TtmServer -Farm Dev -Role Reports -Status Running).Id | Should -Be $old.Id
+    }
+}

@@ -1,0 +1,112 @@
+# Starts and drives the loopback EC2 endpoint (tests/Rebundle.Ec2Endpoint) as a separate
+# process for the AWS Pester tests, and points the AWS SDK's credential chain at it.
+
+$script:RepoRoot = (Resolve-Path (Join-Path $PSScriptRoot '../..')).Path
+$script:AccessKey = 'AKIDTTMTESTKEY000001'
+$script:Started = [System.Collections.Generic.List[System.Diagnostics.Process]]::new()
+$script:SavedEnvironment = @{}
+
+function Get-Ec2EndpointDll {
+    $project = Join-Path $script:RepoRoot 'tests/Rebundle.Ec2Endpoint'
+    $dll = Get-ChildItem (Join-Path $project 'bin') -Filter Rebundle.Ec2Endpoint.dll -Recurse -ErrorAction SilentlyContinue |
+        Where-Object { $_.Directory.Name -eq 'net10.0' } | Sort-Object LastWriteTime -Descending | Select-Object -First 1
+    if (-not $dll) {
+        & dotnet build $project -c Release --nologo -v quiet | Out-Host
+        if ($LASTEXITCODE -ne 0) { throw "Building the EC2 test endpoint failed (exit code $LASTEXITCODE)." }
+        $dll = Get-ChildItem (Join-Path $project 'bin/Release/net10.0/Rebundle.Ec2Endpoint.dll')
+    }
+    $dll.FullName
+}
+
+# The SDK finds the endpoint's test key through its standard chain (environment variables);
+# shared files and the instance metadata service are switched off so nothing of the machine's
+# own AWS setup leaks in.
+function Set-Ec2TestCredentials {
+    $values = @{
+        AWS_ACCESS_KEY_ID           = $script:AccessKey
+        AWS_SECRET_ACCESS_KEY       = 'test-secret-not-used'
+        AWS_SESSION_TOKEN           = $null
+        AWS_PROFILE                 = $null
+        AWS_REGION                  = 'us-east-1'
+        AWS_SHARED_CREDENTIALS_FILE = Join-Path ([IO.Path]::GetTempPath()) 'rebundle-pester-no-credentials'
+        AWS_CONFIG_FILE             = Join-Path ([IO.Path]::GetTempPath()) 'rebundle-pester-no-config'
+        AWS_EC2_METADATA_DISABLED   = 'true'
+    }
+    foreach ($name in $values.Keys) {
+        if (-not $script:SavedEnvironment.ContainsKey($name)) { $script:SavedEnvironment[$name] = [Environment]::GetEnvironmentVariable($name) }
+        [Environment]::SetEnvironmentVariable($name, $values[$name])
+    }
+}
+
+function Restore-Ec2TestCredentials {
+    foreach ($name in @($script:SavedEnvironment.Keys)) { [Environment]::SetEnvironmentVariable($name, $script:SavedEnvironment[$name]) }
+    $script:SavedEnvironment.Clear()
+}
+
+# Starts an endpoint seeded with the runbook's fleet; returns its URL and process.
+function Start-TestEc2Endpoint {
+    param(
+        [double] $BootSeconds = 0.3,
+        [double] $ImageSeconds = 0.5,
+        [int] $PageSize = 1000
+    )
+    $info = [System.Diagnostics.ProcessStartInfo]::new((Get-Command dotnet).Source)
+    foreach ($argument in @((Get-Ec2EndpointDll), '--port', '0', '--seed', 'runbook', '--boot-seconds', $BootSeconds, '--image-seconds', $ImageSeconds,
+            '--shutdown-seconds', '0', '--page-size', $PageSize, '--access-key', $script:AccessKey, '--lifetime-seconds', '900')) {
+        $info.ArgumentList.Add([string] $argument)
+    }
+    $info.RedirectStandardOutput = $true
+    $info.UseShellExecute = $false
+    $process = [System.Diagnostics.Process]::Start($info)
+    $script:Started.Add($process)
+    $line = $process.StandardOutput.ReadLineAsync()
+    if (-not $line.Wait([TimeSpan]::FromSeconds(60)) -or -not $line.Result) {
+        Stop-TestEc2Endpoint
+        throw 'The EC2 test endpoint did not print its URL within 60 seconds.'
+    }
+    [pscustomobject]@{ Url = $line.Result.Trim(); Process = $process }
+}
+
+function Stop-TestEc2Endpoint {
+    foreach ($process in $script:Started) {
+        if (-not $process.HasExited) { $process.Kill(); $process.WaitForExit(10000) | Out-Null }
+        $process.Dispose()
+    }
+    $script:Started.Clear()
+}
+
+# The endpoint's request log: action, status, errorCode, mutating, parameters.
+function Get-Ec2RequestLog([Parameter(Mandatory)] $Endpoint) {
+    # Invoke-RestMethod writes a JSON array as one object; returning it from a variable sends its items one by one.
+    $log = Invoke-RestMethod -Uri "$($Endpoint.Url)_ttm/requests"
+    $log
+}
+
+function Clear-Ec2RequestLog([Parameter(Mandatory)] $Endpoint) {
+    Invoke-RestMethod -Method Delete -Uri "$($Endpoint.Url)_ttm/requests" | Out-Null
+}
+
+function Set-Ec2Fault {
+    param(
+        [Parameter(Mandatory)] $Endpoint,
+        [int] $Throttle,
+        [string] $ThrottleAction,
+        [int] $StallLaunches,
+        [int] $FailLaunches,
+        [string] $FailImage
+    )
+    $query = @()
+    if ($PSBoundParameters.ContainsKey('Throttle')) { $query += "throttle=$Throttle" }
+    if ($ThrottleAction) { $query += "throttleAction=$ThrottleAction" }
+    if ($PSBoundParameters.ContainsKey('StallLaunches')) { $query += "stallLaunches=$StallLaunches" }
+    if ($PSBoundParameters.ContainsKey('FailLaunches')) { $query += "failLaunches=$FailLaunches" }
+    if ($FailImage) { $query += 'failImage=' + [uri]::EscapeDataString($FailImage) }
+    Invoke-RestMethod -Method Post -Uri "$($Endpoint.Url)_ttm/faults?$($query -join '&')" | Out-Null
+}
+
+function Connect-TestEc2Fleet([Parameter(Mandatory)] $Endpoint) {
+    Connect-TtmFleet -Aws -EndpointUrl $Endpoint.Url -Region us-east-1 -PollInterval '0:0:0.2'
+}
+
+Export-ModuleMember -Function Start-TestEc2Endpoint, Stop-TestEc2Endpoint, Get-Ec2RequestLog, Clear-Ec2RequestLog, Set-Ec2Fault,
+    Set-Ec2TestCredentials, Restore-Ec2TestCredentials, Connect-TestEc2Fleet
