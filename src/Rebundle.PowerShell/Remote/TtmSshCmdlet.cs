@@ -108,37 +108,13 @@ namespace Rebundle.PowerShell.Remote
         /// </summary>
         protected List<(Server Server, SshConnectionSettings Settings)> Targets(TimeSpan commandTimeout)
         {
-            var resolver = new KeyFileResolver(HomeDirectory, File.Exists);
-            var knownHosts = KnownHostsFile != null ? GetUnresolvedProviderPathFromPSPath(KnownHostsFile) : Path.Combine(HomeDirectory, ".ssh", "known_hosts");
-            var explicitKey = KeyFile != null ? GetUnresolvedProviderPathFromPSPath(KeyFile) : null;
-            var targets = new List<(Server, SshConnectionSettings)>();
-            var passphrases = new Dictionary<string, SecureString?>(StringComparer.Ordinal);
+            var targets = new SshTargets(Options(commandTimeout), new KeyFileResolver(HomeDirectory, File.Exists), AskForPassphrase);
+            var list = new List<(Server, SshConnectionSettings)>();
             foreach (var server in Servers)
             {
                 try
                 {
-                    var address = Address ?? server.Address;
-                    if (string.IsNullOrEmpty(address))
-                        throw new TtmException(TtmErrorCode.SshConnectionFailed,
-                            $"Server {server.Name} of farm {server.Farm} has no public or private IP address yet (status {server.Status}). Wait until it runs, or give -Address.", server.Name);
-                    var keyFile = resolver.Resolve(explicitKey, server.FarmId, server.Region, server.Name);
-                    if (!passphrases.TryGetValue(keyFile, out var passphrase))
-                        passphrases[keyFile] = passphrase = PassphraseFor(keyFile);
-                    targets.Add((server, new SshConnectionSettings
-                    {
-                        ServerName = server.Name,
-                        Farm = server.Farm,
-                        Address = address!,
-                        Port = Port,
-                        User = User,
-                        KeyFile = keyFile,
-                        Passphrase = passphrase,
-                        KnownHostsFile = knownHosts,
-                        HostKeyFingerprints = HostKeyFingerprint ?? Array.Empty<string>(),
-                        TrustNewHostKey = TrustNewHostKey,
-                        ConnectTimeout = ConnectTimeout,
-                        CommandTimeout = commandTimeout,
-                    }));
+                    list.Add((server, targets.For(server)));
                 }
                 catch (TtmException e)
                 {
@@ -146,8 +122,23 @@ namespace Rebundle.PowerShell.Remote
                 }
             }
 
-            return targets;
+            return list;
         }
+
+        /// <summary>The SSH parameters as the core takes them.</summary>
+        protected SshOptions Options(TimeSpan commandTimeout) => new SshOptions
+        {
+            KeyFile = KeyFile != null ? GetUnresolvedProviderPathFromPSPath(KeyFile) : null,
+            Passphrase = KeyPassphrase,
+            User = User,
+            Port = Port,
+            Address = Address,
+            KnownHostsFile = KnownHostsFile != null ? GetUnresolvedProviderPathFromPSPath(KnownHostsFile) : Path.Combine(HomeDirectory, ".ssh", "known_hosts"),
+            HostKeyFingerprints = HostKeyFingerprint ?? Array.Empty<string>(),
+            TrustNewHostKey = TrustNewHostKey,
+            ConnectTimeout = ConnectTimeout,
+            CommandTimeout = commandTimeout,
+        };
 
         /// <summary>
         /// Runs <paramref name="work"/> on every target, at most -ThrottleLimit at once, and
@@ -162,9 +153,9 @@ namespace Rebundle.PowerShell.Remote
                 yield return (servers[outcome.Target], outcome);
         }
 
-        private SecureString? PassphraseFor(string keyFile)
+        /// <summary>Asks, hidden, for the passphrase of a key that needs one; null for a key that does not.</summary>
+        private SecureString? AskForPassphrase(string keyFile)
         {
-            if (KeyPassphrase != null) return KeyPassphrase;
             string text;
             try
             {
