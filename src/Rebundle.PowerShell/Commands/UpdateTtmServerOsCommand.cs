@@ -62,15 +62,15 @@ namespace Rebundle.PowerShell.Commands
 
         protected override void End()
         {
-            var approved = new List<(Server Server, SshConnectionSettings Settings)>();
-            foreach (var target in Targets(Timeout))
+            // Confirm first: -WhatIf must not ask for a key's passphrase or look for keys.
+            var approved = new List<Server>();
+            foreach (var server in Servers)
             {
-                var server = target.Server;
-                if (ShouldChange($"server {server.Name} ({target.Settings.Address}) of farm {server.Farm}", _updater.Describe(), new[] { server.Farm }, Force))
-                    approved.Add(target);
+                if (ShouldChange($"server {server.Name} ({Address ?? server.Address ?? "no address"}) of farm {server.Farm}", _updater.Describe(), new[] { server.Farm }, Force))
+                    approved.Add(server);
             }
 
-            foreach (var (server, outcome) in RunOnAll("Updating the OS", approved, _updater.Update))
+            foreach (var (server, outcome) in RunOnAll("Updating the OS", Targets(Timeout, approved), _updater.Update))
             {
                 if (outcome.Error != null) WriteTtmError(outcome.Error, server);
                 else WriteObject(outcome.Result);

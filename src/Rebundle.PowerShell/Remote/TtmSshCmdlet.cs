@@ -106,11 +106,14 @@ namespace Rebundle.PowerShell.Remote
         /// Connection settings per server; a server that cannot be reached (no address, no key)
         /// gets its error written here and is left out.
         /// </summary>
-        protected List<(Server Server, SshConnectionSettings Settings)> Targets(TimeSpan commandTimeout)
+        protected List<(Server Server, SshConnectionSettings Settings)> Targets(TimeSpan commandTimeout) => Targets(commandTimeout, Servers);
+
+        /// <inheritdoc cref="Targets(TimeSpan)"/>
+        protected List<(Server Server, SshConnectionSettings Settings)> Targets(TimeSpan commandTimeout, IEnumerable<Server> servers)
         {
             var targets = new SshTargets(Options(commandTimeout), new KeyFileResolver(HomeDirectory, File.Exists), AskForPassphrase);
             var list = new List<(Server, SshConnectionSettings)>();
-            foreach (var server in Servers)
+            foreach (var server in servers)
             {
                 try
                 {
