@@ -113,9 +113,12 @@ Get-TtmServer -Farm Rebundle-Staging -Role TTM-Base |
     }
 
     Describe 'Update-TtmServerOs' {
-        It 'changes nothing with -WhatIf' {
-            Get-TtmServer -Farm Rebundle-Staging -Role TTM-Base | Update-TtmServerOs @ssh -Reboot -WhatIf | Should -BeNullOrEmpty
+        It 'changes nothing with -WhatIf, and does not even look for the key' {
+            $settings = $ssh.Clone(); $settings.KeyFile = Join-Path $sshd.Root 'not-there.pem'
+            Get-TtmServer -Farm Rebundle-Staging -Role TTM-Base |
+                Update-TtmServerOs @settings -Reboot -WhatIf -ErrorVariable failures | Should -BeNullOrEmpty
 
+            $failures | Should -BeNullOrEmpty
             Join-Path $sshd.State 'apt.log' | Should -Not -Exist
         }
 
