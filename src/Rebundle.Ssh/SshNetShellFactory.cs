@@ -32,7 +32,18 @@ namespace Rebundle.Ssh
             TtmException? rejection = null;
             client.HostKeyReceived += (_, e) =>
             {
-                rejection = VerifyHostKey(settings, e.HostKey);
+                try
+                {
+                    rejection = VerifyHostKey(settings, e.HostKey);
+                }
+                catch (Exception error) when (error is IOException || error is UnauthorizedAccessException)
+                {
+                    // Never let an unreadable file turn into trust: refuse, and say which file.
+                    rejection = new TtmException(TtmErrorCode.SshHostKeyRejected,
+                        $"Could not check the host key of {settings.Label}: the known-hosts file {settings.KnownHostsFile} cannot be read or written ({error.Message}). Fix its permissions, or pass -KnownHostsFile or -HostKeyFingerprint.",
+                        settings.Label, error);
+                }
+
                 e.CanTrust = rejection == null;
             };
 

@@ -98,4 +98,15 @@ public sealed class HostKeyTests : IDisposable
         Assert.All(outcomes, o => Assert.Null(o.Error));
         Assert.Equal(new[] { _sshd.KnownHostsLine }, File.ReadAllLines(knownHosts));
     }
+
+    [Fact]
+    public void A_known_hosts_file_that_cannot_be_written_refuses_instead_of_trusting()
+    {
+        var notAFile = Directory.CreateDirectory(Path.Combine(_dir, "known_hosts_dir")).FullName;
+
+        var error = Assert.Throws<TtmException>(() => _factory.Connect(_sshd.Server() with { KnownHostsFile = notAFile, TrustNewHostKey = true }, CancellationToken.None));
+
+        Assert.Equal(TtmErrorCode.SshHostKeyRejected, error.Code);
+        Assert.Contains("cannot be read or written", error.Message);
+    }
 }
