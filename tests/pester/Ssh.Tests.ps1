@@ -148,6 +148,31 @@ Get-TtmServer -Farm Rebundle-Staging -Role TTM-Base |
         }
     }
 
+    Describe 'Invoke-TtmRebundle over SSH' {
+        It 'patches and reboots the base server, checks staging and Dev, and stops at the gate' {
+            $journal = Join-Path $sandbox ('rebundle-' + [guid]::NewGuid().ToString('n') + '.jsonl')
+            $result = Invoke-TtmRebundle @ssh -Check Chef -ChefCachePath $sshd.ChefCache -BatchSize 6 -JournalPath $journal
+
+            $result.Status | Should -Be 'WaitingForApproval'
+            $result.StepsDone | Should -Contain 'os-update'
+            $result.StepsDone | Should -Contain 'verify-staging'
+            $result.StepsDone | Should -Contain 'verify-test'
+            Get-Content (Join-Path $sshd.State 'boot-time') | Should -Not -Be '2026-01-01 00:00:00' -Because 'the base server was rebooted'
+        }
+
+        It 'stops before any snapshot when a staging server''s Chef run failed' {
+            $journal = Join-Path $sandbox ('rebundle-' + [guid]::NewGuid().ToString('n') + '.jsonl')
+            $rolesBefore = (Get-TtmRole -IncludeVersions).Name
+            '{ "exception": "Chef::Exceptions::Exec: npm failed" }' | Set-Content (Join-Path $sshd.ChefCache 'failed-run-data.json')
+            $record = $null
+            try { Invoke-TtmRebundle @ssh -SkipOsUpdate -Check Chef -ChefCachePath $sshd.ChefCache -BatchSize 6 -JournalPath $journal -ErrorAction Stop } catch { $record = $_ }
+
+            $record.FullyQualifiedErrorId | Should -BeLike 'TtmCheckFailed,*'
+            $record.Exception.Message | Should -Match '-Resume'
+            (Get-TtmRole -IncludeVersions).Name | Should -Be $rolesBefore
+        }
+    }
+
     Describe 'Test-TtmServer' {
         It 'passes healthy servers down the pipeline, into New-TtmRoleSnapshot' {
             'nginx' | Set-Content (Join-Path $sshd.State 'active-services')

@@ -66,7 +66,7 @@ namespace Rebundle.Rebundling
             var plan = recorded != null ? RebundlePlan.FromData(recorded.Data) : RebundlePlan.Compute(_fleet, options);
             if (!plan.SkipOsUpdate && plan.HasBaseStep && _preparation == null)
                 throw new TtmException(TtmErrorCode.InvalidArgument,
-                    $"Updating the OS of the {plan.BaseRole} server needs SSH, which the {_fleet.Backend.Kind} backend's servers do not offer here. Pass -SkipOsUpdate.");
+                    $"Updating the OS of the {plan.BaseRole} server needs SSH, which the {_fleet.Backend.Kind} backend's servers do not offer here. Pass -SkipOsUpdate (or -Address to reach a real server).");
             return plan;
         }
 

@@ -1,10 +1,14 @@
 using System;
 using System.IO;
 using System.Management.Automation;
+using System.Runtime.CompilerServices;
+using System.Security;
 using Rebundle.Errors;
 using Rebundle.PowerShell.Infrastructure;
 using Rebundle.PowerShell.Infrastructure.Files;
 using Rebundle.Rebundling;
+using Rebundle.Remote;
+using Rebundle.Ssh;
 
 namespace Rebundle.PowerShell.Commands
 {
@@ -68,6 +72,66 @@ namespace Rebundle.PowerShell.Commands
         [Parameter]
         public TimeSpan Timeout { get; set; } = TimeSpan.FromMinutes(30);
 
+        #region Remote work: the OS update (step 1) and the checks (steps 5 and 6) go over SSH
+
+        /// <summary>Checks run on the staging and test servers before snapshot and before the gate; none without it.</summary>
+        [Parameter]
+        [ValidateNotNullOrEmpty]
+        public ServerCheckKind[]? Check { get; set; }
+
+        /// <summary>Services the Service check wants active.</summary>
+        [Parameter]
+        [ValidateNotNullOrEmpty]
+        public string[]? Service { get; set; }
+
+        /// <summary>Packages the Package check wants installed.</summary>
+        [Parameter]
+        [ValidateNotNullOrEmpty]
+        public string[]? PackageName { get; set; }
+
+        /// <summary>Commands the Command check wants to exit 0.</summary>
+        [Parameter]
+        [ValidateNotNullOrEmpty]
+        public string[]? Command { get; set; }
+
+        [Parameter]
+        [ValidateNotNullOrEmpty]
+        public string ChefCachePath { get; set; } = ServerCheck.DefaultChefCachePath;
+
+        /// <summary>The private key; default ~/.ssh/FARM-&lt;farmId&gt;.&lt;region&gt;.private.pem for each server's farm.</summary>
+        [Parameter]
+        [ValidateNotNullOrEmpty]
+        public string? KeyFile { get; set; }
+
+        [Parameter]
+        public SecureString? KeyPassphrase { get; set; }
+
+        [Parameter]
+        [ValidateNotNullOrEmpty]
+        public string User { get; set; } = SshConnectionSettings.DefaultUser;
+
+        [Parameter]
+        [ValidateRange(1, 65535)]
+        public int Port { get; set; } = SshConnectionSettings.DefaultPort;
+
+        /// <summary>Reach every server at this address instead of its own (a tunnel or bastion forward).</summary>
+        [Parameter]
+        [ValidateNotNullOrEmpty]
+        public string? Address { get; set; }
+
+        [Parameter]
+        [ValidateNotNullOrEmpty]
+        public string? KnownHostsFile { get; set; }
+
+        [Parameter]
+        [ValidateNotNullOrEmpty]
+        public string[]? HostKeyFingerprint { get; set; }
+
+        [Parameter]
+        public SwitchParameter TrustNewHostKey { get; set; }
+
+        #endregion
+
         protected override void End()
         {
             var names = Fleet.Names;
@@ -89,7 +153,11 @@ namespace Rebundle.PowerShell.Commands
                 : JournalPath != null ? GetUnresolvedProviderPathFromPSPath(JournalPath) : DefaultJournalPath();
             // Read the plan without creating the journal, so -WhatIf leaves no file behind.
             var journal = ParameterSetName == ResumeSet ? FileJournal.Open(journalPath) : (IJournal)new DeferredJournal(journalPath);
-            var runner = new RebundleRunner(Fleet, journal, Reporter);
+            // The Sandbox's servers have made-up addresses: remote work there needs -Address
+            // (a real test server); without it the runner refuses to plan an OS update.
+            var reachable = Fleet.BackendAs<Sandbox.SandboxBackend>() == null || Address != null;
+            var needsSsh = reachable && (!SkipOsUpdate || Check != null);
+            var runner = new RebundleRunner(Fleet, journal, Reporter, needsSsh ? Preparation() : null);
             var plan = runner.PlanOrResume(options);
 
             Host.UI.WriteLine(runner.IsResume ? $"Resuming the rebundle in {journalPath}:" : $"Rebundle plan (journal: {journalPath}):");
@@ -101,6 +169,33 @@ namespace Rebundle.PowerShell.Commands
             var result = runner.Run(plan, options, Timeout, Cancellation);
             Host.UI.WriteLine(result.Message);
             WriteObject(result);
+        }
+
+        // Its own method, not inlined, so SSH.NET loads only when remote work is asked for.
+        [MethodImpl(MethodImplOptions.NoInlining)]
+        private IServerPreparation Preparation()
+        {
+            var home = Environment.GetFolderPath(Environment.SpecialFolder.UserProfile);
+            var options = new SshOptions
+            {
+                KeyFile = KeyFile != null ? GetUnresolvedProviderPathFromPSPath(KeyFile) : null,
+                Passphrase = KeyPassphrase,
+                User = User,
+                Port = Port,
+                Address = Address,
+                KnownHostsFile = KnownHostsFile != null ? GetUnresolvedProviderPathFromPSPath(KnownHostsFile) : Path.Combine(home, ".ssh", "known_hosts"),
+                HostKeyFingerprints = HostKeyFingerprint ?? Array.Empty<string>(),
+                TrustNewHostKey = TrustNewHostKey,
+                CommandTimeout = TimeSpan.FromMinutes(5),
+            };
+            var checks = ServerCheck.Plan(Check, ChefCachePath, Service, PackageName, Command);
+            return new RemoteServerPreparation(
+                new SshNetShellFactory(),
+                new SshTargets(options, new KeyFileResolver(home, File.Exists)),
+                new OsUpdateOptions { Reboot = true },
+                new ServerVerifier(checks, TimeSpan.FromMinutes(1)),
+                Fleet.Backend.Clock,
+                Reporter);
         }
 
         private static string DefaultJournalPath() => Path.Combine(
