@@ -44,6 +44,19 @@ Describe 'Connect-TtmFleet -Aws' {
         (Get-TtmFarm).Name | Should -Be @('Dev', 'Production', 'Rebundle-Staging')
     }
 
+    It 'uses the named profile of the shared credentials file, ahead of the environment' {
+        $file = Join-Path $TestDrive 'credentials'
+        Set-Content -Path $file -Value "[ops]`naws_access_key_id = AKIDTTMTESTKEY000001`naws_secret_access_key = not-used`n"
+        $saved = $env:AWS_SHARED_CREDENTIALS_FILE, $env:AWS_ACCESS_KEY_ID
+        try {
+            $env:AWS_SHARED_CREDENTIALS_FILE = $file
+            $env:AWS_ACCESS_KEY_ID = 'AKIDSOMEONEELSE00001'
+            (Connect-TtmFleet -Aws -ProfileName ops -EndpointUrl $ec2.Url).Backend | Should -Be 'Aws'
+            { Connect-TtmFleet -Aws -ProfileName nobody -EndpointUrl $ec2.Url -ErrorAction Stop } | Should -Throw -ErrorId 'TtmAccessDenied*'
+        }
+        finally { $env:AWS_SHARED_CREDENTIALS_FILE, $env:AWS_ACCESS_KEY_ID = $saved }
+    }
+
     It 'fails at connect time when nothing listens at the endpoint' {
         $listener = [System.Net.Sockets.TcpListener]::new([System.Net.IPAddress]::Loopback, 0)
         $listener.Start(); $port = $listener.LocalEndpoint.Port; $listener.Stop()
