@@ -99,6 +99,7 @@ namespace Rebundle.Aws
                 LaunchTemplateId = template.LaunchTemplateId,
                 SourceVersion = (template.DefaultVersionNumber ?? 1).ToString(CultureInfo.InvariantCulture),
                 VersionDescription = $"Image {imageId} (was {role.ImageId})",
+                ClientToken = Guid.NewGuid().ToString(), // a retried request adds one version, not two
                 LaunchTemplateData = new RequestLaunchTemplateData { ImageId = imageId },
             }, cancel), role.Name).LaunchTemplateVersion;
 

@@ -45,6 +45,14 @@ public sealed class Ec2Faults
 
     public string? ThrottleAction { get; set; }
 
+    /// <summary>
+    /// The next N requests (of <see cref="LoseAction"/>, or any) are carried out but answered
+    /// with 500 InternalError, as when a response is lost: the client retries something done.
+    /// </summary>
+    public int LoseResponses { get; set; }
+
+    public string? LoseAction { get; set; }
+
     /// <summary>The next N launched instances stay pending for ever.</summary>
     public int StallLaunches { get; set; }
 
@@ -170,6 +178,7 @@ public sealed partial class Ec2Fleet
                 CheckSignature(authorization);
                 InjectThrottle(request.Action);
                 var response = Dispatch(request);
+                LoseResponse(request.Action);
                 status = 200;
                 body = Serialize(response);
             }
@@ -202,6 +211,13 @@ public sealed partial class Ec2Fleet
         if (Faults.ThrottleNext <= 0 || (Faults.ThrottleAction != null && Faults.ThrottleAction != action)) return;
         Faults.ThrottleNext--;
         throw new Ec2Error("RequestLimitExceeded", "Request limit exceeded.", 503);
+    }
+
+    private void LoseResponse(string action)
+    {
+        if (Faults.LoseResponses <= 0 || (Faults.LoseAction != null && Faults.LoseAction != action)) return;
+        Faults.LoseResponses--;
+        throw new Ec2Error("InternalError", "An internal error has occurred (the test endpoint did the work and dropped the answer).", 500);
     }
 
     private XElement Dispatch(QueryRequest r) => r.Action switch

@@ -101,6 +101,7 @@ public sealed class Ec2TemplateVersion
     public long Number { get; init; }
     public string? Description { get; init; }
     public DateTimeOffset CreatedAt { get; init; }
+    public string? ClientToken { get; init; }
 
     /// <summary><c>LaunchTemplateData.*</c> parameters without the prefix, e.g. <c>ImageId</c>, <c>SecurityGroupId.1</c>.</summary>
     public IReadOnlyDictionary<string, string> Data { get; init; } = new Dictionary<string, string>();
