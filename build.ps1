@@ -89,7 +89,7 @@ function Invoke-Xunit {
         Write-Host "xunit: $($project.BaseName)" -ForegroundColor Cyan
         $trx = "$($project.BaseName).trx"
         Remove-Item (Join-Path $results $trx) -ErrorAction SilentlyContinue
-        dotnet test $project.FullName -c $Configuration --nologo --logger "trx;LogFileName=$trx" --logger 'console;verbosity=minimal' --results-directory $results
+        dotnet test $project.FullName -c $Configuration --nologo --logger "trx;LogFileName=$trx" --logger 'console;verbosity=minimal' --results-directory $results | Out-Host
         $file = Join-Path $results $trx
         if (-not (Test-Path $file)) {
             Write-Host "  no results from $($project.BaseName): counted as one failure" -ForegroundColor Red
@@ -117,6 +117,8 @@ Import-Module '$pester'
 'PESTER-TOTALS {0} {1}' -f `$result.PassedCount, (`$result.FailedCount + `$result.FailedBlocksCount + `$result.FailedContainersCount)
 "@
     $env:REBUNDLE_MODULE = Join-Path $moduleOut 'Rebundle.psd1'
+    # Tests that do not choose an audit log must not write into the user's profile.
+    $env:REBUNDLE_AUDIT_LOG = Join-Path $out 'test-audit.log'
     $totals = @{ Passed = 0; Failed = 1 }
     Invoke-ChildPwsh -NoProfile -NonInteractive -Command $script | ForEach-Object {
         if ($_ -match '^PESTER-TOTALS (\d+) (\d+)$') { $totals = @{ Passed = [int] $Matches[1]; Failed = [int] $Matches[2] } }

@@ -23,6 +23,10 @@
         'Set-TtmRoleImage'
         'Invoke-TtmRecycle'
         'Set-TtmSandbox'
+        'Invoke-TtmRebundle'
+        'Undo-TtmRebundle'
+        'Get-TtmAuditLog'
+        'Remove-TtmRoleVersion'
     )
     FunctionsToExport    = @()
     AliasesToExport      = @()

@@ -35,7 +35,7 @@ $sandbox = Join-Path ([IO.Path]::GetTempPath()) ('rebundle-demo-' + [guid]::NewG
 $clock = [Diagnostics.Stopwatch]::StartNew()
 try {
     Write-Step 'Connect a fresh Sandbox fleet' "Connect-TtmFleet -Sandbox -Path $sandbox"
-    Connect-TtmFleet -Sandbox -Path $sandbox | Out-Host
+    Connect-TtmFleet -Sandbox -Path $sandbox -AuditLogPath (Join-Path $sandbox 'audit.log') | Out-Host
     # Rehearsal speed: servers boot and images finish in a second.
     Set-TtmSandbox -BootDelay '0:0:1' -ImageDelay '0:0:1' -RespawnDelay '0:0:1'
 
@@ -67,6 +67,8 @@ try {
     Invoke-TtmRecycle -Farm Production, Dev -BatchSize 2 -Force | Format-Table | Out-Host
 
     Show-Fleet 'After: farm roles and roles'
+    Write-Step 'Every change is in the audit log' 'Get-TtmAuditLog -Action SetRoleImage, SetFarmRoleRole'
+    Get-TtmAuditLog -Action SetRoleImage, SetFarmRoleRole | Format-Table Time, Action, Target, Before, After | Out-Host
     Write-Host ("Runbook rehearsed in {0:0.0}s." -f $clock.Elapsed.TotalSeconds) -ForegroundColor Green
 }
 finally {

@@ -15,7 +15,7 @@ namespace Rebundle.Sandbox
     /// due respawns happen, reads or changes, and writes back only what changed — so state
     /// survives between sessions and two sessions can share one Sandbox.
     /// </summary>
-    public sealed class SandboxBackend : IFleetBackend
+    public sealed class SandboxBackend : IFleetBackend, IImageLookup, IRoleRetirement
     {
         public const string FileName = "sandbox.json";
 
@@ -144,6 +144,23 @@ namespace Rebundle.Sandbox
         {
             var record = RequireServer(state, server.Id);
             record.TerminatedAt ??= Clock.UtcNow;
+            return true;
+        });
+
+        public IReadOnlyList<Image> FindImagesByName(string name) => Read(state => state.Images
+            .Where(i => string.Equals(i.Name, name, StringComparison.Ordinal))
+            .Select(i => ToImage(i, Clock.UtcNow))
+            .ToList());
+
+        public void DeleteRole(Role role, bool deleteImage) => Change(state =>
+        {
+            var record = state.Roles.FirstOrDefault(r => string.Equals(r.Name, role.Name, StringComparison.OrdinalIgnoreCase))
+                ?? throw new TtmException(TtmErrorCode.RoleNotFound, $"There is no role named '{role.Name}'.", role.Name);
+            if (state.FarmRoles.Any(r => string.Equals(r.Role, record.Name, StringComparison.OrdinalIgnoreCase)))
+                throw new TtmException(TtmErrorCode.InvalidArgument, $"Role {record.Name} is still run by a farm role; it was kept.", record.Name);
+            state.Roles.Remove(record);
+            if (deleteImage && !state.Roles.Any(r => r.ImageId == record.ImageId))
+                state.Images.RemoveAll(i => i.Id == record.ImageId);
             return true;
         });
 

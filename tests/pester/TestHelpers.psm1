@@ -15,10 +15,10 @@ function New-TestSandbox {
         [string] $Path = (Join-Path ([IO.Path]::GetTempPath()) ('rebundle-pester-' + [guid]::NewGuid().ToString('n'))),
         [double] $Delay = 0
     )
-    $connection = Connect-TtmFleet -Sandbox -Path $Path
+    $connection = Connect-TtmFleet -Sandbox -Path $Path -AuditLogPath (Join-Path $Path 'audit.log')
     $span = [TimeSpan]::FromSeconds($Delay)
     Set-TtmSandbox -BootDelay $span -ImageDelay $span -RespawnDelay $span
-    [pscustomobject]@{ Path = $Path; StateFile = Join-Path $Path 'sandbox.json'; Connection = $connection }
+    [pscustomobject]@{ Path = $Path; StateFile = Join-Path $Path 'sandbox.json'; AuditLog = Join-Path $Path 'audit.log'; Connection = $connection }
 }
 
 function Get-FileHashText([string] $Path) { (Get-FileHash -Path $Path -Algorithm SHA256).Hash }

@@ -108,6 +108,10 @@ namespace Rebundle.Runbook
             .Where(r => string.Equals(r.Role, roleName, StringComparison.OrdinalIgnoreCase))
             .Select(r => r.Farm).Distinct(StringComparer.OrdinalIgnoreCase).ToList();
 
+        /// <summary>The backend as <typeparamref name="T"/>, looking through the audit wrapper; null if it is not one.</summary>
+        public T? BackendAs<T>() where T : class =>
+            Backend as T ?? (Backend as Audit.AuditingBackend)?.Inner as T;
+
         public void Dispose() => Backend.Dispose();
 
         private static TtmException FarmNotFound(string name, IReadOnlyCollection<string> known) => new TtmException(

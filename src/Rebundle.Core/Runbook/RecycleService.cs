@@ -63,12 +63,14 @@ namespace Rebundle.Runbook
         }
 
         /// <summary>One plan per farm; misses (unknown farms or aliases) are returned, not thrown.</summary>
-        public QueryResult<RecyclePlan> Plan(IReadOnlyCollection<string> farms, IReadOnlyCollection<string>? aliases, int batchSize)
+        /// <param name="onlyServerIds">When resuming: recycle only these servers (those not yet replaced).</param>
+        public QueryResult<RecyclePlan> Plan(IReadOnlyCollection<string> farms, IReadOnlyCollection<string>? aliases, int batchSize, IReadOnlyCollection<string>? onlyServerIds = null)
         {
             if (batchSize < 1)
                 throw new TtmException(TtmErrorCode.InvalidArgument, $"-BatchSize must be 1 or more; got {batchSize}.", batchSize);
             var servers = _fleet.GetServers(farms, aliases, new[] { ServerStatus.Running, ServerStatus.Pending });
             var plans = servers.Items
+                .Where(s => onlyServerIds == null || onlyServerIds.Contains(s.Id))
                 .GroupBy(s => s.Farm, StringComparer.OrdinalIgnoreCase)
                 .Select(g => new RecyclePlan
                 {
@@ -84,10 +86,16 @@ namespace Rebundle.Runbook
         /// Replaces every server of the plan, batch by batch. Returns what was replaced; throws
         /// a <see cref="RecycleStoppedException"/> (carrying what was done) at the first failure.
         /// </summary>
-        public IReadOnlyList<RecycledServer> Execute(RecyclePlan plan, TimeSpan timeout, CancellationToken cancellation)
+        /// <param name="adoptOrphans">
+        /// When resuming after a crash: a farm role with more live servers than it wants has
+        /// replacements that were launched but never recorded; use them instead of launching more.
+        /// </param>
+        /// <param name="replaced">Told about each server as soon as it has been replaced.</param>
+        public IReadOnlyList<RecycledServer> Execute(RecyclePlan plan, TimeSpan timeout, CancellationToken cancellation, bool adoptOrphans = false, Action<RecycledServer>? replaced = null)
         {
             var backend = _fleet.Backend;
             var farmRoles = backend.GetFarmRoles(new[] { plan.Farm }).ToDictionary(r => r.Id, StringComparer.Ordinal);
+            var orphans = adoptOrphans ? FindOrphans(plan, farmRoles.Values) : new Dictionary<string, Queue<Server>>();
             var done = new List<RecycledServer>();
             var total = plan.ServerCount;
             var batchNumber = 0;
@@ -105,8 +113,17 @@ namespace Rebundle.Runbook
                     if (!farmRoles.TryGetValue(old.FarmRoleId, out var farmRole))
                         throw Stopped(done, new TtmException(TtmErrorCode.FarmRoleNotFound,
                             $"Server {old.Name} belongs to a farm role of {plan.Farm} that no longer exists; it was left alone.", old.Name));
-                    var replacement = backend.LaunchServer(farmRole);
-                    _reporter.Verbose($"Launched {replacement.Name} ({replacement.Id}) of {plan.Farm} from role {replacement.Role} to replace {old.Name} ({old.Id}).");
+                    Server replacement;
+                    if (orphans.TryGetValue(farmRole.Id, out var spare) && spare.Count > 0)
+                    {
+                        replacement = spare.Dequeue();
+                        _reporter.Verbose($"Adopted {replacement.Name} ({replacement.Id}), launched before the interruption, to replace {old.Name} ({old.Id}).");
+                    }
+                    else
+                    {
+                        replacement = backend.LaunchServer(farmRole);
+                        _reporter.Verbose($"Launched {replacement.Name} ({replacement.Id}) of {plan.Farm} from role {replacement.Role} to replace {old.Name} ({old.Id}).");
+                    }
                     replacements.Add((old, replacement));
                 }
 
@@ -122,11 +139,13 @@ namespace Rebundle.Runbook
                 {
                     if (!running.TryGetValue(replacement.Id, out var now)) continue;
                     backend.TerminateServer(old);
-                    done.Add(new RecycledServer
+                    var record = new RecycledServer
                     {
                         Farm = plan.Farm, Alias = old.Alias, OldServer = old.Name, OldId = old.Id, NewServer = now.Name, NewId = now.Id,
                         Role = now.Role, ImageId = now.ImageId, Duration = backend.Clock.UtcNow - started,
-                    });
+                    };
+                    done.Add(record);
+                    replaced?.Invoke(record);
                     _reporter.Verbose($"{now.Name} runs; terminated {old.Name} ({old.Id}).");
                 }
 
@@ -147,6 +166,25 @@ namespace Rebundle.Runbook
 
             _reporter.Progress(new ProgressReport(ProgressId, $"Recycling farm {plan.Farm}", "Done", 100, Completed: true));
             return done;
+        }
+
+        // Launch-first keeps a farm role at its desired count except while replacements are in
+        // flight, so any live, healthy servers beyond it that are not being recycled are replacements
+        // launched before an interruption.
+        private Dictionary<string, Queue<Server>> FindOrphans(RecyclePlan plan, IEnumerable<FarmRole> farmRoles)
+        {
+            var olds = new HashSet<string>(plan.Batches.SelectMany(b => b).Select(s => s.Id), StringComparer.Ordinal);
+            var live = _fleet.Backend.GetServers(new Backends.ServerQuery { Farms = new[] { plan.Farm } })
+                .Where(s => s.Status == ServerStatus.Running || s.Status == ServerStatus.Pending).ToList();
+            var orphans = new Dictionary<string, Queue<Server>>(StringComparer.Ordinal);
+            foreach (var farmRole in farmRoles)
+            {
+                var mine = live.Where(s => s.FarmRoleId == farmRole.Id).ToList();
+                var surplus = mine.Count - farmRole.DesiredCount;
+                if (surplus <= 0) continue;
+                orphans[farmRole.Id] = new Queue<Server>(mine.Where(s => !olds.Contains(s.Id)).OrderByDescending(s => s.LaunchedAt).Take(surplus));
+            }
+            return orphans;
         }
 
         private static RecycleStoppedException Stopped(IReadOnlyList<RecycledServer> done, TtmException cause) => new RecycleStoppedException(done, cause);

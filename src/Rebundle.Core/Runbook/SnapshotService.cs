@@ -21,6 +21,9 @@ namespace Rebundle.Runbook
 
         /// <summary>Runbook step 1: replace the image of the server's own role instead of making a new role.</summary>
         public bool ReplaceImage { get; init; }
+
+        /// <summary>Name the image this (a resumed rebundle keeps the name it planned); default: from the role and time.</summary>
+        public string? ImageName { get; init; }
     }
 
     /// <summary>One validated snapshot, ready for confirmation.</summary>
@@ -37,6 +40,9 @@ namespace Rebundle.Runbook
         public bool ReplaceImage { get; init; }
 
         public string ImageName { get; init; } = "";
+
+        /// <summary>An image already started for this snapshot (when resuming); no new image is made.</summary>
+        public string? ExistingImageId { get; init; }
 
         public string Description => ReplaceImage
             ? $"Snapshot server {Server.Name} ({Server.Id}) of farm {Server.Farm} and replace the image of role {TargetRole}"
@@ -105,7 +111,7 @@ namespace Rebundle.Runbook
             {
                 if (claimed.Contains(sourceRole.Name))
                     throw Duplicate(server, sourceRole.Name);
-                return new SnapshotPlan { Server = server, SourceRole = sourceRole, TargetRole = sourceRole.Name, ReplaceImage = true, ImageName = $"{sourceRole.Name}-{stamp}" };
+                return new SnapshotPlan { Server = server, SourceRole = sourceRole, TargetRole = sourceRole.Name, ReplaceImage = true, ImageName = request.ImageName ?? $"{sourceRole.Name}-{stamp}" };
             }
 
             // The new role is named after the farm role's alias (RailsAppServer), not the role
@@ -119,7 +125,7 @@ namespace Rebundle.Runbook
                     target);
             if (claimed.Contains(target))
                 throw Duplicate(server, target);
-            return new SnapshotPlan { Server = server, SourceRole = sourceRole, TargetRole = target, ImageName = target };
+            return new SnapshotPlan { Server = server, SourceRole = sourceRole, TargetRole = target, ImageName = request.ImageName ?? target };
         }
 
         private static TtmException Duplicate(Server server, string target) => new TtmException(TtmErrorCode.DuplicateInput,
@@ -130,7 +136,8 @@ namespace Rebundle.Runbook
         /// Starts every image, waits for all of them (unless <paramref name="wait"/> is false),
         /// then creates the roles or replaces the images.
         /// </summary>
-        public IReadOnlyList<SnapshotOutcome> Execute(IReadOnlyList<SnapshotPlan> plans, bool wait, TimeSpan timeout, CancellationToken cancellation)
+        /// <param name="imageStarted">Told about each image as soon as it exists (the rebundle journal records it).</param>
+        public IReadOnlyList<SnapshotOutcome> Execute(IReadOnlyList<SnapshotPlan> plans, bool wait, TimeSpan timeout, CancellationToken cancellation, Action<SnapshotPlan, Image>? imageStarted = null)
         {
             if (!wait && plans.Any(p => p.ReplaceImage))
                 throw new TtmException(TtmErrorCode.InvalidArgument,
@@ -142,8 +149,20 @@ namespace Rebundle.Runbook
             {
                 try
                 {
-                    _reporter.Verbose($"Creating image {plan.ImageName} from server {plan.Server.Name} ({plan.Server.Id}).");
-                    started.Add((plan, backend.CreateImage(plan.Server, plan.ImageName)));
+                    Image image;
+                    if (plan.ExistingImageId != null)
+                    {
+                        image = backend.GetImages(new[] { plan.ExistingImageId }).FirstOrDefault()
+                            ?? throw new TtmException(TtmErrorCode.ImageNotFound, $"Image {plan.ExistingImageId} for role {plan.TargetRole} no longer exists.", plan.ExistingImageId);
+                        _reporter.Verbose($"Using image {image.Id} already started for {plan.TargetRole}.");
+                    }
+                    else
+                    {
+                        _reporter.Verbose($"Creating image {plan.ImageName} from server {plan.Server.Name} ({plan.Server.Id}).");
+                        image = backend.CreateImage(plan.Server, plan.ImageName);
+                    }
+                    imageStarted?.Invoke(plan, image);
+                    started.Add((plan, image));
                 }
                 catch (TtmException e)
                 {

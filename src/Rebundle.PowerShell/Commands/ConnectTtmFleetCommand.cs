@@ -1,11 +1,13 @@
 using System;
 using System.IO;
 using System.Management.Automation;
+using Rebundle.Audit;
 using System.Runtime.CompilerServices;
 using Rebundle.Backends;
 using Rebundle.Errors;
 using Rebundle.Naming;
 using Rebundle.PowerShell.Infrastructure;
+using Rebundle.PowerShell.Infrastructure.Files;
 using Rebundle.Runbook;
 using Rebundle.Sandbox;
 
@@ -28,6 +30,71 @@ namespace Rebundle.PowerShell.Commands
         public string? Path { get; set; }
 
         // ---- Backend parameter sets (AWS, Scalr) are added here, each in its own region. ----
+
+        /// <summary>Where every change is logged (JSON lines); default $env:REBUNDLE_AUDIT_LOG, else ~/.rebundle/audit.log.</summary>
+        [Parameter]
+        [ValidateNotNullOrEmpty]
+        public string? AuditLogPath { get; set; }
+        #region Scalr
+        private const string ScalrSet = "Scalr";
+
+        /// <summary>Work on a Scalr environment through its APIv2 (see docs/scalr.md).</summary>
+        [Parameter(Mandatory = true, ParameterSetName = ScalrSet)]
+        public SwitchParameter Scalr { get; set; }
+
+        /// <summary>The Scalr server, e.g. https://my.scalr.com; default $env:SCALR_URL.</summary>
+        [Parameter(ParameterSetName = ScalrSet)]
+        [ValidateNotNull]
+        public Uri? Url { get; set; }
+
+        /// <summary>The API key id; default $env:SCALR_KEY_ID.</summary>
+        [Parameter(ParameterSetName = ScalrSet)]
+        [ValidateNotNullOrEmpty]
+        public string? KeyId { get; set; }
+
+        /// <summary>The API secret key; default $env:SCALR_SECRET. Never printed.</summary>
+        [Parameter(ParameterSetName = ScalrSet)]
+        [ValidateNotNull]
+        public System.Security.SecureString? Secret { get; set; }
+
+        /// <summary>The Scalr environment id; default $env:SCALR_ENV_ID.</summary>
+        [Parameter(ParameterSetName = ScalrSet)]
+        [ValidateNotNullOrEmpty]
+        public string? EnvironmentId { get; set; }
+
+        /// <summary>The AWS region for snapshots (EC2 CreateImage); default: the server's cloud location.</summary>
+        [Parameter(ParameterSetName = ScalrSet)]
+        [ValidateNotNullOrEmpty]
+        public string? AwsRegion { get; set; }
+
+        /// <summary>The AWS credentials profile for snapshots; default: the SDK's credential chain.</summary>
+        [Parameter(ParameterSetName = ScalrSet)]
+        [ValidateNotNullOrEmpty]
+        public string? AwsProfileName { get; set; }
+
+        /// <summary>An EC2-compatible endpoint for snapshots.</summary>
+        [Parameter(ParameterSetName = ScalrSet)]
+        [ValidateNotNullOrEmpty]
+        public string? Ec2EndpointUrl { get; set; }
+
+        // Its own method, not inlined, so the Scalr client and the AWS SDK load only when -Scalr is used.
+        [MethodImpl(MethodImplOptions.NoInlining)]
+        private Backends.IFleetBackend ConnectScalr()
+        {
+            var options = new Rebundle.Scalr.ScalrConnectionOptions
+            {
+                Url = Url,
+                KeyId = KeyId ?? "",
+                Secret = Secret,
+                EnvironmentId = EnvironmentId ?? "",
+                AwsRegion = AwsRegion,
+                AwsProfileName = AwsProfileName,
+                Ec2EndpointUrl = Ec2EndpointUrl,
+            }.WithEnvironmentDefaults();
+            WriteVerbose($"Connecting to {options} (the secret is not shown).");
+            return Rebundle.Scalr.ScalrBackend.Connect(options);
+        }
+        #endregion
 
         #region AWS (docs/aws.md)
 
@@ -81,10 +148,13 @@ namespace Rebundle.PowerShell.Commands
             var backend = ParameterSetName switch
             {
                 SandboxSet => SandboxBackend.Open(Path == null ? null : GetUnresolvedProviderPathFromPSPath(Path), names),
+                ScalrSet => ConnectScalr(),
                 AwsSet => ConnectAws(),
                 _ => throw new TtmException(TtmErrorCode.InvalidArgument, $"Unknown backend '{ParameterSetName}'."),
             };
-            var connection = new FleetConnection(new Fleet(backend, names), DateTimeOffset.Now, configPath);
+            var auditPath = AuditLogPath != null ? GetUnresolvedProviderPathFromPSPath(AuditLogPath) : FileAuditSink.DefaultPath();
+            var audited = new AuditingBackend(backend, new FileAuditSink(auditPath), Environment.UserName + "@" + Environment.MachineName);
+            var connection = new FleetConnection(new Fleet(audited, names), DateTimeOffset.Now, configPath, auditPath);
             FleetSession.Set(connection);
             WriteVerbose($"Connected to the {connection.Backend} fleet at {connection.Location}.");
             WriteObject(connection);

@@ -40,7 +40,8 @@ namespace Rebundle.PowerShell.Commands
 
         protected override void End()
         {
-            if (!(Fleet.Backend is SandboxBackend sandbox))
+            var sandbox = Fleet.BackendAs<SandboxBackend>();
+            if (sandbox == null)
                 throw new TtmException(TtmErrorCode.InvalidArgument,
                     $"Set-TtmSandbox changes the Sandbox only; this session is connected to {Fleet.Backend.Kind}. Run Connect-TtmFleet -Sandbox first.");
             foreach (var delay in new[] { BootDelay, ImageDelay, RespawnDelay })

@@ -66,11 +66,17 @@ namespace Rebundle.PowerShell.Infrastructure
         /// protected farm (Production) also asks unless -Force or -Confirm:$false was given,
         /// as a ConfirmImpact High change would.
         /// </summary>
-        protected bool ShouldChange(string target, string action, IEnumerable<string> farmsTouched, bool force)
+        protected bool ShouldChange(string target, string action, IEnumerable<string> farmsTouched, bool force) =>
+            ShouldChange(target, action, farmsTouched, force, alwaysAsk: false);
+
+        /// <param name="alwaysAsk">Ask even outside protected farms: for changes that cannot be taken back (deletions).</param>
+        protected bool ShouldChange(string target, string action, IEnumerable<string> farmsTouched, bool force, bool alwaysAsk)
         {
             if (!ShouldProcess(target, action)) return false;
+            if (force || MyInvocation.BoundParameters.ContainsKey("Confirm")) return true;
+            if (alwaysAsk) return ShouldContinue($"{action}? This cannot be undone. (Use -Force or -Confirm:$false in scripts.)", "Confirm deletion");
             var protectedFarms = farmsTouched.Where(Fleet.Names.IsProtectedFarm).Distinct(StringComparer.OrdinalIgnoreCase).ToList();
-            if (protectedFarms.Count == 0 || force || MyInvocation.BoundParameters.ContainsKey("Confirm")) return true;
+            if (protectedFarms.Count == 0) return true;
             return ShouldContinue(
                 $"{action} on {target} changes protected farm {string.Join(", ", protectedFarms)}. Continue? (Use -Force or -Confirm:$false in scripts.)",
                 $"Confirm change to {string.Join(", ", protectedFarms)}");

@@ -1,0 +1,61 @@
+using System;
+using System.Collections.Generic;
+using System.Linq;
+using Rebundle.Backends;
+using Rebundle.Domain;
+using Rebundle.Errors;
+using Rebundle.Naming;
+using Rebundle.Runbook;
+
+namespace Rebundle.Rebundling
+{
+    /// <summary>A versioned role to retire, and whether its image goes with it.</summary>
+    public sealed record RoleRetirement(Role Role, bool DeleteImage, string Description);
+
+    /// <summary>A versioned role kept back, and why.</summary>
+    public sealed record RoleKept(Role Role, string Reason);
+
+    /// <summary>
+    /// Retires old versioned roles: per base name, all but the newest <c>keepLatest</c> versions,
+    /// never one a farm role runs. The image goes too unless another role (often the production
+    /// role the version was promoted into) still uses it.
+    /// </summary>
+    public sealed class RoleRetirementService
+    {
+        private readonly Fleet _fleet;
+
+        public RoleRetirementService(Fleet fleet) => _fleet = fleet;
+
+        public (IReadOnlyList<RoleRetirement> Retire, IReadOnlyList<RoleKept> Kept) Plan(int keepLatest, IReadOnlyCollection<string>? baseNames)
+        {
+            if (keepLatest < 1)
+                throw new TtmException(TtmErrorCode.InvalidArgument, $"-KeepLatest must be 1 or more so each role keeps a version to roll back to; got {keepLatest}.", keepLatest);
+            var catalog = _fleet.Roles();
+            var inUse = new HashSet<string>(_fleet.Backend.GetFarmRoles().Select(r => r.Role), StringComparer.OrdinalIgnoreCase);
+            var retire = new List<RoleRetirement>();
+            var kept = new List<RoleKept>();
+            var bases = catalog.All.Where(r => r.IsVersioned).Select(r => r.BaseName).Distinct(StringComparer.OrdinalIgnoreCase)
+                .Where(b => NameMatcher.MatchesAny(b, baseNames)).ToList();
+            foreach (var baseName in bases)
+            {
+                var old = catalog.VersionsOf(baseName).Reverse().Skip(keepLatest).ToList();
+                kept.AddRange(old.Where(r => inUse.Contains(r.Name)).Select(r => new RoleKept(r, "a farm role runs it")));
+                var leaving = old.Where(r => !inUse.Contains(r.Name)).ToList();
+                foreach (var role in leaving)
+                {
+                    var shared = catalog.All.Any(r => r.ImageId == role.ImageId && !leaving.Contains(r));
+                    retire.Add(new RoleRetirement(role, !shared,
+                        $"Retire role {role.Name}" + (shared ? $" (image {role.ImageId} stays: another role uses it)" : $" and delete image {role.ImageId}")));
+                }
+            }
+            return (retire, kept);
+        }
+
+        public void Apply(RoleRetirement retirement)
+        {
+            var backend = _fleet.Backend as IRoleRetirement ?? _fleet.BackendAs<IRoleRetirement>()
+                ?? throw new TtmException(TtmErrorCode.InvalidArgument, $"The {_fleet.Backend.Kind} backend cannot retire roles.", retirement.Role.Name);
+            backend.DeleteRole(retirement.Role, retirement.DeleteImage);
+        }
+    }
+}

@@ -1,0 +1,67 @@
+using System;
+using System.IO;
+using System.Linq;
+using System.Management.Automation;
+using Rebundle.Audit;
+using Rebundle.Errors;
+using Rebundle.Naming;
+using Rebundle.PowerShell.Infrastructure;
+using Rebundle.PowerShell.Infrastructure.Files;
+
+namespace Rebundle.PowerShell.Commands
+{
+    /// <summary>Reads the audit log: every change made through Rebundle, newest last, with filters.</summary>
+    [Cmdlet(VerbsCommon.Get, "TtmAuditLog")]
+    [OutputType(typeof(AuditEntry))]
+    public sealed class GetTtmAuditLogCommand : TtmCmdlet
+    {
+        /// <summary>The log to read; default: the connected session's, else $env:REBUNDLE_AUDIT_LOG, else ~/.rebundle/audit.log.</summary>
+        [Parameter]
+        [ValidateNotNullOrEmpty]
+        public string? Path { get; set; }
+
+        /// <summary>Only changes whose target matches (wildcards), e.g. 'Production/*' or 'role Rails*'.</summary>
+        [Parameter(Position = 0)]
+        [SupportsWildcards]
+        public string[]? Target { get; set; }
+
+        /// <summary>Only these actions: CreateImage, CreateRole, SetRoleImage, SetFarmRoleRole, LaunchServer, TerminateServer, DeleteRole.</summary>
+        [Parameter]
+        [SupportsWildcards]
+        public string[]? Action { get; set; }
+
+        [Parameter]
+        [SupportsWildcards]
+        public string[]? User { get; set; }
+
+        [Parameter]
+        public DateTimeOffset? After { get; set; }
+
+        [Parameter]
+        public DateTimeOffset? Before { get; set; }
+
+        /// <summary>Only the last N matching entries.</summary>
+        [Parameter]
+        [ValidateRange(1, int.MaxValue)]
+        public int? Last { get; set; }
+
+        protected override bool NeedsConnection => false;
+
+        protected override void End()
+        {
+            var path = Path != null ? GetUnresolvedProviderPathFromPSPath(Path) : FleetSession.Current?.AuditLogPath ?? FileAuditSink.DefaultPath();
+            if (!File.Exists(path))
+            {
+                if (Path != null)
+                    throw new TtmException(TtmErrorCode.InvalidArgument, $"There is no audit log at {path}.", path);
+                WriteVerbose($"No audit log at {path} yet: nothing has been changed through Rebundle.");
+                return;
+            }
+            var entries = AuditCodec.Decode(AppendOnlyFile.ReadLines(path))
+                .Where(e => NameMatcher.MatchesAny(e.Target, Target) && NameMatcher.MatchesAny(e.Action, Action) && NameMatcher.MatchesAny(e.User, User))
+                .Where(e => (After == null || e.Time >= After) && (Before == null || e.Time <= Before))
+                .ToList();
+            foreach (var entry in Last == null ? entries : entries.Skip(Math.Max(0, entries.Count - Last.Value))) WriteObject(entry);
+        }
+    }
+}

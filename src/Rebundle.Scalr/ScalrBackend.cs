@@ -1,0 +1,212 @@
+using System;
+using System.Collections.Generic;
+using System.Linq;
+using Rebundle.Backends;
+using Rebundle.Domain;
+using Rebundle.Errors;
+using Rebundle.Runbook;
+
+namespace Rebundle.Scalr
+{
+    /// <summary>
+    /// The fleet as Scalr sees it, through APIv2 (<c>/api/v1beta0/user/{envId}/…</c>):
+    /// farms, farm roles (an alias and the role it runs), roles with their images, servers.
+    /// Snapshots are EC2 CreateImage of the server's instance, registered in Scalr once
+    /// available. Reads use list routes with pagination; see docs/scalr.md for each route.
+    /// </summary>
+    public sealed partial class ScalrBackend : IFleetBackend
+    {
+        /// <summary>Above this many farm roles, one environment-wide server list is cheaper than one list per farm role.</summary>
+        private const int PerFarmRoleServerLists = 2;
+
+        private readonly ScalrClient _client;
+        private readonly ScalrConnectionOptions _options;
+        private readonly Ec2ImageMaker _ec2;
+        private readonly Dictionary<string, string> _ec2Regions = new Dictionary<string, string>(StringComparer.Ordinal);
+        private readonly object _gate = new object();
+
+        private ScalrBackend(ScalrConnectionOptions options, ScalrClient client, IClock clock)
+        {
+            _options = options;
+            _client = client;
+            _ec2 = new Ec2ImageMaker(options);
+            Clock = clock;
+        }
+
+        public string Kind => "Scalr";
+
+        public string Location => $"{_options.Url} (environment {_options.EnvironmentId})";
+
+        public IClock Clock { get; }
+
+        public TimeSpan PollInterval => _options.PollInterval ?? TimeSpan.FromSeconds(5);
+
+        /// <summary>The client, for callers that want its request log.</summary>
+        public ScalrClient Client => _client;
+
+        /// <summary>
+        /// Connects and checks the key with one cheap signed request (the first farm). A bad
+        /// signature or a key without access to the environment fails here, plainly, as
+        /// <see cref="TtmErrorCode.AccessDenied"/>; an unreachable server as
+        /// <see cref="TtmErrorCode.ConnectionFailed"/>.
+        /// </summary>
+        public static ScalrBackend Connect(ScalrConnectionOptions options, IClock? clock = null)
+        {
+            if (options == null) throw new ArgumentNullException(nameof(options));
+            options.Validate();
+            new Ec2ImageMaker(options).ProfileCredentials(); // a missing -AwsProfileName fails here, not at the first snapshot
+            var client = new ScalrClient(options, clock);
+            try
+            {
+                client.Send(System.Net.Http.HttpMethod.Get, client.PathAndQuery("farms/", new[] { new KeyValuePair<string, string>("maxResults", "1") }), null).Dispose();
+            }
+            catch (TtmException e) when (e.Code == TtmErrorCode.FarmNotFound)
+            {
+                client.Dispose();
+                throw new TtmException(TtmErrorCode.ConnectionFailed,
+                    $"Scalr at {options.Url} has no environment {options.EnvironmentId} for key {options.KeyId} ({e.BackendCode}). Check -EnvironmentId.",
+                    options.EnvironmentId, e) { BackendCode = e.BackendCode };
+            }
+            catch
+            {
+                client.Dispose();
+                throw;
+            }
+            return new ScalrBackend(options, client, clock ?? SystemClock.Instance);
+        }
+
+        /// <summary>Connects with options from SCALR_URL, SCALR_KEY_ID, SCALR_SECRET and SCALR_ENV_ID.</summary>
+        public static ScalrBackend ConnectFromEnvironment(IClock? clock = null) =>
+            Connect(new ScalrConnectionOptions().WithEnvironmentDefaults(), clock);
+
+        public IReadOnlyList<Farm> GetFarms()
+        {
+            var farms = ListFarms();
+            return farms.Select(f => new Farm { Name = f.Name, Id = f.Id, FarmRoleCount = ListFarmRoles(f.Id).Count }).ToList();
+        }
+
+        public IReadOnlyList<FarmRole> GetFarmRoles(IReadOnlyCollection<string>? farms = null)
+        {
+            var selected = ListFarms().Where(f => farms == null || farms.Contains(f.Name, StringComparer.OrdinalIgnoreCase)).ToList();
+            var roleNames = RoleNames();
+            var result = new List<FarmRole>();
+            foreach (var farm in selected)
+            {
+                foreach (var fr in ListFarmRoles(farm.Id))
+                    result.Add(ToFarmRole(farm, fr, roleNames));
+            }
+            return result;
+        }
+
+        public IReadOnlyList<Server> GetServers(ServerQuery query)
+        {
+            var farmRoles = GetFarmRoles(query.Farms)
+                .Where(r => query.Aliases == null || query.Aliases.Contains(r.Alias, StringComparer.OrdinalIgnoreCase))
+                .ToDictionary(r => r.Id, StringComparer.Ordinal);
+            if (farmRoles.Count == 0) return Array.Empty<Server>();
+
+            // A narrow query reads its farm roles' lists; anything wider reads the environment's one list.
+            var raw = query.Ids == null && farmRoles.Count <= PerFarmRoleServerLists
+                ? farmRoles.Keys.SelectMany(id => _client.List($"farm-roles/{id}/servers/")).ToList()
+                : _client.List("servers/").ToList();
+
+            var ids = query.Ids == null ? null : new HashSet<string>(query.Ids, StringComparer.Ordinal);
+            var servers = raw.Select(ScalrServer.From)
+                .Where(s => farmRoles.ContainsKey(s.FarmRoleId))
+                .Where(s => ids == null || ids.Contains(s.Id))
+                .Select(s => (scalr: s, server: ToServer(s, farmRoles[s.FarmRoleId])))
+                .Where(p => query.IncludeTerminated || p.server.Status != ServerStatus.Terminated || (query.Statuses?.Contains(ServerStatus.Terminated) ?? false))
+                .Where(p => query.Statuses == null || query.Statuses.Count == 0 || query.Statuses.Contains(p.server.Status))
+                .ToList();
+            var images = InstanceImages(servers.Select(p => p.scalr).ToList());
+            return servers.Select(p => images.TryGetValue(p.scalr.CloudServerId, out var image) ? p.server with { ImageId = image } : p.server).ToList();
+        }
+
+        /// <summary>
+        /// Which image each server's instance runs. Scalr's server object does not say, EC2 does:
+        /// one DescribeInstances per region for all of them, when AWS settings were given.
+        /// </summary>
+        private IReadOnlyDictionary<string, string> InstanceImages(IReadOnlyList<ScalrServer> servers)
+        {
+            var result = new Dictionary<string, string>(StringComparer.Ordinal);
+            if (!_ec2.IsConfigured) return result;
+            foreach (var region in servers.Where(s => s.CloudServerId.Length > 0).GroupBy(s => _ec2.RegionFor(s.CloudLocation)))
+            {
+                foreach (var pair in _ec2.InstanceImages(region.Key, region.Select(s => s.CloudServerId).Distinct().ToList()))
+                    result[pair.Key] = pair.Value;
+            }
+            return result;
+        }
+
+        public FarmRole SetFarmRoleRole(FarmRole farmRole, string roleName)
+        {
+            var role = FindScalrRole(roleName);
+            var updated = ScalrFarmRole.From(_client.Patch($"farm-roles/{farmRole.Id}/", new { role = new { id = JsonId(role.Id) } }));
+            return farmRole with { Role = role.Name, DesiredCount = updated.MinInstances };
+        }
+
+        public Server LaunchServer(FarmRole farmRole)
+        {
+            var server = ScalrServer.From(_client.Post($"farm-roles/{farmRole.Id}/servers/", null));
+            return ToServer(server, farmRole);
+        }
+
+        /// <summary>Not forced: Scalr runs its termination hooks (scalr.system.server_terminate_timeout).</summary>
+        public void TerminateServer(Server server) => _client.Post($"servers/{server.Id}/actions/terminate/", new { force = false });
+
+        public void Dispose()
+        {
+            _client.Dispose();
+            _ec2.Dispose();
+        }
+
+        private IReadOnlyList<ScalrFarm> ListFarms() => _client.List("farms/").Select(ScalrFarm.From).ToList();
+
+        private IReadOnlyList<ScalrFarmRole> ListFarmRoles(string farmId) => _client.List($"farms/{farmId}/farm-roles/").Select(ScalrFarmRole.From).ToList();
+
+        private static FarmRole ToFarmRole(ScalrFarm farm, ScalrFarmRole fr, IReadOnlyDictionary<string, string> roleNames) => new FarmRole
+        {
+            Farm = farm.Name,
+            FarmId = farm.Id,
+            Alias = fr.Alias,
+            Role = roleNames.TryGetValue(fr.RoleId, out var name) ? name : fr.RoleId,
+            DesiredCount = fr.MinInstances,
+            Id = fr.Id,
+        };
+
+        private static Server ToServer(ScalrServer s, FarmRole farmRole) => new Server
+        {
+            Farm = farmRole.Farm,
+            FarmId = farmRole.FarmId,
+            Alias = farmRole.Alias,
+            // Scalr's server object names only its farm role; the role is the one the farm role runs.
+            Role = farmRole.Role,
+            Index = s.Index,
+            Status = StatusOf(s.Status),
+            Id = s.Id,
+            FarmRoleId = s.FarmRoleId,
+            PublicIp = s.PublicIp,
+            PrivateIp = s.PrivateIp,
+            Region = s.CloudLocation,
+            LaunchedAt = s.Launched,
+        };
+
+        /// <summary>Scalr's server states onto the runbook's five.</summary>
+        internal static ServerStatus StatusOf(string scalrStatus)
+        {
+            switch (scalrStatus.ToLowerInvariant())
+            {
+                case "running": return ServerStatus.Running;
+                case "pending_terminate": return ServerStatus.Terminating;
+                case "terminated": return ServerStatus.Terminated;
+                case "failed":
+                case "missing": return ServerStatus.Failed;
+                // pending_launch, pending, initializing, importing, resuming, suspended: not serving yet.
+                default: return ServerStatus.Pending;
+            }
+        }
+
+        /// <summary>Scalr's numeric ids go back as numbers, others as strings.</summary>
+        private static object JsonId(string id) => long.TryParse(id, out var n) ? n : (object)id;
+    }
+}

@@ -1,0 +1,204 @@
+using System;
+using System.Collections.Generic;
+using System.Linq;
+using System.Net;
+using System.Net.Http;
+using System.Text;
+using System.Text.Json;
+using System.Threading;
+using System.Threading.Tasks;
+using Rebundle.Errors;
+using Rebundle.Runbook;
+
+namespace Rebundle.Scalr
+{
+    /// <summary>
+    /// A small typed client for Scalr's APIv2 user scope (<c>/api/v1beta0/user/{envId}/…</c>):
+    /// signs every request, unwraps <c>data</c>, follows <c>pagination.next</c> to the end,
+    /// turns <c>errors[]</c> into <see cref="TtmException"/>s, and retries 429 and 5xx answers
+    /// with exponential backoff a bounded number of times.
+    /// </summary>
+    public sealed class ScalrClient : IDisposable
+    {
+        /// <summary>Guards against a server whose next links never end.</summary>
+        private const int MaxPages = 10_000;
+        private static readonly TimeSpan FirstBackoff = TimeSpan.FromMilliseconds(500);
+        private static readonly TimeSpan LongestBackoff = TimeSpan.FromSeconds(20);
+
+        private readonly ScalrConnectionOptions _options;
+        private readonly IClock _clock;
+        private readonly HttpClient _http;
+        private readonly string _root;
+
+        public ScalrClient(ScalrConnectionOptions options, IClock? clock = null, HttpMessageHandler? handler = null)
+        {
+            options.Validate();
+            _options = options;
+            _clock = clock ?? SystemClock.Instance;
+            _http = handler == null ? new HttpClient() : new HttpClient(handler);
+            _http.Timeout = options.RequestTimeout ?? TimeSpan.FromSeconds(60);
+            var url = options.Url!;
+            _root = url.GetLeftPart(UriPartial.Authority) + url.AbsolutePath.TrimEnd('/');
+            UserPath = $"/api/v1beta0/user/{options.EnvironmentId}/";
+        }
+
+        /// <summary>The path prefix of every route, e.g. <c>/api/v1beta0/user/5/</c>.</summary>
+        public string UserPath { get; }
+
+        /// <summary>One line per request and retry (method, path, status); never a header or the secret.</summary>
+        public Action<string>? Log { get; set; }
+
+        /// <summary>The <c>data</c> object of a GET.</summary>
+        public JsonElement Get(string route, IEnumerable<KeyValuePair<string, string>>? query = null, CancellationToken cancellation = default) =>
+            Data(Send(HttpMethod.Get, PathAndQuery(route, query), null, cancellation));
+
+        /// <summary>Every item of a list route, page after page until <c>pagination.next</c> is null.</summary>
+        public IReadOnlyList<JsonElement> List(string route, IEnumerable<KeyValuePair<string, string>>? query = null, CancellationToken cancellation = default)
+        {
+            var items = new List<JsonElement>();
+            var seen = new HashSet<string>(StringComparer.Ordinal);
+            string? next = PathAndQuery(route, query);
+            while (next != null)
+            {
+                if (!seen.Add(next) || seen.Count > MaxPages)
+                    throw new TtmException(TtmErrorCode.BackendError, $"Scalr's pagination for {route} loops back to a page already read ({next}); the list was not trusted.", route);
+                using var page = Send(HttpMethod.Get, next, null, cancellation);
+                var root = page.RootElement;
+                if (!root.TryGetProperty("data", out var data) || data.ValueKind != JsonValueKind.Array)
+                    throw Malformed(route, "a list under 'data'");
+                items.AddRange(data.EnumerateArray().Select(e => e.Clone()));
+                next = NextPage(root);
+            }
+            return items;
+        }
+
+        /// <summary>The <c>data</c> object of a POST with a JSON body.</summary>
+        public JsonElement Post(string route, object? body, CancellationToken cancellation = default) =>
+            Data(Send(HttpMethod.Post, PathAndQuery(route, null), Serialize(body), cancellation));
+
+        /// <summary>The <c>data</c> object of a PATCH with a JSON body.</summary>
+        public JsonElement Patch(string route, object body, CancellationToken cancellation = default) =>
+            Data(Send(new HttpMethod("PATCH"), PathAndQuery(route, null), Serialize(body), cancellation));
+
+        /// <summary>
+        /// Sends one signed request (re-signed for every retry) and returns the parsed answer,
+        /// or throws the mapped error. <paramref name="pathAndQuery"/> starts with '/'.
+        /// </summary>
+        public JsonDocument Send(HttpMethod method, string pathAndQuery, byte[]? body, CancellationToken cancellation = default)
+        {
+            var (path, query) = Split(pathAndQuery);
+            var canonicalQuery = ScalrSigner.CanonicalQuery(query);
+            var target = _root + path + (canonicalQuery.Length == 0 ? "" : "?" + canonicalQuery);
+            var bodyText = body == null ? "" : Encoding.UTF8.GetString(body);
+            for (var attempt = 0; ; attempt++)
+            {
+                cancellation.ThrowIfCancellationRequested();
+                HttpResponseMessage response;
+                try
+                {
+                    using var request = new HttpRequestMessage(method, target);
+                    var date = ScalrSigner.FormatDate(DateTimeOffset.UtcNow);
+                    request.Headers.TryAddWithoutValidation(ScalrSigner.KeyIdHeader, _options.KeyId);
+                    request.Headers.TryAddWithoutValidation(ScalrSigner.DateHeader, date);
+                    request.Headers.TryAddWithoutValidation(ScalrSigner.SignatureHeader,
+                        ScalrSigner.Signature(_options.Secret!, ScalrSigner.StringToSign(method.Method, date, path, canonicalQuery, bodyText)));
+                    request.Headers.Accept.ParseAdd("application/json");
+                    if (body != null)
+                    {
+                        request.Content = new ByteArrayContent(body);
+                        request.Content.Headers.TryAddWithoutValidation("Content-Type", "application/json");
+                    }
+                    response = _http.SendAsync(request, cancellation).GetAwaiter().GetResult();
+                }
+                catch (Exception e) when (e is HttpRequestException || (e is TaskCanceledException && !cancellation.IsCancellationRequested))
+                {
+                    if (attempt < _options.MaxRetries)
+                    {
+                        Wait(attempt, null, $"{method.Method} {path} failed to connect ({e.Message})", cancellation);
+                        continue;
+                    }
+                    throw new TtmException(TtmErrorCode.ConnectionFailed,
+                        $"Could not reach Scalr at {_options.Url} ({method.Method} {path}): {Innermost(e).Message}. Check -Url and the network, then try again.", _options.Url?.ToString(), e);
+                }
+
+                using (response)
+                {
+                    var status = (int)response.StatusCode;
+                    var text = response.Content.ReadAsStringAsync().GetAwaiter().GetResult();
+                    Log?.Invoke($"Scalr {method.Method} {path}{(canonicalQuery.Length == 0 ? "" : "?" + canonicalQuery)} -> {status}");
+                    if ((status == 429 || status >= 500) && attempt < _options.MaxRetries)
+                    {
+                        Wait(attempt, response.Headers.RetryAfter?.Delta, $"{method.Method} {path} answered {status}", cancellation);
+                        continue;
+                    }
+                    if (status < 200 || status > 299)
+                        throw ScalrErrors.FromResponse(method.Method, path, response.StatusCode, text, _options.KeyId);
+                    try
+                    {
+                        return JsonDocument.Parse(string.IsNullOrWhiteSpace(text) ? "{}" : text);
+                    }
+                    catch (JsonException e)
+                    {
+                        throw new TtmException(TtmErrorCode.BackendError, $"Scalr answered {method.Method} {path} with something that is not JSON; is -Url the Scalr server?", path, e);
+                    }
+                }
+            }
+        }
+
+        /// <summary>The route under the user path with its query, e.g. <c>farms/</c> → <c>/api/v1beta0/user/5/farms/</c>.</summary>
+        public string PathAndQuery(string route, IEnumerable<KeyValuePair<string, string>>? query)
+        {
+            var path = UserPath + route.TrimStart('/');
+            var q = query == null ? "" : ScalrSigner.CanonicalQuery(query);
+            return q.Length == 0 ? path : path + "?" + q;
+        }
+
+        public void Dispose() => _http.Dispose();
+
+        private void Wait(int attempt, TimeSpan? retryAfter, string why, CancellationToken cancellation)
+        {
+            var backoff = TimeSpan.FromTicks(FirstBackoff.Ticks << Math.Min(attempt, 10));
+            if (retryAfter.HasValue && retryAfter.Value > backoff) backoff = retryAfter.Value;
+            if (backoff > LongestBackoff) backoff = LongestBackoff;
+            Log?.Invoke($"Scalr {why}; retry {attempt + 1} of {_options.MaxRetries} in {backoff.TotalSeconds:0.#}s.");
+            _clock.Sleep(backoff, cancellation);
+        }
+
+        private static JsonElement Data(JsonDocument document)
+        {
+            using (document)
+            {
+                return document.RootElement.TryGetProperty("data", out var data) ? data.Clone() : default;
+            }
+        }
+
+        /// <summary>The next page's path and query, or null on the last page.</summary>
+        private string? NextPage(JsonElement root)
+        {
+            if (!root.TryGetProperty("pagination", out var pagination) || pagination.ValueKind != JsonValueKind.Object) return null;
+            if (!pagination.TryGetProperty("next", out var next) || next.ValueKind != JsonValueKind.String) return null;
+            var link = next.GetString();
+            if (string.IsNullOrWhiteSpace(link)) return null;
+            // Scalr gives a path (sometimes a full URL); only its path and query matter, on our host.
+            var absolute = new Uri(new Uri(_root + "/"), link);
+            return absolute.AbsolutePath + absolute.Query;
+        }
+
+        private static (string path, string query) Split(string pathAndQuery)
+        {
+            var q = pathAndQuery.IndexOf('?');
+            return q < 0 ? (pathAndQuery, "") : (pathAndQuery.Substring(0, q), pathAndQuery.Substring(q + 1));
+        }
+
+        private static byte[] Serialize(object? body) => body == null ? Array.Empty<byte>() : JsonSerializer.SerializeToUtf8Bytes(body);
+
+        private static TtmException Malformed(string route, string expected) =>
+            new TtmException(TtmErrorCode.BackendError, $"Scalr's answer for {route} has no {expected}; is -Url the Scalr API server?", route);
+
+        private static Exception Innermost(Exception e)
+        {
+            while (e.InnerException != null) e = e.InnerException;
+            return e;
+        }
+    }
+}

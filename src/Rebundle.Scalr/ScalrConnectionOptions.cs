@@ -1,0 +1,108 @@
+using System;
+using System.Collections.Generic;
+using System.Security;
+using Rebundle.Errors;
+
+namespace Rebundle.Scalr
+{
+    /// <summary>
+    /// Where the Scalr environment is and how to sign requests to it, plus the AWS settings
+    /// used for snapshots (EC2 CreateImage). The secret stays a <see cref="SecureString"/>;
+    /// it is read only while a request is being signed.
+    /// </summary>
+    public sealed class ScalrConnectionOptions
+    {
+        public const string UrlVariable = "SCALR_URL";
+        public const string KeyIdVariable = "SCALR_KEY_ID";
+        public const string SecretVariable = "SCALR_SECRET";
+        public const string EnvironmentIdVariable = "SCALR_ENV_ID";
+
+        /// <summary>The Scalr server, e.g. <c>https://my.scalr.com</c>.</summary>
+        public Uri? Url { get; set; }
+
+        /// <summary>The API key id (sent in X-Scalr-Key-Id).</summary>
+        public string KeyId { get; set; } = "";
+
+        /// <summary>The API secret key; never printed.</summary>
+        public SecureString? Secret { get; set; }
+
+        /// <summary>The environment every route is scoped to (<c>/api/v1beta0/user/{envId}/</c>).</summary>
+        public string EnvironmentId { get; set; } = "";
+
+        /// <summary>The AWS region for CreateImage; default: the server's cloud location.</summary>
+        public string? AwsRegion { get; set; }
+
+        /// <summary>A profile from the shared AWS credentials file; default: the SDK's credential chain.</summary>
+        public string? AwsProfileName { get; set; }
+
+        /// <summary>Any EC2-compatible endpoint (a test endpoint, a VPC endpoint).</summary>
+        public string? Ec2EndpointUrl { get; set; }
+
+        /// <summary>How often waits ask again; default 5 seconds.</summary>
+        public TimeSpan? PollInterval { get; set; }
+
+        /// <summary>How long one HTTP request may take before it is abandoned; default 60 seconds.</summary>
+        public TimeSpan? RequestTimeout { get; set; }
+
+        /// <summary>How many times a 429 or 5xx answer is retried before giving up; default 4.</summary>
+        public int MaxRetries { get; set; } = 4;
+
+        /// <summary>
+        /// Fills the values left empty from SCALR_URL, SCALR_KEY_ID, SCALR_SECRET and
+        /// SCALR_ENV_ID. Values already set win. <paramref name="read"/> defaults to the
+        /// process environment (tests pass their own).
+        /// </summary>
+        public ScalrConnectionOptions WithEnvironmentDefaults(Func<string, string?>? read = null)
+        {
+            read ??= Environment.GetEnvironmentVariable;
+            if (Url == null)
+            {
+                var text = read(UrlVariable);
+                if (!string.IsNullOrWhiteSpace(text))
+                {
+                    if (!Uri.TryCreate(text!.Trim(), UriKind.Absolute, out var url))
+                        throw new TtmException(TtmErrorCode.InvalidArgument, $"{UrlVariable} is not an absolute URL such as https://my.scalr.com.", UrlVariable);
+                    Url = url;
+                }
+            }
+            if (string.IsNullOrWhiteSpace(KeyId)) KeyId = read(KeyIdVariable)?.Trim() ?? "";
+            if (string.IsNullOrWhiteSpace(EnvironmentId)) EnvironmentId = read(EnvironmentIdVariable)?.Trim() ?? "";
+            if (Secret == null || Secret.Length == 0)
+            {
+                var secret = read(SecretVariable);
+                if (!string.IsNullOrEmpty(secret)) Secret = ToSecureString(secret!);
+            }
+            return this;
+        }
+
+        /// <summary>Checks that everything needed to connect is there; names what is missing.</summary>
+        public void Validate()
+        {
+            var missing = new List<string>();
+            if (Url == null) missing.Add($"-Url (or {UrlVariable})");
+            if (string.IsNullOrWhiteSpace(KeyId)) missing.Add($"-KeyId (or {KeyIdVariable})");
+            if (Secret == null || Secret.Length == 0) missing.Add($"-Secret (or {SecretVariable})");
+            if (string.IsNullOrWhiteSpace(EnvironmentId)) missing.Add($"-EnvironmentId (or {EnvironmentIdVariable})");
+            if (missing.Count > 0)
+                throw new TtmException(TtmErrorCode.InvalidArgument, "Connecting to Scalr needs " + string.Join(", ", missing) + ".", "Scalr");
+            if (Url!.Scheme != Uri.UriSchemeHttps && Url.Scheme != Uri.UriSchemeHttp)
+                throw new TtmException(TtmErrorCode.InvalidArgument, $"-Url must be an http or https URL; got '{Url}'.", Url.ToString());
+            foreach (var c in EnvironmentId)
+            {
+                if (!char.IsDigit(c))
+                    throw new TtmException(TtmErrorCode.InvalidArgument, $"-EnvironmentId is the number of a Scalr environment; got '{EnvironmentId}'.", EnvironmentId);
+            }
+        }
+
+        /// <summary>Never shows the secret.</summary>
+        public override string ToString() => $"Scalr {Url} environment {EnvironmentId} key {KeyId}";
+
+        internal static SecureString ToSecureString(string text)
+        {
+            var secure = new SecureString();
+            foreach (var c in text) secure.AppendChar(c);
+            secure.MakeReadOnly();
+            return secure;
+        }
+    }
+}

@@ -1,0 +1,194 @@
+using System;
+using System.Collections.Generic;
+using System.Linq;
+
+namespace Rebundle.ScalrApi;
+
+public sealed class FarmRecord
+{
+    public int Id { get; init; }
+    public string Name { get; init; } = "";
+}
+
+public sealed class FarmRoleRecord
+{
+    public int Id { get; init; }
+    public int FarmId { get; init; }
+    public string Alias { get; init; } = "";
+    public int RoleId { get; set; }
+    public int MinInstances { get; set; } = 1;
+}
+
+public sealed class RoleRecord
+{
+    public int Id { get; init; }
+    public string Name { get; init; } = "";
+    public string OsId { get; init; } = "ubuntu-14-04";
+    public int CategoryId { get; init; } = 1;
+    public List<string> BuiltinAutomation { get; init; } = new() { "chef" };
+    public string Description { get; init; } = "";
+    public DateTimeOffset Added { get; init; }
+    /// <summary>Scalr image ids, one per cloud location.</summary>
+    public List<string> ImageIds { get; } = new();
+}
+
+public sealed class ImageRecord
+{
+    public string Id { get; init; } = "";
+    public string Name { get; init; } = "";
+    public string CloudImageId { get; init; } = "";
+    public string CloudLocation { get; init; } = "";
+    public string OsId { get; init; } = "ubuntu-14-04";
+    public DateTimeOffset Added { get; init; }
+}
+
+public sealed class ServerRecord
+{
+    public string Id { get; init; } = "";
+    public string CloudServerId { get; init; } = "";
+    public int FarmId { get; init; }
+    public int FarmRoleId { get; init; }
+    public int Index { get; init; }
+    public string ImageId { get; init; } = "";
+    public DateTimeOffset Launched { get; init; }
+    public DateTimeOffset? TerminateRequested { get; set; }
+    /// <summary>Boots into "failed" instead of "running" (fault injection).</summary>
+    public bool WillFail { get; init; }
+}
+
+/// <summary>
+/// The whole fleet of one environment, in memory. Server states are computed from
+/// timestamps and the clock (no background threads), so a test clock drives them.
+/// </summary>
+public sealed class ScalrWorld
+{
+    private readonly ScalrApiOptions _options;
+    private int _nextId = 100;
+    private int _nextImage = 1;
+    private IReadOnlyDictionary<(string, string, int), string> _instances = new Dictionary<(string, string, int), string>();
+
+    public ScalrWorld(ScalrApiOptions options) => _options = options;
+
+    public object Gate { get; } = new();
+    public List<FarmRecord> Farms { get; } = new();
+    public List<FarmRoleRecord> FarmRoles { get; } = new();
+    public List<RoleRecord> Roles { get; } = new();
+    public List<ImageRecord> Images { get; } = new();
+    public List<ServerRecord> Servers { get; } = new();
+
+    /// <summary>Launches still to fail (fault injection).</summary>
+    public int FailingLaunches { get; set; }
+
+    /// <summary>The EC2 endpoint that owns the instances, or null to make instance ids up.</summary>
+    public Ec2Link? Ec2 { get; set; }
+
+    public DateTimeOffset Now => _options.Clock();
+
+    public int NextId() => _nextId++;
+
+    public string Status(ServerRecord server)
+    {
+        var now = Now;
+        if (server.TerminateRequested is { } asked)
+            return now >= asked + _options.TerminateDelay ? "terminated" : "pending_terminate";
+        if (now >= server.Launched + _options.BootDelay) return server.WillFail ? "failed" : "running";
+        return now >= server.Launched + _options.BootDelay / 2 ? "initializing" : "pending";
+    }
+
+    public ImageRecord AddImage(string name, string? cloudImageId = null, string? location = null, string osId = "ubuntu-14-04")
+    {
+        var n = _nextImage++;
+        var image = new ImageRecord
+        {
+            Id = $"5c0e{n:x4}-0000-4000-8000-{n:x12}",
+            Name = name,
+            CloudImageId = cloudImageId ?? $"ami-{n + 0x5ca1ab1e0000L:x17}",
+            CloudLocation = location ?? _options.Region,
+            OsId = osId,
+            Added = Now,
+        };
+        Images.Add(image);
+        return image;
+    }
+
+    public RoleRecord AddRole(string name, ImageRecord? image, DateTimeOffset? added = null)
+    {
+        var role = new RoleRecord { Id = NextId(), Name = name, Added = added ?? Now };
+        if (image != null) role.ImageIds.Add(image.Id);
+        Roles.Add(role);
+        return role;
+    }
+
+    public ServerRecord Launch(FarmRoleRecord farmRole, DateTimeOffset? at = null, string? existingInstance = null)
+    {
+        var role = Roles.First(r => r.Id == farmRole.RoleId);
+        var image = Images.FirstOrDefault(i => role.ImageIds.Contains(i.Id));
+        var taken = Servers.Where(s => s.FarmRoleId == farmRole.Id && Status(s) != "terminated").Select(s => s.Index).ToHashSet();
+        var index = Enumerable.Range(1, taken.Count + 1).First(i => !taken.Contains(i));
+        var willFail = FailingLaunches > 0;
+        if (willFail) FailingLaunches--;
+        var farm = Farms.First(f => f.Id == farmRole.FarmId);
+        var instanceId = existingInstance
+            ?? Ec2?.Run(image?.CloudImageId ?? "", farm.Name, farmRole.Alias, role.Name, index)
+            ?? "i-" + Guid.NewGuid().ToString("N")[..17];
+        var server = new ServerRecord
+        {
+            Id = Guid.NewGuid().ToString(),
+            CloudServerId = instanceId,
+            FarmId = farmRole.FarmId,
+            FarmRoleId = farmRole.Id,
+            Index = index,
+            ImageId = image?.Id ?? "",
+            Launched = at ?? Now,
+            WillFail = willFail,
+        };
+        Servers.Add(server);
+        return server;
+    }
+
+    /// <summary>
+    /// The runbook's fleet: Rebundle-Staging runs TTM-Base under six aliases; Dev and
+    /// Production run the production roles; every production role has a versioned 1-6 twin.
+    /// </summary>
+    public void SeedRunbook()
+    {
+        var longAgo = Now - TimeSpan.FromDays(30);
+        string[] production = { "RailsAppServer", "NodeAppServer", "Sidekiq", "Reports", "DataLoad", "DevDebug", "SystemWatcher" };
+        // With EC2 behind us, use the images and instances its runbook seed made (same fleet).
+        var amis = Ec2?.ImagesByName() ?? new Dictionary<string, string>();
+        _instances = Ec2?.TaggedInstances() ?? new Dictionary<(string, string, int), string>();
+        string? Ami(string role) => amis.TryGetValue(role + "-1-6", out var v) || amis.TryGetValue(role, out v) ? v : null;
+        var baseRole = AddRole("TTM-Base", AddImage("TTM-Base", Ami("TTM-Base")), longAgo);
+        var roles = production.ToDictionary(n => n, n => AddRole(n, AddImage(n, Ami(n)), longAgo));
+        foreach (var name in production)
+        {
+            var versioned = AddRole(name + "-1-6", null, longAgo);
+            versioned.ImageIds.AddRange(roles[name].ImageIds);
+        }
+
+        var staging = AddFarm("Rebundle-Staging");
+        foreach (var alias in new[] { "TTM-Base", "RailsAppServer", "NodeAppServer", "Sidekiq", "DevDebug", "SystemWatcher" })
+            AddFarmRole(staging, alias, baseRole, 1, longAgo);
+
+        var farmRoles = new[] { "RailsAppServer", "NodeAppServer", "Sidekiq", "Reports", "DevDebug", "SystemWatcher" };
+        var dev = AddFarm("Dev");
+        foreach (var alias in farmRoles) AddFarmRole(dev, alias, roles[alias], 1, longAgo);
+        var prod = AddFarm("Production");
+        foreach (var alias in farmRoles) AddFarmRole(prod, alias, roles[alias], alias == "RailsAppServer" ? 2 : 1, longAgo);
+    }
+
+    private FarmRecord AddFarm(string name)
+    {
+        var farm = new FarmRecord { Id = NextId(), Name = name };
+        Farms.Add(farm);
+        return farm;
+    }
+
+    private void AddFarmRole(FarmRecord farm, string alias, RoleRecord role, int count, DateTimeOffset launched)
+    {
+        var farmRole = new FarmRoleRecord { Id = NextId(), FarmId = farm.Id, Alias = alias, RoleId = role.Id, MinInstances = count };
+        FarmRoles.Add(farmRole);
+        for (var i = 1; i <= count; i++)
+            Launch(farmRole, launched, _instances.TryGetValue((farm.Name, alias, i), out var id) ? id : null);
+    }
+}
