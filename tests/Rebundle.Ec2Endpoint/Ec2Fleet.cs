@@ -77,6 +77,7 @@ public sealed partial class Ec2Fleet
     private readonly List<Ec2Image> _images = new();
     private readonly List<Ec2LaunchTemplate> _templates = new();
     private readonly List<LoggedRequest> _log = new();
+    private readonly List<string> _snapshots = new();
     private long _nextId = 0x1000;
 
     public Ec2Fleet(Ec2Settings? settings = null) => Settings = settings ?? new Ec2Settings();
@@ -111,6 +112,12 @@ public sealed partial class Ec2Fleet
         get { lock (_gate) return _images.ToList(); }
     }
 
+    /// <summary>EBS snapshot ids that exist (one behind each image until deleted with it).</summary>
+    public IReadOnlyList<string> Snapshots
+    {
+        get { lock (_gate) return _snapshots.ToList(); }
+    }
+
     public IReadOnlyList<Ec2LaunchTemplate> LaunchTemplates
     {
         get { lock (_gate) return _templates.ToList(); }
@@ -133,7 +140,7 @@ public sealed partial class Ec2Fleet
     {
         lock (_gate)
         {
-            var image = new Ec2Image { Id = NewId("ami"), Name = name, CreatedAt = Now, ReadyAt = available ? Now : Now + Settings.ImageTime };
+            var image = new Ec2Image { Id = NewId("ami"), Name = name, CreatedAt = Now, ReadyAt = available ? Now : Now + Settings.ImageTime, SnapshotId = NewSnapshot() };
             image.Tags.Set(tags ?? Array.Empty<KeyValuePair<string, string>>());
             _images.Add(image);
             return image;
@@ -230,6 +237,7 @@ public sealed partial class Ec2Fleet
         "CreateTags" => CreateTags(r),
         "CreateImage" => CreateImage(r),
         "DescribeImages" => DescribeImages(r),
+        "DeregisterImage" => DeregisterImage(r),
         "CreateLaunchTemplate" => CreateLaunchTemplate(r),
         "CreateLaunchTemplateVersion" => CreateLaunchTemplateVersion(r),
         "ModifyLaunchTemplate" => ModifyLaunchTemplate(r),
@@ -240,6 +248,13 @@ public sealed partial class Ec2Fleet
     };
 
     // ---- Shared helpers ---------------------------------------------------------------------
+
+    private string NewSnapshot()
+    {
+        var id = NewId("snap");
+        _snapshots.Add(id);
+        return id;
+    }
 
     private string NewId(string prefix) => prefix + "-" + (_nextId++).ToString("x", CultureInfo.InvariantCulture).PadLeft(17, '0');
 

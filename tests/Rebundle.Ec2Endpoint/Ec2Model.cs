@@ -89,6 +89,9 @@ public sealed class Ec2Image
     public bool Fails { get; init; }
     public TagSet Tags { get; } = new();
 
+    /// <summary>The EBS snapshot behind the image's root device.</summary>
+    public string SnapshotId { get; init; } = "";
+
     public (string State, string? ReasonCode, string? ReasonMessage) StateAt(DateTimeOffset now) =>
         now < ReadyAt ? ("pending", null, null)
         : Fails ? ("failed", "Server.InternalError", "The snapshot of the root volume failed (injected by the test endpoint).")
