@@ -123,3 +123,52 @@ Describe 'AWS faults seen through the cmdlets' {
         (Get-TtmServer -Farm Dev -Role Reports -Status Running).Id | Should -Be $old.Id
     }
 }
+
+Describe 'Invoke-TtmRebundle on AWS' {
+    BeforeAll {
+        $script:ec2 = Start-TestEc2Endpoint
+        Connect-TestEc2Fleet $script:ec2 | Out-Null
+        $script:journal = Join-Path $TestDrive 'rebundle.jsonl'
+    }
+
+    It '-WhatIf plans the whole run without one mutating request' {
+        Clear-Ec2RequestLog $ec2
+        Invoke-TtmRebundle -SkipOsUpdate -JournalPath $journal -WhatIf 6>&1 | Out-Null
+        Get-Ec2RequestLog $ec2 | Where-Object mutating | Should -BeNullOrEmpty
+        $journal | Should -Not -Exist
+    }
+
+    It 'stops at the production gate, then resumed with approval finishes without snapshotting again' {
+        $first = Invoke-TtmRebundle -SkipOsUpdate -BatchSize 3 -JournalPath $journal
+        $first.Status | Should -Be 'WaitingForApproval'
+        (Get-TtmFarmRole -Farm Dev -Alias RailsAppServer).Role | Should -Be 'RailsAppServer-1-7'
+        Clear-Ec2RequestLog $ec2
+
+        (Invoke-TtmRebundle -Resume $journal -ApproveProduction).Status | Should -Be 'Completed'
+
+        Get-Ec2RequestLog $ec2 | Where-Object action -in 'CreateImage', 'CreateLaunchTemplate' | Should -BeNullOrEmpty
+        $image = (Get-TtmRole -Name RailsAppServer-1-7).ImageId
+        (Get-TtmRole -Name RailsAppServer).ImageId | Should -Be $image
+        (Get-TtmServer -Farm Production -Role RailsAppServer).ImageId | Sort-Object -Unique | Should -Be $image
+        Get-TtmServer -Farm Production | Should -HaveCount 7
+    }
+}
+
+Describe 'Remove-TtmRoleVersion on AWS' {
+    BeforeAll {
+        $script:ec2 = Start-TestEc2Endpoint
+        Connect-TestEc2Fleet $script:ec2 | Out-Null
+    }
+
+    It 'retires old versions, deregistering only the images no role launches from' {
+        $lonely = (New-TtmRoleSnapshot -Farm Rebundle-Staging -Role NodeAppServer -Version 1-5).ImageId
+        New-TtmRoleSnapshot -Farm Rebundle-Staging -Role NodeAppServer -Version 1-7 | Out-Null
+        Clear-Ec2RequestLog $ec2
+
+        $removed = Remove-TtmRoleVersion -Role NodeAppServer -KeepLatest 1 -Force
+
+        $removed.Name | Sort-Object | Should -Be @('NodeAppServer-1-5', 'NodeAppServer-1-6')
+        (Get-TtmRole -Name NodeAppServer -IncludeVersions).Name | Should -Be @('NodeAppServer', 'NodeAppServer-1-7')
+        (Get-Ec2RequestLog $ec2 | Where-Object action -eq 'DeregisterImage').parameters.ImageId | Should -Be $lonely
+    }
+}
