@@ -22,7 +22,7 @@ namespace Rebundle.Domain
 
         public ServerStatus Status { get; init; }
 
-        /// <summary>The backend's id (an EC2 instance id on AWS and Scalr).</summary>
+        /// <summary>The backend's id: an EC2 instance id on AWS, Scalr's server id on Scalr (a pending server has no instance yet).</summary>
         public string Id { get; init; } = "";
 
         /// <summary>The backend's id of the farm role the server belongs to.</summary>

@@ -77,7 +77,10 @@ namespace Rebundle.Runbook
                     $" Run Get-TtmFarmRole -Farm {exactFarm} to list them.", alias);
         }
 
-        /// <summary>Servers of the given farms and farm-role aliases (wildcards allowed), not terminated.</summary>
+        /// <summary>
+        /// Servers of the given farms and farm-role aliases (wildcards allowed). Without
+        /// <paramref name="statuses"/>, only live ones: servers shutting down or gone are left out.
+        /// </summary>
         public QueryResult<Server> GetServers(IReadOnlyCollection<string>? farms, IReadOnlyCollection<string>? aliases, IReadOnlyCollection<ServerStatus>? statuses)
         {
             var farmRoles = GetFarmRoles(farms, aliases);
@@ -94,7 +97,7 @@ namespace Rebundle.Runbook
             };
             var servers = Backend.GetServers(query)
                 .Where(s => NameMatcher.MatchesAny(s.Farm, farms) && NameMatcher.MatchesAny(s.Alias, aliases))
-                .Where(s => statuses == null || statuses.Count == 0 ? s.Status != ServerStatus.Terminated : statuses.Contains(s.Status))
+                .Where(s => statuses == null || statuses.Count == 0 ? IsLive(s.Status) : statuses.Contains(s.Status))
                 .OrderBy(s => s.Farm, StringComparer.OrdinalIgnoreCase).ThenBy(s => s.Alias, StringComparer.OrdinalIgnoreCase).ThenBy(s => s.Index)
                 .ToList();
             return new QueryResult<Server>(servers, farmRoles.Misses);
@@ -113,6 +116,8 @@ namespace Rebundle.Runbook
             Backend as T ?? (Backend as Audit.AuditingBackend)?.Inner as T;
 
         public void Dispose() => Backend.Dispose();
+
+        private static bool IsLive(ServerStatus status) => status != ServerStatus.Terminated && status != ServerStatus.Terminating;
 
         private static TtmException FarmNotFound(string name, IReadOnlyCollection<string> known) => new TtmException(
             TtmErrorCode.FarmNotFound,

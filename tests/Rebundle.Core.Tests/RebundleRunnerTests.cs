@@ -1,0 +1,171 @@
+using Rebundle.Audit;
+using Rebundle.Backends;
+using Rebundle.Domain;
+using Rebundle.Errors;
+using Rebundle.Rebundling;
+using Rebundle.Runbook;
+using Xunit;
+
+namespace Rebundle.Tests;
+
+public class RebundleRunnerTests : IDisposable
+{
+    private readonly TestFleet _t = new();
+    private readonly MemoryJournal _journal = new();
+    private static readonly RebundleOptions Options = new() { SkipOsUpdate = true, BatchSize = 2 };
+
+    public void Dispose() => _t.Dispose();
+
+    private RebundleResult Run(RebundleOptions options, IJournal? journal = null)
+    {
+        var runner = new RebundleRunner(_t.Fleet, journal ?? _journal, _t.Reporter);
+        return runner.Run(runner.PlanOrResume(options), options, TimeSpan.FromMinutes(10), CancellationToken.None);
+    }
+
+    [Fact]
+    public void The_plan_names_the_next_versions_of_every_staging_role()
+    {
+        var plan = RebundlePlan.Compute(_t.Fleet, Options with { Major = true });
+        Assert.Equal("RailsAppServer-2-0", plan.Snapshots["RailsAppServer"]);
+        Assert.DoesNotContain("TTM-Base", plan.Snapshots.Keys);
+        Assert.Equal(new[] { "DevDebug", "NodeAppServer", "RailsAppServer", "Sidekiq", "SystemWatcher" }, plan.TestSwaps.OrderBy(a => a));
+        Assert.Equal(plan, RebundlePlan.FromData(plan.ToData()) with { Snapshots = plan.Snapshots, TestSwaps = plan.TestSwaps, Promotions = plan.Promotions, Packages = plan.Packages });
+        Assert.Equal(plan.Snapshots, RebundlePlan.FromData(plan.ToData()).Snapshots);
+    }
+
+    [Fact]
+    public void An_unknown_role_to_rebuild_is_refused_before_anything_changes()
+    {
+        var error = Assert.Throws<TtmException>(() => RebundlePlan.Compute(_t.Fleet, Options with { Roles = new[] { "Sidekik" } }));
+        Assert.Equal(TtmErrorCode.FarmRoleNotFound, error.Code);
+        Assert.Contains("Did you mean 'Sidekiq'?", error.Message);
+    }
+
+    [Fact]
+    public void Without_approval_it_stops_at_the_gate_and_resumes_past_it()
+    {
+        var first = Run(Options);
+        Assert.Equal(RebundleStatus.WaitingForApproval, first.Status);
+        Assert.Equal("Sidekiq", _t.Fleet.RequireFarmRole("Production", "Sidekiq").Role);
+        var productionImage = _t.Fleet.Roles().Require("Sidekiq").ImageId;
+        Assert.Equal(productionImage, _t.Servers("Production", "Sidekiq").Single().ImageId);
+
+        var second = Run(Options with { ApproveProduction = true });
+
+        Assert.Equal(RebundleStatus.Completed, second.Status);
+        var newImage = _t.Fleet.Roles().Require("Sidekiq-1-7").ImageId;
+        Assert.Equal(newImage, _t.Fleet.Roles().Require("Sidekiq").ImageId);
+        Assert.Equal(newImage, _t.Servers("Production", "Sidekiq").Single().ImageId);
+        Assert.Single(_journal.Entries, e => e.Step == RebundleRunner.PlanStep);
+    }
+
+    [Fact]
+    public void A_resumed_snapshot_reuses_the_image_the_journal_recorded()
+    {
+        // The first run gives up while the base image is still being made.
+        _t.Backend.Simulate(o => o.ImageDelay = TimeSpan.FromHours(1));
+        var timedOut = Assert.Throws<TtmException>(() => Run(Options));
+        Assert.Equal(TtmErrorCode.ImageTimeout, timedOut.Code);
+        var recorded = Assert.Single(_journal.Entries, e => e.Step == "base-image" && e.Event == "image")["imageId"];
+        Assert.NotEqual(recorded, _t.Fleet.Roles().Require("TTM-Base").ImageId);
+
+        _t.Clock.Advance(TimeSpan.FromHours(1));
+        _t.Backend.Simulate(o => o.ImageDelay = TimeSpan.FromSeconds(5));
+        Run(Options with { ApproveProduction = true });
+
+        Assert.Equal(recorded, _t.Fleet.Roles().Require("TTM-Base").ImageId);
+        var plan = RebundlePlan.FromData(_journal.Entries.First().Data);
+        Assert.Single(_t.Backend.FindImagesByName(plan.BaseImageName));
+        Assert.Null(_t.Fleet.Roles().Find("RailsAppServer-1-8"));
+    }
+
+    [Fact]
+    public void Undo_puts_back_what_the_journal_changed()
+    {
+        var before = _t.Fleet.Roles().All.ToDictionary(r => r.Name, r => r.ImageId);
+        Run(Options with { ApproveProduction = true });
+        var undo = new RebundleUndo(_t.Fleet, _journal, _t.Reporter);
+        var changes = undo.Plan();
+        Assert.Contains(changes, c => c.Kind == "RoleImage" && c.Target == "RailsAppServer" && c.RestoreTo == before["RailsAppServer"]);
+        Assert.Contains(changes, c => c.Kind == "FarmRole" && c.Farm == "Dev" && c.Target == "Sidekiq" && c.RestoreTo == "Sidekiq");
+        foreach (var change in changes) undo.Apply(change);
+        Assert.Equal(new[] { "Dev", "Production" }, undo.FarmsToRecycle(changes));
+        Assert.All(_t.Fleet.Roles().All.Where(r => before.ContainsKey(r.Name)), r => Assert.Equal(before[r.Name], r.ImageId));
+        Assert.Equal("Sidekiq", _t.Fleet.RequireFarmRole("Dev", "Sidekiq").Role);
+    }
+}
+
+public class AuditingBackendTests : IDisposable
+{
+    private readonly TestFleet _t = new();
+
+    public void Dispose() => _t.Dispose();
+
+    private sealed class ListSink : IAuditSink
+    {
+        public List<AuditEntry> Entries { get; } = new();
+
+        public void Write(AuditEntry entry) => Entries.Add(entry);
+    }
+
+    [Fact]
+    public void Every_change_is_logged_with_before_and_after_and_reads_are_not()
+    {
+        var sink = new ListSink();
+        var fleet = new Fleet(new AuditingBackend(_t.Backend, sink, "ops@host"));
+        fleet.GetServers(null, null, null);
+        fleet.Roles();
+        Assert.Empty(sink.Entries);
+
+        var farmRole = fleet.RequireFarmRole("Dev", "Reports");
+        fleet.Backend.SetFarmRoleRole(farmRole, "Reports-1-6");
+
+        var entry = Assert.Single(sink.Entries);
+        Assert.Equal(("SetFarmRoleRole", "Dev/Reports", "Reports", "Reports-1-6", "ops@host", "Sandbox"),
+            (entry.Action, entry.Target, entry.Before, entry.After, entry.User, entry.Backend));
+        Assert.Equal(entry, AuditCodec.Decode(new[] { AuditCodec.Encode(entry) }).Single());
+    }
+
+    [Fact]
+    public void A_failed_change_is_not_logged()
+    {
+        var sink = new ListSink();
+        var backend = new AuditingBackend(_t.Backend, sink, "ops@host");
+        Assert.Throws<TtmException>(() => backend.SetRoleImage(Role.Named("Nope", "ami-1"), "ami-1"));
+        Assert.Empty(sink.Entries);
+    }
+}
+
+public class JournalCodecTests
+{
+    [Fact]
+    public void Entries_round_trip_and_a_torn_last_line_is_ignored()
+    {
+        var entry = new JournalEntry { At = DateTimeOffset.Parse("2026-04-01T09:00:00Z"), Step = "snapshot", Event = "image", Data = new Dictionary<string, string> { ["role"] = "Sidekiq-1-7", ["imageId"] = "ami-1" } };
+        var line = JournalCodec.Encode(entry);
+        var decoded = JournalCodec.Decode(new[] { line, line.Substring(0, line.Length / 2) });
+        var only = Assert.Single(decoded);
+        Assert.Equal(("snapshot", "image", "ami-1"), (only.Step, only.Event, only["imageId"]));
+    }
+}
+
+public class RecycleAdoptionTests : IDisposable
+{
+    private readonly TestFleet _t = new();
+
+    public void Dispose() => _t.Dispose();
+
+    [Fact]
+    public void A_resumed_recycle_adopts_a_replacement_launched_before_the_crash()
+    {
+        var old = _t.Server("Dev", "Sidekiq");
+        var orphan = _t.Backend.LaunchServer(_t.Fleet.RequireFarmRole("Dev", "Sidekiq"));
+        var service = new RecycleService(_t.Fleet, _t.Reporter);
+        var plan = service.Plan(new[] { "Dev" }, new[] { "Sidekiq" }, 1, onlyServerIds: new[] { old.Id }).Items.Single();
+
+        var recycled = Assert.Single(service.Execute(plan, TimeSpan.FromMinutes(1), CancellationToken.None, adoptOrphans: true));
+
+        Assert.Equal(orphan.Id, recycled.NewId);
+        Assert.Equal(orphan.Id, Assert.Single(_t.Servers("Dev", "Sidekiq")).Id);
+    }
+}
