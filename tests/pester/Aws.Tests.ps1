@@ -172,3 +172,45 @@ Describe 'Remove-TtmRoleVersion on AWS' {
         (Get-Ec2RequestLog $ec2 | Where-Object action -eq 'DeregisterImage').parameters.ImageId | Should -Be $lonely
     }
 }
+
+Describe 'A rebundle on AWS killed part way' {
+    BeforeAll {
+        function Start-ChildAwsRebundle([string] $Url, [string] $Folder) {
+            $pwsh = Get-PwshCommand
+            $journal = Join-Path $Folder 'j.jsonl'
+            $full = "Import-Module '$(Get-RebundleModulePath)'; " +
+                "Connect-TtmFleet -Aws -EndpointUrl '$Url' -Region us-east-1 -PollInterval '0:0:0.2' -AuditLogPath '$Folder/audit.log' | Out-Null; " +
+                "Invoke-TtmRebundle -SkipOsUpdate -BatchSize 2 -JournalPath '$journal' -ApproveProduction | Out-Null"
+            $encoded = [Convert]::ToBase64String([Text.Encoding]::Unicode.GetBytes($full))
+            Start-Process -FilePath $pwsh.Exe -ArgumentList (@($pwsh.Prefix) + @('-NoProfile', '-NonInteractive', '-EncodedCommand', $encoded)) -PassThru `
+                -RedirectStandardOutput (Join-Path $Folder 'child.out') -RedirectStandardError (Join-Path $Folder 'child.err')
+        }
+    }
+
+    It 'resumes to a complete fleet with nothing made twice when killed after journal entry <Entry>' -ForEach @(@{ Entry = 5 }, @{ Entry = 16 }) {
+        $ec2 = Start-TestEc2Endpoint
+        $folder = Join-Path $TestDrive "kill-$Entry"
+        New-Item -ItemType Directory -Path $folder | Out-Null
+        $journal = Join-Path $folder 'j.jsonl'
+        $child = Start-ChildAwsRebundle $ec2.Url $folder
+        $deadline = [DateTime]::UtcNow.AddSeconds(120)
+        while (-not $child.HasExited -and [DateTime]::UtcNow -lt $deadline -and
+               @(if (Test-Path $journal) { Get-Content $journal }).Count -lt $Entry) { Start-Sleep -Milliseconds 20 }
+        $child.HasExited | Should -BeFalse -Because 'the run is killed before it finishes'
+        $child.Kill($true)
+        $child.WaitForExit()
+
+        Connect-TestEc2Fleet $ec2 | Out-Null
+        (Invoke-TtmRebundle -Resume $journal -ApproveProduction).Status | Should -Be 'Completed'
+
+        $log = Get-Ec2RequestLog $ec2
+        $images = $log | Where-Object { $_.action -eq 'CreateImage' -and $_.status -eq 200 } | ForEach-Object { $_.parameters.Name -replace '-\d{8}-\d{6}$', '' }
+        $images | Sort-Object | Should -Be @('DevDebug-1-7', 'NodeAppServer-1-7', 'RailsAppServer-1-7', 'Sidekiq-1-7', 'SystemWatcher-1-7', 'TTM-Base')
+        (Get-TtmRole -Latest).Name | Sort-Object | Should -Be @('DataLoad-1-6', 'DevDebug-1-7', 'NodeAppServer-1-7', 'RailsAppServer-1-7', 'Reports-1-6', 'Sidekiq-1-7', 'SystemWatcher-1-7')
+        Get-TtmServer -Farm Rebundle-Staging | Should -HaveCount 6
+        Get-TtmServer -Farm Dev | Should -HaveCount 6
+        $production = Get-TtmServer -Farm Production
+        $production | Should -HaveCount 7
+        ($production | Where-Object Alias -eq 'RailsAppServer').ImageId | Sort-Object -Unique | Should -Be (Get-TtmRole -Name RailsAppServer-1-7).ImageId
+    }
+}
