@@ -20,7 +20,7 @@ public sealed class AwsFleet : IDisposable
         configure?.Invoke(settings);
         Ec2 = new Ec2Fleet(settings);
         if (seed) RunbookSeed.Apply(Ec2);
-        Endpoint = Ec2EndpointHost.Start(Ec2);
+        Endpoint = Rebundle.Ec2Endpoint.Ec2Endpoint.Start(Ec2);
         options ??= new AwsConnectionOptions();
         options.EndpointUrl ??= Endpoint.Url.ToString();
         options.PollInterval ??= TimeSpan.FromSeconds(5);
@@ -33,7 +33,7 @@ public sealed class AwsFleet : IDisposable
 
     public Ec2Fleet Ec2 { get; }
 
-    public Ec2EndpointHost Endpoint { get; }
+    public Rebundle.Ec2Endpoint.Ec2Endpoint Endpoint { get; }
 
     public AwsBackend Backend { get; }
 

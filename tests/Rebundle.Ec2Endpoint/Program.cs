@@ -41,7 +41,7 @@ else if (seed != "none")
     return 2;
 }
 
-using var endpoint = Ec2EndpointHost.Start(fleet, port);
+using var endpoint = Ec2Endpoint.Start(fleet, port);
 Console.Out.WriteLine(endpoint.Url);
 Console.Out.Flush();
 

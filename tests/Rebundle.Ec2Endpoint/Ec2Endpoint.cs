@@ -18,11 +18,11 @@ namespace Rebundle.Ec2Endpoint;
 /// and a small control surface under <c>/_ttm/</c> for tests in another process (the request
 /// log, fault injection, timings).
 /// </summary>
-public sealed class Ec2EndpointHost : IDisposable
+public sealed class Ec2Endpoint : IDisposable
 {
     private readonly WebApplication _app;
 
-    private Ec2EndpointHost(WebApplication app, Ec2Fleet fleet, Uri url)
+    private Ec2Endpoint(WebApplication app, Ec2Fleet fleet, Uri url)
     {
         _app = app;
         Fleet = fleet;
@@ -34,7 +34,7 @@ public sealed class Ec2EndpointHost : IDisposable
     /// <summary>The endpoint URL to give the SDK as ServiceURL, e.g. http://127.0.0.1:41234/.</summary>
     public Uri Url { get; }
 
-    public static Ec2EndpointHost Start(Ec2Fleet? fleet = null, int port = 0)
+    public static Ec2Endpoint Start(Ec2Fleet? fleet = null, int port = 0)
     {
         fleet ??= new Ec2Fleet();
         var builder = WebApplication.CreateSlimBuilder();
@@ -56,7 +56,7 @@ public sealed class Ec2EndpointHost : IDisposable
         MapControl(app, fleet);
         app.StartAsync().GetAwaiter().GetResult();
         var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
-        return new Ec2EndpointHost(app, fleet, new Uri(address.TrimEnd('/') + "/"));
+        return new Ec2Endpoint(app, fleet, new Uri(address.TrimEnd('/') + "/"));
     }
 
     private static void MapControl(WebApplication app, Ec2Fleet fleet)
