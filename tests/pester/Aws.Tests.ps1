@@ -37,6 +37,14 @@ Describe 'Connect-TtmFleet -Aws' {
         $script:ec2 = Start-TestEc2Endpoint
     }
 
+    It 'loads the AWS SDK only when -Aws is used' {
+        $path = Join-Path $TestDrive 'sandbox'
+        $loaded = Invoke-ChildRebundle "Connect-TtmFleet -Sandbox -Path '$path' | Out-Null; Get-TtmServer -Farm Dev | Out-Null; 'SDK:' + ([AppDomain]::CurrentDomain.GetAssemblies().GetName().Name -like 'AWSSDK*' -join ',')"
+        $loaded | Where-Object { $_ -like 'SDK:*' } | Should -Be 'SDK:'
+        $withAws = Invoke-ChildRebundle "Connect-TtmFleet -Aws -EndpointUrl '$($ec2.Url)' | Out-Null; 'SDK:' + ([AppDomain]::CurrentDomain.GetAssemblies().GetName().Name -like 'AWSSDK.EC2' -join ',')"
+        $withAws | Where-Object { $_ -like 'SDK:*' } | Should -Be 'SDK:AWSSDK.EC2'
+    }
+
     It 'connects through the credential chain and says where' {
         $connection = Connect-TestEc2Fleet $ec2
         $connection.Backend | Should -Be 'Aws'
