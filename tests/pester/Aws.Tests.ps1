@@ -65,6 +65,18 @@ Describe 'Connect-TtmFleet -Aws' {
         finally { $env:AWS_SHARED_CREDENTIALS_FILE, $env:AWS_ACCESS_KEY_ID = $saved }
     }
 
+    It 'fails at connect time, plainly, when no credentials can be found' {
+        $saved = $env:AWS_ACCESS_KEY_ID, $env:AWS_SECRET_ACCESS_KEY
+        try {
+            $env:AWS_ACCESS_KEY_ID = $null; $env:AWS_SECRET_ACCESS_KEY = $null
+            $record = $null
+            try { Connect-TtmFleet -Aws -EndpointUrl $ec2.Url -ErrorAction Stop } catch { $record = $_ }
+            $record.FullyQualifiedErrorId | Should -BeLike 'TtmAccessDenied*'
+            $record.Exception.Message | Should -BeLike '*no AWS credentials were found*-ProfileName*'
+        }
+        finally { $env:AWS_ACCESS_KEY_ID, $env:AWS_SECRET_ACCESS_KEY = $saved }
+    }
+
     It 'fails at connect time when nothing listens at the endpoint' {
         $listener = [System.Net.Sockets.TcpListener]::new([System.Net.IPAddress]::Loopback, 0)
         $listener.Start(); $port = $listener.LocalEndpoint.Port; $listener.Stop()
