@@ -8,7 +8,7 @@
     Description          = 'Rebuild, version, test and roll out server images for a fleet: the image-rebundle runbook (patch the base image, let Chef configure each role, snapshot versioned roles, try them on Dev, promote to Production, recycle) as pipeable cmdlets, on an embedded Sandbox, AWS EC2 or Scalr.'
     PowerShellVersion    = '5.1'
     CompatiblePSEditions = @('Desktop', 'Core')
-    FormatsToProcess     = @('Rebundle.Format.ps1xml')
+    FormatsToProcess     = @('Rebundle.Format.ps1xml', 'Rebundle.Ssh.Format.ps1xml')
     CmdletsToExport      = @(
         'Connect-TtmFleet'
         'Disconnect-TtmFleet'
@@ -27,6 +27,9 @@
         'Undo-TtmRebundle'
         'Get-TtmAuditLog'
         'Remove-TtmRoleVersion'
+        'Invoke-TtmSsh'
+        'Update-TtmServerOs'
+        'Test-TtmServer'
     )
     FunctionsToExport    = @()
     AliasesToExport      = @()

@@ -1,0 +1,59 @@
+using System;
+using System.Management.Automation;
+using Rebundle.Errors;
+using Rebundle.PowerShell.Remote;
+using Rebundle.Remote;
+
+namespace Rebundle.PowerShell.Commands
+{
+    /// <summary>
+    /// Runs one command on every server piped in, -ThrottleLimit at a time. Outputs one
+    /// result per server (exit code, output, error text, duration); a non-zero exit is also a
+    /// non-terminating error for that server, so the other servers carry on.
+    /// </summary>
+    [Cmdlet(VerbsLifecycle.Invoke, "TtmSsh")]
+    [OutputType(typeof(SshCommandResult))]
+    public sealed class InvokeTtmSshCommand : TtmSshCmdlet
+    {
+        /// <summary>The shell command to run, e.g. 'systemctl status nginx'.</summary>
+        [Parameter(Mandatory = true, Position = 0)]
+        [ValidateNotNullOrEmpty]
+        public string Command { get; set; } = "";
+
+        /// <summary>How long the command may run on each server.</summary>
+        [Parameter]
+        public TimeSpan Timeout { get; set; } = TimeSpan.FromMinutes(5);
+
+        protected override void Begin()
+        {
+            base.Begin();
+            RequireSeconds(Timeout, nameof(Timeout));
+        }
+
+        protected override void End()
+        {
+            var targets = Targets(Timeout);
+            foreach (var (server, outcome) in RunOnAll($"Running '{Command}'", targets, w => w.Shell.Run(Command, Timeout, w.Cancellation)))
+            {
+                if (outcome.Error != null)
+                {
+                    WriteTtmError(outcome.Error, server);
+                    continue;
+                }
+
+                var result = outcome.Result!;
+                WriteObject(result);
+                if (!result.Succeeded)
+                    WriteTtmError(new TtmException(TtmErrorCode.SshCommandFailed,
+                        $"'{Command}' exited with {result.ExitCode} on {server.Name} of farm {server.Farm}: {LastLine(result)}", server.Name), server);
+            }
+        }
+
+        private static string LastLine(SshCommandResult result)
+        {
+            var text = (string.IsNullOrWhiteSpace(result.StdErr) ? result.StdOut : result.StdErr).Trim();
+            var lines = text.Split('\n');
+            return text.Length == 0 ? "no output" : lines[lines.Length - 1].Trim();
+        }
+    }
+}

@@ -1,0 +1,96 @@
+<#
+.SYNOPSIS
+    Starts and stops a real OpenSSH server on loopback for the SSH cmdlets' Pester tests.
+.DESCRIPTION
+    The PowerShell twin of tests/Rebundle.Ssh.Tests/Fixture/SshdFixture.cs: /usr/sbin/sshd in
+    the foreground on a free 127.0.0.1 port, running as the current user, with a generated
+    host key and user key, its own authorized_keys, and a PATH for sessions that puts the
+    fake apt-get, dpkg-query, systemctl, uptime and reboot from tests/Rebundle.Ssh.Tests/Fakes
+    first. The fakes keep their state in the returned object's State folder.
+#>
+
+function Start-TestSshd {
+    if (-not (Test-Path /usr/sbin/sshd)) { throw 'These tests need OpenSSH''s server: apt-get install -y openssh-server (.ci/run does it).' }
+    $root = Join-Path ([IO.Path]::GetTempPath()) ('rebundle-pester-sshd-' + [guid]::NewGuid().ToString('n').Substring(0, 8))
+    $bin = Join-Path $root 'bin'
+    $state = Join-Path $root 'state'
+    New-Item -ItemType Directory -Path $bin, $state | Out-Null
+    $fakes = Join-Path $PSScriptRoot '../Rebundle.Ssh.Tests/Fakes'
+    foreach ($fake in Get-ChildItem $fakes -File) {
+        Copy-Item $fake.FullName $bin
+        & chmod 755 (Join-Path $bin $fake.Name)
+    }
+    foreach ($key in 'host_ed25519', 'user_ed25519') {
+        & ssh-keygen -q -t ed25519 -N '' -C $key -f (Join-Path $root $key)
+        if ($LASTEXITCODE -ne 0) { throw "ssh-keygen failed for $key" }
+    }
+    & ssh-keygen -q -t ed25519 -N 'pester passphrase' -C user_encrypted -f (Join-Path $root 'user_encrypted')
+    Get-Content (Join-Path $root 'user_ed25519.pub'), (Join-Path $root 'user_encrypted.pub') | Set-Content (Join-Path $root 'authorized_keys')
+
+    $listener = [Net.Sockets.TcpListener]::new([Net.IPAddress]::Loopback, 0)
+    $listener.Start(); $port = $listener.LocalEndpoint.Port; $listener.Stop()
+    $config = Join-Path $root 'sshd_config'
+    @"
+Port $port
+ListenAddress 127.0.0.1
+HostKey $root/host_ed25519
+PidFile $root/sshd.pid
+AuthorizedKeysFile $root/authorized_keys
+StrictModes no
+UsePAM no
+PasswordAuthentication no
+KbdInteractiveAuthentication no
+PubkeyAuthentication yes
+PermitRootLogin prohibit-password
+MaxStartups 100
+MaxSessions 100
+SetEnv PATH=$($bin):/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin FAKE_STATE=$state
+LogLevel VERBOSE
+"@ | Set-Content $config
+    if ((& id -u) -eq '0') { New-Item -ItemType Directory -Force -Path /run/sshd | Out-Null }
+
+    $log = Join-Path $root 'sshd.log'
+    $process = Start-Process -FilePath /usr/sbin/sshd -ArgumentList '-D', '-e', '-f', $config -RedirectStandardError $log -PassThru
+    $deadline = [DateTime]::UtcNow.AddSeconds(15)
+    while ($true) {
+        if ($process.HasExited) { throw "sshd exited: $(Get-Content $log -Raw)" }
+        try {
+            $client = [Net.Sockets.TcpClient]::new('127.0.0.1', $port)
+            $client.Dispose()
+            break
+        }
+        catch {
+            if ([DateTime]::UtcNow -gt $deadline) { throw "sshd did not listen on $port within 15s: $(Get-Content $log -Raw)" }
+            Start-Sleep -Milliseconds 100
+        }
+    }
+
+    $hostKey = (Get-Content (Join-Path $root 'host_ed25519.pub') -Raw).Split(' ')
+    $knownHosts = Join-Path $root 'known_hosts'
+    "[127.0.0.1]:$port $($hostKey[0]) $($hostKey[1])" | Set-Content $knownHosts
+    [pscustomobject]@{
+        Process            = $process
+        Root               = $root
+        State              = $state
+        ChefCache          = Join-Path $state 'chef'
+        Port               = $port
+        User               = (& id -un)
+        KeyFile            = Join-Path $root 'user_ed25519'
+        EncryptedKeyFile   = Join-Path $root 'user_encrypted'
+        Passphrase         = 'pester passphrase'
+        KnownHostsFile     = $knownHosts
+        HostKeyFingerprint = (& ssh-keygen -l -E sha256 -f (Join-Path $root 'host_ed25519.pub')).Split(' ')[1]
+    }
+}
+
+# Puts the fakes back to a healthy server: old boot time, nothing installed, Chef done.
+function Reset-TestSshdState($Sshd) {
+    Get-ChildItem $Sshd.State | Remove-Item -Recurse -Force
+    '2026-01-01 00:00:00' | Set-Content (Join-Path $Sshd.State 'boot-time')
+    New-Item -ItemType Directory -Path (Join-Path $Sshd.ChefCache 'cookbooks') | Out-Null
+}
+
+function Stop-TestSshd($Sshd) {
+    if ($Sshd -and -not $Sshd.Process.HasExited) { Stop-Process -Id $Sshd.Process.Id -Force }
+    if ($Sshd) { Remove-Item $Sshd.Root -Recurse -Force -ErrorAction SilentlyContinue }
+}
