@@ -17,20 +17,38 @@ namespace Rebundle.Aws
         {
             var role = TtmTags.RoleOfImageName(imageName);
             var tags = new List<Tag> { TtmTags.Tag(TtmTags.Role, role), TtmTags.Tag(TtmTags.SourceInstance, source.Id) };
-            var response = _calls.Call($"Creating image {imageName} of server {source.Name} ({source.Id})", (ec2, cancel) => ec2.CreateImageAsync(new CreateImageRequest
+            try
             {
-                InstanceId = source.Id,
-                Name = imageName,
-                Description = $"Rebundle snapshot of {source.Farm}/{source.Name} ({source.Id}) for role {role}",
-                // Tag the snapshots too, so the console shows what each snapshot belongs to.
-                TagSpecifications = new List<TagSpecification>
+                var response = _calls.Call($"Creating image {imageName} of server {source.Name} ({source.Id})", (ec2, cancel) => ec2.CreateImageAsync(new CreateImageRequest
                 {
-                    new TagSpecification { ResourceType = ResourceType.Image, Tags = tags },
-                    new TagSpecification { ResourceType = ResourceType.Snapshot, Tags = tags },
-                },
-            }, cancel), source.Name, TtmErrorCode.ServerNotFound);
-            return new Image { Id = response.ImageId, Name = imageName, Status = ImageStatus.Pending, CreatedAt = Clock.UtcNow, SourceServerId = source.Id };
+                    InstanceId = source.Id,
+                    Name = imageName,
+                    Description = $"Rebundle snapshot of {source.Farm}/{source.Name} ({source.Id}) for role {role}",
+                    // Tag the snapshots too, so the console shows what each snapshot belongs to.
+                    TagSpecifications = new List<TagSpecification>
+                    {
+                        new TagSpecification { ResourceType = ResourceType.Image, Tags = tags },
+                        new TagSpecification { ResourceType = ResourceType.Snapshot, Tags = tags },
+                    },
+                }, cancel), source.Name, TtmErrorCode.ServerNotFound);
+                return new Image { Id = response.ImageId, Name = imageName, Status = ImageStatus.Pending, CreatedAt = Clock.UtcNow, SourceServerId = source.Id };
+            }
+            catch (TtmException e) when (e.BackendCode == "InvalidAMIName.Duplicate")
+            {
+                // CreateImage has no client token: when a retry (or an earlier run) already made this
+                // image from this very server and it is not failed, carry on with that one.
+                return ExistingImage(imageName, source.Id) ?? throw e;
+            }
         }
+
+        private Image? ExistingImage(string imageName, string sourceInstanceId) =>
+            _calls.Call($"Reading image {imageName}", (ec2, cancel) => ec2.DescribeImagesAsync(new DescribeImagesRequest
+            {
+                Owners = new List<string> { "self" },
+                Filters = new List<Filter> { TtmTags.Filter("name", imageName), TtmTags.TagFilter(TtmTags.SourceInstance, new[] { sourceInstanceId }) },
+            }, cancel)).Images?
+                .Select(AwsMapping.ImageOf)
+                .FirstOrDefault(i => i.Status != ImageStatus.Failed);
 
         /// <summary>
         /// Launch template <c>role/&lt;roleName&gt;</c> with every launch setting of the template
@@ -81,6 +99,7 @@ namespace Rebundle.Aws
                 LaunchTemplateId = template.LaunchTemplateId,
                 SourceVersion = (template.DefaultVersionNumber ?? 1).ToString(CultureInfo.InvariantCulture),
                 VersionDescription = $"Image {imageId} (was {role.ImageId})",
+                ClientToken = Guid.NewGuid().ToString(), // a retried request adds one version, not two
                 LaunchTemplateData = new RequestLaunchTemplateData { ImageId = imageId },
             }, cancel), role.Name).LaunchTemplateVersion;
 

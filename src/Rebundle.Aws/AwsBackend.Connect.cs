@@ -42,7 +42,8 @@ namespace Rebundle.Aws
                 region ??= "us-east-1";
                 config.ServiceURL = endpoint.ToString();
                 config.AuthenticationRegion = region;
-                location = $"{region} at {endpoint}";
+                // Shown in Get-TtmFleet and messages: never any user:password written into the URL.
+                location = $"{region} at {endpoint.GetComponents(UriComponents.SchemeAndServer | UriComponents.Path, UriFormat.UriEscaped)}";
             }
             else
             {
@@ -81,7 +82,7 @@ namespace Rebundle.Aws
         {
             region = null;
             if (string.IsNullOrEmpty(profileName)) return null;
-            var store = new CredentialProfileStoreChain();
+            var store = ProfileStore();
             if (!store.TryGetProfile(profileName, out var profile) || !store.TryGetAWSCredentials(profileName, out var credentials))
                 throw new TtmException(TtmErrorCode.AccessDenied,
                     $"There is no usable AWS profile named '{profileName}' in the shared credentials or config files (~/.aws/credentials, ~/.aws/config, or AWS_SHARED_CREDENTIALS_FILE / AWS_CONFIG_FILE). Create it with 'aws configure --profile {profileName}' or name another profile.",
@@ -95,12 +96,23 @@ namespace Rebundle.Aws
         /// (AWS_PROFILE or "default"). Unlike the SDK's own fallback this never asks the instance
         /// metadata service, so a laptop without a region fails at once with a clear message.
         /// </summary>
+        /// <summary>
+        /// The shared credentials/config files. The SDK reads AWS_SHARED_CREDENTIALS_FILE only once
+        /// per process, so it is read here on every connect: a session that changes it (or a
+        /// test) gets the file it names now.
+        /// </summary>
+        private static CredentialProfileStoreChain ProfileStore()
+        {
+            var credentialsFile = Environment.GetEnvironmentVariable("AWS_SHARED_CREDENTIALS_FILE");
+            return string.IsNullOrWhiteSpace(credentialsFile) ? new CredentialProfileStoreChain() : new CredentialProfileStoreChain(credentialsFile);
+        }
+
         private static string? EnvironmentRegion()
         {
             var fromEnvironment = new[] { "AWS_REGION", "AWS_DEFAULT_REGION" }.Select(Environment.GetEnvironmentVariable).FirstOrDefault(v => !string.IsNullOrWhiteSpace(v));
             if (fromEnvironment != null) return fromEnvironment;
             var profileName = Environment.GetEnvironmentVariable("AWS_PROFILE");
-            return new CredentialProfileStoreChain().TryGetProfile(string.IsNullOrWhiteSpace(profileName) ? "default" : profileName, out var profile)
+            return ProfileStore().TryGetProfile(string.IsNullOrWhiteSpace(profileName) ? "default" : profileName, out var profile)
                 ? profile.Region?.SystemName
                 : null;
         }

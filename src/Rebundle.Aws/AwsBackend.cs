@@ -51,9 +51,10 @@ namespace Rebundle.Aws
 
         public IReadOnlyList<FarmRole> GetFarmRoles(IReadOnlyCollection<string>? farms = null)
         {
+            if (farms != null && farms.Count == 0) return Array.Empty<FarmRole>();
             var filters = new List<Filter> { TtmTags.TagFilter(TtmTags.Kind, new[] { TtmTags.KindFarmRole }) };
             if (farms != null) filters.Add(TtmTags.TagFilter(TtmTags.Farm, farms));
-            return (farms != null && farms.Count == 0 ? new List<LaunchTemplate>() : Templates("Reading farm roles", filters))
+            return Templates("Reading farm roles", filters)
                 .Select(AwsMapping.FarmRoleOf)
                 .Where(r => r != null)
                 .Select(r => r!)

@@ -65,8 +65,9 @@ namespace Rebundle.Aws
                     target, error);
 
             if (error is AmazonClientException client && client.Message.IndexOf("credential", StringComparison.OrdinalIgnoreCase) >= 0)
+                // The SDK's own text lists every provider it tried; it stays in the inner exception.
                 return new TtmException(TtmErrorCode.AccessDenied,
-                    $"{doing} failed: no AWS credentials were found ({client.Message}). Set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, run 'aws configure', or pass -ProfileName.",
+                    $"{doing} failed: no AWS credentials were found in the environment (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY), the shared credentials and config files, or an instance role. Set the variables, run 'aws configure', or pass -ProfileName.",
                     target, error);
 
             return new TtmException(TtmErrorCode.BackendError, $"{doing} failed against EC2 ({location}): {Innermost(error).Message}", target, error);

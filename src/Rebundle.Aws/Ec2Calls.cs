@@ -52,6 +52,8 @@ namespace Rebundle.Aws
                 var (found, next) = Call(doing, (client, cancel) => page(client, current, cancel));
                 if (found != null) items.AddRange(found);
                 token = string.IsNullOrEmpty(next) ? null : next;
+                if (token != null && token == current)
+                    throw new TtmException(TtmErrorCode.BackendError, $"{doing} failed: EC2 ({Location}) returned the same page token twice, so the listing would never end.");
             }
             while (token != null);
             return items;

@@ -30,6 +30,32 @@ public class ChangeTests
     }
 
     [Fact]
+    public void CreateImage_carries_on_with_the_image_an_earlier_attempt_made_from_the_same_server()
+    {
+        using var fleet = new AwsFleet();
+        var server = fleet.Backend.GetServers(new ServerQuery { Farms = new[] { "Rebundle-Staging" }, Aliases = new[] { "Sidekiq" } }).Single();
+        var first = fleet.Backend.CreateImage(server, "Sidekiq-1-7");
+
+        var again = fleet.Backend.CreateImage(server, "Sidekiq-1-7");
+
+        Assert.Equal(first.Id, again.Id);
+        Assert.Single(fleet.Ec2.Images, i => i.Name == "Sidekiq-1-7");
+    }
+
+    [Fact]
+    public void CreateImage_refuses_a_name_another_servers_image_holds()
+    {
+        using var fleet = new AwsFleet();
+        var servers = fleet.Backend.GetServers(new ServerQuery { Farms = new[] { "Rebundle-Staging" } });
+        fleet.Backend.CreateImage(servers[0], "Taken-1-0");
+
+        var error = Assert.Throws<TtmException>(() => fleet.Backend.CreateImage(servers[1], "Taken-1-0"));
+
+        Assert.Equal("InvalidAMIName.Duplicate", error.BackendCode);
+        Assert.Contains("Deregister", error.Message);
+    }
+
+    [Fact]
     public void An_image_for_replace_image_is_tagged_with_the_role_it_replaces()
     {
         using var fleet = new AwsFleet();

@@ -87,6 +87,18 @@ public class ConnectTests
     }
 
     [Fact]
+    public void The_location_never_shows_credentials_written_into_the_endpoint_url()
+    {
+        using var fleet = new AwsFleet();
+        var withSecret = new UriBuilder(fleet.Endpoint.Url) { UserName = "admin", Password = "hunter2" }.Uri.ToString();
+
+        using var backend = AwsBackend.Connect(new AwsConnectionOptions { EndpointUrl = withSecret });
+
+        Assert.DoesNotContain("hunter2", backend.Location);
+        Assert.Contains(fleet.Endpoint.Url.ToString(), backend.Location);
+    }
+
+    [Fact]
     public void Connect_with_a_malformed_endpoint_url_says_so()
     {
         var error = Assert.Throws<TtmException>(() => AwsBackend.Connect(new AwsConnectionOptions { EndpointUrl = "not a url" }));

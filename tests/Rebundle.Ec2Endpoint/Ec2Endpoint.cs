@@ -79,6 +79,8 @@ public sealed class Ec2Endpoint : IDisposable
             {
                 fleet.Faults.ThrottleNext = Int("throttle") ?? fleet.Faults.ThrottleNext;
                 if (q.TryGetValue("throttleAction", out var action)) fleet.Faults.ThrottleAction = action.ToString();
+                fleet.Faults.LoseResponses = Int("loseResponses") ?? fleet.Faults.LoseResponses;
+                if (q.TryGetValue("loseAction", out var lose)) fleet.Faults.LoseAction = lose.ToString();
                 fleet.Faults.StallLaunches = Int("stallLaunches") ?? fleet.Faults.StallLaunches;
                 fleet.Faults.FailLaunches = Int("failLaunches") ?? fleet.Faults.FailLaunches;
                 fleet.Faults.ImpairLaunches = Int("impairLaunches") ?? fleet.Faults.ImpairLaunches;

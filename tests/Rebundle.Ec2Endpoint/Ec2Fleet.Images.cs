@@ -28,12 +28,24 @@ public sealed partial class Ec2Fleet
         var image = new Ec2Image
         {
             Id = NewId("ami"), Name = name, Description = r.Get("Description"), SourceInstanceId = instanceId,
-            CreatedAt = Now, ReadyAt = Now + Settings.ImageTime,
+            CreatedAt = Now, ReadyAt = Now + Settings.ImageTime, SnapshotId = NewSnapshot(),
             Fails = Faults.FailingImageNames.Any(pattern => Wildcard(name, pattern)),
         };
         image.Tags.Set(r.TagsFor("image"));
         _images.Add(image);
         return Response("CreateImage", E("imageId", image.Id));
+    }
+
+    /// <summary>Removes the image; with DeleteAssociatedSnapshots also its EBS snapshot.</summary>
+    private XElement DeregisterImage(QueryRequest r)
+    {
+        var id = r.Require("ImageId");
+        var image = _images.FirstOrDefault(i => i.Id == id) ?? throw new Ec2Error("InvalidAMIID.NotFound", $"The image id '[{id}]' does not exist");
+        _images.Remove(image);
+        if (!r.Bool("DeleteAssociatedSnapshots")) return Response("DeregisterImage", E("return", true));
+        _snapshots.Remove(image.SnapshotId);
+        return Response("DeregisterImage", E("return", true),
+            Items("deleteSnapshotResultSet", new object?[] { E("item", E("snapshotId", image.SnapshotId), E("returnCode", "success")) }));
     }
 
     private XElement DescribeImages(QueryRequest r)

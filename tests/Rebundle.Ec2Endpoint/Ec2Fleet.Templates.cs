@@ -45,6 +45,9 @@ public sealed partial class Ec2Fleet
     private XElement CreateLaunchTemplateVersion(QueryRequest r)
     {
         var template = FindTemplate(r.Get("LaunchTemplateId"), r.Get("LaunchTemplateName"));
+        var token = r.Get("ClientToken");
+        var earlier = token == null ? null : template.Versions.FirstOrDefault(v => v.ClientToken == token);
+        if (earlier != null) return Response("CreateLaunchTemplateVersion", Version("launchTemplateVersion", template, earlier));
         var overrides = CheckedData(r.Under("LaunchTemplateData"));
         var data = new Dictionary<string, string>(StringComparer.Ordinal);
         if (r.Get("SourceVersion") is { } source)
@@ -56,7 +59,7 @@ public sealed partial class Ec2Fleet
         }
         foreach (var pair in overrides) data[pair.Key] = pair.Value;
 
-        var version = new Ec2TemplateVersion { Number = template.LatestVersion + 1, CreatedAt = Now, Description = r.Get("VersionDescription"), Data = data };
+        var version = new Ec2TemplateVersion { Number = template.LatestVersion + 1, CreatedAt = Now, Description = r.Get("VersionDescription"), Data = data, ClientToken = token };
         template.Versions.Add(version);
         return Response("CreateLaunchTemplateVersion", Version("launchTemplateVersion", template, version));
     }

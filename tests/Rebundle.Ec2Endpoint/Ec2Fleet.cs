@@ -7,57 +7,6 @@ using System.Xml.Linq;
 
 namespace Rebundle.Ec2Endpoint;
 
-/// <summary>How the endpoint behaves; tests may change these while it runs.</summary>
-public sealed class Ec2Settings
-{
-    /// <summary>The only access key the endpoint accepts in the SigV4 Authorization header.</summary>
-    public string AccessKey { get; set; } = "AKIDTTMTESTKEY000001";
-
-    public string Region { get; set; } = "us-east-1";
-
-    /// <summary>How long a new instance stays pending.</summary>
-    public TimeSpan BootTime { get; set; } = TimeSpan.FromSeconds(20);
-
-    /// <summary>How long a new image stays pending.</summary>
-    public TimeSpan ImageTime { get; set; } = TimeSpan.FromSeconds(60);
-
-    /// <summary>How long a terminated instance stays shutting-down.</summary>
-    public TimeSpan ShutdownTime { get; set; } = TimeSpan.FromSeconds(5);
-
-    /// <summary>How long a running instance's status checks stay "initializing" before they pass.</summary>
-    public TimeSpan StatusCheckTime { get; set; } = TimeSpan.Zero;
-
-    /// <summary>False to answer DescribeInstanceStatus with InvalidAction, like an endpoint that does not report checks.</summary>
-    public bool ReportsStatusChecks { get; set; } = true;
-
-    /// <summary>The most items one page holds, whatever MaxResults asks (EC2 may return fewer than asked too).</summary>
-    public int MaxPageSize { get; set; } = 1000;
-
-    /// <summary>The endpoint's clock; in-process tests share the backend's manual clock through it.</summary>
-    public Func<DateTimeOffset> Now { get; set; } = () => DateTimeOffset.UtcNow;
-}
-
-/// <summary>Failures to inject. Counters count down as requests use them.</summary>
-public sealed class Ec2Faults
-{
-    /// <summary>The next N requests (of <see cref="ThrottleAction"/>, or any) are refused with 503 RequestLimitExceeded.</summary>
-    public int ThrottleNext { get; set; }
-
-    public string? ThrottleAction { get; set; }
-
-    /// <summary>The next N launched instances stay pending for ever.</summary>
-    public int StallLaunches { get; set; }
-
-    /// <summary>The next N launched instances end terminated with Server.InternalError instead of running.</summary>
-    public int FailLaunches { get; set; }
-
-    /// <summary>The next N launched instances run but fail their status checks (impaired).</summary>
-    public int ImpairLaunches { get; set; }
-
-    /// <summary>Images whose name matches one of these patterns (* and ? wildcards) end failed.</summary>
-    public List<string> FailingImageNames { get; } = new();
-}
-
 /// <summary>
 /// The endpoint's whole state: instances, images, launch templates with versions, tags,
 /// injected faults and the request log. Every request runs under one lock.
@@ -69,6 +18,7 @@ public sealed partial class Ec2Fleet
     private readonly List<Ec2Image> _images = new();
     private readonly List<Ec2LaunchTemplate> _templates = new();
     private readonly List<LoggedRequest> _log = new();
+    private readonly List<string> _snapshots = new();
     private long _nextId = 0x1000;
 
     public Ec2Fleet(Ec2Settings? settings = null) => Settings = settings ?? new Ec2Settings();
@@ -103,6 +53,12 @@ public sealed partial class Ec2Fleet
         get { lock (_gate) return _images.ToList(); }
     }
 
+    /// <summary>EBS snapshot ids that exist (one behind each image until deleted with it).</summary>
+    public IReadOnlyList<string> Snapshots
+    {
+        get { lock (_gate) return _snapshots.ToList(); }
+    }
+
     public IReadOnlyList<Ec2LaunchTemplate> LaunchTemplates
     {
         get { lock (_gate) return _templates.ToList(); }
@@ -125,7 +81,7 @@ public sealed partial class Ec2Fleet
     {
         lock (_gate)
         {
-            var image = new Ec2Image { Id = NewId("ami"), Name = name, CreatedAt = Now, ReadyAt = available ? Now : Now + Settings.ImageTime };
+            var image = new Ec2Image { Id = NewId("ami"), Name = name, CreatedAt = Now, ReadyAt = available ? Now : Now + Settings.ImageTime, SnapshotId = NewSnapshot() };
             image.Tags.Set(tags ?? Array.Empty<KeyValuePair<string, string>>());
             _images.Add(image);
             return image;
@@ -170,6 +126,7 @@ public sealed partial class Ec2Fleet
                 CheckSignature(authorization);
                 InjectThrottle(request.Action);
                 var response = Dispatch(request);
+                LoseResponse(request.Action);
                 status = 200;
                 body = Serialize(response);
             }
@@ -204,6 +161,13 @@ public sealed partial class Ec2Fleet
         throw new Ec2Error("RequestLimitExceeded", "Request limit exceeded.", 503);
     }
 
+    private void LoseResponse(string action)
+    {
+        if (Faults.LoseResponses <= 0 || (Faults.LoseAction != null && Faults.LoseAction != action)) return;
+        Faults.LoseResponses--;
+        throw new Ec2Error("InternalError", "An internal error has occurred (the test endpoint did the work and dropped the answer).", 500);
+    }
+
     private XElement Dispatch(QueryRequest r) => r.Action switch
     {
         "DescribeRegions" => DescribeRegions(r),
@@ -214,6 +178,7 @@ public sealed partial class Ec2Fleet
         "CreateTags" => CreateTags(r),
         "CreateImage" => CreateImage(r),
         "DescribeImages" => DescribeImages(r),
+        "DeregisterImage" => DeregisterImage(r),
         "CreateLaunchTemplate" => CreateLaunchTemplate(r),
         "CreateLaunchTemplateVersion" => CreateLaunchTemplateVersion(r),
         "ModifyLaunchTemplate" => ModifyLaunchTemplate(r),
@@ -224,6 +189,13 @@ public sealed partial class Ec2Fleet
     };
 
     // ---- Shared helpers ---------------------------------------------------------------------
+
+    private string NewSnapshot()
+    {
+        var id = NewId("snap");
+        _snapshots.Add(id);
+        return id;
+    }
 
     private string NewId(string prefix) => prefix + "-" + (_nextId++).ToString("x", CultureInfo.InvariantCulture).PadLeft(17, '0');
 

@@ -89,6 +89,9 @@ public sealed class Ec2Image
     public bool Fails { get; init; }
     public TagSet Tags { get; } = new();
 
+    /// <summary>The EBS snapshot behind the image's root device.</summary>
+    public string SnapshotId { get; init; } = "";
+
     public (string State, string? ReasonCode, string? ReasonMessage) StateAt(DateTimeOffset now) =>
         now < ReadyAt ? ("pending", null, null)
         : Fails ? ("failed", "Server.InternalError", "The snapshot of the root volume failed (injected by the test endpoint).")
@@ -101,6 +104,7 @@ public sealed class Ec2TemplateVersion
     public long Number { get; init; }
     public string? Description { get; init; }
     public DateTimeOffset CreatedAt { get; init; }
+    public string? ClientToken { get; init; }
 
     /// <summary><c>LaunchTemplateData.*</c> parameters without the prefix, e.g. <c>ImageId</c>, <c>SecurityGroupId.1</c>.</summary>
     public IReadOnlyDictionary<string, string> Data { get; init; } = new Dictionary<string, string>();

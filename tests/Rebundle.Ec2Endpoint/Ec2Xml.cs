@@ -72,6 +72,8 @@ public static class Ec2Xml
             Leaf("description", image.Description),
             E("rootDeviceType", "ebs"),
             E("rootDeviceName", "/dev/sda1"),
+            Items("blockDeviceMapping", new object?[] { E("item", E("deviceName", "/dev/sda1"),
+                E("ebs", E("snapshotId", image.SnapshotId), E("volumeSize", 8), E("deleteOnTermination", true), E("volumeType", "gp3"))) }),
             state.ReasonCode == null ? null : E("stateReason", E("code", state.ReasonCode), E("message", state.ReasonMessage)),
             Tags(image.Tags));
     }

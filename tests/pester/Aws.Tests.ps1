@@ -37,11 +37,44 @@ Describe 'Connect-TtmFleet -Aws' {
         $script:ec2 = Start-TestEc2Endpoint
     }
 
+    It 'loads the AWS SDK only when -Aws is used' {
+        $path = Join-Path $TestDrive 'sandbox'
+        $loaded = Invoke-ChildRebundle "Connect-TtmFleet -Sandbox -Path '$path' | Out-Null; Get-TtmServer -Farm Dev | Out-Null; 'SDK:' + ([AppDomain]::CurrentDomain.GetAssemblies().GetName().Name -like 'AWSSDK*' -join ',')"
+        $loaded | Where-Object { $_ -like 'SDK:*' } | Should -Be 'SDK:'
+        $withAws = Invoke-ChildRebundle "Connect-TtmFleet -Aws -EndpointUrl '$($ec2.Url)' | Out-Null; 'SDK:' + ([AppDomain]::CurrentDomain.GetAssemblies().GetName().Name -like 'AWSSDK.EC2' -join ',')"
+        $withAws | Where-Object { $_ -like 'SDK:*' } | Should -Be 'SDK:AWSSDK.EC2'
+    }
+
     It 'connects through the credential chain and says where' {
         $connection = Connect-TestEc2Fleet $ec2
         $connection.Backend | Should -Be 'Aws'
         $connection.Location | Should -BeLike "*$($ec2.Url)*"
         (Get-TtmFarm).Name | Should -Be @('Dev', 'Production', 'Rebundle-Staging')
+    }
+
+    It 'uses the named profile of the shared credentials file, ahead of the environment' {
+        $file = Join-Path $TestDrive 'credentials'
+        Set-Content -Path $file -Value "[ops]`naws_access_key_id = AKIDTTMTESTKEY000001`naws_secret_access_key = not-used`n"
+        $saved = $env:AWS_SHARED_CREDENTIALS_FILE, $env:AWS_ACCESS_KEY_ID
+        try {
+            $env:AWS_SHARED_CREDENTIALS_FILE = $file
+            $env:AWS_ACCESS_KEY_ID = 'AKIDSOMEONEELSE00001'
+            (Connect-TtmFleet -Aws -ProfileName ops -EndpointUrl $ec2.Url).Backend | Should -Be 'Aws'
+            { Connect-TtmFleet -Aws -ProfileName nobody -EndpointUrl $ec2.Url -ErrorAction Stop } | Should -Throw -ErrorId 'TtmAccessDenied*'
+        }
+        finally { $env:AWS_SHARED_CREDENTIALS_FILE, $env:AWS_ACCESS_KEY_ID = $saved }
+    }
+
+    It 'fails at connect time, plainly, when no credentials can be found' {
+        $saved = $env:AWS_ACCESS_KEY_ID, $env:AWS_SECRET_ACCESS_KEY
+        try {
+            $env:AWS_ACCESS_KEY_ID = $null; $env:AWS_SECRET_ACCESS_KEY = $null
+            $record = $null
+            try { Connect-TtmFleet -Aws -EndpointUrl $ec2.Url -ErrorAction Stop } catch { $record = $_ }
+            $record.FullyQualifiedErrorId | Should -BeLike 'TtmAccessDenied*'
+            $record.Exception.Message | Should -BeLike '*no AWS credentials were found*-ProfileName*'
+        }
+        finally { $env:AWS_ACCESS_KEY_ID, $env:AWS_SECRET_ACCESS_KEY = $saved }
     }
 
     It 'fails at connect time when nothing listens at the endpoint' {
@@ -108,5 +141,96 @@ Describe 'AWS faults seen through the cmdlets' {
         Set-Ec2Fault $ec2 -StallLaunches 1
         { Invoke-TtmRecycle -Farm Dev -Role Reports -Timeout '0:0:3' -ErrorAction Stop } | Should -Throw -ErrorId 'TtmReplacementTimeout*'
         (Get-TtmServer -Farm Dev -Role Reports -Status Running).Id | Should -Be $old.Id
+    }
+}
+
+Describe 'Invoke-TtmRebundle on AWS' {
+    BeforeAll {
+        $script:ec2 = Start-TestEc2Endpoint
+        Connect-TestEc2Fleet $script:ec2 | Out-Null
+        $script:journal = Join-Path $TestDrive 'rebundle.jsonl'
+    }
+
+    It '-WhatIf plans the whole run without one mutating request' {
+        Clear-Ec2RequestLog $ec2
+        Invoke-TtmRebundle -SkipOsUpdate -JournalPath $journal -WhatIf 6>&1 | Out-Null
+        Get-Ec2RequestLog $ec2 | Where-Object mutating | Should -BeNullOrEmpty
+        $journal | Should -Not -Exist
+    }
+
+    It 'stops at the production gate, then resumed with approval finishes without snapshotting again' {
+        $first = Invoke-TtmRebundle -SkipOsUpdate -BatchSize 3 -JournalPath $journal
+        $first.Status | Should -Be 'WaitingForApproval'
+        (Get-TtmFarmRole -Farm Dev -Alias RailsAppServer).Role | Should -Be 'RailsAppServer-1-7'
+        Clear-Ec2RequestLog $ec2
+
+        (Invoke-TtmRebundle -Resume $journal -ApproveProduction).Status | Should -Be 'Completed'
+
+        Get-Ec2RequestLog $ec2 | Where-Object action -in 'CreateImage', 'CreateLaunchTemplate' | Should -BeNullOrEmpty
+        $image = (Get-TtmRole -Name RailsAppServer-1-7).ImageId
+        (Get-TtmRole -Name RailsAppServer).ImageId | Should -Be $image
+        (Get-TtmServer -Farm Production -Role RailsAppServer).ImageId | Sort-Object -Unique | Should -Be $image
+        Get-TtmServer -Farm Production | Should -HaveCount 7
+    }
+}
+
+Describe 'Remove-TtmRoleVersion on AWS' {
+    BeforeAll {
+        $script:ec2 = Start-TestEc2Endpoint
+        Connect-TestEc2Fleet $script:ec2 | Out-Null
+    }
+
+    It 'retires old versions, deregistering only the images no role launches from' {
+        $lonely = (New-TtmRoleSnapshot -Farm Rebundle-Staging -Role NodeAppServer -Version 1-5).ImageId
+        New-TtmRoleSnapshot -Farm Rebundle-Staging -Role NodeAppServer -Version 1-7 | Out-Null
+        Clear-Ec2RequestLog $ec2
+
+        $removed = Remove-TtmRoleVersion -Role NodeAppServer -KeepLatest 1 -Force
+
+        $removed.Name | Sort-Object | Should -Be @('NodeAppServer-1-5', 'NodeAppServer-1-6')
+        (Get-TtmRole -Name NodeAppServer -IncludeVersions).Name | Should -Be @('NodeAppServer', 'NodeAppServer-1-7')
+        (Get-Ec2RequestLog $ec2 | Where-Object action -eq 'DeregisterImage').parameters.ImageId | Should -Be $lonely
+    }
+}
+
+Describe 'A rebundle on AWS killed part way' {
+    BeforeAll {
+        function Start-ChildAwsRebundle([string] $Url, [string] $Folder) {
+            $pwsh = Get-PwshCommand
+            $journal = Join-Path $Folder 'j.jsonl'
+            $full = "Import-Module '$(Get-RebundleModulePath)'; " +
+                "Connect-TtmFleet -Aws -EndpointUrl '$Url' -Region us-east-1 -PollInterval '0:0:0.2' -AuditLogPath '$Folder/audit.log' | Out-Null; " +
+                "Invoke-TtmRebundle -SkipOsUpdate -BatchSize 2 -JournalPath '$journal' -ApproveProduction | Out-Null"
+            $encoded = [Convert]::ToBase64String([Text.Encoding]::Unicode.GetBytes($full))
+            Start-Process -FilePath $pwsh.Exe -ArgumentList (@($pwsh.Prefix) + @('-NoProfile', '-NonInteractive', '-EncodedCommand', $encoded)) -PassThru `
+                -RedirectStandardOutput (Join-Path $Folder 'child.out') -RedirectStandardError (Join-Path $Folder 'child.err')
+        }
+    }
+
+    It 'resumes to a complete fleet with nothing made twice when killed after journal entry <Entry>' -ForEach @(@{ Entry = 5 }, @{ Entry = 16 }) {
+        $ec2 = Start-TestEc2Endpoint
+        $folder = Join-Path $TestDrive "kill-$Entry"
+        New-Item -ItemType Directory -Path $folder | Out-Null
+        $journal = Join-Path $folder 'j.jsonl'
+        $child = Start-ChildAwsRebundle $ec2.Url $folder
+        $deadline = [DateTime]::UtcNow.AddSeconds(120)
+        while (-not $child.HasExited -and [DateTime]::UtcNow -lt $deadline -and
+               @(if (Test-Path $journal) { Get-Content $journal }).Count -lt $Entry) { Start-Sleep -Milliseconds 20 }
+        $child.HasExited | Should -BeFalse -Because 'the run is killed before it finishes'
+        $child.Kill($true)
+        $child.WaitForExit()
+
+        Connect-TestEc2Fleet $ec2 | Out-Null
+        (Invoke-TtmRebundle -Resume $journal -ApproveProduction).Status | Should -Be 'Completed'
+
+        $log = Get-Ec2RequestLog $ec2
+        $images = $log | Where-Object { $_.action -eq 'CreateImage' -and $_.status -eq 200 } | ForEach-Object { $_.parameters.Name -replace '-\d{8}-\d{6}$', '' }
+        $images | Sort-Object | Should -Be @('DevDebug-1-7', 'NodeAppServer-1-7', 'RailsAppServer-1-7', 'Sidekiq-1-7', 'SystemWatcher-1-7', 'TTM-Base')
+        (Get-TtmRole -Latest).Name | Sort-Object | Should -Be @('DataLoad-1-6', 'DevDebug-1-7', 'NodeAppServer-1-7', 'RailsAppServer-1-7', 'Reports-1-6', 'Sidekiq-1-7', 'SystemWatcher-1-7')
+        Get-TtmServer -Farm Rebundle-Staging | Should -HaveCount 6
+        Get-TtmServer -Farm Dev | Should -HaveCount 6
+        $production = Get-TtmServer -Farm Production
+        $production | Should -HaveCount 7
+        ($production | Where-Object Alias -eq 'RailsAppServer').ImageId | Sort-Object -Unique | Should -Be (Get-TtmRole -Name RailsAppServer-1-7).ImageId
     }
 }

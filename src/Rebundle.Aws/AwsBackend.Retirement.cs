@@ -1,0 +1,79 @@
+using System;
+using System.Collections.Generic;
+using System.Linq;
+using Amazon.EC2.Model;
+using Rebundle.Backends;
+using Rebundle.Domain;
+using Rebundle.Errors;
+using Image = Rebundle.Domain.Image;
+
+namespace Rebundle.Aws
+{
+    /// <summary>
+    /// The optional capabilities: finding images by name (a resumed rebundle looks for an image
+    /// started just before a crash) and retiring roles (Remove-TtmRoleVersion).
+    /// </summary>
+    public sealed partial class AwsBackend : IImageLookup, IRoleRetirement
+    {
+        /// <summary>This account's images with exactly this name (AMI names are unique per account and region).</summary>
+        public IReadOnlyList<Image> FindImagesByName(string name) =>
+            _calls.All<Amazon.EC2.Model.Image>($"Looking for image {name}", async (ec2, token, cancel) =>
+            {
+                var response = await ec2.DescribeImagesAsync(new DescribeImagesRequest
+                {
+                    Owners = new List<string> { "self" },
+                    Filters = new List<Filter> { TtmTags.Filter("name", name) },
+                    MaxResults = InstancePage,
+                    NextToken = token,
+                }, cancel).ConfigureAwait(false);
+                return (response.Images, response.NextToken);
+            }).Select(AwsMapping.ImageOf).ToList();
+
+        /// <summary>
+        /// Deletes launch template <c>role/&lt;Role&gt;</c> (with every version), unless a farm role
+        /// runs it. With <paramref name="deleteImage"/> the image is deregistered and its EBS
+        /// snapshots deleted too, unless the default or latest version of any launch template
+        /// still launches from it.
+        /// </summary>
+        public void DeleteRole(Role role, bool deleteImage)
+        {
+            var name = TtmTags.RoleTemplate(role.Name);
+            var template = Templates($"Reading role {role.Name}", new List<Filter> { TtmTags.Filter("launch-template-name", name) }).FirstOrDefault()
+                ?? throw new TtmException(TtmErrorCode.RoleNotFound, $"There is no role named '{role.Name}' (no launch template {name}).", role.Name);
+            var runBy = Templates($"Reading the farm roles of role {role.Name}", new List<Filter>
+            {
+                TtmTags.TagFilter(TtmTags.Kind, new[] { TtmTags.KindFarmRole }),
+                TtmTags.TagFilter(TtmTags.Role, new[] { role.Name }),
+            }).Select(AwsMapping.FarmRoleOf).Where(r => r != null).ToList();
+            if (runBy.Count > 0)
+                throw new TtmException(TtmErrorCode.InvalidArgument,
+                    $"Role {role.Name} is still run by farm role {string.Join(", ", runBy)}; it was kept. Point the farm role at another role first (Set-TtmFarmRole).", role.Name);
+
+            _calls.Call($"Deleting role {role.Name}", (ec2, cancel) => ec2.DeleteLaunchTemplateAsync(new DeleteLaunchTemplateRequest
+            {
+                LaunchTemplateId = template.LaunchTemplateId,
+            }, cancel), role.Name, TtmErrorCode.RoleNotFound);
+
+            if (!deleteImage || string.IsNullOrEmpty(role.ImageId) || ImageStillLaunched(role.ImageId)) return;
+            _calls.Call($"Deregistering image {role.ImageId} of role {role.Name}", (ec2, cancel) => ec2.DeregisterImageAsync(new DeregisterImageRequest
+            {
+                ImageId = role.ImageId,
+                DeleteAssociatedSnapshots = true,
+            }, cancel), role.ImageId, TtmErrorCode.ImageNotFound);
+        }
+
+        /// <summary>Whether the default or latest version of any launch template names the image (one pass).</summary>
+        private bool ImageStillLaunched(string imageId) =>
+            _calls.All<LaunchTemplateVersion>($"Checking which roles use image {imageId}", async (ec2, token, cancel) =>
+            {
+                var response = await ec2.DescribeLaunchTemplateVersionsAsync(new DescribeLaunchTemplateVersionsRequest
+                {
+                    Versions = new List<string> { "$Default", "$Latest" },
+                    Filters = new List<Filter> { TtmTags.Filter("image-id", imageId) },
+                    MaxResults = TemplatePage,
+                    NextToken = token,
+                }, cancel).ConfigureAwait(false);
+                return (response.LaunchTemplateVersions, response.NextToken);
+            }).Count > 0;
+    }
+}

@@ -1,0 +1,63 @@
+using System;
+using System.Collections.Generic;
+
+namespace Rebundle.Ec2Endpoint;
+
+/// <summary>How the endpoint behaves; tests may change these while it runs.</summary>
+public sealed class Ec2Settings
+{
+    /// <summary>The only access key the endpoint accepts in the SigV4 Authorization header.</summary>
+    public string AccessKey { get; set; } = "AKIDTTMTESTKEY000001";
+
+    public string Region { get; set; } = "us-east-1";
+
+    /// <summary>How long a new instance stays pending.</summary>
+    public TimeSpan BootTime { get; set; } = TimeSpan.FromSeconds(20);
+
+    /// <summary>How long a new image stays pending.</summary>
+    public TimeSpan ImageTime { get; set; } = TimeSpan.FromSeconds(60);
+
+    /// <summary>How long a terminated instance stays shutting-down.</summary>
+    public TimeSpan ShutdownTime { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>How long a running instance's status checks stay "initializing" before they pass.</summary>
+    public TimeSpan StatusCheckTime { get; set; } = TimeSpan.Zero;
+
+    /// <summary>False to answer DescribeInstanceStatus with InvalidAction, like an endpoint that does not report checks.</summary>
+    public bool ReportsStatusChecks { get; set; } = true;
+
+    /// <summary>The most items one page holds, whatever MaxResults asks (EC2 may return fewer than asked too).</summary>
+    public int MaxPageSize { get; set; } = 1000;
+
+    /// <summary>The endpoint's clock; in-process tests share the backend's manual clock through it.</summary>
+    public Func<DateTimeOffset> Now { get; set; } = () => DateTimeOffset.UtcNow;
+}
+
+/// <summary>Failures to inject. Counters count down as requests use them.</summary>
+public sealed class Ec2Faults
+{
+    /// <summary>The next N requests (of <see cref="ThrottleAction"/>, or any) are refused with 503 RequestLimitExceeded.</summary>
+    public int ThrottleNext { get; set; }
+
+    public string? ThrottleAction { get; set; }
+
+    /// <summary>
+    /// The next N requests (of <see cref="LoseAction"/>, or any) are carried out but answered
+    /// with 500 InternalError, as when a response is lost: the client retries something done.
+    /// </summary>
+    public int LoseResponses { get; set; }
+
+    public string? LoseAction { get; set; }
+
+    /// <summary>The next N launched instances stay pending for ever.</summary>
+    public int StallLaunches { get; set; }
+
+    /// <summary>The next N launched instances end terminated with Server.InternalError instead of running.</summary>
+    public int FailLaunches { get; set; }
+
+    /// <summary>The next N launched instances run but fail their status checks (impaired).</summary>
+    public int ImpairLaunches { get; set; }
+
+    /// <summary>Images whose name matches one of these patterns (* and ? wildcards) end failed.</summary>
+    public List<string> FailingImageNames { get; } = new();
+}
