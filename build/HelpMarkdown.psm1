@@ -311,10 +311,11 @@ function ConvertTo-AboutHelpText {
     foreach ($line in Get-Content -LiteralPath $Path) {
         if ($line -match '^```') { $inCode = -not $inCode; continue }
         if ($inCode) { $out.Add(('        ' + $line).TrimEnd()); continue }
-        if ($line -match '^# (\S+)') { $out.Add('TOPIC'); $out.Add("    $($Matches[1])"); $out.Add(''); continue }
-        if ($line -match '^## (.+)$') { $out.Add($Matches[1].ToUpperInvariant()); continue }
-        if ($line -match '^### (.+)$') { $out.Add("  $($Matches[1].ToUpperInvariant())"); continue }
-        if ($line -match '^\s*$') { $out.Add(''); continue }
+        $blankBefore = { if ($out.Count -and $out[$out.Count - 1] -ne '') { $out.Add('') } }
+        if ($line -match '^# (\S+)') { $out.Add('TOPIC'); $out.Add("    $($Matches[1])"); continue }
+        if ($line -match '^## (.+)$') { & $blankBefore; $out.Add($Matches[1].ToUpperInvariant()); continue }
+        if ($line -match '^### (.+)$') { & $blankBefore; $out.Add("  $($Matches[1].ToUpperInvariant())"); continue }
+        if ($line -match '^\s*$') { & $blankBefore; continue }
         $out.Add('    ' + (ConvertTo-PlainText $line))
     }
     New-Item -ItemType Directory -Force -Path (Split-Path $OutFile) | Out-Null
