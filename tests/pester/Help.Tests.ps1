@@ -60,25 +60,29 @@ Describe 'The help examples' {
 
         # Each cmdlet's examples run in order, in one child process, with a home folder of their
         # own (examples that connect without -Path get a fresh default Sandbox there, fast).
+        # Dot-sourced, so a later example sees an earlier one's variables, as in a console; the
+        # runner's own variables have names no example would use.
         $homes = Join-Path $TestDrive 'homes'
         $sandboxHome = if ($IsWindows) { 'USERPROFILE' } else { 'HOME' }
         $runner = @"
 `$ErrorActionPreference = 'Stop'
-foreach (`$group in Get-Content '$runnable' -Raw | ConvertFrom-Json | Group-Object Command) {
+foreach (`$__group in Get-Content '$runnable' -Raw | ConvertFrom-Json | Group-Object Command) {
     Disconnect-TtmFleet
-    `$env:$sandboxHome = Join-Path '$homes' `$group.Name
+    `$env:$sandboxHome = Join-Path '$homes' `$__group.Name
     `$env:REBUNDLE_AUDIT_LOG = Join-Path `$env:$sandboxHome 'audit.log'
     New-Item -ItemType Directory `$env:$sandboxHome | Out-Null
     Set-Location `$env:$sandboxHome # examples may write files in the current folder
     Connect-TtmFleet -Sandbox | Out-Null
     Set-TtmSandbox -BootDelay 0:0:0 -ImageDelay 0:0:0 -RespawnDelay 0:0:0
     Disconnect-TtmFleet
-    foreach (`$example in `$group.Group) {
-        try {
-            . ([scriptblock]::Create(`$example.Code)) *>&1 | Out-Null # dot: later examples see earlier variables, as in a console
-            "EXAMPLE|`$(`$example.Command)|`$(`$example.Title)|ok"
+    & { # a scope per cmdlet: one cmdlet's examples never see another's variables
+        foreach (`$__example in `$__group.Group) {
+            try {
+                . ([scriptblock]::Create(`$__example.Code)) *>&1 | Out-Null # dot: later examples see earlier variables, as in a console
+                "EXAMPLE|`$(`$__example.Command)|`$(`$__example.Title)|ok"
+            }
+            catch { "EXAMPLE|`$(`$__example.Command)|`$(`$__example.Title)|`$(`$_.FullyQualifiedErrorId): `$(`$_.Exception.Message)" }
         }
-        catch { "EXAMPLE|`$(`$example.Command)|`$(`$example.Title)|`$(`$_.FullyQualifiedErrorId): `$(`$_.Exception.Message)" }
     }
 }
 "@
