@@ -21,6 +21,9 @@ namespace Rebundle.Rebundling
 
         public bool SkipOsUpdate { get; init; }
 
+        /// <summary>Check the staging and test servers (over SSH) before snapshot and before the gate.</summary>
+        public bool Verify { get; init; }
+
         public int BatchSize { get; init; } = 1;
 
         public bool ApproveProduction { get; init; }

@@ -40,6 +40,9 @@ namespace Rebundle.Rebundling
 
         public bool SkipOsUpdate { get; init; }
 
+        /// <summary>Servers are checked before snapshot (step 5) and before the gate (step 6).</summary>
+        public bool Verify { get; init; }
+
         public IReadOnlyList<string> Packages { get; init; } = Array.Empty<string>();
 
         public int BatchSize { get; init; } = 1;
@@ -58,8 +61,10 @@ namespace Rebundle.Rebundling
                     : $"1. Update the OS of the {BaseRole} server of {StagingFarm}" + (Packages.Count > 0 ? $" (install {string.Join(", ", Packages)})" : "") +
                       $", reboot, snapshot into role {BaseRole} (image {BaseImageName})");
             lines.Add($"4. Recycle {StagingFarm}: {Batches(StagingFarm)}");
+            if (Verify) lines.Add($"   Check the {StagingFarm} servers before snapshotting them");
             lines.Add($"5. Snapshot {Snapshots.Count} role(s): " + string.Join(", ", Snapshots.Select(s => $"{s.Key} -> {s.Value}")));
             lines.Add($"6. {TestFarm} runs " + string.Join(", ", TestSwaps.Select(a => Snapshots.First(s => RoleName.BaseOf(s.Value) == a).Value)) + $"; recycle {TestFarm}: {Batches(TestFarm)}");
+            if (Verify) lines.Add($"   Check the {TestFarm} servers");
             lines.Add($"   Gate: production changes need -ApproveProduction");
             lines.Add($"7. Production roles take the new images: " + string.Join(", ", Promotions));
             lines.Add($"8. Recycle {ProductionFarm}: {Batches(ProductionFarm)}");
@@ -107,6 +112,7 @@ namespace Rebundle.Rebundling
                 Promotions = promotions,
                 Major = options.Major,
                 SkipOsUpdate = options.SkipOsUpdate,
+                Verify = options.Verify,
                 Packages = options.Packages,
                 BatchSize = options.BatchSize,
             };
@@ -126,6 +132,7 @@ namespace Rebundle.Rebundling
                 ["promotions"] = string.Join(",", Promotions),
                 ["major"] = Major ? "true" : "false",
                 ["skipOsUpdate"] = SkipOsUpdate ? "true" : "false",
+                ["verify"] = Verify ? "true" : "false",
                 ["packages"] = string.Join(",", Packages),
                 ["batchSize"] = BatchSize.ToString(CultureInfo.InvariantCulture),
             };
@@ -149,6 +156,7 @@ namespace Rebundle.Rebundling
                 Promotions = List("promotions"),
                 Major = Get("major") == "true",
                 SkipOsUpdate = Get("skipOsUpdate") == "true",
+                Verify = data.TryGetValue("verify", out var verify) && verify == "true",
                 Packages = List("packages"),
                 BatchSize = int.Parse(Get("batchSize"), CultureInfo.InvariantCulture),
             };

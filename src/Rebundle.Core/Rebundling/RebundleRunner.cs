@@ -59,14 +59,23 @@ namespace Rebundle.Rebundling
 
         public bool IsResume => _journal.Entries.Any(e => e.Step == PlanStep);
 
+        /// <summary>The plan a journal recorded, or null for a new journal.</summary>
+        public static RebundlePlan? RecordedPlan(IJournal journal)
+        {
+            var recorded = journal.Entries.FirstOrDefault(e => e.Step == PlanStep);
+            return recorded == null ? null : RebundlePlan.FromData(recorded.Data);
+        }
+
         /// <summary>The journal's plan when resuming; a new plan otherwise (not yet written).</summary>
         public RebundlePlan PlanOrResume(RebundleOptions options)
         {
-            var recorded = _journal.Entries.FirstOrDefault(e => e.Step == PlanStep);
-            var plan = recorded != null ? RebundlePlan.FromData(recorded.Data) : RebundlePlan.Compute(_fleet, options);
+            var plan = RecordedPlan(_journal) ?? RebundlePlan.Compute(_fleet, options);
             if (!plan.SkipOsUpdate && plan.HasBaseStep && _preparation == null)
                 throw new TtmException(TtmErrorCode.InvalidArgument,
                     $"Updating the OS of the {plan.BaseRole} server needs SSH, which the {_fleet.Backend.Kind} backend's servers do not offer here. Pass -SkipOsUpdate (or -Address to reach a real server).");
+            if (plan.Verify && _preparation == null)
+                throw new TtmException(TtmErrorCode.InvalidArgument,
+                    $"This rebundle checks servers over SSH, which the {_fleet.Backend.Kind} backend's servers do not offer here. Leave out -Check (or give -Address to reach a real server).");
             return plan;
         }
 
@@ -85,11 +94,11 @@ namespace Rebundle.Rebundling
                 Step("base-image", () => SnapshotBase(plan, timeout, cancellation));
             }
             Step("recycle-staging", () => Recycle("recycle-staging", plan.StagingFarm, plan.BatchSize, timeout, cancellation));
-            if (_preparation != null) Step("verify-staging", () => Verify(plan.StagingFarm, plan.Snapshots.Keys.ToList(), cancellation));
+            if (plan.Verify) Step("verify-staging", () => Verify(plan.StagingFarm, plan.Snapshots.Keys.ToList(), cancellation));
             Step("snapshot", () => SnapshotRoles(plan, timeout, cancellation));
             Step("swap-test", () => SwapTest(plan));
             Step("recycle-test", () => Recycle("recycle-test", plan.TestFarm, plan.BatchSize, timeout, cancellation));
-            if (_preparation != null) Step("verify-test", () => Verify(plan.TestFarm, plan.TestSwaps, cancellation));
+            if (plan.Verify) Step("verify-test", () => Verify(plan.TestFarm, plan.TestSwaps, cancellation));
 
             if (!Done("gate"))
             {

@@ -144,6 +144,7 @@ namespace Rebundle.PowerShell.Commands
                 Major = Major,
                 Packages = Package ?? Array.Empty<string>(),
                 SkipOsUpdate = SkipOsUpdate,
+                Verify = Check != null,
                 BatchSize = BatchSize,
                 ApproveProduction = ApproveProduction,
             };
@@ -153,11 +154,12 @@ namespace Rebundle.PowerShell.Commands
                 : JournalPath != null ? GetUnresolvedProviderPathFromPSPath(JournalPath) : DefaultJournalPath();
             // Read the plan without creating the journal, so -WhatIf leaves no file behind.
             var journal = ParameterSetName == ResumeSet ? FileJournal.Open(journalPath) : (IJournal)new DeferredJournal(journalPath);
-            // The Sandbox's servers have made-up addresses: remote work there needs -Address
-            // (a real test server); without it the runner refuses to plan an OS update.
+            // Remote work as the journal's plan (when resuming) or this command asks for it. The
+            // Sandbox's servers have made-up addresses: there it needs -Address (a real test server).
+            var recorded = RebundleRunner.RecordedPlan(journal);
+            var remoteWork = !(recorded?.SkipOsUpdate ?? SkipOsUpdate) || (recorded?.Verify ?? Check != null);
             var reachable = Fleet.BackendAs<Sandbox.SandboxBackend>() == null || Address != null;
-            var needsSsh = reachable && (!SkipOsUpdate || Check != null);
-            var runner = new RebundleRunner(Fleet, journal, Reporter, needsSsh ? Preparation() : null);
+            var runner = new RebundleRunner(Fleet, journal, Reporter, remoteWork && reachable ? Preparation() : null);
             var plan = runner.PlanOrResume(options);
 
             Host.UI.WriteLine(runner.IsResume ? $"Resuming the rebundle in {journalPath}:" : $"Rebundle plan (journal: {journalPath}):");
