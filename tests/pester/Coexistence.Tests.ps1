@@ -101,6 +101,17 @@ $reportCores
         $output | Should -Contain "CORE Rebundle 4.0.0.0 $ours"
     }
 
+    It 'makes its load context when a dependency is first needed, not at import' {
+        $output = Invoke-Child @"
+Import-Module '$module'
+'AFTER IMPORT ' + ([System.Runtime.Loader.AssemblyLoadContext]::All.Name -contains 'Rebundle')
+Connect-TtmFleet -Sandbox -Path '$(Join-Path $TestDrive lazy)' | Out-Null
+'AFTER CONNECT ' + ([System.Runtime.Loader.AssemblyLoadContext]::All.Name -contains 'Rebundle')
+"@
+        $output | Should -Contain 'AFTER IMPORT False' -Because ($output -join "`n")
+        $output | Should -Contain 'AFTER CONNECT True'
+    }
+
     It 'loads every dll of dependencies/ it uses in its own context, and the cmdlets and core in the default one' {
         $output = Invoke-Child @"
 Import-Module '$module'
