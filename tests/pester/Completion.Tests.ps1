@@ -58,6 +58,11 @@ Describe 'On a connected Sandbox' {
         Get-Completion 'Invoke-TtmRecycle -Farm Dev -Role Rep' | Should -Be 'Reports'
     }
 
+    It 'completes Invoke-TtmRebundle -Role with aliases of the staging farm' {
+        Get-Completion 'Invoke-TtmRebundle -Role S' | Should -Be @('Sidekiq', 'SystemWatcher')
+        Get-Completion 'Invoke-TtmRebundle -StagingFarm Dev -Role R' | Should -Be @('RailsAppServer', 'Reports')
+    }
+
     It 'completes role names, production first and then versions newest first' {
         Get-Completion 'Set-TtmFarmRole -Farm Dev -Role Rails' | Should -Be @('RailsAppServer', 'RailsAppServer-1-6')
         Get-Completion 'Get-TtmRole -Name Sid' | Should -Be @('Sidekiq', 'Sidekiq-1-6')

@@ -30,6 +30,7 @@ namespace Rebundle.PowerShell.Completion
                 {
                     NameKind.Farm => Farms(cache, word),
                     NameKind.FarmRoleAlias => Aliases(cache, word, bound.Values("Farm")),
+                    NameKind.StagingAlias => Aliases(cache, word, bound.Values("StagingFarm").DefaultIfEmpty(fleet.Names.StagingFarm).ToList()),
                     NameKind.Role => Roles(cache, word),
                     NameKind.NextVersion => NextVersions(cache, word, bound.Values("Role").Concat(bound.Values("Alias"))),
                     _ => Array.Empty<CompletionResult>(),

@@ -6,6 +6,7 @@ namespace Rebundle.PowerShell.Completion
         None,
         Farm,
         FarmRoleAlias,
+        StagingAlias,
         Role,
         NextVersion,
     }

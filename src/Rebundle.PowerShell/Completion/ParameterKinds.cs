@@ -16,9 +16,16 @@ namespace Rebundle.PowerShell.Completion
     /// <item>any other -Role, and -Name of a *-TtmRole cmdlet: a role, production or versioned;</item>
     /// <item>-Version: the next versions of the role already typed.</item>
     /// </list>
+    /// The few parameters the convention gets wrong are listed in <see cref="Exceptions"/>.
     /// </summary>
     internal static class ParameterKinds
     {
+        /// <summary>Invoke-TtmRebundle -Role names aliases of the staging farm, not roles.</summary>
+        private static readonly (string Command, string Parameter, NameKind Kind)[] Exceptions =
+        {
+            ("Invoke-TtmRebundle", "Role", NameKind.StagingAlias),
+        };
+
         public static IReadOnlyDictionary<(string Command, string Parameter), NameKind> Discover(Assembly assembly)
         {
             var kinds = new Dictionary<(string, string), NameKind>(new IgnoreCaseKeyComparer());
@@ -35,6 +42,8 @@ namespace Rebundle.PowerShell.Completion
                     if (kind != NameKind.None) kinds[(command, property.Name)] = kind;
                 }
             }
+            foreach (var (command, parameter, kind) in Exceptions)
+                if (kinds.ContainsKey((command, parameter))) kinds[(command, parameter)] = kind;
             return kinds;
         }
 
