@@ -12,11 +12,15 @@ BeforeAll {
     # PSResourceGet's repository list are new and empty: nothing of the user's is read or changed.
     # (PSResourceGet installs under $HOME/.local/share even when XDG_DATA_HOME says otherwise,
     # so the XDG variables are cleared rather than pointed elsewhere.)
-    $script:userHome = Join-Path $TestDrive 'home'
-    New-Item -ItemType Directory (Join-Path $userHome '.local/share'), (Join-Path $userHome '.config'), (Join-Path $userHome '.cache') -Force | Out-Null
-    function Invoke-CleanPwsh([string] $Script) {
+    function New-CleanHome([string] $Name) {
+        $folder = Join-Path $TestDrive $Name
+        New-Item -ItemType Directory (Join-Path $folder '.local/share'), (Join-Path $folder '.config'), (Join-Path $folder '.cache') -Force | Out-Null
+        $folder
+    }
+    $script:userHome = New-CleanHome 'home'
+    function Invoke-CleanPwsh([string] $Script, [string] $HomeFolder = $userHome) {
         $saved = @{}
-        $clean = @{ HOME = $userHome; XDG_DATA_HOME = $null; XDG_CONFIG_HOME = $null; XDG_CACHE_HOME = $null; PSModulePath = $null }
+        $clean = @{ HOME = $HomeFolder; XDG_DATA_HOME = $null; XDG_CONFIG_HOME = $null; XDG_CACHE_HOME = $null; PSModulePath = $null }
         foreach ($name in $clean.Keys) { $saved[$name] = [Environment]::GetEnvironmentVariable($name); [Environment]::SetEnvironmentVariable($name, $clean[$name]) }
         try {
             $pwsh = Get-PwshCommand
@@ -78,6 +82,24 @@ Connect-TtmFleet -Sandbox -Path '$sandbox' | Out-Null
         ($used | Where-Object { $_ -like 'BASE *' }) | Should -BeLike "BASE $userHome*"
         $used | Should -Contain 'FARMS Dev,Production,Rebundle-Staging'
         $used | Should -Contain 'HELP Lists farms, optionally by name.'
+    }
+}
+
+Describe 'The package with PowerShellGet 2' -Skip:(-not $IsLinux -and -not $IsMacOS) {
+    It 'installs with Install-Module from a folder repository too' {
+        $repository = New-Item -ItemType Directory (Join-Path $TestDrive 'repository-v2')
+        Copy-Item $package $repository
+        $v2Home = New-CleanHome 'home-v2'
+        $output = Invoke-CleanPwsh -HomeFolder $v2Home @"
+Register-PSRepository -Name RebundleTestV2 -SourceLocation '$repository' -InstallationPolicy Trusted
+Install-Module -Name Rebundle -Repository RebundleTestV2 -Scope CurrentUser
+Import-Module Rebundle
+'BASE ' + (Get-Module Rebundle).ModuleBase
+Connect-TtmFleet -Sandbox -Path '$(Join-Path $TestDrive sandbox-v2)' | Out-Null
+'FARMS ' + ((Get-TtmFarm).Name -join ',')
+"@
+        ($output | Where-Object { $_ -like 'BASE *' }) | Should -BeLike "BASE $v2Home*" -Because ($output -join "`n")
+        $output | Should -Contain 'FARMS Dev,Production,Rebundle-Staging'
     }
 }
 
