@@ -68,7 +68,7 @@ try {
 
     Show-Fleet 'After: farm roles and roles'
     Write-Step 'Every change is in the audit log' 'Get-TtmAuditLog -Action SetRoleImage, SetFarmRoleRole'
-    Get-TtmAuditLog -Action SetRoleImage, SetFarmRoleRole | Format-Table Time, Action, Target, Before, After | Out-Host
+    Get-TtmAuditLog -Action SetRoleImage, SetFarmRoleRole | Format-Table Action, Target, Before, After | Out-Host
     Write-Host ("Runbook rehearsed in {0:0.0}s." -f $clock.Elapsed.TotalSeconds) -ForegroundColor Green
 }
 finally {
