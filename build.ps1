@@ -6,7 +6,7 @@
     build  - compiles the solution and lays out an importable module at out/Rebundle/
     package - build, then out/Rebundle.<version>.nupkg, installable with Install-PSResource or
              Install-Module from a folder repository (PowerShell 7.4+: Compress-PSResource)
-    test   - package, then every xunit project (tests/*.Tests) and every Pester file (tests/pester);
+    test   - package, then every xunit project (tests/*.Tests) and every Pester file (tests/powershell);
              ends with the line "N passed, N failed" and exits non-zero on any failure
     demo   - build, then walks runbook steps 1 and 4-8 on a fresh Sandbox in a temporary folder
 .EXAMPLE
@@ -142,7 +142,7 @@ function Invoke-PesterTests {
 `$ErrorActionPreference = 'Stop'
 Import-Module '$pester'
 `$config = New-PesterConfiguration
-`$config.Run.Path = (Get-ChildItem '$(Join-Path $root 'tests/pester')' -Filter '$PesterFilter.Tests.ps1').FullName
+`$config.Run.Path = (Get-ChildItem '$(Join-Path $root 'tests/powershell')' -Filter '$PesterFilter.Tests.ps1').FullName
 `$config.Run.PassThru = `$true
 `$config.Output.Verbosity = 'Normal'
 `$result = Invoke-Pester -Configuration `$config
