@@ -6,6 +6,7 @@ using System.Security;
 using Rebundle.Errors;
 using Rebundle.PowerShell.Infrastructure;
 using Rebundle.PowerShell.Infrastructure.Files;
+using Rebundle.PowerShell.Remote;
 using Rebundle.Rebundling;
 using Rebundle.Remote;
 using Rebundle.Ssh;
@@ -18,7 +19,7 @@ namespace Rebundle.PowerShell.Commands
     /// </summary>
     [Cmdlet(VerbsLifecycle.Invoke, "TtmRebundle", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium, DefaultParameterSetName = NewSet)]
     [OutputType(typeof(RebundleResult))]
-    public sealed class InvokeTtmRebundleCommand : TtmCmdlet
+    public sealed class InvokeTtmRebundleCommand : TtmRemoteCmdlet
     {
         private const string NewSet = "New";
         private const string ResumeSet = "Resume";
@@ -98,37 +99,7 @@ namespace Rebundle.PowerShell.Commands
         [ValidateNotNullOrEmpty]
         public string ChefCachePath { get; set; } = ServerCheck.DefaultChefCachePath;
 
-        /// <summary>The private key; default ~/.ssh/FARM-&lt;farmId&gt;.&lt;region&gt;.private.pem for each server's farm.</summary>
-        [Parameter]
-        [ValidateNotNullOrEmpty]
-        public string? KeyFile { get; set; }
-
-        [Parameter]
-        public SecureString? KeyPassphrase { get; set; }
-
-        [Parameter]
-        [ValidateNotNullOrEmpty]
-        public string User { get; set; } = SshConnectionSettings.DefaultUser;
-
-        [Parameter]
-        [ValidateRange(1, 65535)]
-        public int Port { get; set; } = SshConnectionSettings.DefaultPort;
-
-        /// <summary>Reach every server at this address instead of its own (a tunnel or bastion forward).</summary>
-        [Parameter]
-        [ValidateNotNullOrEmpty]
-        public string? Address { get; set; }
-
-        [Parameter]
-        [ValidateNotNullOrEmpty]
-        public string? KnownHostsFile { get; set; }
-
-        [Parameter]
-        [ValidateNotNullOrEmpty]
-        public string[]? HostKeyFingerprint { get; set; }
-
-        [Parameter]
-        public SwitchParameter TrustNewHostKey { get; set; }
+        // The SSH parameters (-KeyFile, -User, -KnownHostsFile, ...) come from TtmRemoteCmdlet.
 
         #endregion
 
@@ -177,27 +148,15 @@ namespace Rebundle.PowerShell.Commands
         [MethodImpl(MethodImplOptions.NoInlining)]
         private IServerPreparation Preparation()
         {
-            var home = Environment.GetFolderPath(Environment.SpecialFolder.UserProfile);
-            var options = new SshOptions
-            {
-                KeyFile = KeyFile != null ? GetUnresolvedProviderPathFromPSPath(KeyFile) : null,
-                Passphrase = KeyPassphrase,
-                User = User,
-                Port = Port,
-                Address = Address,
-                KnownHostsFile = KnownHostsFile != null ? GetUnresolvedProviderPathFromPSPath(KnownHostsFile) : Path.Combine(home, ".ssh", "known_hosts"),
-                HostKeyFingerprints = HostKeyFingerprint ?? Array.Empty<string>(),
-                TrustNewHostKey = TrustNewHostKey,
-                CommandTimeout = TimeSpan.FromMinutes(5),
-            };
             var checks = ServerCheck.Plan(Check, ChefCachePath, Service, PackageName, Command);
             return new RemoteServerPreparation(
                 new SshNetShellFactory(),
-                new SshTargets(options, new KeyFileResolver(home, File.Exists)),
+                new SshTargets(Options(TimeSpan.FromMinutes(5)), new KeyFileResolver(HomeDirectory, File.Exists), AskForPassphrase),
                 new OsUpdateOptions { Reboot = true },
                 new ServerVerifier(checks, TimeSpan.FromMinutes(1)),
                 Fleet.Backend.Clock,
-                Reporter);
+                Reporter,
+                ThrottleLimit);
         }
 
         private static string DefaultJournalPath() => Path.Combine(
