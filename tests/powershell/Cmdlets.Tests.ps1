@@ -102,7 +102,10 @@ Describe 'Reading the fleet' {
     It 'Get-TtmNextRoleVersion gives the next minor, the next major, and 1-0 for a new role' {
         (Get-TtmNextRoleVersion -Role RailsAppServer).NextRoleName | Should -Be 'RailsAppServer-1-7'
         (Get-TtmNextRoleVersion -Role RailsAppServer-1-6 -Major).NextVersion.ToString() | Should -Be '2-0'
-        (Get-TtmNextRoleVersion -Role TTM-Base).NextVersion.ToString() | Should -Be '1-0'
+        (Get-TtmNextRoleVersion -Role TTM-Base -WarningVariable quiet).NextVersion.ToString() | Should -Be '1-0'
+        $quiet | Should -BeNullOrEmpty -Because 'TTM-Base exists, it just has no versions'
+        (Get-TtmNextRoleVersion -Role RailsAppSrver -WarningVariable typo -WarningAction SilentlyContinue).NextVersion.ToString() | Should -Be '1-0'
+        $typo[0].Message | Should -Match "no role named 'RailsAppSrver'.*Did you mean 'RailsAppServer'"
         (Get-TtmRole -Name Sidekiq | Get-TtmNextRoleVersion).NextRoleName | Should -Be 'Sidekiq-1-7'
     }
 

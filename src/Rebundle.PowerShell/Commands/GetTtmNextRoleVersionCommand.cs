@@ -1,5 +1,7 @@
 using System.Management.Automation;
+using System.Linq;
 using Rebundle.Domain;
+using Rebundle.Naming;
 using Rebundle.PowerShell.Infrastructure;
 using Rebundle.Runbook;
 
@@ -26,7 +28,10 @@ namespace Rebundle.PowerShell.Commands
         protected override void Process()
         {
             var baseName = RoleName.Parse(Role).BaseName;
-            WriteObject(NextRoleVersion.For(_catalog!, baseName, Major));
+            if (_catalog!.Find(baseName) == null && _catalog.VersionsOf(baseName).Count == 0)
+                WriteWarning($"There is no role named '{baseName}' yet, so its first version is 1-0." +
+                             NameMatcher.SuggestionText(baseName, _catalog.All.Where(r => !r.IsVersioned).Select(r => r.Name).ToList()));
+            WriteObject(NextRoleVersion.For(_catalog, baseName, Major));
         }
     }
 }
