@@ -174,6 +174,36 @@ Describe 'Invoke-TtmRebundle on AWS' {
     }
 }
 
+Describe 'Undo and the audit log on AWS' {
+    BeforeAll {
+        $script:ec2 = Start-TestEc2Endpoint
+        $script:audit = Join-Path $TestDrive 'audit.log'
+        Connect-TtmFleet -Aws -EndpointUrl $script:ec2.Url -Region us-east-1 -PollInterval '0:0:0.2' -AuditLogPath $script:audit | Out-Null
+        $script:journal = Join-Path $TestDrive 'rebundle.jsonl'
+    }
+
+    It 'Undo-TtmRebundle after promotion puts the launch templates back and recycles onto them' {
+        $before = @{}; Get-TtmRole | ForEach-Object { $before[$_.Name] = $_.ImageId }
+        Invoke-TtmRebundle -SkipOsUpdate -BatchSize 3 -JournalPath $journal -ApproveProduction | Out-Null
+        (Get-TtmRole -Name Sidekiq).ImageId | Should -Not -Be $before['Sidekiq']
+
+        Undo-TtmRebundle -Journal $journal -BatchSize 3 -Force | Out-Null
+
+        Get-TtmRole | ForEach-Object { $_.ImageId | Should -Be $before[$_.Name] -Because "$($_.Name) launches from its old image again" }
+        (Get-TtmFarmRole -Farm Dev -Alias Sidekiq).Role | Should -Be 'Sidekiq'
+        (Get-TtmServer -Farm Production -Role Sidekiq).ImageId | Should -Be $before['Sidekiq']
+    }
+
+    It 'logged every change with the AWS backend, before and after' {
+        $log = Get-TtmAuditLog -Path $audit
+        $log.Backend | Sort-Object -Unique | Should -Be 'Aws'
+        $log.Action | Sort-Object -Unique | Should -Be @('CreateImage', 'CreateRole', 'LaunchServer', 'SetFarmRoleRole', 'SetRoleImage', 'TerminateServer')
+        $promotion = $log | Where-Object { $_.Action -eq 'SetRoleImage' -and $_.Target -eq 'role RailsAppServer' }
+        $promotion | Should -HaveCount 2 -Because 'promoted, then put back'
+        $promotion[1].After | Should -Be $promotion[0].Before
+    }
+}
+
 Describe 'Remove-TtmRoleVersion on AWS' {
     BeforeAll {
         $script:ec2 = Start-TestEc2Endpoint
