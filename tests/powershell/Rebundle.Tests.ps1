@@ -110,8 +110,12 @@ Describe 'A rebundle killed part way' {
 
     It 'resumes to the same end state when the process is killed after journal entry <Entry>' -ForEach @(
         @{ Entry = 2 }, @{ Entry = 4 }, @{ Entry = 6 }, @{ Entry = 10 }, @{ Entry = 14 }, @{ Entry = 18 },
-        @{ Entry = 22 }, @{ Entry = 26 }, @{ Entry = 30 }, @{ Entry = 35 }, @{ Entry = 40 }
+        @{ Entry = 22 }, @{ Entry = 26 }, @{ Entry = 30 }, @{ Entry = 35 }, @{ Entry = 40 }, @{ Entry = 45 },
+        @{ Entry = 50 }, @{ Entry = 55 }, @{ Entry = 60 }, @{ Entry = 64 }, @{ Entry = 68 }
     ) {
+        # With -BatchSize 2 the journal runs: plan 1, base-image 2-6, recycle-staging 7-15,
+        # snapshot 16-27, swap-test 28-39, recycle-test 40-48, gate 49, promote 50-61,
+        # recycle-production 62-71, finished 72: every step is cut at least once.
         if ($Entry -ge $journalLength) { Set-ItResult -Skipped -Because "the run has only $journalLength entries"; return }
         $sandbox = New-TestSandbox -Delay 0.1
         $journal = Join-Path $sandbox.Path 'j.jsonl'
