@@ -27,9 +27,12 @@ internal sealed class CountingBackend : IFleetBackend
     public string Location => _inner.Location;
     public IClock Clock => _inner.Clock;
     public TimeSpan PollInterval => _inner.PollInterval;
-    public IReadOnlyList<Farm> GetFarms() => _inner.GetFarms();
-    public IReadOnlyList<FarmRole> GetFarmRoles(IReadOnlyCollection<string>? farms = null) => _inner.GetFarmRoles(farms);
-    public IReadOnlyList<Role> GetRoles() => _inner.GetRoles();
+    /// <summary>How many whole-list reads (farms, farm roles, roles) were made.</summary>
+    public int ListReads { get; private set; }
+
+    public IReadOnlyList<Farm> GetFarms() { ListReads++; return _inner.GetFarms(); }
+    public IReadOnlyList<FarmRole> GetFarmRoles(IReadOnlyCollection<string>? farms = null) { ListReads++; return _inner.GetFarmRoles(farms); }
+    public IReadOnlyList<Role> GetRoles() { ListReads++; return _inner.GetRoles(); }
 
     public IReadOnlyList<Server> GetServers(ServerQuery query)
     {

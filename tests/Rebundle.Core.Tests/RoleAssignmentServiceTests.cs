@@ -60,4 +60,20 @@ public class RoleAssignmentServiceTests : IDisposable
         var missing = Assert.Throws<TtmException>(() => Service.PlanRoleImage("Sidekiq", "ami-nope"));
         Assert.Equal(TtmErrorCode.ImageNotFound, missing.Code);
     }
+
+    [Fact]
+    public void A_pipeline_of_roles_reads_the_fleet_once_and_sees_its_own_changes()
+    {
+        var counting = new CountingBackend(_t.Backend);
+        var service = new RoleAssignmentService(new Fleet(counting));
+        foreach (var role in new[] { "RailsAppServer-1-6", "Sidekiq-1-6", "NodeAppServer-1-6", "DevDebug-1-6", "SystemWatcher-1-6" })
+            service.Apply(service.PlanFarmRole("Dev", role, null));
+
+        Assert.Equal(3, counting.ListReads); // roles, farms, farm roles: once each
+        Assert.Equal("Sidekiq-1-6", _t.Fleet.RequireFarmRole("Dev", "Sidekiq").Role);
+        // The service's own change is known to it: swapping back is not mistaken for a no-op.
+        var back = service.PlanFarmRole("Dev", "Sidekiq", null);
+        Assert.False(back.IsNoOp);
+        Assert.Equal("Sidekiq-1-6", back.FarmRole.Role);
+    }
 }

@@ -227,10 +227,11 @@ namespace Rebundle.Rebundling
         private void Promote(RebundlePlan plan)
         {
             var service = new RoleAssignmentService(_fleet);
+            var catalog = _fleet.Roles();
             foreach (var role in plan.Promotions)
             {
                 var source = plan.Snapshots.Values.First(r => string.Equals(RoleName.BaseOf(r), role, StringComparison.OrdinalIgnoreCase));
-                var change = service.PlanRoleImage(role, _fleet.Roles().Require(source).ImageId);
+                var change = service.PlanRoleImage(role, catalog.Require(source).ImageId);
                 if (change.IsNoOp) continue;
                 Append("promote", "promoting", new Dictionary<string, string> { ["role"] = role, ["before"] = change.Role.ImageId, ["after"] = change.NewImageId });
                 service.Apply(change);

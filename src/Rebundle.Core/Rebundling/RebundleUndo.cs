@@ -22,6 +22,7 @@ namespace Rebundle.Rebundling
         private readonly IJournal _journal;
         private readonly IRunbookReporter _reporter;
         private string _stagingFarm = "";
+        private RoleAssignmentService? _assignments;
 
         public RebundleUndo(Fleet fleet, IJournal journal, IRunbookReporter reporter)
         {
@@ -71,7 +72,7 @@ namespace Rebundle.Rebundling
 
         public void Apply(UndoChange change)
         {
-            var service = new RoleAssignmentService(_fleet);
+            var service = _assignments ??= new RoleAssignmentService(_fleet);
             if (change.Kind == "RoleImage") service.Apply(service.PlanRoleImage(change.Target, change.RestoreTo));
             else service.Apply(service.PlanFarmRole(change.Farm, change.RestoreTo, change.Target));
             _journal.Append(new JournalEntry

@@ -36,9 +36,12 @@ namespace Rebundle.Runbook
         }
 
         /// <summary>The farm's exact name, or a <see cref="TtmErrorCode.FarmNotFound"/> error with suggestions.</summary>
-        public string RequireFarm(string name)
+        public string RequireFarm(string name) => FindFarm(name, Backend.GetFarms());
+
+        /// <summary>As <see cref="RequireFarm"/>, on farms already read.</summary>
+        public static string FindFarm(string name, IReadOnlyList<Farm> farms)
         {
-            var known = Backend.GetFarms().Select(f => f.Name).ToList();
+            var known = farms.Select(f => f.Name).ToList();
             return known.FirstOrDefault(n => string.Equals(n, name, StringComparison.OrdinalIgnoreCase)) ?? throw FarmNotFound(name, known);
         }
 
@@ -70,7 +73,13 @@ namespace Rebundle.Runbook
         public FarmRole RequireFarmRole(string farm, string alias)
         {
             var exactFarm = RequireFarm(farm);
-            var roles = Backend.GetFarmRoles(new[] { exactFarm });
+            return FindFarmRole(exactFarm, alias, Backend.GetFarmRoles(new[] { exactFarm }));
+        }
+
+        /// <summary>As <see cref="RequireFarmRole"/>, on farm roles already read (of any farms).</summary>
+        public static FarmRole FindFarmRole(string exactFarm, string alias, IEnumerable<FarmRole> farmRoles)
+        {
+            var roles = farmRoles.Where(r => string.Equals(r.Farm, exactFarm, StringComparison.OrdinalIgnoreCase)).ToList();
             return roles.FirstOrDefault(r => string.Equals(r.Alias, alias, StringComparison.OrdinalIgnoreCase))
                 ?? throw new TtmException(TtmErrorCode.FarmRoleNotFound,
                     $"Farm '{exactFarm}' has no farm role aliased '{alias}'." + NameMatcher.SuggestionText(alias, roles.Select(r => r.Alias).ToList()) +

@@ -16,6 +16,10 @@ namespace Rebundle.PowerShell.Commands
     public sealed class SetTtmFarmRoleCommand : TtmCmdlet
     {
         private int _received;
+        private RoleAssignmentService? _service;
+
+        /// <summary>One service for the whole pipeline: it reads the fleet once.</summary>
+        private RoleAssignmentService Service => _service ??= new RoleAssignmentService(Fleet);
 
         [Parameter(Mandatory = true, Position = 0)]
         [ValidateNotNullOrEmpty]
@@ -45,8 +49,7 @@ namespace Rebundle.PowerShell.Commands
             _received++;
             try
             {
-                var service = new RoleAssignmentService(Fleet);
-                var change = service.PlanFarmRole(Farm, Role, Alias);
+                var change = Service.PlanFarmRole(Farm, Role, Alias);
                 if (change.IsNoOp)
                 {
                     WriteVerbose($"Farm role {change.FarmRole.Alias} of farm {Farm} already runs {change.NewRole}.");
@@ -54,7 +57,7 @@ namespace Rebundle.PowerShell.Commands
                     return;
                 }
                 if (!ShouldChange($"{Farm}/{change.FarmRole.Alias}", change.Description, new[] { Farm }, Force)) return;
-                var changed = service.Apply(change);
+                var changed = Service.Apply(change);
                 if (PassThru) WriteObject(changed);
             }
             catch (TtmException e) when (e.Code == TtmErrorCode.FarmRoleNotFound && MyInvocation.ExpectingInput && Alias == null)

@@ -15,6 +15,10 @@ namespace Rebundle.PowerShell.Commands
     public sealed class SetTtmRoleImageCommand : TtmCmdlet
     {
         private int _received;
+        private RoleAssignmentService? _service;
+
+        /// <summary>One service for the whole pipeline: it reads the fleet once.</summary>
+        private RoleAssignmentService Service => _service ??= new RoleAssignmentService(Fleet);
 
         /// <summary>A role from Get-TtmRole; its image goes to its base-name role.</summary>
         [Parameter(ValueFromPipeline = true)]
@@ -47,8 +51,7 @@ namespace Rebundle.PowerShell.Commands
                     ?? throw new TtmException(TtmErrorCode.InvalidArgument, "Name the role to change with -Role, or pipe in a versioned role from Get-TtmRole.");
                 var image = Image ?? InputObject?.ImageId
                     ?? throw new TtmException(TtmErrorCode.InvalidArgument, $"Give the image for role {target} with -Image, or pipe in a role from Get-TtmRole.", target);
-                var service = new RoleAssignmentService(Fleet);
-                var change = service.PlanRoleImage(target, image);
+                var change = Service.PlanRoleImage(target, image);
                 if (change.IsNoOp)
                 {
                     WriteVerbose($"Role {change.Role.Name} already uses image {image}.");
@@ -56,7 +59,7 @@ namespace Rebundle.PowerShell.Commands
                     return;
                 }
                 if (!ShouldChange(change.Role.Name, change.Description, change.FarmsAffected, Force)) return;
-                var changed = service.Apply(change);
+                var changed = Service.Apply(change);
                 if (PassThru) WriteObject(changed);
             }
             catch (TtmException e)
