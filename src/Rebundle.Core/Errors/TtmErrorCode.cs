@@ -36,5 +36,20 @@ namespace Rebundle.Errors
         SshCommandFailed,
         SshTimeout,
         CheckFailed,
+
+        /// <summary>A change touches a protected farm and was not approved (-Force, -ApproveProduction or a Yes at the prompt).</summary>
+        ApprovalRequired,
+
+        /// <summary>Another run holds the lease on a farm (or the lock on a journal) this run would change.</summary>
+        FarmBusy,
+
+        /// <summary>The audit log could not be written, so the change it announces was not made.</summary>
+        AuditFailed,
+
+        /// <summary>A role this run would adopt was made by someone else (another run or by hand).</summary>
+        RoleConflict,
+
+        /// <summary>A journal cannot be trusted (not a Rebundle journal, or broken in the middle).</summary>
+        JournalCorrupt,
     }
 }

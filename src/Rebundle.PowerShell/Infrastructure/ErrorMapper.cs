@@ -49,7 +49,16 @@ namespace Rebundle.PowerShell.Infrastructure
                 case TtmErrorCode.SshTimeout:
                     return ErrorCategory.OperationTimeout;
                 case TtmErrorCode.StateFileLocked:
+                case TtmErrorCode.FarmBusy:
                     return ErrorCategory.ResourceBusy;
+                case TtmErrorCode.ApprovalRequired:
+                    return ErrorCategory.PermissionDenied;
+                case TtmErrorCode.AuditFailed:
+                    return ErrorCategory.WriteError;
+                case TtmErrorCode.RoleConflict:
+                    return ErrorCategory.ResourceExists;
+                case TtmErrorCode.JournalCorrupt:
+                    return ErrorCategory.InvalidData;
                 case TtmErrorCode.StateFileCorrupt:
                     return ErrorCategory.ReadError;
                 case TtmErrorCode.ConnectionFailed:
