@@ -13,7 +13,7 @@ namespace Rebundle.Aws
     /// <summary>The changes: each is one object, done so that a failure leaves nothing half-made.</summary>
     public sealed partial class AwsBackend
     {
-        public Image CreateImage(Server source, string imageName)
+        public Image CreateImage(Server source, string imageName, bool noReboot = false)
         {
             var role = TtmTags.RoleOfImageName(imageName);
             var tags = new List<Tag> { TtmTags.Tag(TtmTags.Role, role), TtmTags.Tag(TtmTags.SourceInstance, source.Id) };
@@ -23,6 +23,7 @@ namespace Rebundle.Aws
                 {
                     InstanceId = source.Id,
                     Name = imageName,
+                    NoReboot = noReboot,
                     Description = $"Rebundle snapshot of {source.Farm}/{source.Name} ({source.Id}) for role {role}",
                     // Tag the snapshots too, so the console shows what each snapshot belongs to.
                     TagSpecifications = new List<TagSpecification>

@@ -79,7 +79,7 @@ namespace Rebundle.Sandbox
             .Select(i => ToImage(i, Clock.UtcNow))
             .ToList());
 
-        public Image CreateImage(Server source, string imageName) => Change(state =>
+        public Image CreateImage(Server source, string imageName, bool noReboot = false) => Change(state =>
         {
             var server = RequireServer(state, source.Id);
             if (SandboxSimulation.StatusOf(server, Clock.UtcNow) != ServerStatus.Running)

@@ -34,12 +34,13 @@ namespace Rebundle.Scalr
                 "Scalr did not say which AWS region the server is in; pass -AwsRegion to Connect-TtmFleet.", "AwsRegion");
 
         /// <summary>Starts CreateImage of <paramref name="instanceId"/>; returns the new AMI id.</summary>
-        public string CreateImage(string region, string instanceId, string name, string roleName, string serverName)
+        public string CreateImage(string region, string instanceId, string name, string roleName, string serverName, bool noReboot = false)
         {
             var request = new CreateImageRequest
             {
                 InstanceId = instanceId,
                 Name = name,
+                NoReboot = noReboot,
                 Description = $"Rebundle snapshot of {serverName} for role {roleName}",
                 TagSpecifications = new List<TagSpecification>
                 {

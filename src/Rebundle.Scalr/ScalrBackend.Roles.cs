@@ -60,7 +60,7 @@ namespace Rebundle.Scalr
             return imageIds.Where(found.ContainsKey).Select(id => found[id]).ToList();
         }
 
-        public Image CreateImage(Server source, string imageName)
+        public Image CreateImage(Server source, string imageName, bool noReboot = false)
         {
             // The domain server carries Scalr's id; the instance behind it is one GET away.
             var server = ScalrServer.From(_client.Get($"servers/{source.Id}/"));
@@ -68,7 +68,7 @@ namespace Rebundle.Scalr
                 throw new TtmException(TtmErrorCode.ServerNotRunning,
                     $"Server {source.Name} of farm {source.Farm} is {server.Status} in Scalr and has no running instance to snapshot. Wait until it runs, then try again.", source.Name);
             var region = _ec2.RegionFor(server.CloudLocation ?? source.Region);
-            var amiId = _ec2.CreateImage(region, server.CloudServerId, imageName, imageName, source.Name);
+            var amiId = _ec2.CreateImage(region, server.CloudServerId, imageName, imageName, source.Name, noReboot);
             lock (_gate) _ec2Regions[amiId] = region;
             return new Image { Id = amiId, Name = imageName, Status = ImageStatus.Pending, CreatedAt = Clock.UtcNow, SourceServerId = source.Id };
         }

@@ -95,47 +95,6 @@ public class RebundleRunnerTests : IDisposable
     }
 }
 
-public class AuditingBackendTests : IDisposable
-{
-    private readonly TestFleet _t = new();
-
-    public void Dispose() => _t.Dispose();
-
-    private sealed class ListSink : IAuditSink
-    {
-        public List<AuditEntry> Entries { get; } = new();
-
-        public void Write(AuditEntry entry) => Entries.Add(entry);
-    }
-
-    [Fact]
-    public void Every_change_is_logged_with_before_and_after_and_reads_are_not()
-    {
-        var sink = new ListSink();
-        var fleet = new Fleet(new AuditingBackend(_t.Backend, sink, "ops@host"));
-        fleet.GetServers(null, null, null);
-        fleet.Roles();
-        Assert.Empty(sink.Entries);
-
-        var farmRole = fleet.RequireFarmRole("Dev", "Reports");
-        fleet.Backend.SetFarmRoleRole(farmRole, "Reports-1-6");
-
-        var entry = Assert.Single(sink.Entries);
-        Assert.Equal(("SetFarmRoleRole", "Dev/Reports", "Reports", "Reports-1-6", "ops@host", "Sandbox"),
-            (entry.Action, entry.Target, entry.Before, entry.After, entry.User, entry.Backend));
-        Assert.Equal(entry, AuditCodec.Decode(new[] { AuditCodec.Encode(entry) }).Single());
-    }
-
-    [Fact]
-    public void A_failed_change_is_not_logged()
-    {
-        var sink = new ListSink();
-        var backend = new AuditingBackend(_t.Backend, sink, "ops@host");
-        Assert.Throws<TtmException>(() => backend.SetRoleImage(Role.Named("Nope", "ami-1"), "ami-1"));
-        Assert.Empty(sink.Entries);
-    }
-}
-
 public class JournalCodecTests
 {
     [Fact]

@@ -1,15 +1,20 @@
 using System;
 using System.Collections.Generic;
+using System.Linq;
 using Rebundle.Backends;
 using Rebundle.Domain;
+using Rebundle.Errors;
 using Rebundle.Runbook;
+using Rebundle.Safety;
 
 namespace Rebundle.Audit
 {
     /// <summary>
-    /// Wraps a backend so that every change any cmdlet makes is written to the audit log after it
-    /// succeeds. Reads pass straight through. Because it wraps the backend at connect time, no
-    /// cmdlet can forget to audit.
+    /// The one path every change takes. Each change is described by what it touches
+    /// (<see cref="ChangeIntent"/>), checked by the <see cref="ChangeGuard"/> (a protected farm
+    /// needs approval), written to the audit log as an intent — if that write fails, nothing
+    /// changes — then made, then written again with its outcome. Reads pass straight through.
+    /// Because it wraps the backend at connect time, no cmdlet and no runbook step can skip it.
     /// </summary>
     public sealed class AuditingBackend : IFleetBackend, IImageLookup, IRoleRetirement
     {
@@ -17,15 +22,18 @@ namespace Rebundle.Audit
         private readonly IAuditSink _sink;
         private readonly string _user;
 
-        public AuditingBackend(IFleetBackend inner, IAuditSink sink, string user)
+        public AuditingBackend(IFleetBackend inner, IAuditSink sink, string user, ChangeGuard? guard = null)
         {
             _inner = inner;
             _sink = sink;
             _user = user;
+            Guard = guard ?? ChangeGuard.None;
         }
 
         /// <summary>The backend underneath (for backend-specific commands such as Set-TtmSandbox).</summary>
         public IFleetBackend Inner => _inner;
+
+        public ChangeGuard Guard { get; }
 
         public string Kind => _inner.Kind;
 
@@ -34,6 +42,9 @@ namespace Rebundle.Audit
         public IClock Clock => _inner.Clock;
 
         public TimeSpan PollInterval => _inner.PollInterval;
+
+        /// <summary>EC2's CreateImage (AWS, and Scalr's snapshots) reboots the server unless told not to.</summary>
+        public bool SnapshotReboots => Kind != "Sandbox";
 
         public IReadOnlyList<Farm> GetFarms() => _inner.GetFarms();
 
@@ -45,46 +56,83 @@ namespace Rebundle.Audit
 
         public IReadOnlyList<Image> GetImages(IReadOnlyCollection<string> imageIds) => _inner.GetImages(imageIds);
 
-        public Image CreateImage(Server source, string imageName)
-        {
-            var image = _inner.CreateImage(source, imageName);
-            Log("CreateImage", $"server {source.Farm}/{source.Name} ({source.Id})", null, $"image {image.Id} named {imageName}");
-            return image;
-        }
+        public Image CreateImage(Server source, string imageName, bool noReboot = false) => Change(
+            new ChangeIntent
+            {
+                Action = "CreateImage",
+                Target = ChangeIntent.ServerTarget(source.Farm, source.Alias, source.Name),
+                Farms = new[] { source.Farm },
+                After = $"image {imageName}",
+                Description = $"Snapshot server {source} into image {imageName}" + (SnapshotReboots && !noReboot ? " (the server reboots)" : ""),
+            },
+            () => _inner.CreateImage(source, imageName, noReboot),
+            image => $"image {image.Id} named {imageName}");
 
-        public Role CreateRole(string roleName, Role template, string imageId)
-        {
-            var role = _inner.CreateRole(roleName, template, imageId);
-            Log("CreateRole", $"role {roleName}", null, $"role {role.Name} from {template.Name} with image {imageId}");
-            return role;
-        }
+        public Role CreateRole(string roleName, Role template, string imageId) => Change(
+            new ChangeIntent
+            {
+                Action = "CreateRole",
+                Target = ChangeIntent.RoleTarget(roleName),
+                After = $"role {roleName} from {template.Name} with image {imageId}",
+                Description = $"Create role {roleName}",
+            },
+            () => _inner.CreateRole(roleName, template, imageId),
+            role => $"role {role.Name} from {template.Name} with image {role.ImageId}");
 
-        public Role SetRoleImage(Role role, string imageId)
-        {
-            var changed = _inner.SetRoleImage(role, imageId);
-            Log("SetRoleImage", $"role {role.Name}", role.ImageId, changed.ImageId);
-            return changed;
-        }
+        public Role SetRoleImage(Role role, string imageId) => Change(
+            new ChangeIntent
+            {
+                Action = "SetRoleImage",
+                Target = ChangeIntent.RoleTarget(role.Name),
+                Farms = FarmsRunning(role.Name),
+                Before = role.ImageId,
+                After = imageId,
+                Description = $"Set the image of role {role.Name} to {imageId}",
+            },
+            () => _inner.SetRoleImage(role, imageId),
+            changed => changed.ImageId);
 
-        public FarmRole SetFarmRoleRole(FarmRole farmRole, string roleName)
-        {
-            var changed = _inner.SetFarmRoleRole(farmRole, roleName);
-            Log("SetFarmRoleRole", $"{farmRole.Farm}/{farmRole.Alias}", farmRole.Role, changed.Role);
-            return changed;
-        }
+        public FarmRole SetFarmRoleRole(FarmRole farmRole, string roleName) => Change(
+            new ChangeIntent
+            {
+                Action = "SetFarmRoleRole",
+                Target = ChangeIntent.FarmRoleTarget(farmRole.Farm, farmRole.Alias),
+                Farms = new[] { farmRole.Farm },
+                Before = farmRole.Role,
+                After = roleName,
+                Description = $"Make farm role {farmRole} run role {roleName}",
+            },
+            () => _inner.SetFarmRoleRole(farmRole, roleName),
+            changed => changed.Role);
 
-        public Server LaunchServer(FarmRole farmRole)
-        {
-            var server = _inner.LaunchServer(farmRole);
-            Log("LaunchServer", $"{farmRole.Farm}/{farmRole.Alias}", null, $"{server.Name} ({server.Id}) from role {server.Role}");
-            return server;
-        }
+        public Server LaunchServer(FarmRole farmRole) => Change(
+            new ChangeIntent
+            {
+                Action = "LaunchServer",
+                Target = ChangeIntent.FarmRoleTarget(farmRole.Farm, farmRole.Alias),
+                Farms = new[] { farmRole.Farm },
+                After = $"a server from role {farmRole.Role}",
+                Description = $"Launch a server of farm role {farmRole}",
+            },
+            () => _inner.LaunchServer(farmRole),
+            server => $"{server.Name} ({server.Id}) from role {server.Role}");
 
-        public void TerminateServer(Server server)
-        {
-            _inner.TerminateServer(server);
-            Log("TerminateServer", $"{server.Farm}/{server.Alias}", $"{server.Name} ({server.Id})", "terminated");
-        }
+        public void TerminateServer(Server server) => Change(
+            new ChangeIntent
+            {
+                Action = "TerminateServer",
+                Target = ChangeIntent.ServerTarget(server.Farm, server.Alias, server.Name),
+                Farms = new[] { server.Farm },
+                Before = $"{server.Name} ({server.Id})",
+                After = "terminated",
+                Description = $"Terminate server {server} ({server.Id})",
+            },
+            () =>
+            {
+                _inner.TerminateServer(server);
+                return true;
+            },
+            _ => "terminated");
 
         public IReadOnlyList<Image> FindImagesByName(string name) =>
             _inner is IImageLookup lookup ? lookup.FindImagesByName(name) : Array.Empty<Image>();
@@ -92,9 +140,23 @@ namespace Rebundle.Audit
         public void DeleteRole(Role role, bool deleteImage)
         {
             if (!(_inner is IRoleRetirement retirement))
-                throw new Errors.TtmException(Errors.TtmErrorCode.InvalidArgument, $"The {Kind} backend cannot delete roles.", role.Name);
-            retirement.DeleteRole(role, deleteImage);
-            Log("DeleteRole", $"role {role.Name}", $"role {role.Name} with image {role.ImageId}", deleteImage ? "deleted with its image" : "deleted");
+                throw new TtmException(TtmErrorCode.InvalidArgument, $"The {Kind} backend cannot delete roles.", role.Name);
+            Change(
+                new ChangeIntent
+                {
+                    Action = "DeleteRole",
+                    Target = ChangeIntent.RoleTarget(role.Name),
+                    Farms = FarmsRunning(role.Name),
+                    Before = $"role {role.Name} with image {role.ImageId}",
+                    After = deleteImage ? "deleted with its image" : "deleted",
+                    Description = $"Delete role {role.Name}" + (deleteImage ? $" and its image {role.ImageId}" : ""),
+                },
+                () =>
+                {
+                    retirement.DeleteRole(role, deleteImage);
+                    return true;
+                },
+                _ => deleteImage ? "deleted with its image" : "deleted");
         }
 
         /// <summary>Whether the backend underneath can retire roles.</summary>
@@ -102,16 +164,54 @@ namespace Rebundle.Audit
 
         public void Dispose() => _inner.Dispose();
 
-        private void Log(string action, string target, string? before, string? after) => _sink.Write(new AuditEntry
+        private IReadOnlyList<string> FarmsRunning(string roleName) => _inner.GetFarmRoles()
+            .Where(r => string.Equals(r.Role, roleName, StringComparison.OrdinalIgnoreCase))
+            .Select(r => r.Farm).Distinct(StringComparer.OrdinalIgnoreCase).ToList();
+
+        private T Change<T>(ChangeIntent intent, Func<T> make, Func<T, string?> after)
+        {
+            Guard.Check(intent);
+            var announced = Entry(intent) with { ChangeId = Guid.NewGuid().ToString("N").Substring(0, 16), IsIntent = true };
+            _sink.Write(announced); // throws TtmAuditFailed: then nothing has changed
+            T result;
+            try
+            {
+                result = make();
+            }
+            catch (Exception e)
+            {
+                Outcome(announced with { IsIntent = false, Outcome = AuditOutcome.Failed, Error = e.Message });
+                throw;
+            }
+            Outcome(announced with { IsIntent = false, Outcome = AuditOutcome.Done, After = after(result) });
+            return result;
+        }
+
+        // The change is made (or failed) by now: an outcome that cannot be written must not turn a
+        // made change into an error (its caller would think nothing happened). The intent line
+        // already says it was attempted; Get-TtmAuditLog shows it with an Unknown outcome.
+        private void Outcome(AuditEntry entry)
+        {
+            try
+            {
+                _sink.Write(entry with { Time = _inner.Clock.UtcNow });
+            }
+            catch (TtmException)
+            {
+            }
+        }
+
+        private AuditEntry Entry(ChangeIntent intent) => new AuditEntry
         {
             Time = _inner.Clock.UtcNow,
             User = _user,
             Backend = Kind,
             Location = Location,
-            Action = action,
-            Target = target,
-            Before = before,
-            After = after,
-        });
+            Action = intent.Action,
+            Target = intent.Target,
+            Farms = intent.Farms,
+            Before = intent.Before,
+            After = intent.After,
+        };
     }
 }

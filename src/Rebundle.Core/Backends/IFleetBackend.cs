@@ -43,7 +43,11 @@ namespace Rebundle.Backends
         IReadOnlyList<Image> GetImages(IReadOnlyCollection<string> imageIds);
 
         /// <summary>Starts an image of the server's disk, named <paramref name="imageName"/>. Returns it pending.</summary>
-        Image CreateImage(Server source, string imageName);
+        /// <param name="noReboot">
+        /// Take the image without rebooting the server (EC2's NoReboot: the file systems are not
+        /// quiesced). Backends that never reboot for a snapshot ignore it.
+        /// </param>
+        Image CreateImage(Server source, string imageName, bool noReboot = false);
 
         /// <summary>
         /// Creates role <paramref name="roleName"/> with the launch settings of <paramref name="template"/>

@@ -5,6 +5,7 @@ using Rebundle.Backends;
 using Rebundle.Domain;
 using Rebundle.Errors;
 using Rebundle.Naming;
+using Rebundle.Safety;
 
 namespace Rebundle.Runbook
 {
@@ -15,13 +16,20 @@ namespace Rebundle.Runbook
     /// </summary>
     public sealed class Fleet : IDisposable
     {
-        public Fleet(IFleetBackend backend, NameTables? names = null)
+        public Fleet(IFleetBackend backend, NameTables? names = null, IFarmLeases? leases = null)
         {
             Backend = backend;
             Names = names ?? NameTables.Default;
+            Leases = leases ?? NoLeases.Instance;
         }
 
         public IFleetBackend Backend { get; }
+
+        /// <summary>Decides whether a change to a protected farm was approved; cmdlets put their approver in scope.</summary>
+        public ChangeGuard Guard => (Backend as Audit.AuditingBackend)?.Guard ?? ChangeGuard.None;
+
+        /// <summary>Leases on farms and locks on journals, so two runs never change one farm at once.</summary>
+        public IFarmLeases Leases { get; }
 
         public NameTables Names { get; }
 

@@ -24,6 +24,9 @@ namespace Rebundle.Runbook
 
         /// <summary>Name the image this (a resumed rebundle keeps the name it planned); default: from the role and time.</summary>
         public string? ImageName { get; init; }
+
+        /// <summary>Do not reboot the server for the image (EC2 NoReboot).</summary>
+        public bool NoReboot { get; init; }
     }
 
     /// <summary>One validated snapshot, ready for confirmation.</summary>
@@ -43,6 +46,8 @@ namespace Rebundle.Runbook
 
         /// <summary>An image already started for this snapshot (when resuming); no new image is made.</summary>
         public string? ExistingImageId { get; init; }
+
+        public bool NoReboot { get; init; }
 
         public string Description => ReplaceImage
             ? $"Snapshot server {Server.Name} ({Server.Id}) of farm {Server.Farm} and replace the image of role {TargetRole}"
@@ -111,7 +116,7 @@ namespace Rebundle.Runbook
             {
                 if (claimed.Contains(sourceRole.Name))
                     throw Duplicate(server, sourceRole.Name);
-                return new SnapshotPlan { Server = server, SourceRole = sourceRole, TargetRole = sourceRole.Name, ReplaceImage = true, ImageName = request.ImageName ?? $"{sourceRole.Name}-{stamp}" };
+                return new SnapshotPlan { Server = server, SourceRole = sourceRole, TargetRole = sourceRole.Name, ReplaceImage = true, ImageName = request.ImageName ?? $"{sourceRole.Name}-{stamp}", NoReboot = request.NoReboot };
             }
 
             // The new role is named after the farm role's alias (RailsAppServer), not the role
@@ -125,7 +130,7 @@ namespace Rebundle.Runbook
                     target);
             if (claimed.Contains(target))
                 throw Duplicate(server, target);
-            return new SnapshotPlan { Server = server, SourceRole = sourceRole, TargetRole = target, ImageName = request.ImageName ?? target };
+            return new SnapshotPlan { Server = server, SourceRole = sourceRole, TargetRole = target, ImageName = request.ImageName ?? target, NoReboot = request.NoReboot };
         }
 
         private static TtmException Duplicate(Server server, string target) => new TtmException(TtmErrorCode.DuplicateInput,
@@ -159,7 +164,7 @@ namespace Rebundle.Runbook
                     else
                     {
                         _reporter.Verbose($"Creating image {plan.ImageName} from server {plan.Server.Name} ({plan.Server.Id}).");
-                        image = backend.CreateImage(plan.Server, plan.ImageName);
+                        image = backend.CreateImage(plan.Server, plan.ImageName, plan.NoReboot);
                     }
                     imageStarted?.Invoke(plan, image);
                     started.Add((plan, image));

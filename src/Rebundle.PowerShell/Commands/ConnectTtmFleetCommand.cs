@@ -9,6 +9,7 @@ using Rebundle.Naming;
 using Rebundle.PowerShell.Infrastructure;
 using Rebundle.PowerShell.Infrastructure.Files;
 using Rebundle.Runbook;
+using Rebundle.Safety;
 using Rebundle.Sandbox;
 
 namespace Rebundle.PowerShell.Commands
@@ -153,8 +154,12 @@ namespace Rebundle.PowerShell.Commands
                 _ => throw new TtmException(TtmErrorCode.InvalidArgument, $"Unknown backend '{ParameterSetName}'."),
             };
             var auditPath = AuditLogPath != null ? GetUnresolvedProviderPathFromPSPath(AuditLogPath) : FileAuditSink.DefaultPath();
-            var audited = new AuditingBackend(backend, new FileAuditSink(auditPath), Environment.UserName + "@" + Environment.MachineName);
-            var connection = new FleetConnection(new Fleet(audited, names), DateTimeOffset.Now, configPath, auditPath);
+            var user = Environment.UserName + "@" + Environment.MachineName;
+            // Every change passes the guard (protected farms from the configuration) and is audited ahead.
+            var audited = new AuditingBackend(backend, new FileAuditSink(auditPath), user, new ChangeGuard(names.IsProtectedFarm));
+            var sandboxFolder = backend is SandboxBackend ? System.IO.Path.GetDirectoryName(backend.Location) : null;
+            var leases = new FileLeases(FileLeases.FolderFor(backend.Kind, backend.Location, sandboxFolder), user);
+            var connection = new FleetConnection(new Fleet(audited, names, leases), DateTimeOffset.Now, configPath, auditPath);
             FleetSession.Set(connection);
             WriteVerbose($"Connected to the {connection.Backend} fleet at {connection.Location}.");
             WriteObject(connection);

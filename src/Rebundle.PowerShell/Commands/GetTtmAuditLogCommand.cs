@@ -20,7 +20,11 @@ namespace Rebundle.PowerShell.Commands
         [ValidateNotNullOrEmpty]
         public string? Path { get; set; }
 
-        /// <summary>Only changes whose target matches (wildcards), e.g. 'Production/*' or 'role Rails*'.</summary>
+        /// <summary>
+        /// Only changes whose target matches (wildcards), e.g. 'Production/*' or 'role/Rails*'. A change
+        /// also matches as '&lt;farm&gt;/&lt;target&gt;' for every farm it touched, so 'Production/*'
+        /// finds the role images that Production runs too.
+        /// </summary>
         [Parameter(Position = 0)]
         [SupportsWildcards]
         public string[]? Target { get; set; }
@@ -47,6 +51,10 @@ namespace Rebundle.PowerShell.Commands
 
         protected override bool NeedsConnection => false;
 
+        private bool MatchesTarget(AuditEntry entry) =>
+            NameMatcher.MatchesAny(entry.Target, Target) ||
+            entry.Farms.Any(farm => !entry.Target.StartsWith(farm + "/", StringComparison.OrdinalIgnoreCase) && NameMatcher.MatchesAny(farm + "/" + entry.Target, Target));
+
         protected override void End()
         {
             var path = Path != null ? GetUnresolvedProviderPathFromPSPath(Path) : FleetSession.Current?.AuditLogPath ?? FileAuditSink.DefaultPath();
@@ -57,10 +65,14 @@ namespace Rebundle.PowerShell.Commands
                 WriteVerbose($"No audit log at {path} yet: nothing has been changed through Rebundle.");
                 return;
             }
-            var entries = AuditCodec.Decode(AppendOnlyFile.ReadLines(path))
-                .Where(e => NameMatcher.MatchesAny(e.Target, Target) && NameMatcher.MatchesAny(e.Action, Action) && NameMatcher.MatchesAny(e.User, User))
+            var lines = AuditCodec.Decode(AppendOnlyFile.ReadLines(path),
+                line => WriteWarning($"Line {line} of the audit log {path} is not a whole entry (a write cut short); it was skipped."));
+            var entries = AuditCodec.Changes(lines)
+                .Where(e => MatchesTarget(e) && NameMatcher.MatchesAny(e.Action, Action) && NameMatcher.MatchesAny(e.User, User))
                 .Where(e => (After == null || e.Time >= After) && (Before == null || e.Time <= Before))
                 .ToList();
+            foreach (var entry in entries.Where(e => e.Outcome == AuditOutcome.Unknown))
+                WriteWarning($"{entry.Action} on {entry.Target} at {entry.Time:u} was announced but its outcome was never written (the process stopped mid-change): check it in the fleet.");
             foreach (var entry in Last == null ? entries : entries.Skip(Math.Max(0, entries.Count - Last.Value))) WriteObject(entry);
         }
     }

@@ -1,4 +1,5 @@
 using System;
+using System.Collections.Generic;
 using System.IO;
 using System.Management.Automation;
 using System.Runtime.CompilerServices;
@@ -102,6 +103,17 @@ namespace Rebundle.PowerShell.Commands
         // The SSH parameters (-KeyFile, -User, -KnownHostsFile, ...) come from TtmRemoteCmdlet.
 
         #endregion
+
+        // Production is approved by -ApproveProduction only, never by a prompt halfway through an
+        // unattended run, whatever farm the operator named as staging or test.
+        protected override IReadOnlyList<string> ApprovalSwitches { get; } = new[] { "ApproveProduction" };
+
+        protected override bool ConfirmApproves => false;
+
+        protected override bool MayAskForApproval => false;
+
+        protected override string HowToApprove =>
+            "Pass -ApproveProduction to approve changes to protected farms (after testing, with -Resume '<journal>' -ApproveProduction).";
 
         protected override void End()
         {

@@ -57,6 +57,11 @@ namespace Rebundle.PowerShell.Commands
         [Parameter]
         public TimeSpan Timeout { get; set; } = TimeSpan.FromMinutes(30);
 
+        /// <summary>Image the server without rebooting it (EC2 NoReboot; file systems are not quiesced).</summary>
+        [Parameter]
+        public SwitchParameter NoReboot { get; set; }
+
+        /// <summary>Approve snapshots of a protected farm's servers, and image replacements of roles a protected farm runs.</summary>
         [Parameter]
         public SwitchParameter Force { get; set; }
 
@@ -94,12 +99,13 @@ namespace Rebundle.PowerShell.Commands
             }
 
             var service = new SnapshotService(Fleet, Reporter);
-            var requests = _servers.Select(s => new SnapshotRequest { Server = s, Major = Major, Version = _version, ReplaceImage = ReplaceImage }).ToList();
+            var requests = _servers.Select(s => new SnapshotRequest { Server = s, Major = Major, Version = _version, ReplaceImage = ReplaceImage, NoReboot = NoReboot }).ToList();
             var approved = new List<SnapshotPlan>();
             foreach (var (plan, error) in service.Plan(requests))
             {
                 if (error != null) WriteTtmError(error);
-                else if (ShouldChange(plan!.Server.ToString(), plan.Description, plan.ReplaceImage ? Fleet.FarmsRunning(plan.TargetRole) : Array.Empty<string>(), Force))
+                // A snapshot touches the server's farm (on AWS the server reboots), and a replaced image every farm running the role.
+                else if (ShouldChange(plan!.Server.ToString(), plan.Description + Reboots(plan), TouchedFarms(plan), Force))
                     approved.Add(plan);
             }
             if (approved.Count == 0) return;
@@ -110,5 +116,11 @@ namespace Rebundle.PowerShell.Commands
                 else WriteObject(outcome.Role);
             }
         }
+
+        private IEnumerable<string> TouchedFarms(SnapshotPlan plan) =>
+            plan.ReplaceImage ? Fleet.FarmsRunning(plan.TargetRole).Append(plan.Server.Farm) : new[] { plan.Server.Farm };
+
+        private string Reboots(SnapshotPlan plan) =>
+            Fleet.Backend is Audit.AuditingBackend { SnapshotReboots: true } && !plan.NoReboot ? " (the server reboots; -NoReboot avoids it)" : "";
     }
 }

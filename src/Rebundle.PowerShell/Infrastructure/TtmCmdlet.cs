@@ -5,18 +5,21 @@ using System.Management.Automation;
 using System.Threading;
 using Rebundle.Errors;
 using Rebundle.Runbook;
+using Rebundle.Safety;
 
 namespace Rebundle.PowerShell.Infrastructure
 {
     /// <summary>
     /// What every Rebundle cmdlet shares: the connected fleet, turning core failures into
-    /// error records with stable ids, progress and verbose output, and Ctrl+C. Derived
-    /// cmdlets override <see cref="Begin"/>, <see cref="Process"/> and <see cref="End"/>.
+    /// error records with stable ids, progress and verbose output, Ctrl+C, and the approval
+    /// it gives the core's change guard. Derived cmdlets override <see cref="Begin"/>,
+    /// <see cref="Process"/> and <see cref="End"/>.
     /// </summary>
     public abstract class TtmCmdlet : PSCmdlet
     {
         private readonly CancellationTokenSource _stopping = new CancellationTokenSource();
         private IRunbookReporter? _reporter;
+        private CmdletApprover? _approver;
 
         /// <summary>Cancelled when the operator presses Ctrl+C.</summary>
         protected CancellationToken Cancellation => _stopping.Token;
@@ -29,21 +32,38 @@ namespace Rebundle.PowerShell.Infrastructure
         /// <summary>The connected fleet; set before <see cref="Begin"/> runs.</summary>
         protected Fleet Fleet { get; private set; } = null!;
 
+        /// <summary>The switches that approve changes to protected farms (default -Force; -Confirm:$false too, see <see cref="ConfirmApproves"/>).</summary>
+        protected virtual IReadOnlyList<string> ApprovalSwitches { get; } = new[] { "Force" };
+
+        /// <summary>Whether an explicit -Confirm (or -Confirm:$false) also approves protected farms.</summary>
+        protected virtual bool ConfirmApproves => true;
+
+        /// <summary>Whether the operator may be asked at a prompt; when false only the switches approve.</summary>
+        protected virtual bool MayAskForApproval => true;
+
+        /// <summary>Said in a refusal: how to approve.</summary>
+        protected virtual string HowToApprove =>
+            "Pass -Force (or -Confirm:$false) to approve it in a script, or run the command in an interactive session to be asked.";
+
+        private CmdletApprover Approver => _approver ??= new CmdletApprover(this);
+
         protected virtual void Begin() { }
 
         protected virtual void Process() { }
 
         protected virtual void End() { }
 
-        protected sealed override void BeginProcessing() => Guarded(() =>
+        protected sealed override void BeginProcessing()
         {
-            if (NeedsConnection)
+            if (NeedsConnection) Fleet = FleetSession.Current?.Fleet!;
+            Guarded(() =>
             {
-                Fleet = FleetSession.Current?.Fleet ?? throw new TtmException(TtmErrorCode.NotConnected,
-                    "This session is not connected to a fleet. Run Connect-TtmFleet first, for example 'Connect-TtmFleet -Sandbox' to rehearse on the embedded Sandbox.");
-            }
-            Begin();
-        });
+                if (NeedsConnection && Fleet == null)
+                    throw new TtmException(TtmErrorCode.NotConnected,
+                        "This session is not connected to a fleet. Run Connect-TtmFleet first, for example 'Connect-TtmFleet -Sandbox' to rehearse on the embedded Sandbox.");
+                Begin();
+            });
+        }
 
         protected sealed override void ProcessRecord() => Guarded(Process);
 
@@ -61,10 +81,17 @@ namespace Rebundle.PowerShell.Infrastructure
             foreach (var item in result.Items) WriteObject(item);
         }
 
+        /// <summary>Whether the operator approved protected farms with a switch (-Force, -ApproveProduction, -Confirm:$false).</summary>
+        protected bool ApprovedBySwitch =>
+            ApprovalSwitches.Any(s => MyInvocation.BoundParameters.TryGetValue(s, out var v) && v is SwitchParameter on && on.IsPresent) ||
+            (ConfirmApproves && MyInvocation.BoundParameters.ContainsKey("Confirm"));
+
         /// <summary>
-        /// Asks before a change. -WhatIf and -Confirm work as usual; a change that touches a
-        /// protected farm (Production) also asks unless -Force or -Confirm:$false was given,
-        /// as a ConfirmImpact High change would.
+        /// Asks before a change: -WhatIf and -Confirm work as usual, and a change to a protected
+        /// farm among <paramref name="farmsTouched"/> is approved now, before any of it is made.
+        /// The core's guard enforces approval on every change anyway; asking here only makes the
+        /// question come first. A change that could not be approved is a TtmApprovalRequired
+        /// error for this item; one the operator said No to is skipped.
         /// </summary>
         protected bool ShouldChange(string target, string action, IEnumerable<string> farmsTouched, bool force) =>
             ShouldChange(target, action, farmsTouched, force, alwaysAsk: false);
@@ -73,20 +100,28 @@ namespace Rebundle.PowerShell.Infrastructure
         protected bool ShouldChange(string target, string action, IEnumerable<string> farmsTouched, bool force, bool alwaysAsk)
         {
             if (!ShouldProcess(target, action)) return false;
-            if (force || MyInvocation.BoundParameters.ContainsKey("Confirm")) return true;
-            if (alwaysAsk) return ShouldContinue($"{action}? This cannot be undone. (Use -Force or -Confirm:$false in scripts.)", "Confirm deletion");
-            var protectedFarms = farmsTouched.Where(Fleet.Names.IsProtectedFarm).Distinct(StringComparer.OrdinalIgnoreCase).ToList();
-            if (protectedFarms.Count == 0) return true;
-            return ShouldContinue(
-                $"{action} on {target} changes protected farm {string.Join(", ", protectedFarms)}. Continue? (Use -Force or -Confirm:$false in scripts.)",
-                $"Confirm change to {string.Join(", ", protectedFarms)}");
+            var approved = force || ApprovedBySwitch;
+            if (alwaysAsk && !approved)
+                return Approver.Ask($"{action}? This cannot be undone. (Use -Force or -Confirm:$false in scripts.)", "Confirm deletion") ?? Refuse(target, action, Array.Empty<string>());
+            var protectedFarms = Fleet.Guard.ProtectedAmong(farmsTouched);
+            if (protectedFarms.Count == 0 || approved) return true;
+            var answer = Approver.AskFor(protectedFarms, $"{action} on {target}");
+            return answer ?? Refuse(target, action, protectedFarms);
+        }
+
+        private bool Refuse(string target, string action, IReadOnlyList<string> protectedFarms)
+        {
+            WriteTtmError(new TtmException(TtmErrorCode.ApprovalRequired,
+                $"{action} on {target}" + (protectedFarms.Count > 0 ? $" touches protected farm {string.Join(", ", protectedFarms)}" : " cannot be undone") +
+                $", and this session cannot ask for approval, so it was not done. {HowToApprove}", protectedFarms.FirstOrDefault() ?? target));
+            return false;
         }
 
         private void Guarded(Action step)
         {
             try
             {
-                step();
+                using (Fleet?.Guard.Use(Approver)) step();
             }
             catch (TtmException e)
             {
@@ -95,6 +130,50 @@ namespace Rebundle.PowerShell.Infrastructure
             catch (OperationCanceledException) when (_stopping.IsCancellationRequested)
             {
                 throw new PipelineStoppedException();
+            }
+        }
+
+        /// <summary>
+        /// The approval this cmdlet gives the core's guard: the approval switches, else one
+        /// question per protected farm per run (remembered), asked on the pipeline thread only.
+        /// In a session that cannot ask (-NonInteractive, a hosted runspace without a UI) the
+        /// answer is no, and the guard refuses with TtmApprovalRequired.
+        /// </summary>
+        private sealed class CmdletApprover : IChangeApprover
+        {
+            private readonly TtmCmdlet _cmdlet;
+            private readonly int _pipelineThread = Thread.CurrentThread.ManagedThreadId;
+            private readonly HashSet<string> _approvedFarms = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
+
+            public CmdletApprover(TtmCmdlet cmdlet) => _cmdlet = cmdlet;
+
+            public string HowToApprove => _cmdlet.HowToApprove;
+
+            public bool Approve(ChangeIntent intent, IReadOnlyList<string> protectedFarms) =>
+                _cmdlet.ApprovedBySwitch || AskFor(protectedFarms, intent.Description) == true;
+
+            /// <summary>True approved, false the operator said no, null nobody could be asked.</summary>
+            public bool? AskFor(IReadOnlyList<string> protectedFarms, string what)
+            {
+                var unasked = protectedFarms.Where(f => !_approvedFarms.Contains(f)).ToList();
+                if (unasked.Count == 0) return true;
+                var farms = string.Join(", ", unasked);
+                var answer = Ask($"{what} changes protected farm {farms}. Continue? (Use -Force or -Confirm:$false in scripts.)", $"Confirm change to {farms}");
+                if (answer == true) _approvedFarms.UnionWith(unasked);
+                return answer;
+            }
+
+            public bool? Ask(string query, string caption)
+            {
+                if (!_cmdlet.MayAskForApproval || Thread.CurrentThread.ManagedThreadId != _pipelineThread) return null;
+                try
+                {
+                    return _cmdlet.ShouldContinue(query, caption);
+                }
+                catch (Exception e) when (!(e is PipelineStoppedException))
+                {
+                    return null; // -NonInteractive, or a host without a UI: nobody to ask
+                }
             }
         }
     }

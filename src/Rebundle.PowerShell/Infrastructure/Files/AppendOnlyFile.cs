@@ -14,28 +14,47 @@ namespace Rebundle.PowerShell.Infrastructure.Files
     {
         public static void AppendLine(string path, string line)
         {
-            Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(path))!);
             var bytes = new UTF8Encoding(false).GetBytes(line + "\n");
             var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(10);
             while (true)
             {
                 try
                 {
-                    using var stream = new FileStream(path, FileMode.Append, FileAccess.Write, FileShare.Read);
+                    Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(path))!);
+                    // Exclusive (flock on Unix): two sessions appending at once take turns, never interleave.
+                    using var stream = new FileStream(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
+                    stream.Seek(0, SeekOrigin.End);
+                    // A line torn by a crash mid-write must not swallow this one: start on a fresh line.
+                    if (EndsInsideALine(stream)) stream.WriteByte((byte)'\n');
                     stream.Write(bytes, 0, bytes.Length);
                     stream.Flush(flushToDisk: true);
                     return;
                 }
-                catch (IOException) when (DateTime.UtcNow < deadline)
+                catch (IOException e) when (DateTime.UtcNow < deadline && IsSharingViolation(e))
                 {
                     Thread.Sleep(20);
                 }
-                catch (Exception e) when (e is IOException || e is UnauthorizedAccessException)
+                catch (Exception e) when (e is IOException || e is UnauthorizedAccessException || e is NotSupportedException || e is ArgumentException)
                 {
                     throw new TtmException(TtmErrorCode.BackendError, $"Could not write to {path}: {e.Message}", path, e);
                 }
             }
         }
+
+        private static bool EndsInsideALine(FileStream stream)
+        {
+            if (stream.Length == 0) return false;
+            stream.Seek(-1, SeekOrigin.End);
+            var last = stream.ReadByte();
+            stream.Seek(0, SeekOrigin.End);
+            return last != '\n';
+        }
+
+        // Another writer holds the file for a moment (retry); anything else (no such folder, a file
+        // where a folder should be, no permission) will not go away by waiting.
+        private static bool IsSharingViolation(IOException e) =>
+            !(e is DirectoryNotFoundException) && !(e is FileNotFoundException) && !(e is PathTooLongException) &&
+            e.Message.IndexOf("being used by another process", StringComparison.OrdinalIgnoreCase) >= 0;
 
         public static string[] ReadLines(string path)
         {
