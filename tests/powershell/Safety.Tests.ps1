@@ -1,0 +1,172 @@
+# The safety kernel as an operator (and an attacker) meets it, on the Sandbox and on the loopback
+# EC2 endpoint alike: approval decided from what a change touches, in `pwsh -NonInteractive`
+# child processes; the write-ahead audit; leases. Every case here broke on the main of 2026-11-27.
+
+BeforeDiscovery {
+    $script:backends = @(
+        @{ Backend = 'Sandbox' }
+        @{ Backend = 'Aws' }
+    )
+}
+
+BeforeAll {
+    Import-Module (Join-Path $PSScriptRoot 'TestHelpers.psm1') -Force
+    Import-Module (Join-Path $PSScriptRoot 'Ec2Endpoint.psm1') -Force
+    Import-Module (Get-RebundleModulePath) -Force
+    Set-Ec2TestCredentials
+
+    # A fresh fleet of the given kind, connected here; returns the Connect-TtmFleet line a child process uses.
+    function New-GuardFleet([string] $Backend) {
+        $folder = Join-Path $TestDrive ([guid]::NewGuid().ToString('n'))
+        New-Item -ItemType Directory $folder | Out-Null
+        $audit = Join-Path $folder 'audit.log'
+        if ($Backend -eq 'Sandbox') {
+            $connect = "Connect-TtmFleet -Sandbox -Path '$folder' -AuditLogPath '$audit' | Out-Null"
+            Connect-TtmFleet -Sandbox -Path $folder -AuditLogPath $audit | Out-Null
+            $zero = [TimeSpan]::Zero
+            Set-TtmSandbox -BootDelay $zero -ImageDelay $zero -RespawnDelay ([TimeSpan]::FromSeconds(30))
+        }
+        else {
+            $endpoint = Start-TestEc2Endpoint -BootSeconds 0.2 -ImageSeconds 0.2
+            $connect = "Connect-TtmFleet -Aws -EndpointUrl '$($endpoint.Url)' -Region us-east-1 -PollInterval '0:0:0.2' -AuditLogPath '$audit' | Out-Null"
+            Connect-TtmFleet -Aws -EndpointUrl $endpoint.Url -Region us-east-1 -PollInterval '0:0:0.2' -AuditLogPath $audit | Out-Null
+        }
+        [pscustomobject]@{ Connect = $connect; Folder = $folder; AuditLog = $audit }
+    }
+
+    # Runs a script in `pwsh -NonInteractive` after connecting; returns its lines and exit code.
+    function Invoke-NonInteractive($Fleet, [string] $Script) {
+        # NormalView prints each error's FullyQualifiedErrorId (the concise view shows only messages);
+        # the script's own command comes last, so the exit code is the one pwsh gives it.
+        $lines = Invoke-ChildRebundle "`$ErrorView = 'NormalView'; $($Fleet.Connect); $Script"
+        [pscustomobject]@{ Lines = $lines; ExitCode = $LASTEXITCODE; Text = $lines -join "`n" }
+    }
+
+    function Get-FleetPicture([string] $Farm) {
+        (Get-TtmServer -Farm $Farm | Sort-Object Id | ForEach-Object { "$($_.Alias)=$($_.Id)" }) -join ',' +
+        '|' + ((Get-TtmFarmRole -Farm $Farm | Sort-Object Alias | ForEach-Object { "$($_.Alias)->$($_.Role)" }) -join ',')
+    }
+}
+
+AfterAll {
+    Stop-TestEc2Endpoint
+    Restore-Ec2TestCredentials
+}
+
+Describe 'Approval is decided by what a change touches (<Backend>)' -ForEach $backends {
+    BeforeAll {
+        $script:fleet = New-GuardFleet $Backend
+    }
+
+    It 'refuses a rebundle whose test farm is Production, before Production changes (issue 10, case 2)' {
+        $before = Get-FleetPicture Production
+
+        $run = Invoke-NonInteractive $fleet "Invoke-TtmRebundle -SkipOsUpdate -Role Sidekiq -TestFarm Production -BatchSize 3 -JournalPath '$(Join-Path $fleet.Folder 'j.jsonl')' -ErrorAction Stop"
+
+        $run.Text | Should -Match 'TtmApprovalRequired'
+        $run.Text | Should -Match 'protected farm Production'
+        $run.Text | Should -Match '-ApproveProduction'
+        $run.ExitCode | Should -Not -Be 0
+        Get-FleetPicture Production | Should -Be $before
+    }
+
+    It 'refuses snapshots of Production servers in a non-interactive run, and makes no role (case 3)' {
+        $roles = (Get-TtmRole -IncludeVersions).Name
+
+        $run = Invoke-NonInteractive $fleet 'Get-TtmServer -Farm Production -Role Sidekiq | New-TtmRoleSnapshot'
+
+        $run.Text | Should -Match 'TtmApprovalRequired'
+        $run.ExitCode | Should -Not -Be 0
+        (Get-TtmRole -IncludeVersions).Name | Should -Be $roles
+    }
+
+    It 'snapshots a Production server with -Force' {
+        $next = (Get-TtmNextRoleVersion -Role Sidekiq).NextRoleName
+        $run = Invoke-NonInteractive $fleet 'Get-TtmServer -Farm Production -Role Sidekiq | New-TtmRoleSnapshot -Force -NoReboot -Timeout 0:2:0 | ForEach-Object { "made:" + $_.Name }'
+
+        $run.Lines | Where-Object { $_ -like 'made:*' } | Should -Be "made:$next"
+    }
+
+    It 'refuses a role image change that Production runs with a Ttm error id and a failing exit code (case 13)' {
+        $image = (Get-TtmRole -Name TTM-Base).ImageId
+        $before = (Get-TtmRole -Name Sidekiq).ImageId
+
+        $run = Invoke-NonInteractive $fleet "Set-TtmRoleImage -Role Sidekiq -Image '$image'"
+
+        $run.Text | Should -Match 'TtmApprovalRequired'
+        $run.Text | Should -Not -Match 'NonInteractive mode'
+        $run.ExitCode | Should -Not -Be 0
+        (Get-TtmRole -Name Sidekiq).ImageId | Should -Be $before
+    }
+
+    It 'finds a role image change under Production/* in the audit log, as the farms it touched (case 9)' {
+        $image = (Get-TtmRole -Name TTM-Base).ImageId
+        Set-TtmRoleImage -Role Sidekiq -Image $image -Force | Out-Null
+
+        $entry = Get-TtmAuditLog -Path $fleet.AuditLog -Target 'Production/*' -Action SetRoleImage | Select-Object -Last 1
+
+        $entry.Target | Should -Be 'role/Sidekiq'
+        $entry.After | Should -Be $image
+        $entry.Farms | Should -Contain 'Production'
+        $entry.Outcome | Should -Be 'Done'
+    }
+}
+
+Describe 'Write-ahead audit (issue 10, case 9)' {
+    BeforeAll {
+        $script:fleet = New-GuardFleet Sandbox
+    }
+
+    It 'changes nothing when the audit log cannot be written, and says so with TtmAuditFailed' {
+        $file = Join-Path $fleet.Folder 'not-a-folder'
+        Set-Content $file 'x'
+        Connect-TtmFleet -Sandbox -Path $fleet.Folder -AuditLogPath (Join-Path $file 'audit.log') | Out-Null
+        $before = Get-FleetPicture Dev
+
+        $record = $null
+        try { Invoke-TtmRecycle -Farm Dev -Role Sidekiq -ErrorAction Stop } catch { $record = $_ }
+
+        $record.FullyQualifiedErrorId | Should -BeLike 'TtmAuditFailed*'
+        $record.Exception.Message | Should -Match '-AuditLogPath'
+        Get-FleetPicture Dev | Should -Be $before
+        Connect-TtmFleet -Sandbox -Path $fleet.Folder -AuditLogPath $fleet.AuditLog | Out-Null
+    }
+
+    It 'keeps every entry after a torn line, warns with its number, and starts the next entry on a new line' {
+        Set-TtmFarmRole -Farm Dev -Alias Reports -Role Reports-1-6 | Out-Null
+        [IO.File]::AppendAllText($fleet.AuditLog, '{"time":"2026-11-28T00:00:00Z","chan')
+        Set-TtmFarmRole -Farm Dev -Alias Reports -Role Reports | Out-Null
+
+        $changes = Get-TtmAuditLog -Path $fleet.AuditLog -Target 'Dev/Reports' -WarningVariable warnings 3>$null
+
+        $changes.After | Should -Be @('Reports-1-6', 'Reports')
+        $warnings | Should -HaveCount 1
+        "$warnings" | Should -Match 'Line \d+ of the audit log'
+    }
+}
+
+Describe 'Leases (issue 10, case 5)' {
+    BeforeAll {
+        $script:fleet = New-GuardFleet Sandbox
+        Set-TtmSandbox -BootDelay ([TimeSpan]::FromSeconds(3)) -RespawnDelay ([TimeSpan]::FromSeconds(60))
+    }
+
+    It 'lets one of two recycles of a farm run at once; the other is TtmFarmBusy naming the holder, and each farm role ends at its count' {
+        $counts = @{}
+        Get-TtmFarmRole -Farm Dev | ForEach-Object { $counts[$_.Alias] = $_.DesiredCount }
+        $script = "$($fleet.Connect); Invoke-TtmRecycle -Farm Dev -BatchSize 6 -Timeout 0:2:0 | Out-Null; 'exit:' + `$?"
+        $encoded = [Convert]::ToBase64String([Text.Encoding]::Unicode.GetBytes("Import-Module '$(Get-RebundleModulePath)'; $script"))
+        $pwsh = Get-PwshCommand
+        $jobs = 1..2 | ForEach-Object {
+            Start-ThreadJob -ScriptBlock { param($exe, $prefix, $encoded) & $exe @prefix -NoProfile -NonInteractive -EncodedCommand $encoded 2>&1 | ForEach-Object { "$_" } } -ArgumentList $pwsh.Exe, $pwsh.Prefix, $encoded
+        }
+        $outputs = $jobs | Wait-Job -Timeout 180 | Receive-Job
+        $jobs | Remove-Job -Force
+
+        ($outputs -match 'TtmFarmBusy') | Should -Not -BeNullOrEmpty
+        ($outputs -join "`n") | Should -Match "farm Dev is in use by another run: .* \(process \d+, Invoke-TtmRecycle"
+        Get-TtmFarmRole -Farm Dev | ForEach-Object {
+            @(Get-TtmServer -Farm Dev -Role $_.Alias -Status Running, Pending).Count | Should -Be $counts[$_.Alias] -Because "farm role $($_.Alias) wants $($counts[$_.Alias])"
+        }
+    }
+}
