@@ -158,7 +158,9 @@ namespace Rebundle.PowerShell.Commands
             // Every change passes the guard (protected farms from the configuration) and is audited ahead.
             var audited = new AuditingBackend(backend, new FileAuditSink(auditPath), user, new ChangeGuard(names.IsProtectedFarm));
             var sandboxFolder = backend is SandboxBackend ? System.IO.Path.GetDirectoryName(backend.Location) : null;
-            var leases = new FileLeases(FileLeases.FolderFor(backend.Kind, backend.Location, sandboxFolder), user);
+            IFarmLeases leases = new FileLeases(FileLeases.FolderFor(backend.Kind, backend.Location, sandboxFolder), user);
+            // A backend that can hold leases itself (AWS: a tag on the farm's templates) shares them with every machine.
+            if (backend is IFarmLeases shared) leases = new LayeredLeases(leases, shared);
             var connection = new FleetConnection(new Fleet(audited, names, leases), DateTimeOffset.Now, configPath, auditPath);
             FleetSession.Set(connection);
             WriteVerbose($"Connected to the {connection.Backend} fleet at {connection.Location}.");
