@@ -159,7 +159,20 @@ Import-Module '$pester'
     $totals
 }
 
+# What the tests talk to for real: an OpenSSH server (started on loopback by the SSH fixtures).
+# Installed when missing, so the README's test command works on a fresh Debian machine.
+function Install-TestPrerequisites {
+    if ((Test-Path /usr/sbin/sshd) -or -not $IsLinux -or -not (Get-Command apt-get -ErrorAction SilentlyContinue)) { return }
+    Write-Host 'Installing openssh-server for the SSH tests (apt-get)...' -ForegroundColor Cyan
+    $sudo = if ((id -u) -ne '0') { 'sudo' } else { $null }
+    $env:DEBIAN_FRONTEND = 'noninteractive'
+    if ($sudo) { & $sudo apt-get update -qq; & $sudo apt-get install -y -qq openssh-server openssh-client | Out-Null }
+    else { apt-get update -qq; apt-get install -y -qq openssh-server openssh-client | Out-Null }
+    if (-not (Test-Path /usr/sbin/sshd)) { Write-Host 'openssh-server could not be installed: the SSH tests will fail.' -ForegroundColor Red }
+}
+
 function Invoke-Test {
+    Install-TestPrerequisites
     Invoke-Package
     $passed = 0; $failed = 0
     if (-not $SkipXunit) {

@@ -198,7 +198,7 @@ Describe 'Undo and the audit log on AWS' {
         $log = Get-TtmAuditLog -Path $audit
         $log.Backend | Sort-Object -Unique | Should -Be 'Aws'
         $log.Action | Sort-Object -Unique | Should -Be @('CreateImage', 'CreateRole', 'LaunchServer', 'SetFarmRoleRole', 'SetRoleImage', 'TerminateServer')
-        $promotion = $log | Where-Object { $_.Action -eq 'SetRoleImage' -and $_.Target -eq 'role RailsAppServer' }
+        $promotion = $log | Where-Object { $_.Action -eq 'SetRoleImage' -and $_.Target -eq 'role/RailsAppServer' }
         $promotion | Should -HaveCount 2 -Because 'promoted, then put back'
         $promotion[1].After | Should -Be $promotion[0].Before
     }
