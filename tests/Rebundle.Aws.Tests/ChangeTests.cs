@@ -29,6 +29,20 @@ public class ChangeTests
         Assert.Equal(ImageStatus.Pending, image.Status);
     }
 
+    [Theory]
+    [InlineData(false, "false")]
+    [InlineData(true, "true")]
+    public void CreateImage_reboots_the_server_unless_told_not_to(bool noReboot, string sent)
+    {
+        using var fleet = new AwsFleet();
+        var server = fleet.Backend.GetServers(new ServerQuery { Farms = new[] { "Rebundle-Staging" }, Aliases = new[] { "DevDebug" } }).Single();
+
+        fleet.Backend.CreateImage(server, "DevDebug-1-7", noReboot);
+
+        var request = Assert.Single(fleet.Ec2.Requests, r => r.Action == "CreateImage");
+        Assert.Equal(sent, request.Parameters.TryGetValue("NoReboot", out var value) ? value : "false");
+    }
+
     [Fact]
     public void CreateImage_carries_on_with_the_image_an_earlier_attempt_made_from_the_same_server()
     {
