@@ -76,20 +76,15 @@ namespace Rebundle.Runbook
                         if (!farmRoles.TryGetValue(old.FarmRoleId, out var farmRole))
                             throw new TtmException(TtmErrorCode.FarmRoleNotFound,
                                 $"Server {old.Name} belongs to a farm role of {plan.Farm} that no longer exists; it was left alone.", old.Name);
-                        Server replacement;
-                        if (spares.TryGetValue(old.Id, out var spare))
-                        {
-                            replacement = spare;
-                            adopted.Add(spare.Id);
-                            _reporter.Verbose($"Using surplus {replacement.Name} ({replacement.Id}), launched before an interruption, to replace {old.Name} ({old.Id}).");
-                        }
-                        else
-                        {
-                            replacement = backend.LaunchServer(farmRole);
-                            _reporter.Verbose($"Launched {replacement.Name} ({replacement.Id}) of {plan.Farm} from role {replacement.Role} to replace {old.Name} ({old.Id}).");
-                        }
+                        var isSpare = spares.TryGetValue(old.Id, out var spare);
+                        var replacement = isSpare ? spare! : backend.LaunchServer(farmRole);
+                        // Recorded before anything else can throw (even a report, when the host stops).
                         notServing.Add(replacement);
                         replacements.Add((old, replacement));
+                        if (isSpare) adopted.Add(replacement.Id);
+                        _reporter.Verbose(isSpare
+                            ? $"Using surplus {replacement.Name} ({replacement.Id}), launched before an interruption, to replace {old.Name} ({old.Id})."
+                            : $"Launched {replacement.Name} ({replacement.Id}) of {plan.Farm} from role {replacement.Role} to replace {old.Name} ({old.Id}).");
                     }
 
                     var result = new Waiter(backend.Clock, backend.PollInterval, _reporter).WaitForAll(
@@ -121,7 +116,7 @@ namespace Rebundle.Runbook
                 }
 
                 // Every old in the plan now has a running replacement: the count is met, so the rest of the surplus can go.
-                TerminateSurplus(plan.Farm, farmRoles, plan.Surplus.Where(s => s.Replaces == null).Select(s => s.Server), countRunningOnly: true, "surplus");
+                TerminateSurplus(plan.Farm, farmRoles, plan.Surplus.Where(s => s.Replaces == null).Select(s => s.Server), countRunningOnly: true, "surplus", _reporter);
             }
             catch (Exception stop)
             {
@@ -143,18 +138,22 @@ namespace Rebundle.Runbook
                 : $"Replacement {replacement.Name} ({replacement.Id}) for server {old.Name} of farm {plan.Farm} failed to boot. The recycle stopped; {old.Name} was kept. Check role {replacement.Role} and its image, then run Invoke-TtmRecycle again.",
             old.Name);
 
-        // A stop must not hide its cause: a cleanup that fails is a warning naming what is left.
+        // A stop must not hide its cause, and nothing may cut the cleanup short: what it has to say
+        // is held back until every server is dealt with (a stopping PowerShell pipeline refuses
+        // output), and a cleanup that fails is a warning naming what is left.
         private void TerminateQuietly(string farm, IReadOnlyDictionary<string, FarmRole> farmRoles, IEnumerable<Server> servers)
         {
+            var notes = new HeldBackReporter();
             try
             {
-                TerminateSurplus(farm, farmRoles, servers, countRunningOnly: false, "unused replacement");
+                TerminateSurplus(farm, farmRoles, servers, countRunningOnly: false, "unused replacement", notes);
             }
             catch (Exception e)
             {
-                _reporter.Warning($"The recycle of farm {farm} stopped and could not terminate its unused replacements: {e.Message} " +
-                                  "The next Invoke-TtmRecycle will find them as surplus and terminate them.");
+                notes.Warning($"The recycle of farm {farm} stopped and could not terminate its unused replacements: {e.Message} " +
+                              "The next Invoke-TtmRecycle will find them as surplus and terminate them.");
             }
+            notes.TryReplay(_reporter);
         }
 
         /// <summary>
@@ -162,7 +161,7 @@ namespace Rebundle.Runbook
         /// than its count of other servers (running ones only, with <paramref name="countRunningOnly"/>).
         /// Runs on no cancellation token: it is what makes a stop clean.
         /// </summary>
-        private void TerminateSurplus(string farm, IReadOnlyDictionary<string, FarmRole> farmRoles, IEnumerable<Server> servers, bool countRunningOnly, string what)
+        private void TerminateSurplus(string farm, IReadOnlyDictionary<string, FarmRole> farmRoles, IEnumerable<Server> servers, bool countRunningOnly, string what, IRunbookReporter reporter)
         {
             var candidates = servers.GroupBy(s => s.Id).Select(g => g.First()).ToList();
             if (candidates.Count == 0) return;
@@ -177,13 +176,37 @@ namespace Rebundle.Runbook
                                                        (countRunningOnly ? s.Status == ServerStatus.Running : Live.Contains(s.Status)));
                     if (others < farmRole.DesiredCount)
                     {
-                        _reporter.Warning($"Kept {what} {server.Name} ({server.Id}) of {farm}/{server.Alias}: without it the farm role would have {others} of its {farmRole.DesiredCount} server(s).");
+                        reporter.Warning($"Kept {what} {server.Name} ({server.Id}) of {farm}/{server.Alias}: without it the farm role would have {others} of its {farmRole.DesiredCount} server(s).");
                         continue;
                     }
                 }
                 _fleet.Backend.TerminateServer(server);
                 terminated.Add(server.Id);
-                _reporter.Verbose($"Terminated {what} {server.Name} ({server.Id}) of farm {farm}.");
+                reporter.Verbose($"Terminated {what} {server.Name} ({server.Id}) of farm {farm}.");
+            }
+        }
+    }
+
+    /// <summary>Holds reports back while a stop cleans up; replays them afterwards if the host still listens.</summary>
+    internal sealed class HeldBackReporter : IRunbookReporter
+    {
+        private readonly List<Action<IRunbookReporter>> _held = new List<Action<IRunbookReporter>>();
+
+        public void Progress(ProgressReport report) { }
+
+        public void Verbose(string message) => _held.Add(r => r.Verbose(message));
+
+        public void Warning(string message) => _held.Add(r => r.Warning(message));
+
+        public void TryReplay(IRunbookReporter reporter)
+        {
+            try
+            {
+                foreach (var report in _held) report(reporter);
+            }
+            catch (Exception)
+            {
+                // The host is stopping (Ctrl+C) and takes no more output; the servers are dealt with.
             }
         }
     }
