@@ -23,6 +23,9 @@ internal sealed class CountingBackend : IFleetBackend
 
     public Action? OnPoll { get; set; }
 
+    /// <summary>Called before each launch; a test throws from it to fail or refuse the launch.</summary>
+    public Action? OnLaunch { get; set; }
+
     public string Kind => _inner.Kind;
     public string Location => _inner.Location;
     public IClock Clock => _inner.Clock;
@@ -48,6 +51,7 @@ internal sealed class CountingBackend : IFleetBackend
 
     public Server LaunchServer(FarmRole farmRole)
     {
+        OnLaunch?.Invoke();
         Launched++;
         MostInFlight = Math.Max(MostInFlight, ++_inFlight);
         return _inner.LaunchServer(farmRole);

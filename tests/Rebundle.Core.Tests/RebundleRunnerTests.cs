@@ -122,7 +122,7 @@ public class RecycleAdoptionTests : IDisposable
         var service = new RecycleService(_t.Fleet, _t.Reporter);
         var plan = service.Plan(new[] { "Dev" }, new[] { "Sidekiq" }, 1, onlyServerIds: new[] { old.Id }).Items.Single();
 
-        var recycled = Assert.Single(service.Execute(plan, TimeSpan.FromMinutes(1), CancellationToken.None, adoptOrphans: true));
+        var recycled = Assert.Single(service.Execute(plan, TimeSpan.FromMinutes(1), CancellationToken.None));
 
         Assert.Equal(orphan.Id, recycled.NewId);
         Assert.Equal(orphan.Id, Assert.Single(_t.Servers("Dev", "Sidekiq")).Id);

@@ -130,4 +130,147 @@ public class RecycleServiceTests : IDisposable
         var error = Assert.Throws<TtmException>(() => Service.Plan(new[] { "Dev" }, null, 0));
         Assert.Equal(TtmErrorCode.InvalidArgument, error.Code);
     }
+
+    private static IReadOnlyList<string> Ids(IEnumerable<Server> servers) => servers.Select(s => s.Id).OrderBy(i => i).ToList();
+
+    private IReadOnlyList<Server> Live(string farm, string? alias = null) =>
+        _t.Servers(farm, alias).Where(s => s.Status is ServerStatus.Running or ServerStatus.Pending).ToList();
+
+    private IReadOnlyList<RecycledServer> RecycleAll(RecycleScope scope, int batchSize = 1, CancellationToken cancellation = default) =>
+        Service.Plan(scope, batchSize).Items.SelectMany(p => Service.Execute(p, TimeSpan.FromMinutes(5), cancellation)).ToList();
+
+    [Fact]
+    public void Servers_in_scope_are_the_only_ones_replaced()
+    {
+        var sidekiq = _t.Server("Dev", "Sidekiq");
+        var reports = _t.Server("Dev", "Reports");
+        var others = _t.Servers("Dev").Where(s => s.Id != sidekiq.Id && s.Id != reports.Id).ToList();
+
+        var recycled = RecycleAll(new RecycleScope().AddServer(sidekiq).AddServer(reports));
+
+        Assert.Equal(Ids(new[] { sidekiq, reports }), recycled.Select(r => r.OldId).OrderBy(i => i));
+        var after = Live("Dev");
+        Assert.Equal(6, after.Count);
+        Assert.Equal(Ids(others), Ids(after.Where(s => s.Alias is not ("Sidekiq" or "Reports"))));
+        Assert.DoesNotContain(after, s => s.Id == sidekiq.Id || s.Id == reports.Id);
+    }
+
+    [Fact]
+    public void Farm_roles_in_scope_are_the_only_ones_replaced_and_farms_go_in_the_order_given()
+    {
+        var untouched = Ids(_t.Servers("Dev").Where(s => s.Alias != "Sidekiq").Concat(_t.Servers("Production").Where(s => s.Alias != "RailsAppServer")));
+        var scope = new RecycleScope().AddFarmRole("Production", "RailsAppServer").AddFarmRole("Dev", "Sidekiq");
+
+        var plans = Service.Plan(scope, 1).Items;
+        var recycled = plans.SelectMany(p => Service.Execute(p, TimeSpan.FromMinutes(5), CancellationToken.None)).ToList();
+
+        Assert.Equal(new[] { "Production", "Dev" }, plans.Select(p => p.Farm));
+        Assert.Equal(new[] { "Production/RailsAppServer", "Production/RailsAppServer", "Dev/Sidekiq" }, recycled.Select(r => r.Farm + "/" + r.Alias));
+        Assert.Equal(untouched, Ids(Live("Dev").Where(s => s.Alias != "Sidekiq").Concat(Live("Production").Where(s => s.Alias != "RailsAppServer"))));
+        Assert.Equal(2, Live("Production", "RailsAppServer").Count);
+    }
+
+    [Fact]
+    public void Surplus_from_an_interrupted_run_is_used_and_the_rest_trimmed_to_the_count()
+    {
+        // An interrupted run left two extra Sidekiq servers: one from before the role's image
+        // changed, one on the current image. Sidekiq wants one.
+        var old = _t.Server("Dev", "Sidekiq");
+        var farmRole = _t.Fleet.RequireFarmRole("Dev", "Sidekiq");
+        var stale = _t.Backend.LaunchServer(farmRole);
+        _t.Clock.Advance(TimeSpan.FromMinutes(1));
+        var sidekiqRole = _t.Fleet.Roles().Require("Sidekiq");
+        var newImage = _t.Fleet.Roles().Require("TTM-Base").ImageId;
+        _t.Backend.SetRoleImage(sidekiqRole, newImage);
+        var current = _t.Backend.LaunchServer(farmRole);
+        _t.Clock.Advance(TimeSpan.FromMinutes(1));
+
+        var plan = Service.Plan(new[] { "Dev" }, new[] { "Sidekiq" }, 1).Items.Single();
+        Assert.Contains($"use surplus {current.Name} ({current.Id}) for {old.Name}", plan.Description);
+        Assert.Contains($"terminate surplus {stale.Name} ({stale.Id})", plan.Description);
+        Assert.Contains(_t.Reporter.Messages, m => m.StartsWith("WARNING: Farm role Dev/Sidekiq has 3 live servers for a count of 1"));
+        var recycled = Service.Execute(plan, TimeSpan.FromMinutes(5), CancellationToken.None);
+
+        Assert.Equal(0, _counting.Launched);
+        Assert.Equal(current.Id, Assert.Single(recycled).NewId);
+        var left = Assert.Single(Live("Dev", "Sidekiq"));
+        Assert.Equal((current.Id, newImage, ServerStatus.Running), (left.Id, left.ImageId, left.Status));
+    }
+
+    [Fact]
+    public void Surplus_on_an_old_image_is_terminated_once_the_piped_servers_are_replaced()
+    {
+        var farmRole = _t.Fleet.RequireFarmRole("Production", "RailsAppServer");
+        var rails = _t.Servers("Production", "RailsAppServer");
+        var stale = _t.Backend.LaunchServer(farmRole);
+        _t.Clock.Advance(TimeSpan.FromMinutes(1));
+        _t.Backend.SetRoleImage(_t.Fleet.Roles().Require("RailsAppServer"), _t.Fleet.Roles().Require("TTM-Base").ImageId);
+
+        var recycled = Assert.Single(RecycleAll(new RecycleScope().AddServer(rails[0])));
+
+        Assert.Equal(1, _counting.Launched);
+        var left = Live("Production", "RailsAppServer");
+        Assert.Equal(Ids(new[] { rails[1].Id, recycled.NewId }.Select(id => new Server { Id = id })), Ids(left));
+        Assert.DoesNotContain(left, s => s.Id == stale.Id);
+    }
+
+    [Fact]
+    public void Cancelling_mid_wait_leaves_every_farm_role_at_exactly_its_count()
+    {
+        _t.Backend.Simulate(o => o.BootDelay = TimeSpan.FromSeconds(30));
+        var before = Ids(_t.Servers("Production"));
+        using var cancel = new CancellationTokenSource();
+        _counting.OnPoll = () => cancel.Cancel();
+        var plan = Service.Plan(new[] { "Production" }, null, 3).Items.Single();
+
+        Assert.ThrowsAny<OperationCanceledException>(() => Service.Execute(plan, TimeSpan.FromMinutes(5), cancel.Token));
+
+        Assert.Equal(3, _counting.Launched);
+        Assert.Equal(before, Ids(Live("Production")));
+    }
+
+    [Fact]
+    public void A_launch_that_fails_mid_batch_terminates_the_replacements_already_launched()
+    {
+        var before = Ids(_t.Servers("Dev"));
+        _counting.OnLaunch = () =>
+        {
+            if (_counting.Launched == 2) throw new TtmException(TtmErrorCode.ApprovalRequired, "Refused by the test.");
+        };
+
+        var stopped = Assert.Throws<RecycleStoppedException>(() => RecycleAll(Runbook.RecycleScope.Of(new[] { "Dev" }), batchSize: 3));
+
+        Assert.Equal(TtmErrorCode.ApprovalRequired, stopped.Code);
+        Assert.Empty(stopped.Completed);
+        Assert.Equal(before, Ids(Live("Dev")));
+    }
+
+    [Fact]
+    public void A_refused_termination_of_an_old_server_terminates_its_replacement()
+    {
+        var before = Ids(_t.Servers("Dev", "Sidekiq"));
+        var refused = false;
+        _counting.OnTerminate = () =>
+        {
+            if (refused) return;
+            refused = true;
+            throw new TtmException(TtmErrorCode.ApprovalRequired, "Refused by the test.");
+        };
+
+        var stopped = Assert.Throws<RecycleStoppedException>(() => RecycleAll(Runbook.RecycleScope.Of(new[] { "Dev" }, new[] { "Sidekiq" })));
+
+        Assert.Equal(TtmErrorCode.ApprovalRequired, stopped.Code);
+        Assert.Equal(before, Ids(Live("Dev", "Sidekiq")));
+    }
+
+    [Fact]
+    public void A_failed_replacement_in_a_batch_leaves_each_farm_role_at_its_count()
+    {
+        _t.Backend.Simulate(o => o.FailBoot.Add("Dev/NodeAppServer"));
+
+        Assert.Throws<RecycleStoppedException>(() => RecycleAll(Runbook.RecycleScope.Of(new[] { "Dev" }), batchSize: 3));
+
+        Assert.Equal(6, Live("Dev").Count);
+        Assert.All(_t.Fleet.GetFarmRoles(new[] { "Dev" }, null).Items, r => Assert.Single(Live("Dev", r.Alias)));
+    }
 }

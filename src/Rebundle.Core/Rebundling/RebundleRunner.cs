@@ -242,20 +242,18 @@ namespace Rebundle.Rebundling
         private void Recycle(string step, string farm, int batchSize, TimeSpan timeout, CancellationToken cancellation)
         {
             var service = new RecycleService(_fleet, _reporter);
+            var scope = RecycleScope.Of(new[] { farm });
             var begin = Events(step, "servers").FirstOrDefault();
-            IReadOnlyCollection<string>? only = null;
+            if (begin != null) scope.OnlyServers(begin["ids"]!.Split(new[] { ',' }, StringSplitOptions.RemoveEmptyEntries));
+            var plans = service.Plan(scope, batchSize).Items;
             if (begin == null)
             {
-                var ids = service.Plan(new[] { farm }, null, batchSize).Items.SelectMany(p => p.Batches.SelectMany(b => b)).Select(s => s.Id).ToList();
+                var ids = plans.SelectMany(p => p.Batches.SelectMany(b => b)).Select(s => s.Id).ToList();
                 Append(step, "servers", new Dictionary<string, string> { ["farm"] = farm, ["ids"] = string.Join(",", ids) });
-                only = ids;
             }
-            else
-            {
-                only = begin["ids"]!.Split(new[] { ',' }, StringSplitOptions.RemoveEmptyEntries);
-            }
-            foreach (var plan in service.Plan(new[] { farm }, null, batchSize, only).Items)
-                service.Execute(plan, timeout, cancellation, adoptOrphans: begin != null, replaced: r =>
+            // Surplus left by a run killed mid-step (a replacement it launched) is used or trimmed by the plan itself.
+            foreach (var plan in plans)
+                service.Execute(plan, timeout, cancellation, replaced: r =>
                     Append(step, "replaced", new Dictionary<string, string> { ["old"] = r.OldId, ["new"] = r.NewId, ["server"] = r.OldServer }));
         }
 

@@ -1,7 +1,6 @@
 using System;
-using System.Collections.Generic;
-using System.Linq;
 using System.Management.Automation;
+using Rebundle.Domain;
 using Rebundle.Errors;
 using Rebundle.PowerShell.Infrastructure;
 using Rebundle.Runbook;
@@ -11,24 +10,45 @@ namespace Rebundle.PowerShell.Commands
     /// <summary>
     /// Replaces servers in rolling batches (runbook steps 4, 6 and 8): each replacement is
     /// launched and running before its old server is terminated; at most -BatchSize servers
-    /// are replaced at once; the first failure or timeout stops the recycle.
+    /// are replaced at once; the first failure or timeout stops the recycle. Exactly what was
+    /// asked for is recycled: piped servers, piped farm roles (or objects with Farm and Alias),
+    /// or whole farms, in the order given.
     /// </summary>
-    [Cmdlet(VerbsLifecycle.Invoke, "TtmRecycle", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium)]
+    [Cmdlet(VerbsLifecycle.Invoke, "TtmRecycle", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium, DefaultParameterSetName = FarmSet)]
     [OutputType(typeof(RecycledServer))]
     public sealed class InvokeTtmRecycleCommand : TtmCmdlet
     {
-        private readonly List<string> _farms = new List<string>();
+        private const string FarmSet = "Farm";
+        private const string ServerSet = "Server";
+        private const string FarmRoleSet = "FarmRole";
 
-        [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
+        // Filled in Process, planned in End: the plan needs the whole pipeline, in its order.
+        private readonly RecycleScope _scope = new RecycleScope();
+
+        /// <summary>Farm names typed or piped as strings, or the Farm property of a piped object (with its Alias).</summary>
+        [Parameter(ParameterSetName = FarmSet, Mandatory = true, Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
         [ValidateNotNullOrEmpty]
         public string[] Farm { get; set; } = Array.Empty<string>();
 
-        /// <summary>Only these farm-role aliases (default: every farm role of the farm).</summary>
-        [Parameter(Position = 1)]
-        [Alias("Alias")]
+        /// <summary>
+        /// Only these farm-role aliases (default: every farm role of the farm). Named Alias so that
+        /// a piped object's Alias property binds before its Role property (a role name, not an alias).
+        /// </summary>
+        [Parameter(ParameterSetName = FarmSet, Position = 1, ValueFromPipelineByPropertyName = true)]
+        [Alias("Role")]
         [SupportsWildcards]
         [ValidateNotNullOrEmpty]
-        public string[]? Role { get; set; }
+        public string[]? Alias { get; set; }
+
+        /// <summary>Exactly these servers (Get-TtmServer output).</summary>
+        [Parameter(ParameterSetName = ServerSet, Mandatory = true, ValueFromPipeline = true)]
+        [ValidateNotNullOrEmpty]
+        public Server[] Server { get; set; } = Array.Empty<Server>();
+
+        /// <summary>Exactly these farm roles (Get-TtmFarmRole output).</summary>
+        [Parameter(ParameterSetName = FarmRoleSet, Mandatory = true, ValueFromPipeline = true)]
+        [ValidateNotNullOrEmpty]
+        public FarmRole[] FarmRole { get; set; } = Array.Empty<FarmRole>();
 
         [Parameter]
         [ValidateRange(1, 1000)]
@@ -47,12 +67,26 @@ namespace Rebundle.PowerShell.Commands
                 throw new TtmException(TtmErrorCode.InvalidArgument, $"-Timeout must be positive; got {Timeout}.");
         }
 
-        protected override void Process() => _farms.AddRange(Farm);
+        protected override void Process()
+        {
+            switch (ParameterSetName)
+            {
+                case ServerSet:
+                    foreach (var server in Server) _scope.AddServer(server);
+                    break;
+                case FarmRoleSet:
+                    foreach (var farmRole in FarmRole) _scope.AddFarmRole(farmRole.Farm, farmRole.Alias);
+                    break;
+                default:
+                    _scope.AddFarms(Farm, Alias);
+                    break;
+            }
+        }
 
         protected override void End()
         {
             var service = new RecycleService(Fleet, Reporter);
-            var plans = service.Plan(_farms.Distinct(StringComparer.OrdinalIgnoreCase).ToList(), Role, BatchSize);
+            var plans = service.Plan(_scope, BatchSize);
             foreach (var miss in plans.Misses) WriteTtmError(miss);
             foreach (var plan in plans.Items)
             {

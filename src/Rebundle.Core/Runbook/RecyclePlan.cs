@@ -1,0 +1,68 @@
+using System;
+using System.Collections.Generic;
+using System.Linq;
+using Rebundle.Domain;
+
+namespace Rebundle.Runbook
+{
+    /// <summary>
+    /// A live server beyond its farm role's count, found when the recycle reconciled the farm
+    /// role (most often a replacement launched by a run that was killed). It either stands in
+    /// for one old server (<see cref="Replaces"/>) or is terminated once the count is met.
+    /// </summary>
+    public sealed record SurplusServer
+    {
+        public Server Server { get; init; } = new Server();
+
+        /// <summary>The old server it replaces instead of a new launch; null when it is to be terminated.</summary>
+        public Server? Replaces { get; init; }
+    }
+
+    /// <summary>The servers of one farm to replace, in batches of at most BatchSize, and its surplus.</summary>
+    public sealed record RecyclePlan
+    {
+        public string Farm { get; init; } = "";
+
+        public IReadOnlyList<IReadOnlyList<Server>> Batches { get; init; } = Array.Empty<IReadOnlyList<Server>>();
+
+        public IReadOnlyList<SurplusServer> Surplus { get; init; } = Array.Empty<SurplusServer>();
+
+        public int ServerCount => Batches.Sum(b => b.Count);
+
+        public string Description
+        {
+            get
+            {
+                var text = $"Replace {ServerCount} server(s) of farm {Farm} in {Batches.Count} batch(es) of at most {(Batches.Count == 0 ? 0 : Batches.Max(b => b.Count))}: " +
+                           string.Join(", ", Batches.SelectMany(b => b).Select(s => s.Name));
+                var uses = Surplus.Where(s => s.Replaces != null).Select(s => $"{s.Server.Name} ({s.Server.Id}) for {s.Replaces!.Name}").ToList();
+                var trims = Surplus.Where(s => s.Replaces == null).Select(s => $"{s.Server.Name} ({s.Server.Id})").ToList();
+                if (uses.Count > 0) text += "; use surplus " + string.Join(", ", uses) + " instead of launching";
+                if (trims.Count > 0) text += "; terminate surplus " + string.Join(", ", trims) + " once its farm role has its count running";
+                return text;
+            }
+        }
+    }
+
+    /// <summary>One server replaced: the old one (now terminated) and the new one (running).</summary>
+    public sealed record RecycledServer
+    {
+        public string Farm { get; init; } = "";
+
+        public string Alias { get; init; } = "";
+
+        public string OldServer { get; init; } = "";
+
+        public string OldId { get; init; } = "";
+
+        public string NewServer { get; init; } = "";
+
+        public string NewId { get; init; } = "";
+
+        public string Role { get; init; } = "";
+
+        public string ImageId { get; init; } = "";
+
+        public TimeSpan Duration { get; init; }
+    }
+}

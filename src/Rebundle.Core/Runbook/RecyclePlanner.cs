@@ -1,0 +1,163 @@
+using System;
+using System.Collections.Generic;
+using System.Linq;
+using Rebundle.Backends;
+using Rebundle.Domain;
+using Rebundle.Errors;
+using Rebundle.Naming;
+
+namespace Rebundle.Runbook
+{
+    /// <summary>
+    /// Turns a <see cref="RecycleScope"/> into one plan per farm, in the order the farms were
+    /// asked for, and reconciles every farm role in scope against its count: a farm role with
+    /// more live servers than it wants has surplus from an interrupted run, which the plan uses
+    /// or terminates instead of replacing. One read each of farms, farm roles, roles and servers.
+    /// </summary>
+    internal sealed class RecyclePlanner
+    {
+        private static readonly ServerStatus[] Live = { ServerStatus.Running, ServerStatus.Pending };
+        private readonly IFleetBackend _backend;
+        private readonly IRunbookReporter _reporter;
+        private readonly List<TtmException> _misses = new List<TtmException>();
+
+        public RecyclePlanner(IFleetBackend backend, IRunbookReporter reporter)
+        {
+            _backend = backend;
+            _reporter = reporter;
+        }
+
+        public QueryResult<RecyclePlan> Plan(RecycleScope scope, int batchSize)
+        {
+            var farms = _backend.GetFarms();
+            var farmRoles = _backend.GetFarmRoles();
+            var farmOrder = new List<string>();
+            var wholeFarmRoles = new HashSet<string>(StringComparer.Ordinal);
+            var namedServers = new List<Server>();
+            foreach (var target in scope.Targets)
+            {
+                if (target.Server != null)
+                {
+                    namedServers.Add(target.Server);
+                    AddOnce(farmOrder, target.Server.Farm);
+                    continue;
+                }
+                var matched = MatchFarms(target.Farms, farms);
+                var candidates = farmRoles.Where(r => matched.Contains(r.Farm, StringComparer.OrdinalIgnoreCase)).ToList();
+                ReportMissingAliases(target.Aliases, matched, candidates);
+                foreach (var farmRole in candidates.Where(r => NameMatcher.MatchesAny(r.Alias, target.Aliases)))
+                    wholeFarmRoles.Add(farmRole.Id);
+                foreach (var farm in matched) AddOnce(farmOrder, farm);
+            }
+            if (farmOrder.Count == 0) return new QueryResult<RecyclePlan>(Array.Empty<RecyclePlan>(), Misses());
+
+            var live = _backend.GetServers(new ServerQuery { Farms = farmOrder, Statuses = Live }).Where(s => Live.Contains(s.Status)).ToList();
+            var liveIds = new HashSet<string>(live.Select(s => s.Id), StringComparer.Ordinal);
+            foreach (var gone in namedServers.Where(s => !liveIds.Contains(s.Id)))
+                _misses.Add(new TtmException(TtmErrorCode.ServerNotFound,
+                    $"Server {gone.Farm}/{gone.Name} ({gone.Id}) is no longer running or pending, so it was not recycled. Run Get-TtmServer to see the farm as it is now.", gone.Name));
+            var namedIds = new HashSet<string>(namedServers.Select(s => s.Id), StringComparer.Ordinal);
+            var imageOfRole = _backend.GetRoles().GroupBy(r => r.Name, StringComparer.OrdinalIgnoreCase)
+                .ToDictionary(g => g.Key, g => g.First().ImageId, StringComparer.OrdinalIgnoreCase);
+
+            var plans = new List<RecyclePlan>();
+            foreach (var farm in farmOrder)
+            {
+                var here = live.Where(s => string.Equals(s.Farm, farm, StringComparison.OrdinalIgnoreCase)).ToList();
+                var olds = here.Where(s => (wholeFarmRoles.Contains(s.FarmRoleId) || namedIds.Contains(s.Id))
+                                           && (scope.OnlyServerIds == null || scope.OnlyServerIds.Contains(s.Id))).ToList();
+                var inScope = farmRoles.Where(r => string.Equals(r.Farm, farm, StringComparison.OrdinalIgnoreCase)
+                                                   && (wholeFarmRoles.Contains(r.Id) || olds.Any(o => o.FarmRoleId == r.Id)));
+                var surplus = new List<SurplusServer>();
+                foreach (var farmRole in inScope)
+                {
+                    imageOfRole.TryGetValue(farmRole.Role, out var currentImage);
+                    surplus.AddRange(Reconcile(farmRole, here.Where(s => s.FarmRoleId == farmRole.Id).ToList(), olds, currentImage));
+                }
+                var surplusIds = new HashSet<string>(surplus.Select(s => s.Server.Id), StringComparer.Ordinal);
+                var ordered = olds.Where(s => !surplusIds.Contains(s.Id))
+                    .OrderBy(s => s.Alias, StringComparer.OrdinalIgnoreCase).ThenBy(s => s.Index).ToList();
+                if (ordered.Count == 0 && surplus.Count == 0) continue;
+                plans.Add(new RecyclePlan
+                {
+                    Farm = here.FirstOrDefault()?.Farm ?? farm,
+                    Batches = ordered.Select((server, i) => (server, i)).GroupBy(x => x.i / batchSize)
+                        .Select(b => (IReadOnlyList<Server>)b.Select(x => x.server).ToList()).ToList(),
+                    Surplus = surplus,
+                });
+            }
+            return new QueryResult<RecyclePlan>(plans, Misses());
+        }
+
+        /// <summary>
+        /// Launch-first keeps a farm role at its count except while replacements are in flight,
+        /// so live servers beyond the count are replacements (or respawns) left by a run that
+        /// stopped. The newest of them are the surplus: not replaced themselves; those already on
+        /// the role's current image stand in for old servers; the rest are terminated at the end.
+        /// </summary>
+        private IEnumerable<SurplusServer> Reconcile(FarmRole farmRole, IReadOnlyList<Server> live, IReadOnlyList<Server> olds, string? currentImage)
+        {
+            var excess = live.Count - farmRole.DesiredCount;
+            if (excess <= 0) return Array.Empty<SurplusServer>();
+            var newest = live.OrderByDescending(s => s.LaunchedAt ?? DateTimeOffset.MinValue).ThenByDescending(s => s.Index).Take(excess).ToList();
+            var waiting = new Queue<Server>(olds.Where(o => o.FarmRoleId == farmRole.Id && !newest.Contains(o))
+                .OrderBy(s => s.Index));
+            var spares = newest.Where(s => !string.IsNullOrEmpty(currentImage) && s.ImageId == currentImage)
+                .OrderBy(s => s.Status == ServerStatus.Running ? 0 : 1).ToList();
+            var result = newest.Select(s => new SurplusServer
+            {
+                Server = s,
+                Replaces = spares.Contains(s) && waiting.Count > 0 ? waiting.Dequeue() : null,
+            }).ToList();
+
+            var uses = result.Where(s => s.Replaces != null).Select(s => $"{s.Server.Name} stands in for {s.Replaces!.Name}").ToList();
+            var trims = result.Where(s => s.Replaces == null).Select(s => s.Server.Name).ToList();
+            _reporter.Warning($"Farm role {farmRole.Farm}/{farmRole.Alias} has {live.Count} live servers for a count of {farmRole.DesiredCount}: " +
+                              $"{string.Join(", ", newest.Select(s => s.Name))} left by an interrupted run." +
+                              (uses.Count > 0 ? $" {string.Join("; ", uses)} instead of a new launch." : "") +
+                              (trims.Count > 0 ? $" {string.Join(", ", trims)} will be terminated once the farm role has {farmRole.DesiredCount} running." : ""));
+            return result;
+        }
+
+        private List<string> MatchFarms(IReadOnlyList<string> patterns, IReadOnlyList<Farm> farms)
+        {
+            var matched = new List<string>();
+            foreach (var pattern in patterns)
+            {
+                if (NameMatcher.HasWildcard(pattern))
+                {
+                    foreach (var farm in farms.Where(f => NameMatcher.IsMatch(f.Name, pattern)).OrderBy(f => f.Name, StringComparer.OrdinalIgnoreCase))
+                        AddOnce(matched, farm.Name);
+                    continue;
+                }
+                try
+                {
+                    AddOnce(matched, Fleet.FindFarm(pattern, farms));
+                }
+                catch (TtmException miss)
+                {
+                    _misses.Add(miss);
+                }
+            }
+            return matched;
+        }
+
+        private void ReportMissingAliases(IReadOnlyCollection<string>? aliases, IReadOnlyList<string> farms, IReadOnlyList<FarmRole> candidates)
+        {
+            if (aliases == null || farms.Count == 0) return;
+            var known = candidates.Select(r => r.Alias).Distinct(StringComparer.OrdinalIgnoreCase).ToList();
+            foreach (var alias in aliases.Where(a => !NameMatcher.HasWildcard(a) && !known.Contains(a, StringComparer.OrdinalIgnoreCase)))
+                _misses.Add(new TtmException(TtmErrorCode.FarmRoleNotFound,
+                    $"No farm role is aliased '{alias}' in farm {string.Join(", ", farms)}." + NameMatcher.SuggestionText(alias, known) +
+                    $" Run Get-TtmFarmRole -Farm {farms[0]} to list them.", alias));
+        }
+
+        // The same name typed twice is one miss, not two.
+        private IReadOnlyList<TtmException> Misses() => _misses.GroupBy(m => m.Message).Select(g => g.First()).ToList();
+
+        private static void AddOnce(List<string> names, string name)
+        {
+            if (!names.Contains(name, StringComparer.OrdinalIgnoreCase)) names.Add(name);
+        }
+    }
+}
