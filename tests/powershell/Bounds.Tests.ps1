@@ -75,3 +75,28 @@ Describe 'A Sandbox file holding values nobody can set' {
         $record.Exception.Message | Should -Match ([regex]::Escape($sandbox.StateFile))
     }
 }
+
+Describe 'Credentials in a Scalr URL' {
+    BeforeAll { $script:sandbox = New-TestSandbox }
+
+    It 'are refused with TtmInvalidArgument, and the password shows nowhere' -ForEach @(
+        @{ Url = 'http://ops:Url-Pa55word-9@127.0.0.1:9/' }
+        @{ Url = 'https://ops:Url-Pa55word-9@scalr.example.test/api/' }
+    ) {
+        $password = 'Url-Pa55word-9'
+        $secret = ConvertTo-SecureString 'not-the-point' -AsPlainText -Force
+        $record = $null
+        $streams = try {
+            Connect-TtmFleet -Scalr -Url $Url -KeyId APIKEY-1 -Secret $secret -EnvironmentId 5 -Verbose -ErrorAction Stop 4>&1 6>&1
+        } catch { $record = $_ }
+
+        $record | Should -Not -BeNullOrEmpty
+        $record.FullyQualifiedErrorId | Should -BeLike 'TtmInvalidArgument,*'
+        $record.Exception.Message | Should -Match 'must not contain a user name or password'
+        $shown = @("$record", $record.Exception.Message, $record.Exception.ToString(), "$($record.TargetObject)", "$($record.ErrorDetails)") +
+            @($streams | ForEach-Object { "$_" }) + @(Get-TtmFleet | Format-List * | Out-String)
+        $shown | Where-Object { $_ -like "*$password*" } | Should -BeNullOrEmpty
+        @($streams | Where-Object { $_ -is [Management.Automation.VerboseRecord] }) | Should -Not -BeNullOrEmpty
+        (Get-TtmFleet).Location | Should -Be $sandbox.StateFile # the session stays where it was
+    }
+}
