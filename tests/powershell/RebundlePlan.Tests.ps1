@@ -49,12 +49,14 @@ Invoke-TtmRebundle -SkipOsUpdate -WhatIf 6>`$null
         $journal | Should -Not -Exist
     }
 
-    It 'a run writes its status through the stream too, and still returns its result' {
-        $all = Invoke-TtmRebundle -SkipOsUpdate -Role Sidekiq -BatchSize 6 -JournalPath $journal 6>&1
+    It 'a run writes its status through the stream too, and returns its result (after the plan, with -PassThru)' {
+        $all = Invoke-TtmRebundle -SkipOsUpdate -Role Sidekiq -BatchSize 6 -JournalPath $journal -PassThru 6>&1
         $status = $all | Where-Object { $_ -is [Management.Automation.InformationRecord] -and $_.Tags -contains 'Rebundle.Status' }
-        $result = $all | Where-Object { $_ -isnot [Management.Automation.InformationRecord] }
-        $result.Status | Should -Be 'WaitingForApproval'
-        "$($status.MessageData)" | Should -Be $result.Message
+        $objects = @($all | Where-Object { $_ -isnot [Management.Automation.InformationRecord] })
+        $objects | Should -HaveCount 2
+        $objects[0].GetType().Name | Should -Be 'RebundlePlanReport'
+        $objects[1].Status | Should -Be 'WaitingForApproval'
+        "$($status.MessageData)" | Should -Be $objects[1].Message
     }
 
     It '-WhatIf -PassThru returns the plan as one object; -WhatIf alone returns nothing' {
