@@ -70,6 +70,7 @@ namespace Rebundle.Sandbox
                 var text = File.ReadAllText(Path, Encoding.UTF8);
                 var state = JsonSerializer.Deserialize<SandboxState>(text, Json);
                 if (state == null) throw new JsonException("the file is empty");
+                SandboxStateCheck.Check(state, Path);
                 return state;
             }
             catch (JsonException e)

@@ -35,7 +35,7 @@ namespace Rebundle.Scalr
 
         public string Kind => "Scalr";
 
-        public string Location => $"{_options.Url} (environment {_options.EnvironmentId})";
+        public string Location => $"{_options.ShownUrl} (environment {_options.EnvironmentId})";
 
         public IClock Clock { get; }
 
@@ -64,7 +64,7 @@ namespace Rebundle.Scalr
             {
                 client.Dispose();
                 throw new TtmException(TtmErrorCode.ConnectionFailed,
-                    $"Scalr at {options.Url} has no environment {options.EnvironmentId} for key {options.KeyId} ({e.BackendCode}). Check -EnvironmentId.",
+                    $"Scalr at {options.ShownUrl} has no environment {options.EnvironmentId} for key {options.KeyId} ({e.BackendCode}). Check -EnvironmentId.",
                     options.EnvironmentId, e) { BackendCode = e.BackendCode };
             }
             catch

@@ -118,7 +118,7 @@ namespace Rebundle.Scalr
                         continue;
                     }
                     throw new TtmException(TtmErrorCode.ConnectionFailed,
-                        $"Could not reach Scalr at {_options.Url} ({method.Method} {path}): {Innermost(e).Message}. Check -Url and the network, then try again.", _options.Url?.ToString(), e);
+                        $"Could not reach Scalr at {_options.ShownUrl} ({method.Method} {path}): {Innermost(e).Message}. Check -Url and the network, then try again.", _options.ShownUrl, e);
                 }
 
                 using (response)

@@ -86,7 +86,17 @@ namespace Rebundle.Scalr
             if (missing.Count > 0)
                 throw new TtmException(TtmErrorCode.InvalidArgument, "Connecting to Scalr needs " + string.Join(", ", missing) + ".", "Scalr");
             if (Url!.Scheme != Uri.UriSchemeHttps && Url.Scheme != Uri.UriSchemeHttp)
-                throw new TtmException(TtmErrorCode.InvalidArgument, $"-Url must be an http or https URL; got '{Url}'.", Url.ToString());
+                throw new TtmException(TtmErrorCode.InvalidArgument, $"-Url must be an http or https URL; got '{ShownUrl}'.", ShownUrl);
+            // A password in the URL would be shown in verbose output, errors, Get-TtmFleet and the
+            // audit log; Scalr signs with the key anyway. The message names neither it nor the URL.
+            if (Url.UserInfo.Length > 0)
+                throw new TtmException(TtmErrorCode.InvalidArgument,
+                    $"-Url (or {UrlVariable}) must not contain a user name or password (user:password@); they would be shown and logged. " +
+                    $"Give the URL without them, e.g. {ShownUrl}, and sign in with -KeyId and -Secret.", ShownUrl);
+            if (Ec2EndpointUrl != null && Uri.TryCreate(Ec2EndpointUrl, UriKind.Absolute, out var ec2) && ec2.UserInfo.Length > 0)
+                throw new TtmException(TtmErrorCode.InvalidArgument,
+                    $"-Ec2EndpointUrl must not contain a user name or password (user:password@); give it without them, e.g. {WithoutUserInfo(ec2)}, and AWS credentials through -AwsProfileName or the SDK's chain.",
+                    WithoutUserInfo(ec2));
             foreach (var c in EnvironmentId)
             {
                 if (!char.IsDigit(c))
@@ -94,8 +104,14 @@ namespace Rebundle.Scalr
             }
         }
 
+        /// <summary>The URL as shown and logged: never with a user name or password.</summary>
+        public string ShownUrl => Url == null ? "" : WithoutUserInfo(Url);
+
         /// <summary>Never shows the secret.</summary>
-        public override string ToString() => $"Scalr {Url} environment {EnvironmentId} key {KeyId}";
+        public override string ToString() => $"Scalr {ShownUrl} environment {EnvironmentId} key {KeyId}";
+
+        internal static string WithoutUserInfo(Uri url) =>
+            url.UserInfo.Length == 0 ? url.ToString() : new UriBuilder(url) { UserName = "", Password = "" }.Uri.ToString();
 
         internal static SecureString ToSecureString(string text)
         {

@@ -34,6 +34,39 @@ public class ConnectTests
         Assert.DoesNotContain(LoopbackScalr.Secret, e.ToString());
     }
 
+    [Theory]
+    [InlineData("Url")]
+    [InlineData("SCALR_URL")]
+    [InlineData("Ec2EndpointUrl")]
+    public void A_url_with_credentials_is_refused_without_echoing_the_password(string where)
+    {
+        using var scalr = new LoopbackScalr();
+        const string password = "Url-Pa55word-9";
+        var options = scalr.Options();
+        var withPassword = new UriBuilder(scalr.Server.Url) { UserName = "ops", Password = password }.Uri;
+        switch (where)
+        {
+            case "Url": options.Url = withPassword; break;
+            case "SCALR_URL":
+                options.Url = null;
+                options.WithEnvironmentDefaults(name => name == ScalrConnectionOptions.UrlVariable ? withPassword.ToString() : null);
+                break;
+            case "Ec2EndpointUrl":
+                options.Ec2EndpointUrl = new UriBuilder(options.Ec2EndpointUrl ?? "http://127.0.0.1:1/") { UserName = "ops", Password = password }.Uri.ToString();
+                break;
+        }
+        Assert.Contains(password, where == "Ec2EndpointUrl" ? options.Ec2EndpointUrl : options.Url!.ToString()); // the test sets what it means to
+
+        var e = Assert.Throws<TtmException>(() => ScalrBackend.Connect(options, scalr.Clock));
+
+        Assert.Equal(TtmErrorCode.InvalidArgument, e.Code);
+        Assert.Contains("user name or password", e.Message);
+        Assert.DoesNotContain(password, e.ToString());
+        Assert.DoesNotContain(password, e.Target?.ToString() ?? "");
+        Assert.DoesNotContain(password, options.ToString());
+        Assert.Empty(scalr.Server.RequestLog); // refused before any request
+    }
+
     [Fact]
     public void A_key_without_access_to_the_environment_is_access_denied()
     {

@@ -69,14 +69,23 @@ namespace Rebundle.Rebundling
         /// <summary>The journal's plan when resuming; a new plan otherwise (not yet written).</summary>
         public RebundlePlan PlanOrResume(RebundleOptions options)
         {
-            var plan = RecordedPlan(_journal) ?? RebundlePlan.Compute(_fleet, options);
+            var plan = Plan(options);
+            RequireReachable(plan);
+            return plan;
+        }
+
+        /// <summary>The plan without asking whether its remote work can run: what -WhatIf shows.</summary>
+        public RebundlePlan Plan(RebundleOptions options) => RecordedPlan(_journal) ?? RebundlePlan.Compute(_fleet, options);
+
+        /// <summary>Refuses, before anything is written, a plan whose OS update or checks need SSH this run has not got.</summary>
+        public void RequireReachable(RebundlePlan plan)
+        {
             if (!plan.SkipOsUpdate && plan.HasBaseStep && _preparation == null)
                 throw new TtmException(TtmErrorCode.InvalidArgument,
                     $"Updating the OS of the {plan.BaseRole} server needs SSH, which the {_fleet.Backend.Kind} backend's servers do not offer here. Pass -SkipOsUpdate (or -Address to reach a real server).");
             if (plan.Verify && _preparation == null)
                 throw new TtmException(TtmErrorCode.InvalidArgument,
                     $"This rebundle checks servers over SSH, which the {_fleet.Backend.Kind} backend's servers do not offer here. Leave out -Check (or give -Address to reach a real server).");
-            return plan;
         }
 
         /// <summary>Servers per farm now, for the plan's batch counts.</summary>

@@ -9,7 +9,9 @@ namespace Rebundle.PowerShell.Commands
     [OutputType(typeof(FarmRole))]
     public sealed class GetTtmFarmRoleCommand : TtmCmdlet
     {
+        /// <summary>Binds the Farm of piped servers and farm roles, and the Name of piped farms (Get-TtmFarm | Get-TtmFarmRole).</summary>
         [Parameter(Position = 0, ValueFromPipelineByPropertyName = true)]
+        [Alias("Name")]
         [SupportsWildcards]
         [ValidateNotNullOrEmpty]
         public string[]? Farm { get; set; }

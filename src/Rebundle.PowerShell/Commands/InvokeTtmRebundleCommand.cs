@@ -16,55 +16,60 @@ namespace Rebundle.PowerShell.Commands
 {
     /// <summary>
     /// Runs the whole runbook (steps 1 and 4–8) as one resumable, journalled run with a gate
-    /// before production. Prints the plan first; -WhatIf prints only the plan.
+    /// before production. Shows the plan first (information stream, tagged Rebundle.Plan);
+    /// -WhatIf shows only the plan, -PassThru also writes it as an object.
     /// </summary>
-    [Cmdlet(VerbsLifecycle.Invoke, "TtmRebundle", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium, DefaultParameterSetName = NewSet)]
-    [OutputType(typeof(RebundleResult))]
+    [Cmdlet(VerbsLifecycle.Invoke, "TtmRebundle", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium)]
+    [OutputType(typeof(RebundleResult), typeof(RebundlePlanReport))]
     public sealed class InvokeTtmRebundleCommand : TtmRemoteCmdlet
     {
-        private const string NewSet = "New";
-        private const string ResumeSet = "Resume";
-
-        [Parameter(ParameterSetName = NewSet)]
+        [Parameter]
         [ValidateNotNullOrEmpty]
         public string? StagingFarm { get; set; }
 
-        [Parameter(ParameterSetName = NewSet)]
+        [Parameter]
         [ValidateNotNullOrEmpty]
         public string? TestFarm { get; set; }
 
-        [Parameter(ParameterSetName = NewSet)]
+        [Parameter]
         [ValidateNotNullOrEmpty]
         public string? ProductionFarm { get; set; }
 
         /// <summary>Only these staging aliases (default: every one but the base role).</summary>
-        [Parameter(ParameterSetName = NewSet)]
+        [Parameter]
         [ValidateNotNullOrEmpty]
         public string[]? Role { get; set; }
 
-        [Parameter(ParameterSetName = NewSet)]
+        [Parameter]
         public SwitchParameter Major { get; set; }
 
-        [Parameter(ParameterSetName = NewSet)]
+        [Parameter]
         [ValidateNotNullOrEmpty]
         public string[]? Package { get; set; }
 
-        [Parameter(ParameterSetName = NewSet)]
+        [Parameter]
         public SwitchParameter SkipOsUpdate { get; set; }
 
-        [Parameter(ParameterSetName = NewSet)]
+        [Parameter]
         [ValidateRange(1, 1000)]
         public int BatchSize { get; set; } = 1;
 
         /// <summary>Where to write the journal; default ~/.rebundle/journals/rebundle-&lt;time&gt;.jsonl.</summary>
-        [Parameter(ParameterSetName = NewSet)]
+        [Parameter]
         [ValidateNotNullOrEmpty]
         public string? JournalPath { get; set; }
 
-        /// <summary>Continue the rebundle recorded in this journal.</summary>
-        [Parameter(Mandatory = true, ParameterSetName = ResumeSet)]
+        /// <summary>
+        /// Continue the rebundle recorded in this journal. The original run's parameters may be
+        /// given again; each must match the journal's plan.
+        /// </summary>
+        [Parameter]
         [ValidateNotNullOrEmpty]
-        public string Resume { get; set; } = "";
+        public string? Resume { get; set; }
+
+        /// <summary>Also write the plan as an object (a RebundlePlanReport); with -WhatIf, only the plan.</summary>
+        [Parameter]
+        public SwitchParameter PassThru { get; set; }
 
         /// <summary>Go past the gate: promote to production and recycle it.</summary>
         [Parameter]
@@ -72,6 +77,7 @@ namespace Rebundle.PowerShell.Commands
 
         /// <summary>How long any one wait may take.</summary>
         [Parameter]
+        [ValidateTimeSpanRange("0:00:01", "7.00:00:00")]
         public TimeSpan Timeout { get; set; } = TimeSpan.FromMinutes(30);
 
         #region Remote work: the OS update (step 1) and the checks (steps 5 and 6) go over SSH
@@ -132,28 +138,74 @@ namespace Rebundle.PowerShell.Commands
                 ApproveProduction = ApproveProduction,
             };
 
-            var journalPath = ParameterSetName == ResumeSet
-                ? GetUnresolvedProviderPathFromPSPath(Resume)
+            var resuming = Resume != null;
+            var journalPath = resuming
+                ? GetUnresolvedProviderPathFromPSPath(Resume!)
                 : JournalPath != null ? GetUnresolvedProviderPathFromPSPath(JournalPath) : DefaultJournalPath();
             // Read the plan without creating the journal, so -WhatIf leaves no file behind.
-            var journal = ParameterSetName == ResumeSet ? FileJournal.Open(journalPath) : (IJournal)new DeferredJournal(journalPath);
+            var journal = resuming ? FileJournal.Open(journalPath) : (IJournal)new DeferredJournal(journalPath);
             // Remote work as the journal's plan (when resuming) or this command asks for it. The
             // Sandbox's servers have made-up addresses: there it needs -Address (a real test server).
             var recorded = RebundleRunner.RecordedPlan(journal);
+            if (resuming && recorded != null) RequireSameRun(recorded, journalPath);
             var remoteWork = !(recorded?.SkipOsUpdate ?? SkipOsUpdate) || (recorded?.Verify ?? Check != null);
             var reachable = Fleet.BackendAs<Sandbox.SandboxBackend>() == null || Address != null;
             var runner = new RebundleRunner(Fleet, journal, Reporter, remoteWork && reachable ? Preparation() : null);
-            var plan = runner.PlanOrResume(options);
+            var plan = runner.Plan(options);
+            var unreachable = Unreachable(runner, plan);
+            // -WhatIf shows the plan even where its remote work could not run (the Sandbox), with why.
+            if (unreachable != null && !WhatIfRequested) throw unreachable;
 
-            Host.UI.WriteLine(runner.IsResume ? $"Resuming the rebundle in {journalPath}:" : $"Rebundle plan (journal: {journalPath}):");
-            foreach (var line in plan.Describe(runner.ServerCounts(plan))) Host.UI.WriteLine("  " + line);
+            var report = RebundlePlanReport.For(plan, runner.ServerCounts(plan), journalPath, runner.IsResume);
+            Say(report.IsResume ? $"Resuming the rebundle in {journalPath}:" : $"Rebundle plan (journal: {journalPath}):", PlanTag);
+            foreach (var line in report.Steps) Say("  " + line, PlanTag);
+            if (unreachable != null) Say("  To run it: " + unreachable.Message, PlanTag);
+            if (PassThru) WriteObject(report);
 
             var target = $"farms {plan.StagingFarm}, {plan.TestFarm}" + (ApproveProduction ? $" and {plan.ProductionFarm}" : "");
             if (!ShouldChange(target, "Run the rebundle plan above", ApproveProduction ? new[] { plan.ProductionFarm } : Array.Empty<string>(), force: ApproveProduction)) return;
 
             var result = runner.Run(plan, options, Timeout, Cancellation);
-            Host.UI.WriteLine(result.Message);
+            Say(result.Message, StatusTag);
             WriteObject(result);
+        }
+
+        // Tags of the information records; PSHOST makes the host show them as Write-Host would,
+        // while 6>$null silences and 6>&1 captures them.
+        private const string PlanTag = "Rebundle.Plan", StatusTag = "Rebundle.Status";
+
+        private void Say(string text, string tag) =>
+            WriteInformation(new HostInformationMessage { Message = text }, new[] { "PSHOST", tag });
+
+        private bool WhatIfRequested => MyInvocation.BoundParameters.TryGetValue("WhatIf", out var whatIf)
+            ? LanguagePrimitives.IsTrue(whatIf)
+            : LanguagePrimitives.IsTrue(GetVariableValue("WhatIfPreference"));
+
+        private static TtmException? Unreachable(RebundleRunner runner, RebundlePlan plan)
+        {
+            try { runner.RequireReachable(plan); return null; }
+            catch (TtmException e) { return e; }
+        }
+
+        /// <summary>With -Resume, the parameters typed again must be the journal's (the run is not re-planned).</summary>
+        private void RequireSameRun(RebundlePlan recorded, string journalPath)
+        {
+            if (JournalPath != null && !string.Equals(GetUnresolvedProviderPathFromPSPath(JournalPath), journalPath, StringComparison.Ordinal))
+                throw new TtmException(TtmErrorCode.InvalidArgument,
+                    $"-JournalPath {JournalPath} is not the journal being resumed ({journalPath}); leave -JournalPath out when resuming.", JournalPath);
+            bool Given(string name) => MyInvocation.BoundParameters.ContainsKey(name);
+            ResumeCheck.Require(recorded, new RebundleRestatement
+            {
+                StagingFarm = StagingFarm,
+                TestFarm = TestFarm,
+                ProductionFarm = ProductionFarm,
+                Roles = Role,
+                Major = Given(nameof(Major)) ? Major.IsPresent : (bool?)null,
+                Packages = Package,
+                SkipOsUpdate = Given(nameof(SkipOsUpdate)) ? SkipOsUpdate.IsPresent : (bool?)null,
+                Verify = Check != null ? true : (bool?)null,
+                BatchSize = Given(nameof(BatchSize)) ? BatchSize : (int?)null,
+            }, journalPath);
         }
 
         // Its own method, not inlined, so SSH.NET loads only when remote work is asked for.

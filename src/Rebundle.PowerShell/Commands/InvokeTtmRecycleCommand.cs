@@ -56,6 +56,7 @@ namespace Rebundle.PowerShell.Commands
 
         /// <summary>How long each batch may take to run its replacements.</summary>
         [Parameter]
+        [ValidateTimeSpanRange("0:00:01", "7.00:00:00")]
         public TimeSpan Timeout { get; set; } = TimeSpan.FromMinutes(15);
 
         [Parameter]

@@ -1,6 +1,7 @@
 using System;
 using System.Management.Automation;
 using Rebundle.Errors;
+using Rebundle.PowerShell.Infrastructure;
 using Rebundle.PowerShell.Remote;
 using Rebundle.Remote;
 
@@ -22,6 +23,7 @@ namespace Rebundle.PowerShell.Commands
 
         /// <summary>How long the command may run on each server.</summary>
         [Parameter]
+        [ValidateTimeSpanRange("0:00:01", "7.00:00:00")]
         public TimeSpan Timeout { get; set; } = TimeSpan.FromMinutes(5);
 
         protected override void Begin()

@@ -15,12 +15,15 @@ namespace Rebundle.PowerShell.Commands
     public sealed class SetTtmSandboxCommand : TtmCmdlet
     {
         [Parameter]
+        [ValidateTimeSpanRange("0:00:00", "1.00:00:00")]
         public TimeSpan? BootDelay { get; set; }
 
         [Parameter]
+        [ValidateTimeSpanRange("0:00:00", "1.00:00:00")]
         public TimeSpan? ImageDelay { get; set; }
 
         [Parameter]
+        [ValidateTimeSpanRange("0:00:00", "1.00:00:00")]
         public TimeSpan? RespawnDelay { get; set; }
 
         /// <summary>Farm roles ("Farm/Alias") whose new servers fail to boot; an empty list clears it.</summary>
@@ -44,9 +47,6 @@ namespace Rebundle.PowerShell.Commands
             if (sandbox == null)
                 throw new TtmException(TtmErrorCode.InvalidArgument,
                     $"Set-TtmSandbox changes the Sandbox only; this session is connected to {Fleet.Backend.Kind}. Run Connect-TtmFleet -Sandbox first.");
-            foreach (var delay in new[] { BootDelay, ImageDelay, RespawnDelay })
-                if (delay < TimeSpan.Zero)
-                    throw new TtmException(TtmErrorCode.InvalidArgument, $"Delays cannot be negative; got {delay}.");
             if (!ShouldProcess(sandbox.Location, "Change the Sandbox's simulated delays and faults")) return;
             sandbox.Simulate(options =>
             {

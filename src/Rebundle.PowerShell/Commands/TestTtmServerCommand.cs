@@ -2,6 +2,7 @@ using System;
 using System.Linq;
 using System.Management.Automation;
 using Rebundle.Errors;
+using Rebundle.PowerShell.Infrastructure;
 using Rebundle.PowerShell.Remote;
 using Rebundle.Remote;
 
@@ -48,6 +49,7 @@ namespace Rebundle.PowerShell.Commands
 
         /// <summary>How long each check may run.</summary>
         [Parameter]
+        [ValidateTimeSpanRange("0:00:01", "7.00:00:00")]
         public TimeSpan Timeout { get; set; } = TimeSpan.FromMinutes(1);
 
         /// <summary>Output the check results instead of the servers that passed.</summary>

@@ -30,6 +30,7 @@ namespace Rebundle.PowerShell.Commands
         public int BatchSize { get; set; } = 1;
 
         [Parameter]
+        [ValidateTimeSpanRange("0:00:01", "7.00:00:00")]
         public TimeSpan Timeout { get; set; } = TimeSpan.FromMinutes(30);
 
         [Parameter]

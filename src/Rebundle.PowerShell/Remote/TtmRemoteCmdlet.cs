@@ -67,6 +67,7 @@ namespace Rebundle.PowerShell.Remote
 
         /// <summary>How long connecting may take.</summary>
         [Parameter]
+        [ValidateTimeSpanRange("0:00:01", "1:00:00")]
         public TimeSpan ConnectTimeout { get; set; } = TimeSpan.FromSeconds(30);
 
         protected static string HomeDirectory => Environment.GetFolderPath(Environment.SpecialFolder.UserProfile);
