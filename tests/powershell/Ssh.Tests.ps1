@@ -120,6 +120,28 @@ try { Get-TtmServer -Farm Dev -Role Sidekiq | Invoke-TtmSsh -Command 'touch $mar
             $checks.MessageData.Passed | Should -Be @($true, $false)
             $checks.MessageData[1].Detail | Should -BeLike 'not run: not approved*'
         }
+
+        It 'Test-TtmServer -Check Command -WhatIf does not even look for a key' {
+            $settings = $ssh.Clone(); $settings.KeyFile = Join-Path $sshd.Root 'not-there.pem'
+            $results = Get-TtmServer -Farm Rebundle-Staging -Role Sidekiq |
+                Test-TtmServer @settings -Check Command -Command 'true' -WhatIf -AsCheckResult -ErrorVariable failures
+
+            $failures | Should -BeNullOrEmpty
+            $results.Check | Should -Be 'Command true'
+            $results.Passed | Should -BeFalse
+        }
+
+        It 'a runspace without a UI is refused with TtmApprovalRequired too, not a host error' {
+            $marker = Join-Path $sshd.State 'hosted-ran'
+            $ps = [powershell]::Create()
+            try {
+                $null = $ps.AddScript("Import-Module '$(Get-RebundleModulePath)'; Connect-TtmFleet -Sandbox -Path '$sandbox' | Out-Null; Get-TtmServer -Farm Production -Role Sidekiq | Invoke-TtmSsh -Command 'touch $marker' $childSsh")
+                $null = $ps.Invoke()
+                $ps.Streams.Error[0].FullyQualifiedErrorId | Should -BeLike 'TtmApprovalRequired,*'
+            }
+            finally { $ps.Dispose() }
+            $marker | Should -Not -Exist
+        }
     }
 
     Describe 'Invoke-TtmSsh' {

@@ -36,6 +36,13 @@ namespace Rebundle.Remote
         /// <summary>The detail of a command check that was not approved.</summary>
         public const string NotApproved = "not run: not approved (-WhatIf, or No at the prompt)";
 
+        /// <summary>Whether any check only reads (Chef, Service, Package): worth connecting for even when no command may run.</summary>
+        public bool HasReadOnlyChecks => _checks.Any(c => c.Kind != ServerCheckKind.Command);
+
+        /// <summary>The results for a server none of whose checks may run: every one not approved.</summary>
+        public IReadOnlyList<ServerCheckResult> NotApprovedResults(string server, string farm) =>
+            _checks.Select(c => new ServerCheckResult { Server = server, Farm = farm, Check = c.Name, Kind = c.Kind, Passed = false, Detail = NotApproved }).ToList();
+
         public IReadOnlyList<ServerCheckResult> Verify(RemoteWork work) => Verify(work, runCommands: true);
 
         /// <param name="runCommands">

@@ -78,39 +78,44 @@ namespace Rebundle.PowerShell.Commands
             // every server before connecting to any, as Invoke-TtmSsh does.
             var commands = "Run check commands " + string.Join(", ", _verifier.Checks.Where(c => c.Kind == ServerCheckKind.Command).Select(c => $"'{c.Subject}'"));
             var approved = new HashSet<Server>(_verifier.RunsCommands ? Servers.Where(s => ShouldRunOn(s, commands, Force)) : Servers);
-            var targets = Targets(Timeout);
+
+            // A server with nothing approved to run is not connected to (-WhatIf needs no key).
+            foreach (var server in Servers.Where(s => !approved.Contains(s) && !_verifier.HasReadOnlyChecks))
+                Report(server, _verifier.NotApprovedResults(server.Name, server.Farm));
+
+            var targets = Targets(Timeout, Servers.Where(s => approved.Contains(s) || _verifier.HasReadOnlyChecks));
             var runCommands = targets.ToDictionary(t => t.Settings, t => approved.Contains(t.Server));
             foreach (var (server, outcome) in RunOnAll("Checking servers", targets, work => _verifier.Verify(work, runCommands[work.Target])))
             {
-                if (outcome.Error != null)
-                {
-                    WriteTtmError(outcome.Error, server);
-                    continue;
-                }
+                if (outcome.Error != null) WriteTtmError(outcome.Error, server);
+                else Report(server, outcome.Result!);
+            }
+        }
 
-                var results = outcome.Result!;
-                foreach (var result in results)
-                {
-                    WriteInformation(result, new[] { "TtmCheck" });
-                    if (AsCheckResult) WriteObject(result);
-                }
+        /// <summary>Writes one server's check results, and the server itself when every check passed.</summary>
+        private void Report(Server server, IReadOnlyList<ServerCheckResult> results)
+        {
+            foreach (var result in results)
+            {
+                WriteInformation(result, new[] { "TtmCheck" });
+                if (AsCheckResult) WriteObject(result);
+            }
 
-                var failed = results.Where(r => !r.Passed).ToList();
-                if (failed.Count == 0)
-                {
-                    if (!AsCheckResult) WriteObject(server);
-                }
-                else if (failed.All(f => f.Detail == ServerVerifier.NotApproved))
-                {
-                    // Not a failure of the server: the operator said no (or -WhatIf). It is held back all the same.
-                    WriteVerbose($"{server.Name} of farm {server.Farm} is not passed on: its command checks were not approved.");
-                }
-                else if (!AsCheckResult)
-                {
-                    WriteTtmError(new TtmException(TtmErrorCode.CheckFailed,
-                        $"{server.Name} of farm {server.Farm} failed {failed.Count} of {results.Count} checks, so it is not passed on: " +
-                        string.Join("; ", failed.Select(f => $"{f.Check}: {f.Detail}")), server.Name), server);
-                }
+            var failed = results.Where(r => !r.Passed).ToList();
+            if (failed.Count == 0)
+            {
+                if (!AsCheckResult) WriteObject(server);
+            }
+            else if (failed.All(f => f.Detail == ServerVerifier.NotApproved))
+            {
+                // Not a failure of the server: the operator said no (or -WhatIf). It is held back all the same.
+                WriteVerbose($"{server.Name} of farm {server.Farm} is not passed on: its command checks were not approved.");
+            }
+            else if (!AsCheckResult)
+            {
+                WriteTtmError(new TtmException(TtmErrorCode.CheckFailed,
+                    $"{server.Name} of farm {server.Farm} failed {failed.Count} of {results.Count} checks, so it is not passed on: " +
+                    string.Join("; ", failed.Select(f => $"{f.Check}: {f.Detail}")), server.Name), server);
             }
         }
     }

@@ -107,10 +107,10 @@ namespace Rebundle.PowerShell.Remote
             catch (Exception e) when (e is InvalidOperationException || e is HostException || e is NotImplementedException)
             {
                 var why = Fleet.Names.IsProtectedFarm(server.Farm) && !force
-                    ? $"farm {server.Farm} is protected, and this session cannot ask for approval. Pass -Force (or -Confirm:$false) to approve it"
-                    : "this session cannot ask for the confirmation -Confirm or $ConfirmPreference requests. Pass -Confirm:$false to go ahead";
+                    ? $"{server.Farm} is a protected farm and this session cannot ask for approval. Pass -Force (or -Confirm:$false) to approve it"
+                    : "-Confirm (or $ConfirmPreference) asks for confirmation and this session cannot ask. Pass -Confirm:$false to go ahead";
                 throw new TtmException(TtmErrorCode.ApprovalRequired,
-                    $"Nothing was run: {action} on {server.Name} needs approval: {why}, or -WhatIf to see what would run.", server.Farm, e);
+                    $"Nothing was run. \"{action}\" on {server.Name} of farm {server.Farm} needs approval: {why}, or -WhatIf to see what would run.", server.Farm, e);
             }
         }
 
