@@ -31,9 +31,13 @@ namespace Rebundle.Ssh
                 $"The connection to {s.Label} ({s.Address}:{s.Port}) dropped while running '{Shorten(command)}'. The server may have rebooted or crashed; whether the command finished is unknown, so check the server before running it again.",
                 s.Label, error);
 
-        public static TtmException TimedOut(SshConnectionSettings s, string command, TimeSpan timeout) =>
+        /// <param name="notStopped">Null when the server confirmed the command was killed, else why that is not known.</param>
+        public static TtmException TimedOut(SshConnectionSettings s, StoppableCommand run, TimeSpan timeout, string? notStopped) =>
             new TtmException(TtmErrorCode.SshTimeout,
-                $"'{Shorten(command)}' on {s.Label} did not finish within {timeout.TotalSeconds:0}s and was stopped. Raise -Timeout if it needs longer.", s.Label);
+                notStopped == null
+                    ? $"'{Shorten(run.Command)}' on {s.Label} did not finish within {timeout.TotalSeconds:0}s and was stopped on the server (its processes were killed). Raise -Timeout if it needs longer."
+                    : $"'{Shorten(run.Command)}' on {s.Label} did not finish within {timeout.TotalSeconds:0}s, and stopping it on the server was not confirmed ({notStopped}): it may still be running. Check on the server with: {run.FindCommand}. Raise -Timeout if it needs longer.",
+                s.Label);
 
         internal static string Shorten(string command)
         {

@@ -28,6 +28,122 @@ Describe 'SSH cmdlets on a real sshd' {
         Reset-TestSshdState $sshd
     }
 
+    Describe 'Asking before remote work' {
+        BeforeAll {
+            Import-Module (Join-Path $PSScriptRoot 'TestHelpers.psm1') -Force
+            # The same SSH parameters, as text for a child PowerShell.
+            $script:childSsh = "-Address 127.0.0.1 -Port $($sshd.Port) -User $($sshd.User) -KeyFile '$($sshd.KeyFile)' -KnownHostsFile '$($sshd.KnownHostsFile)'"
+            # Runs $Command on Production's Sidekiq server in a non-interactive child and prints the error id and message it stopped with.
+            function script:Invoke-OnProduction([string] $Command) {
+                Invoke-ChildRebundle @"
+Connect-TtmFleet -Sandbox -Path '$sandbox' | Out-Null
+try { Get-TtmServer -Farm Production -Role Sidekiq | $Command; 'FINISHED' } catch { `$_.FullyQualifiedErrorId; `$_.Exception.Message }
+"@
+            }
+        }
+
+        It 'Invoke-TtmSsh -WhatIf lists each server with the command, and runs nothing, not even a key lookup' {
+            $marker = Join-Path $sshd.State 'whatif-ran'
+            $servers = Get-TtmServer -Farm Rebundle-Staging -Role RailsAppServer, Sidekiq
+            $output = Invoke-ChildRebundle @"
+Connect-TtmFleet -Sandbox -Path '$sandbox' | Out-Null
+Get-TtmServer -Farm Rebundle-Staging -Role RailsAppServer, Sidekiq | Invoke-TtmSsh -Command 'touch $marker' -WhatIf $($childSsh.Replace($sshd.KeyFile, (Join-Path $sshd.Root 'not-there.pem')))
+"@
+            $marker | Should -Not -Exist
+            $whatIf = @($output | Where-Object { $_ -like 'What if:*' })
+            $whatIf.Count | Should -Be $servers.Count
+            foreach ($server in $servers) {
+                $whatIf -like "*Run 'touch $marker'*$($server.Name)*Rebundle-Staging*" | Should -Not -BeNullOrEmpty
+            }
+            $output -like '*Ttm*' | Should -BeNullOrEmpty -Because 'no key was looked for, so no TtmSshKeyNotFound'
+        }
+
+        It 'Invoke-TtmSsh on a Production server is refused in a non-interactive run with TtmApprovalRequired, and runs with -Force' {
+            $marker = Join-Path $sshd.State 'production-ran'
+
+            $refused = Invoke-OnProduction "Invoke-TtmSsh -Command 'touch $marker' $childSsh"
+            $refused[0] | Should -BeLike 'TtmApprovalRequired,*InvokeTtmSshCommand'
+            $refused[1] | Should -BeLike '*Production*-Force*'
+            $refused | Should -Not -Contain 'FINISHED'
+            $marker | Should -Not -Exist
+
+            Invoke-OnProduction "Invoke-TtmSsh -Command 'touch $marker' $childSsh -Force | Out-Null" | Should -Contain 'FINISHED'
+            $marker | Should -Exist
+        }
+
+        It 'Invoke-TtmSsh on Dev needs no approval, but -Confirm in a non-interactive run is refused with TtmApprovalRequired' {
+            $marker = Join-Path $sshd.State 'dev-ran'
+            $output = Invoke-ChildRebundle @"
+Connect-TtmFleet -Sandbox -Path '$sandbox' | Out-Null
+try { Get-TtmServer -Farm Dev -Role Sidekiq | Invoke-TtmSsh -Command 'touch $marker' $childSsh -Confirm } catch { `$_.FullyQualifiedErrorId }
+"@
+            $output | Should -BeLike 'TtmApprovalRequired,*'
+            $marker | Should -Not -Exist
+
+            (Get-TtmServer -Farm Dev -Role Sidekiq | Invoke-TtmSsh @ssh -Command "touch $marker").ExitCode | Should -Be 0
+            $marker | Should -Exist
+        }
+
+        It 'Update-TtmServerOs -Reboot on a Production server is refused in a non-interactive run with TtmApprovalRequired, and runs with -Confirm:$false' {
+            '1' | Set-Content (Join-Path $sshd.State 'reboot-delay')
+
+            $refused = Invoke-OnProduction "Update-TtmServerOs -Reboot $childSsh"
+            $refused[0] | Should -BeLike 'TtmApprovalRequired,*UpdateTtmServerOsCommand'
+            $refused[1] | Should -BeLike '*Production*-Force*'
+            Join-Path $sshd.State 'apt.log' | Should -Not -Exist
+            Join-Path $sshd.State 'reboot.log' | Should -Not -Exist
+
+            Invoke-OnProduction "Update-TtmServerOs -Reboot -RebootTimeout '00:01:00' $childSsh -Confirm:`$false | Out-Null" | Should -Contain 'FINISHED'
+            Join-Path $sshd.State 'reboot.log' | Should -Exist
+        }
+
+        It 'Test-TtmServer asks only for command checks: refused on Production in a non-interactive run, read-only checks need nothing' {
+            $marker = Join-Path $sshd.State 'check-ran'
+
+            $refused = Invoke-OnProduction "Test-TtmServer -Check Chef, Command -ChefCachePath '$($sshd.ChefCache)' -Command 'touch $marker' $childSsh"
+            $refused[0] | Should -BeLike 'TtmApprovalRequired,*TestTtmServerCommand'
+            $marker | Should -Not -Exist
+
+            $passed = Invoke-OnProduction "Test-TtmServer -Check Chef -ChefCachePath '$($sshd.ChefCache)' $childSsh | ForEach-Object Name"
+            $passed | Should -Be @('Sidekiq.1', 'FINISHED')
+        }
+
+        It 'Test-TtmServer -WhatIf runs the read-only checks, not the commands, and passes no server on' {
+            $marker = Join-Path $sshd.State 'check-whatif-ran'
+            $passed = Get-TtmServer -Farm Rebundle-Staging -Role Sidekiq |
+                Test-TtmServer @ssh -ChefCachePath $sshd.ChefCache -Command "touch $marker" -WhatIf -InformationVariable checks -ErrorVariable failures
+
+            $passed | Should -BeNullOrEmpty
+            $failures | Should -BeNullOrEmpty
+            $marker | Should -Not -Exist
+            $checks.MessageData.Check | Should -Be @('Chef', "Command touch $marker")
+            $checks.MessageData.Passed | Should -Be @($true, $false)
+            $checks.MessageData[1].Detail | Should -BeLike 'not run: not approved*'
+        }
+
+        It 'Test-TtmServer -Check Command -WhatIf does not even look for a key' {
+            $settings = $ssh.Clone(); $settings.KeyFile = Join-Path $sshd.Root 'not-there.pem'
+            $results = Get-TtmServer -Farm Rebundle-Staging -Role Sidekiq |
+                Test-TtmServer @settings -Check Command -Command 'true' -WhatIf -AsCheckResult -ErrorVariable failures
+
+            $failures | Should -BeNullOrEmpty
+            $results.Check | Should -Be 'Command true'
+            $results.Passed | Should -BeFalse
+        }
+
+        It 'a runspace without a UI is refused with TtmApprovalRequired too, not a host error' {
+            $marker = Join-Path $sshd.State 'hosted-ran'
+            $ps = [powershell]::Create()
+            try {
+                $null = $ps.AddScript("Import-Module '$(Get-RebundleModulePath)'; Connect-TtmFleet -Sandbox -Path '$sandbox' | Out-Null; Get-TtmServer -Farm Production -Role Sidekiq | Invoke-TtmSsh -Command 'touch $marker' $childSsh")
+                $null = $ps.Invoke()
+                $ps.Streams.Error[0].FullyQualifiedErrorId | Should -BeLike 'TtmApprovalRequired,*'
+            }
+            finally { $ps.Dispose() }
+            $marker | Should -Not -Exist
+        }
+    }
+
     Describe 'Invoke-TtmSsh' {
         It 'runs the command on every piped server and outputs one result each' {
             $servers = Get-TtmServer -Farm Rebundle-Staging
@@ -56,6 +172,7 @@ Describe 'SSH cmdlets on a real sshd' {
                 Invoke-TtmSsh @ssh -Command 'sleep 30' -Timeout '00:00:01' -ErrorAction SilentlyContinue -ErrorVariable failures | Should -BeNullOrEmpty
 
             $failures[0].FullyQualifiedErrorId | Should -BeLike 'TtmSshTimeout,*'
+            $failures[0].Exception.Message | Should -BeLike '*was stopped on the server*'
         }
 
         It 'refuses an unknown host key showing its fingerprint, and trusts it only with -TrustNewHostKey' {

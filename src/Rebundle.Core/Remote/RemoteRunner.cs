@@ -52,6 +52,9 @@ namespace Rebundle.Remote
         public const int DefaultThrottleLimit = 8;
         public const int ProgressId = 61;
 
+        /// <summary>How long a stopped run waits for its workers to stop their commands on the servers.</summary>
+        public static readonly TimeSpan StopGrace = TimeSpan.FromSeconds(20);
+
         private readonly IRemoteShellFactory _factory;
         private readonly IRunbookReporter _reporter;
         private readonly int _throttleLimit;
@@ -101,8 +104,11 @@ namespace Rebundle.Remote
             }
             finally
             {
-                // The caller stopped early (Ctrl+C, Select -First): stop the rest too.
+                // The caller stopped early (Ctrl+C, Select -First): stop the rest too, and give
+                // the workers time to kill their commands on the servers, so nothing the caller
+                // stopped is still running when it gets control back (or the process exits).
                 stop.Cancel();
+                Task.WaitAny(Task.WhenAll(workers), Task.Delay(StopGrace));
                 _reporter.Progress(new ProgressReport(ProgressId, activity, "Done", 100, Completed: true));
             }
         }

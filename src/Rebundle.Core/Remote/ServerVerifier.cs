@@ -30,13 +30,39 @@ namespace Rebundle.Remote
 
         public IReadOnlyList<ServerCheck> Checks => _checks;
 
-        public IReadOnlyList<ServerCheckResult> Verify(RemoteWork work)
+        /// <summary>Whether the checks include commands of the operator's own (which need approval to run).</summary>
+        public bool RunsCommands => _checks.Any(c => c.Kind == ServerCheckKind.Command);
+
+        /// <summary>The detail of a command check that was not approved.</summary>
+        public const string NotApproved = "not run: not approved (-WhatIf, or No at the prompt)";
+
+        /// <summary>Whether any check only reads (Chef, Service, Package): worth connecting for even when no command may run.</summary>
+        public bool HasReadOnlyChecks => _checks.Any(c => c.Kind != ServerCheckKind.Command);
+
+        /// <summary>The results for a server none of whose checks may run: every one not approved.</summary>
+        public IReadOnlyList<ServerCheckResult> NotApprovedResults(string server, string farm) =>
+            _checks.Select(c => new ServerCheckResult { Server = server, Farm = farm, Check = c.Name, Kind = c.Kind, Passed = false, Detail = NotApproved }).ToList();
+
+        public IReadOnlyList<ServerCheckResult> Verify(RemoteWork work) => Verify(work, runCommands: true);
+
+        /// <param name="runCommands">
+        /// False when the operator did not approve the command checks: the read-only checks run,
+        /// each command check fails as <see cref="NotApproved"/>, so the server is never passed
+        /// on as verified.
+        /// </param>
+        public IReadOnlyList<ServerCheckResult> Verify(RemoteWork work, bool runCommands)
         {
             var results = new List<ServerCheckResult>();
             foreach (var check in _checks)
             {
                 work.Cancellation.ThrowIfCancellationRequested();
                 var result = new ServerCheckResult { Server = work.Target.ServerName, Farm = work.Target.Farm, Check = check.Name, Kind = check.Kind };
+                if (check.Kind == ServerCheckKind.Command && !runCommands)
+                {
+                    results.Add(result with { Passed = false, Detail = NotApproved });
+                    continue;
+                }
+
                 try
                 {
                     var output = work.Shell.Run(CommandFor(check), _timeout, work.Cancellation);

@@ -1,4 +1,5 @@
 using System;
+using System.Linq;
 using System.Management.Automation;
 using Rebundle.Errors;
 using Rebundle.PowerShell.Infrastructure;
@@ -10,9 +11,12 @@ namespace Rebundle.PowerShell.Commands
     /// <summary>
     /// Runs one command on every server piped in, -ThrottleLimit at a time. Outputs one
     /// result per server (exit code, output, error text, duration); a non-zero exit is also a
-    /// non-terminating error for that server, so the other servers carry on.
+    /// non-terminating error for that server, so the other servers carry on. Every server is
+    /// confirmed before any is connected to: -WhatIf lists servers and command and runs nothing,
+    /// and a protected farm's server (Production) needs -Force, -Confirm:$false or a Yes.
+    /// A command stopped at -Timeout or by Ctrl+C is killed on the server.
     /// </summary>
-    [Cmdlet(VerbsLifecycle.Invoke, "TtmSsh")]
+    [Cmdlet(VerbsLifecycle.Invoke, "TtmSsh", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium)]
     [OutputType(typeof(SshCommandResult))]
     public sealed class InvokeTtmSshCommand : TtmSshCmdlet
     {
@@ -26,6 +30,10 @@ namespace Rebundle.PowerShell.Commands
         [ValidateTimeSpanRange("0:00:01", "7.00:00:00")]
         public TimeSpan Timeout { get; set; } = TimeSpan.FromMinutes(5);
 
+        /// <summary>Do not ask again for servers of a protected farm (Production).</summary>
+        [Parameter]
+        public SwitchParameter Force { get; set; }
+
         protected override void Begin()
         {
             base.Begin();
@@ -34,7 +42,10 @@ namespace Rebundle.PowerShell.Commands
 
         protected override void End()
         {
-            var targets = Targets(Timeout);
+            // Confirm every server first: -WhatIf must not look for keys or ask for a passphrase,
+            // and a refusal must leave every server untouched, not just the later ones.
+            var approved = Servers.Where(server => ShouldRunOn(server, $"Run '{Command}'", Force)).ToList();
+            var targets = Targets(Timeout, approved);
             foreach (var (server, outcome) in RunOnAll($"Running '{Command}'", targets, w => w.Shell.Run(Command, Timeout, w.Cancellation)))
             {
                 if (outcome.Error != null)

@@ -1,6 +1,8 @@
 using System;
+using System.Collections.Generic;
 using System.Linq;
 using System.Management.Automation;
+using Rebundle.Domain;
 using Rebundle.Errors;
 using Rebundle.PowerShell.Infrastructure;
 using Rebundle.PowerShell.Remote;
@@ -16,9 +18,12 @@ namespace Rebundle.PowerShell.Commands
     /// server. Every check result goes to the Information stream (tag TtmCheck; see them with
     /// -InformationAction Continue or collect them with -InformationVariable); a server that
     /// fails gets a non-terminating TtmCheckFailed error naming its failed checks. With
-    /// -AsCheckResult the results are the output instead of the servers.
+    /// -AsCheckResult the results are the output instead of the servers. Command checks run
+    /// the operator's own commands, so they are confirmed per server (-WhatIf, -Confirm, and
+    /// -Force for a protected farm); a server whose command checks were not approved still
+    /// gets the read-only checks but is not passed on.
     /// </summary>
-    [Cmdlet(VerbsDiagnostic.Test, "TtmServer")]
+    [Cmdlet(VerbsDiagnostic.Test, "TtmServer", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium)]
     [OutputType(typeof(Rebundle.Domain.Server), typeof(ServerCheckResult))]
     public sealed class TestTtmServerCommand : TtmSshCmdlet
     {
@@ -56,6 +61,10 @@ namespace Rebundle.PowerShell.Commands
         [Parameter]
         public SwitchParameter AsCheckResult { get; set; }
 
+        /// <summary>Do not ask again before running command checks on servers of a protected farm (Production).</summary>
+        [Parameter]
+        public SwitchParameter Force { get; set; }
+
         private ServerVerifier _verifier = null!;
 
         protected override void Begin()
@@ -67,32 +76,48 @@ namespace Rebundle.PowerShell.Commands
 
         protected override void End()
         {
-            foreach (var (server, outcome) in RunOnAll("Checking servers", Targets(Timeout), _verifier.Verify))
+            // Only command checks run what the operator typed; the others only read. Ask for
+            // every server before connecting to any, as Invoke-TtmSsh does.
+            var commands = "Run check commands " + string.Join(", ", _verifier.Checks.Where(c => c.Kind == ServerCheckKind.Command).Select(c => $"'{c.Subject}'"));
+            var approved = new HashSet<Server>(_verifier.RunsCommands ? Servers.Where(s => ShouldRunOn(s, commands, Force)) : Servers);
+
+            // A server with nothing approved to run is not connected to (-WhatIf needs no key).
+            foreach (var server in Servers.Where(s => !approved.Contains(s) && !_verifier.HasReadOnlyChecks))
+                Report(server, _verifier.NotApprovedResults(server.Name, server.Farm));
+
+            var targets = Targets(Timeout, Servers.Where(s => approved.Contains(s) || _verifier.HasReadOnlyChecks));
+            var runCommands = targets.ToDictionary(t => t.Settings, t => approved.Contains(t.Server));
+            foreach (var (server, outcome) in RunOnAll("Checking servers", targets, work => _verifier.Verify(work, runCommands[work.Target])))
             {
-                if (outcome.Error != null)
-                {
-                    WriteTtmError(outcome.Error, server);
-                    continue;
-                }
+                if (outcome.Error != null) WriteTtmError(outcome.Error, server);
+                else Report(server, outcome.Result!);
+            }
+        }
 
-                var results = outcome.Result!;
-                foreach (var result in results)
-                {
-                    WriteInformation(result, new[] { "TtmCheck" });
-                    if (AsCheckResult) WriteObject(result);
-                }
+        /// <summary>Writes one server's check results, and the server itself when every check passed.</summary>
+        private void Report(Server server, IReadOnlyList<ServerCheckResult> results)
+        {
+            foreach (var result in results)
+            {
+                WriteInformation(result, new[] { "TtmCheck" });
+                if (AsCheckResult) WriteObject(result);
+            }
 
-                var failed = results.Where(r => !r.Passed).ToList();
-                if (failed.Count == 0)
-                {
-                    if (!AsCheckResult) WriteObject(server);
-                }
-                else if (!AsCheckResult)
-                {
-                    WriteTtmError(new TtmException(TtmErrorCode.CheckFailed,
-                        $"{server.Name} of farm {server.Farm} failed {failed.Count} of {results.Count} checks, so it is not passed on: " +
-                        string.Join("; ", failed.Select(f => $"{f.Check}: {f.Detail}")), server.Name), server);
-                }
+            var failed = results.Where(r => !r.Passed).ToList();
+            if (failed.Count == 0)
+            {
+                if (!AsCheckResult) WriteObject(server);
+            }
+            else if (failed.All(f => f.Detail == ServerVerifier.NotApproved))
+            {
+                // Not a failure of the server: the operator said no (or -WhatIf). It is held back all the same.
+                WriteVerbose($"{server.Name} of farm {server.Farm} is not passed on: its command checks were not approved.");
+            }
+            else if (!AsCheckResult)
+            {
+                WriteTtmError(new TtmException(TtmErrorCode.CheckFailed,
+                    $"{server.Name} of farm {server.Farm} failed {failed.Count} of {results.Count} checks, so it is not passed on: " +
+                    string.Join("; ", failed.Select(f => $"{f.Check}: {f.Detail}")), server.Name), server);
             }
         }
     }

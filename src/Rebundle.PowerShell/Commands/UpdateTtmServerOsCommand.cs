@@ -1,5 +1,5 @@
 using System;
-using System.Collections.Generic;
+using System.Linq;
 using System.Management.Automation;
 using Rebundle.Domain;
 using Rebundle.PowerShell.Infrastructure;
@@ -67,12 +67,7 @@ namespace Rebundle.PowerShell.Commands
         protected override void End()
         {
             // Confirm first: -WhatIf must not ask for a key's passphrase or look for keys.
-            var approved = new List<Server>();
-            foreach (var server in Servers)
-            {
-                if (ShouldChange($"server {server.Name} ({Address ?? server.Address ?? "no address"}) of farm {server.Farm}", _updater.Describe(), new[] { server.Farm }, Force))
-                    approved.Add(server);
-            }
+            var approved = Servers.Where(server => ShouldRunOn(server, _updater.Describe(), Force)).ToList();
 
             foreach (var (server, outcome) in RunOnAll("Updating the OS", Targets(Timeout, approved), _updater.Update))
             {

@@ -91,6 +91,31 @@ namespace Rebundle.PowerShell.Remote
         }
 
         /// <summary>
+        /// Asks before <paramref name="action"/> runs on <paramref name="server"/>: -WhatIf and
+        /// -Confirm as usual, and a server of a protected farm (Production) asks again unless
+        /// -Force or -Confirm:$false. A session that cannot ask (-NonInteractive, a host without
+        /// a UI) is refused with TtmApprovalRequired instead of the engine's bare prompt error,
+        /// so scripts see a Ttm id and what to pass.
+        /// </summary>
+        protected bool ShouldRunOn(Server server, string action, bool force)
+        {
+            var target = $"server {server.Name} ({Address ?? server.Address ?? "no address"}) of farm {server.Farm}";
+            try
+            {
+                // The protected-farm prompt stays TtmCmdlet's until the core decides approval by effect.
+                return ShouldChange(target, action, new[] { server.Farm }, force);
+            }
+            catch (Exception e) when (e is InvalidOperationException || e is HostException || e is NotImplementedException)
+            {
+                var why = Fleet.Names.IsProtectedFarm(server.Farm) && !force
+                    ? $"{server.Farm} is a protected farm and this session cannot ask for approval. Pass -Force (or -Confirm:$false) to approve it"
+                    : "-Confirm (or $ConfirmPreference) asks for confirmation and this session cannot ask. Pass -Confirm:$false to go ahead";
+                throw new TtmException(TtmErrorCode.ApprovalRequired,
+                    $"Nothing was run. \"{action}\" on {server.Name} of farm {server.Farm} needs approval: {why}, or -WhatIf to see what would run.", server.Farm, e);
+            }
+        }
+
+        /// <summary>
         /// Connection settings per server; a server that cannot be reached (no address, no key)
         /// gets its error written here and is left out.
         /// </summary>

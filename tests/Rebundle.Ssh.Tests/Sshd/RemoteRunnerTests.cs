@@ -86,4 +86,20 @@ public sealed class RemoteRunnerTests
 
         Assert.True(watch.Elapsed < TimeSpan.FromSeconds(20), $"took {watch.Elapsed}");
     }
+
+    [Fact]
+    public void When_the_caller_stops_the_commands_are_already_gone_on_the_servers()
+    {
+        var unique = Random.Shared.Next(100000, 999999);
+        var targets = Enumerable.Range(1, 3).Select(i => _sshd.Server($"DataLoad.{i}")).ToList();
+        using var cancel = new CancellationTokenSource(TimeSpan.FromSeconds(2));
+
+        Assert.ThrowsAny<OperationCanceledException>(() => new RemoteRunner(new SshNetShellFactory(), new TestReporter())
+            .Run("Running a command", targets, w => w.Shell.Run($"sleep 60.{unique}", TimeSpan.FromMinutes(2), w.Cancellation), cancel.Token).ToList());
+
+        // Asked at once: Ctrl+C returns only after every server was told to stop its command.
+        using var shell = new SshNetShellFactory().Connect(_sshd.Server(), CancellationToken.None);
+        var left = shell.Run($"pgrep -af 'sleep 60[.]{unique}' || true", TimeSpan.FromSeconds(20), CancellationToken.None).StdOut;
+        Assert.Equal("", left);
+    }
 }
