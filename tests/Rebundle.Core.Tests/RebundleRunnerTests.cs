@@ -136,19 +136,6 @@ public class AuditingBackendTests : IDisposable
     }
 }
 
-public class JournalCodecTests
-{
-    [Fact]
-    public void Entries_round_trip_and_a_torn_last_line_is_ignored()
-    {
-        var entry = new JournalEntry { At = DateTimeOffset.Parse("2026-04-01T09:00:00Z"), Step = "snapshot", Event = "image", Data = new Dictionary<string, string> { ["role"] = "Sidekiq-1-7", ["imageId"] = "ami-1" } };
-        var line = JournalCodec.Encode(entry);
-        var decoded = JournalCodec.Decode(new[] { line, line.Substring(0, line.Length / 2) });
-        var only = Assert.Single(decoded);
-        Assert.Equal(("snapshot", "image", "ami-1"), (only.Step, only.Event, only["imageId"]));
-    }
-}
-
 public class RecycleAdoptionTests : IDisposable
 {
     private readonly TestFleet _t = new();
