@@ -52,9 +52,9 @@ namespace Rebundle.Audit
             return image;
         }
 
-        public Role CreateRole(string roleName, Role template, string imageId)
+        public Role CreateRole(string roleName, Role template, string imageId, string? runId = null)
         {
-            var role = _inner.CreateRole(roleName, template, imageId);
+            var role = _inner.CreateRole(roleName, template, imageId, runId);
             Log("CreateRole", $"role {roleName}", null, $"role {role.Name} from {template.Name} with image {imageId}");
             return role;
         }

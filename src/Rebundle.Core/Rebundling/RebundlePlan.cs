@@ -15,6 +15,12 @@ namespace Rebundle.Rebundling
     /// </summary>
     public sealed record RebundlePlan
     {
+        /// <summary>
+        /// This run's id, kept with every role it creates, so a resumed run adopts only its own
+        /// roles. Empty in journals written before run ids existed.
+        /// </summary>
+        public string RunId { get; init; } = "";
+
         public string StagingFarm { get; init; } = "";
 
         public string TestFarm { get; init; } = "";
@@ -102,6 +108,7 @@ namespace Rebundle.Rebundling
 
             return new RebundlePlan
             {
+                RunId = NewRunId(fleet.Backend.Clock.UtcNow),
                 StagingFarm = staging,
                 TestFarm = test,
                 ProductionFarm = production,
@@ -118,11 +125,16 @@ namespace Rebundle.Rebundling
             };
         }
 
+        // Readable (when it started) and unique (two runs in one second differ).
+        private static string NewRunId(DateTimeOffset now) =>
+            now.ToString("yyyyMMdd-HHmmss", CultureInfo.InvariantCulture) + "-" + Guid.NewGuid().ToString("n").Substring(0, 8);
+
         /// <summary>The plan as journal data.</summary>
         public IReadOnlyDictionary<string, string> ToData()
         {
             var data = new Dictionary<string, string>
             {
+                ["runId"] = RunId,
                 ["stagingFarm"] = StagingFarm,
                 ["testFarm"] = TestFarm,
                 ["productionFarm"] = ProductionFarm,
@@ -146,6 +158,7 @@ namespace Rebundle.Rebundling
             IReadOnlyList<string> List(string key) => Get(key).Split(new[] { ',' }, StringSplitOptions.RemoveEmptyEntries);
             return new RebundlePlan
             {
+                RunId = data.TryGetValue("runId", out var runId) ? runId : "",
                 StagingFarm = Get("stagingFarm"),
                 TestFarm = Get("testFarm"),
                 ProductionFarm = Get("productionFarm"),
