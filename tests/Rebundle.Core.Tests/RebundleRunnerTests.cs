@@ -89,7 +89,7 @@ public class RebundleRunnerTests : IDisposable
         Assert.Contains(changes, c => c.Kind == "RoleImage" && c.Target == "RailsAppServer" && c.RestoreTo == before["RailsAppServer"]);
         Assert.Contains(changes, c => c.Kind == "FarmRole" && c.Farm == "Dev" && c.Target == "Sidekiq" && c.RestoreTo == "Sidekiq");
         foreach (var change in changes) undo.Apply(change);
-        Assert.Equal(new[] { "Dev", "Production" }, undo.FarmsToRecycle(changes));
+        Assert.Equal(new[] { "Dev", "Production" }, undo.PendingRecycles().Select(r => r.Farm).Distinct().OrderBy(f => f));
         Assert.All(_t.Fleet.Roles().All.Where(r => before.ContainsKey(r.Name)), r => Assert.Equal(before[r.Name], r.ImageId));
         Assert.Equal("Sidekiq", _t.Fleet.RequireFarmRole("Dev", "Sidekiq").Role);
     }
