@@ -62,3 +62,85 @@ Describe 'A torn journal' {
         Get-FileHashText $sandbox.StateFile | Should -Be $hash
     }
 }
+
+Describe 'A role someone else made under the planned name' {
+    It 'is not adopted on resume: TtmRoleConflict, and Production is not touched' {
+        $sandbox = New-TestSandbox -Delay 0.1
+        $journal = Join-Path $sandbox.Path 'j.jsonl'
+        $productionImage = (Get-TtmRole -Name RailsAppServer).ImageId
+        $productionIds = Get-ServerIds Production
+        # The rebundle is killed while it recycles staging, before its snapshots.
+        $pwsh = Get-PwshCommand
+        $script = "Import-Module '$(Get-RebundleModulePath)'; Connect-TtmFleet -Sandbox -Path '$($sandbox.Path)' -AuditLogPath '$($sandbox.AuditLog)' | Out-Null; " +
+            "Invoke-TtmRebundle -SkipOsUpdate -BatchSize 1 -JournalPath '$journal' -ApproveProduction | Out-Null"
+        $encoded = [Convert]::ToBase64String([Text.Encoding]::Unicode.GetBytes($script))
+        $child = Start-Process -FilePath $pwsh.Exe -ArgumentList (@($pwsh.Prefix) + @('-NoProfile', '-NonInteractive', '-EncodedCommand', $encoded)) -PassThru `
+            -RedirectStandardOutput (Join-Path $sandbox.Path 'child.out') -RedirectStandardError (Join-Path $sandbox.Path 'child.err')
+        $deadline = [DateTime]::UtcNow.AddSeconds(60)
+        while (-not $child.HasExited -and [DateTime]::UtcNow -lt $deadline) {
+            if ((Test-Path $journal) -and (Select-String -Path $journal -Pattern '"recycle-staging.replaced"' -SimpleMatch -Quiet)) { break }
+            Start-Sleep -Milliseconds 20
+        }
+        $child.HasExited | Should -BeFalse -Because 'the run is killed while it recycles staging'
+        $child.Kill($true); $child.WaitForExit()
+        Get-TtmRole -Name RailsAppServer-1-7 -ErrorAction SilentlyContinue | Should -BeNullOrEmpty
+
+        # Another session snapshots a Dev server into the name the run planned.
+        New-TtmRoleSnapshot -Farm Dev -Role RailsAppServer -Version 1-7 | Out-Null
+
+        $record = $null
+        try { Invoke-TtmRebundle -Resume $journal -ApproveProduction -ErrorAction Stop | Out-Null } catch { $record = $_ }
+
+        $record.FullyQualifiedErrorId | Should -BeLike 'TtmRoleConflict,*'
+        $record.Exception.Message | Should -Match 'Role RailsAppServer-1-7'
+        (Get-TtmRole -Name RailsAppServer).ImageId | Should -Be $productionImage
+        Get-ServerIds Production | Should -Be $productionIds
+        (Get-TtmFarmRole -Farm Dev -Alias RailsAppServer).Role | Should -Be 'RailsAppServer'
+    }
+}
+
+Describe 'Undo-TtmRebundle run twice' {
+    It 'the second run reports already undone, changes nothing and recycles nothing' {
+        $sandbox = New-TestSandbox -Delay 0.1
+        $journal = Join-Path $sandbox.Path 'j.jsonl'
+        Invoke-TtmRebundle -SkipOsUpdate -BatchSize 3 -JournalPath $journal -ApproveProduction | Out-Null
+        $first = Undo-TtmRebundle -Journal $journal -BatchSize 3 -Force
+        ($first | Where-Object State -eq 'Restored') | Should -Not -BeNullOrEmpty
+        ($first | Where-Object OldId) | Should -Not -BeNullOrEmpty -Because 'the first undo recycles'
+        $hash = Get-FileHashText $sandbox.StateFile
+        $audit = @(Get-Content $sandbox.AuditLog).Count
+
+        $second = Undo-TtmRebundle -Journal $journal -BatchSize 3 -Force -WarningVariable warnings -WarningAction SilentlyContinue
+
+        $second | Should -Not -BeNullOrEmpty
+        $second | ForEach-Object { $_.State | Should -Be 'AlreadyUndone' -Because "$($_.Target) was put back by the first undo" }
+        "$warnings" | Should -Match 'already undone'
+        Get-FileHashText $sandbox.StateFile | Should -Be $hash
+        @(Get-Content $sandbox.AuditLog).Count | Should -Be $audit
+    }
+}
+
+Describe 'Remove-TtmRoleVersion after a rebundle' {
+    It 'keeps what the undo needs, naming the journal, and undo still works' {
+        $sandbox = New-TestSandbox -Delay 0.1
+        $journal = Join-Path $sandbox.Path 'j.jsonl'
+        $before = @{}; Get-TtmRole | ForEach-Object { $before[$_.Name] = $_.ImageId }
+        Invoke-TtmRebundle -SkipOsUpdate -BatchSize 3 -JournalPath $journal -ApproveProduction | Out-Null
+
+        $removed = Remove-TtmRoleVersion -KeepLatest 1 -JournalPath $sandbox.Path -Confirm:$false -WarningVariable warnings -WarningAction SilentlyContinue
+
+        "$warnings" | Should -Match ([regex]::Escape("Kept Sidekiq-1-6: undoing the rebundle in $journal"))
+        $removed.Name | Should -Not -Contain 'Sidekiq-1-6'
+        $state = Get-Content $sandbox.StateFile -Raw | ConvertFrom-Json
+        foreach ($image in $before.Values) { $state.images.id | Should -Contain $image }
+        Undo-TtmRebundle -Journal $journal -BatchSize 3 -Force -ErrorAction Stop | Out-Null
+        Get-TtmRole | ForEach-Object { $_.ImageId | Should -Be $before[$_.Name] -Because "$($_.Name) is back on its old image" }
+    }
+
+    It '-Force retires them anyway' {
+        $sandbox = New-TestSandbox -Delay 0.1
+        $journal = Join-Path $sandbox.Path 'j.jsonl'
+        Invoke-TtmRebundle -SkipOsUpdate -BatchSize 3 -JournalPath $journal -ApproveProduction | Out-Null
+        (Remove-TtmRoleVersion -KeepLatest 1 -JournalPath $sandbox.Path -Force).Name | Should -Contain 'Sidekiq-1-6'
+    }
+}
