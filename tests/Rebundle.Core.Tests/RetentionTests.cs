@@ -18,7 +18,7 @@ public class RetentionTests : IDisposable
         runner.Run(runner.PlanOrResume(options), options, TimeSpan.FromMinutes(10), CancellationToken.None);
     }
 
-    private UndoNeeds? Needs() => UndoNeeds.Of("j.jsonl", _journal.Entries, _t.Clock.UtcNow, UndoNeeds.DefaultKeep);
+    private UndoNeeds? Needs(string? fleet = null) => UndoNeeds.Of("j.jsonl", _journal.Entries, _t.Clock.UtcNow, UndoNeeds.DefaultKeep, fleet ?? RebundlePlan.FleetOf(_t.Fleet.Backend));
 
     [Fact]
     public void The_version_holding_the_image_undo_puts_back_is_kept_naming_the_journal_and_undo_still_works()
@@ -49,5 +49,13 @@ public class RetentionTests : IDisposable
         Assert.Null(Needs());
         var (retire, _) = new RoleRetirementService(_t.Fleet).Plan(1, new[] { "Sidekiq" });
         Assert.Contains(retire, r => r.Role.ImageId == productionImage && r.DeleteImage);
+    }
+
+    [Fact]
+    public void Another_fleets_journal_protects_nothing()
+    {
+        Rebundle();
+        Assert.NotNull(Needs());
+        Assert.Null(Needs("Aws us-east-1 http://127.0.0.1:5000"));
     }
 }

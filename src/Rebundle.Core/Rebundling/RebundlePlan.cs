@@ -21,6 +21,12 @@ namespace Rebundle.Rebundling
         /// </summary>
         public string RunId { get; init; } = "";
 
+        /// <summary>The fleet the run changes (<see cref="FleetOf"/>), so retention heeds only this fleet's journals. Empty in older journals.</summary>
+        public string Fleet { get; init; } = "";
+
+        /// <summary>A backend's identity as journals record it: kind and location.</summary>
+        public static string FleetOf(Backends.IFleetBackend backend) => backend.Kind + " " + backend.Location;
+
         public string StagingFarm { get; init; } = "";
 
         public string TestFarm { get; init; } = "";
@@ -109,6 +115,7 @@ namespace Rebundle.Rebundling
             return new RebundlePlan
             {
                 RunId = NewRunId(fleet.Backend.Clock.UtcNow),
+                Fleet = FleetOf(fleet.Backend),
                 StagingFarm = staging,
                 TestFarm = test,
                 ProductionFarm = production,
@@ -135,6 +142,7 @@ namespace Rebundle.Rebundling
             var data = new Dictionary<string, string>
             {
                 ["runId"] = RunId,
+                ["fleet"] = Fleet,
                 ["stagingFarm"] = StagingFarm,
                 ["testFarm"] = TestFarm,
                 ["productionFarm"] = ProductionFarm,
@@ -159,6 +167,7 @@ namespace Rebundle.Rebundling
             return new RebundlePlan
             {
                 RunId = data.TryGetValue("runId", out var runId) ? runId : "",
+                Fleet = data.TryGetValue("fleet", out var fleet) ? fleet : "",
                 StagingFarm = Get("stagingFarm"),
                 TestFarm = Get("testFarm"),
                 ProductionFarm = Get("productionFarm"),

@@ -79,7 +79,7 @@ namespace Rebundle.PowerShell.Commands
             {
                 try
                 {
-                    var found = UndoNeeds.Of(file, FileJournal.Peek(file), Fleet.Backend.Clock.UtcNow, KeepUndoFor);
+                    var found = UndoNeeds.Of(file, FileJournal.Peek(file), Fleet.Backend.Clock.UtcNow, KeepUndoFor, RebundlePlan.FleetOf(Fleet.Backend));
                     if (found != null) needs.Add(found);
                 }
                 catch (Exception e) when (e is TtmException || e is IOException || e is UnauthorizedAccessException)
