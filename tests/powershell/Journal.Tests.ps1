@@ -120,6 +120,41 @@ Describe 'Undo-TtmRebundle run twice' {
     }
 }
 
+Describe 'Undo-TtmRebundle killed part way' {
+    It 'killed after <After>, finishes when run again: every role back, every server on its role''s image, then already undone' -ForEach @(
+        @{ After = 'undo.restored' }, @{ After = 'undo.recycled' }
+    ) {
+        $sandbox = New-TestSandbox -Delay 0.1
+        $journal = Join-Path $sandbox.Path 'j.jsonl'
+        $before = @{}; Get-TtmRole | ForEach-Object { $before[$_.Name] = $_.ImageId }
+        Invoke-TtmRebundle -SkipOsUpdate -BatchSize 3 -JournalPath $journal -ApproveProduction | Out-Null
+        $pwsh = Get-PwshCommand
+        $script = "Import-Module '$(Get-RebundleModulePath)'; Connect-TtmFleet -Sandbox -Path '$($sandbox.Path)' -AuditLogPath '$($sandbox.AuditLog)' | Out-Null; " +
+            "Undo-TtmRebundle -Journal '$journal' -BatchSize 1 -Force | Out-Null"
+        $encoded = [Convert]::ToBase64String([Text.Encoding]::Unicode.GetBytes($script))
+        $child = Start-Process -FilePath $pwsh.Exe -ArgumentList (@($pwsh.Prefix) + @('-NoProfile', '-NonInteractive', '-EncodedCommand', $encoded)) -PassThru `
+            -RedirectStandardOutput (Join-Path $sandbox.Path 'child.out') -RedirectStandardError (Join-Path $sandbox.Path 'child.err')
+        $deadline = [DateTime]::UtcNow.AddSeconds(60)
+        while (-not $child.HasExited -and [DateTime]::UtcNow -lt $deadline) {
+            if (Select-String -Path $journal -Pattern "`"$After`"" -SimpleMatch -Quiet) { break }
+            Start-Sleep -Milliseconds 20
+        }
+        $child.HasExited | Should -BeFalse -Because 'the undo is killed before it finishes'
+        $child.Kill($true); $child.WaitForExit()
+
+        Undo-TtmRebundle -Journal $journal -BatchSize 3 -Force -WarningAction SilentlyContinue | Out-Null
+
+        Get-TtmRole | ForEach-Object { $_.ImageId | Should -Be $before[$_.Name] -Because "$($_.Name) is back on its old image" }
+        $images = @{}; Get-TtmRole -IncludeVersions | ForEach-Object { $images[$_.Name] = $_.ImageId }
+        Get-TtmServer -Farm Dev, Production | ForEach-Object { $_.ImageId | Should -Be $images[$_.Role] -Because "$($_.Farm)/$($_.Name) runs its role's image" }
+        (Get-TtmFarmRole -Farm Dev).Role | Where-Object { $_ -match '-\d+-\d+$' } | Should -BeNullOrEmpty
+        $hash = Get-FileHashText $sandbox.StateFile
+        Undo-TtmRebundle -Journal $journal -Force -WarningVariable warnings -WarningAction SilentlyContinue | Out-Null
+        "$warnings" | Should -Match 'already undone'
+        Get-FileHashText $sandbox.StateFile | Should -Be $hash
+    }
+}
+
 Describe 'Remove-TtmRoleVersion after a rebundle' {
     It 'keeps what the undo needs, naming the journal, and undo still works' {
         $sandbox = New-TestSandbox -Delay 0.1
