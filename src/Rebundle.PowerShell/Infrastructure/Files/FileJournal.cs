@@ -54,13 +54,13 @@ namespace Rebundle.PowerShell.Infrastructure.Files
         /// <summary>Reads the entries only, changing nothing (retention reads other runs' journals).</summary>
         public static IReadOnlyList<JournalEntry> Peek(string path)
         {
-            var (bytes, lines, ended) = AppendOnlyFile.ReadLineRanges(path);
+            var (bytes, lines, ended) = LineFile.Read(path);
             return JournalCodec.Read(Texts(bytes, lines), ended, path).Entries;
         }
 
         private static JournalContents ReadAndRepair(string path, Action<string>? warn)
         {
-            var (bytes, lines, ended) = AppendOnlyFile.ReadLineRanges(path);
+            var (bytes, lines, ended) = LineFile.Read(path);
             var contents = JournalCodec.Read(Texts(bytes, lines), ended, path);
             // Everything after the last good line goes: the torn line (kept aside) and any partial blank tail.
             var keep = contents.GoodLines == 0 ? 0 : lines[contents.GoodLines - 1].Start + lines[contents.GoodLines - 1].Length + 1;
@@ -68,11 +68,18 @@ namespace Rebundle.PowerShell.Infrastructure.Files
             if (contents.TornLine is int torn)
             {
                 var aside = FreeSidePath(path);
-                File.WriteAllBytes(aside, bytes.Skip(keep).ToArray());
+                try
+                {
+                    File.WriteAllBytes(aside, bytes.Skip(keep).ToArray());
+                }
+                catch (Exception e) when (e is IOException || e is UnauthorizedAccessException)
+                {
+                    throw new TtmException(TtmErrorCode.BackendError, $"Line {torn} of the journal {path} is torn and could not be set aside in {aside} ({e.Message}); the journal was left as it is. Make its folder writable and try again.", path, e);
+                }
                 warn?.Invoke($"Line {torn} of the journal {path} was cut short by a crash mid-write; it was set aside in {aside}. " +
                     $"The {contents.Entries.Count} entries before it are used: the step it announced did not finish and runs again.");
             }
-            AppendOnlyFile.Truncate(path, keep);
+            LineFile.Truncate(path, keep);
             return contents;
         }
 
