@@ -56,7 +56,7 @@ namespace Rebundle.Aws
         /// role's default version and the new image. One CreateLaunchTemplate call: it either
         /// exists afterwards, complete, or not at all.
         /// </summary>
-        public Role CreateRole(string roleName, Role template, string imageId)
+        public Role CreateRole(string roleName, Role template, string imageId, string? runId = null)
         {
             var source = _calls.Call($"Reading the launch settings of role {template.Name}", (ec2, cancel) => ec2.DescribeLaunchTemplateVersionsAsync(new DescribeLaunchTemplateVersionsRequest
             {
@@ -65,6 +65,8 @@ namespace Rebundle.Aws
             }, cancel), template.Name, TtmErrorCode.RoleNotFound).LaunchTemplateVersions?.FirstOrDefault()
                 ?? throw new TtmException(TtmErrorCode.RoleNotFound, $"Role {template.Name} has no default launch template version; fix launch template {TtmTags.RoleTemplate(template.Name)} in the console.", template.Name);
 
+            var tags = new List<Tag> { TtmTags.Tag(TtmTags.Kind, TtmTags.KindRole), TtmTags.Tag(TtmTags.Role, roleName) };
+            if (runId != null) tags.Add(TtmTags.Tag(TtmTags.RunId, runId));
             var data = LaunchDataCopy.ToRequest(source.LaunchTemplateData);
             data.ImageId = imageId;
             var created = _calls.Call($"Creating role {roleName}", (ec2, cancel) => ec2.CreateLaunchTemplateAsync(new CreateLaunchTemplateRequest
@@ -78,11 +80,11 @@ namespace Rebundle.Aws
                     new TagSpecification
                     {
                         ResourceType = ResourceType.LaunchTemplate,
-                        Tags = new List<Tag> { TtmTags.Tag(TtmTags.Kind, TtmTags.KindRole), TtmTags.Tag(TtmTags.Role, roleName) },
+                        Tags = tags,
                     },
                 },
             }, cancel), roleName).LaunchTemplate;
-            return Role.Named(roleName, imageId, created.LaunchTemplateName, AwsMapping.TimeOf(created.CreateTime) ?? Clock.UtcNow);
+            return Role.Named(roleName, imageId, created.LaunchTemplateName, AwsMapping.TimeOf(created.CreateTime) ?? Clock.UtcNow) with { CreatedByRun = runId };
         }
 
         /// <summary>A new version of the role's template, copied from the default with the new image, made the default.</summary>

@@ -72,7 +72,8 @@ namespace Rebundle.Aws
                 if (!images.TryGetValue(template.LaunchTemplateId, out var imageId)) continue;
                 try
                 {
-                    roles.Add(Role.Named(AwsMapping.RoleNameOf(template), imageId, template.LaunchTemplateName, AwsMapping.TimeOf(template.CreateTime)));
+                    roles.Add(Role.Named(AwsMapping.RoleNameOf(template), imageId, template.LaunchTemplateName, AwsMapping.TimeOf(template.CreateTime))
+                        with { CreatedByRun = TtmTags.Get(template.Tags, TtmTags.RunId) });
                 }
                 catch (Errors.TtmException) { }
             }

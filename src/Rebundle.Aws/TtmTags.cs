@@ -19,6 +19,9 @@ namespace Rebundle.Aws
         public const string Index = "ttm:index";
         public const string SourceInstance = "ttm:source-instance";
 
+        /// <summary>On a role's launch template: the rebundle run that created it.</summary>
+        public const string RunId = "ttm:run-id";
+
         /// <summary>The console's display name; set on instances so they read well there.</summary>
         public const string Name = "Name";
 

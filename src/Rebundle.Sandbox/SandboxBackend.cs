@@ -62,7 +62,7 @@ namespace Rebundle.Sandbox
             .ToList());
 
         public IReadOnlyList<Role> GetRoles() => Read(state => state.Roles
-            .Select(r => Role.Named(r.Name, r.ImageId, r.Id, r.CreatedAt))
+            .Select(r => Role.Named(r.Name, r.ImageId, r.Id, r.CreatedAt) with { CreatedByRun = r.CreatedByRun })
             .ToList());
 
         public IReadOnlyList<Server> GetServers(ServerQuery query) => Read(state => state.Servers
@@ -98,14 +98,14 @@ namespace Rebundle.Sandbox
             return ToImage(image, now);
         });
 
-        public Role CreateRole(string roleName, Role template, string imageId) => Change(state =>
+        public Role CreateRole(string roleName, Role template, string imageId, string? runId = null) => Change(state =>
         {
             if (state.Roles.Any(r => string.Equals(r.Name, roleName, StringComparison.OrdinalIgnoreCase)))
                 throw new TtmException(TtmErrorCode.RoleAlreadyExists, $"Role {roleName} already exists; a role is never overwritten.", roleName);
             RequireImage(state, imageId);
-            var record = new RoleRecord { Id = new SandboxIds(state).Role(), Name = RoleName.Parse(roleName).FullName, ImageId = imageId, CreatedAt = Clock.UtcNow };
+            var record = new RoleRecord { Id = new SandboxIds(state).Role(), Name = RoleName.Parse(roleName).FullName, ImageId = imageId, CreatedAt = Clock.UtcNow, CreatedByRun = runId };
             state.Roles.Add(record);
-            return Role.Named(record.Name, record.ImageId, record.Id, record.CreatedAt);
+            return Role.Named(record.Name, record.ImageId, record.Id, record.CreatedAt) with { CreatedByRun = runId };
         });
 
         public Role SetRoleImage(Role role, string imageId) => Change(state =>

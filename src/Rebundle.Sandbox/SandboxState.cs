@@ -74,6 +74,9 @@ namespace Rebundle.Sandbox
 
         public DateTimeOffset CreatedAt { get; set; }
 
+        /// <summary>The rebundle run that made the role, if one did.</summary>
+        public string? CreatedByRun { get; set; }
+
         /// <summary>Images the role used before, oldest first, for rollback.</summary>
         public List<string> PreviousImages { get; set; } = new List<string>();
     }

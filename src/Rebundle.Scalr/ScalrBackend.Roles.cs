@@ -26,7 +26,7 @@ namespace Rebundle.Scalr
             foreach (var (role, image) in imageOf)
             {
                 if (!IsRoleName(role.Name)) continue; // Scalr allows names the runbook never uses (spaces); they are not ours.
-                result.Add(Role.Named(role.Name, image?.CloudImageId ?? "", role.Id, role.Added));
+                result.Add(Role.Named(role.Name, image?.CloudImageId ?? "", role.Id, role.Added) with { CreatedByRun = RunIdOf(role.Description) });
             }
             return result;
         }
@@ -73,14 +73,14 @@ namespace Rebundle.Scalr
             return new Image { Id = amiId, Name = imageName, Status = ImageStatus.Pending, CreatedAt = Clock.UtcNow, SourceServerId = source.Id };
         }
 
-        public Role CreateRole(string roleName, Role template, string imageId)
+        public Role CreateRole(string roleName, Role template, string imageId, string? runId = null)
         {
             var source = ScalrRole.From(_client.Get($"roles/{template.Id}/"));
             var image = EnsureRegistered(imageId, roleName, source.OsId, ListImages());
             var created = ScalrRole.From(_client.Post("roles/", new Dictionary<string, object?>
             {
                 ["name"] = roleName,
-                ["description"] = $"Snapshot of role {template.Name} made by Rebundle",
+                ["description"] = $"Snapshot of role {template.Name} made by Rebundle" + (runId == null ? "" : RunIdMarker + runId),
                 ["category"] = source.CategoryId == null ? null : new { id = JsonId(source.CategoryId) },
                 ["os"] = source.OsId == null ? null : new { id = source.OsId },
                 ["builtinAutomation"] = source.BuiltinAutomation,
@@ -96,7 +96,16 @@ namespace Rebundle.Scalr
                 catch (TtmException) { /* the first error is the one to report */ }
                 throw;
             }
-            return Role.Named(created.Name, imageId, created.Id, created.Added ?? Clock.UtcNow);
+            return Role.Named(created.Name, imageId, created.Id, created.Added ?? Clock.UtcNow) with { CreatedByRun = runId };
+        }
+
+        // Scalr roles have no tags: the run that made a role is the description's last words.
+        private const string RunIdMarker = " in rebundle run ";
+
+        private static string? RunIdOf(string? description)
+        {
+            var at = description?.LastIndexOf(RunIdMarker, StringComparison.Ordinal) ?? -1;
+            return at < 0 ? null : description!.Substring(at + RunIdMarker.Length).Trim();
         }
 
         public Role SetRoleImage(Role role, string imageId)

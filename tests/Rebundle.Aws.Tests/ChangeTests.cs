@@ -111,6 +111,22 @@ public class ChangeTests
     }
 
     [Fact]
+    public void CreateRole_tags_the_template_with_the_rebundle_run_that_made_it_and_reads_it_back()
+    {
+        using var fleet = new AwsFleet();
+        var image = fleet.Ec2.AddImage("Sidekiq-1-7");
+        var sidekiq = fleet.Backend.GetRoles().Single(r => r.Name == "Sidekiq");
+
+        var role = fleet.Backend.CreateRole("Sidekiq-1-7", sidekiq, image.Id, "20260401-090000-0badcafe");
+
+        Assert.Equal("20260401-090000-0badcafe", role.CreatedByRun);
+        Assert.Equal("20260401-090000-0badcafe", TagsOf(fleet.Ec2.LaunchTemplateNamed("role/Sidekiq-1-7")!.Tags)["ttm:run-id"]);
+        var roles = fleet.Backend.GetRoles();
+        Assert.Equal("20260401-090000-0badcafe", roles.Single(r => r.Name == "Sidekiq-1-7").CreatedByRun);
+        Assert.Null(roles.Single(r => r.Name == "Sidekiq-1-6").CreatedByRun);
+    }
+
+    [Fact]
     public void CreateRole_never_overwrites_an_existing_role()
     {
         using var fleet = new AwsFleet();

@@ -45,7 +45,7 @@ internal sealed class CountingBackend : IFleetBackend
 
     public IReadOnlyList<Image> GetImages(IReadOnlyCollection<string> imageIds) => _inner.GetImages(imageIds);
     public Image CreateImage(Server source, string imageName, bool noReboot = false) => _inner.CreateImage(source, imageName, noReboot);
-    public Role CreateRole(string roleName, Role template, string imageId) => _inner.CreateRole(roleName, template, imageId);
+    public Role CreateRole(string roleName, Role template, string imageId, string? runId = null) => _inner.CreateRole(roleName, template, imageId, runId);
     public Role SetRoleImage(Role role, string imageId) => _inner.SetRoleImage(role, imageId);
     public FarmRole SetFarmRoleRole(FarmRole farmRole, string roleName) => _inner.SetFarmRoleRole(farmRole, roleName);
 

@@ -64,6 +64,21 @@ public class RunbookOnScalrTests
     }
 
     [Fact]
+    public void A_role_made_by_a_rebundle_run_carries_the_run_id_in_its_description()
+    {
+        using var scalr = new LoopbackScalr();
+        using var backend = scalr.Connect();
+        var template = backend.GetRoles().Single(r => r.Name == "TTM-Base");
+
+        var role = backend.CreateRole("NodeAppServer-1-7", template, "ami-0feedfacecafe0001", "20260401-090000-0badcafe");
+
+        Assert.Equal("20260401-090000-0badcafe", role.CreatedByRun);
+        var roles = backend.GetRoles();
+        Assert.Equal("20260401-090000-0badcafe", roles.Single(r => r.Name == "NodeAppServer-1-7").CreatedByRun);
+        Assert.Null(roles.Single(r => r.Name == "TTM-Base").CreatedByRun);
+    }
+
+    [Fact]
     public void A_role_that_cannot_take_its_image_is_removed_again()
     {
         using var scalr = new LoopbackScalr();

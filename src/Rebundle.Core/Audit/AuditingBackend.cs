@@ -68,7 +68,7 @@ namespace Rebundle.Audit
             () => _inner.CreateImage(source, imageName, noReboot),
             image => $"image {image.Id} named {imageName}");
 
-        public Role CreateRole(string roleName, Role template, string imageId) => Change(
+        public Role CreateRole(string roleName, Role template, string imageId, string? runId = null) => Change(
             new ChangeIntent
             {
                 Action = "CreateRole",
@@ -76,7 +76,7 @@ namespace Rebundle.Audit
                 After = $"role {roleName} from {template.Name} with image {imageId}",
                 Description = $"Create role {roleName}",
             },
-            () => _inner.CreateRole(roleName, template, imageId),
+            () => _inner.CreateRole(roleName, template, imageId, runId),
             role => $"role {role.Name} from {template.Name} with image {role.ImageId}");
 
         public Role SetRoleImage(Role role, string imageId) => Change(

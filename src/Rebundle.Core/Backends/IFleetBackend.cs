@@ -51,9 +51,10 @@ namespace Rebundle.Backends
 
         /// <summary>
         /// Creates role <paramref name="roleName"/> with the launch settings of <paramref name="template"/>
-        /// and the image <paramref name="imageId"/>.
+        /// and the image <paramref name="imageId"/>. <paramref name="runId"/>, when given, is kept
+        /// with the role (<see cref="Role.CreatedByRun"/>) so a resumed rebundle knows it made it.
         /// </summary>
-        Role CreateRole(string roleName, Role template, string imageId);
+        Role CreateRole(string roleName, Role template, string imageId, string? runId = null);
 
         /// <summary>The role now launches servers from <paramref name="imageId"/>; history is kept where the backend can.</summary>
         Role SetRoleImage(Role role, string imageId);

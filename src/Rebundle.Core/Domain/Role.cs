@@ -23,6 +23,12 @@ namespace Rebundle.Domain
 
         public DateTimeOffset? CreatedAt { get; init; }
 
+        /// <summary>
+        /// The rebundle run that created this role, as the backend recorded it (a field in the
+        /// Sandbox, a tag on AWS, the description on Scalr); null when made otherwise.
+        /// </summary>
+        public string? CreatedByRun { get; init; }
+
         /// <summary>Builds a role whose base name and version come from its name.</summary>
         public static Role Named(string name, string imageId, string? id = null, DateTimeOffset? createdAt = null)
         {

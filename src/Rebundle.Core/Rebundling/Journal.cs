@@ -1,14 +1,12 @@
 using System;
 using System.Collections.Generic;
-using System.Linq;
-using System.Text.Json;
 
 namespace Rebundle.Rebundling
 {
     /// <summary>
-    /// One line of a rebundle journal: a step began or finished, or an object was made on the
+    /// One record of a rebundle journal: a step began or finished, or an object was made on the
     /// way (an image id, a role, a replaced server). Written before and after every change so a
-    /// resumed run knows exactly what already happened.
+    /// resumed run knows exactly what already happened. Its type is <c>&lt;step&gt;.&lt;event&gt;</c>.
     /// </summary>
     public sealed record JournalEntry
     {
@@ -21,6 +19,9 @@ namespace Rebundle.Rebundling
         public string Event { get; init; } = "";
 
         public IReadOnlyDictionary<string, string> Data { get; init; } = new Dictionary<string, string>();
+
+        /// <summary>The record type as written in the file: <c>snapshot.role</c>, <c>promote.promoting</c>.</summary>
+        public string Type => Step + "." + Event;
 
         public string? this[string key] => Data.TryGetValue(key, out var value) ? value : null;
     }
@@ -47,43 +48,5 @@ namespace Rebundle.Rebundling
         public IReadOnlyList<JournalEntry> Entries => _entries;
 
         public void Append(JournalEntry entry) => _entries.Add(entry);
-    }
-
-    /// <summary>The journal's line format: one JSON object per line.</summary>
-    public static class JournalCodec
-    {
-        public static string Encode(JournalEntry entry) => JsonSerializer.Serialize(new Dictionary<string, object>
-        {
-            ["at"] = entry.At.ToString("o"),
-            ["step"] = entry.Step,
-            ["event"] = entry.Event,
-            ["data"] = entry.Data,
-        });
-
-        /// <summary>Reads every complete line; a torn last line (a crash mid-write) is ignored.</summary>
-        public static IReadOnlyList<JournalEntry> Decode(IEnumerable<string> lines)
-        {
-            var entries = new List<JournalEntry>();
-            foreach (var line in lines.Where(l => !string.IsNullOrWhiteSpace(l)))
-            {
-                try
-                {
-                    using var doc = JsonDocument.Parse(line);
-                    var root = doc.RootElement;
-                    entries.Add(new JournalEntry
-                    {
-                        At = DateTimeOffset.Parse(root.GetProperty("at").GetString()!, System.Globalization.CultureInfo.InvariantCulture),
-                        Step = root.GetProperty("step").GetString()!,
-                        Event = root.GetProperty("event").GetString()!,
-                        Data = root.GetProperty("data").EnumerateObject().ToDictionary(p => p.Name, p => p.Value.GetString() ?? ""),
-                    });
-                }
-                catch (Exception e) when (e is JsonException || e is KeyNotFoundException || e is FormatException || e is InvalidOperationException)
-                {
-                    break; // torn tail: everything after a broken line is not trusted
-                }
-            }
-            return entries;
-        }
     }
 }

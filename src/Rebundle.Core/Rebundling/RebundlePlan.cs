@@ -15,6 +15,18 @@ namespace Rebundle.Rebundling
     /// </summary>
     public sealed record RebundlePlan
     {
+        /// <summary>
+        /// This run's id, kept with every role it creates, so a resumed run adopts only its own
+        /// roles. Empty in journals written before run ids existed.
+        /// </summary>
+        public string RunId { get; init; } = "";
+
+        /// <summary>The fleet the run changes (<see cref="FleetOf"/>), so retention heeds only this fleet's journals. Empty in older journals.</summary>
+        public string Fleet { get; init; } = "";
+
+        /// <summary>A backend's identity as journals record it: kind and location.</summary>
+        public static string FleetOf(Backends.IFleetBackend backend) => backend.Kind + " " + backend.Location;
+
         public string StagingFarm { get; init; } = "";
 
         public string TestFarm { get; init; } = "";
@@ -102,6 +114,8 @@ namespace Rebundle.Rebundling
 
             return new RebundlePlan
             {
+                RunId = NewRunId(fleet.Backend.Clock.UtcNow),
+                Fleet = FleetOf(fleet.Backend),
                 StagingFarm = staging,
                 TestFarm = test,
                 ProductionFarm = production,
@@ -118,11 +132,17 @@ namespace Rebundle.Rebundling
             };
         }
 
+        // Readable (when it started) and unique (two runs in one second differ).
+        private static string NewRunId(DateTimeOffset now) =>
+            now.ToString("yyyyMMdd-HHmmss", CultureInfo.InvariantCulture) + "-" + Guid.NewGuid().ToString("n").Substring(0, 8);
+
         /// <summary>The plan as journal data.</summary>
         public IReadOnlyDictionary<string, string> ToData()
         {
             var data = new Dictionary<string, string>
             {
+                ["runId"] = RunId,
+                ["fleet"] = Fleet,
                 ["stagingFarm"] = StagingFarm,
                 ["testFarm"] = TestFarm,
                 ["productionFarm"] = ProductionFarm,
@@ -146,6 +166,8 @@ namespace Rebundle.Rebundling
             IReadOnlyList<string> List(string key) => Get(key).Split(new[] { ',' }, StringSplitOptions.RemoveEmptyEntries);
             return new RebundlePlan
             {
+                RunId = data.TryGetValue("runId", out var runId) ? runId : "",
+                Fleet = data.TryGetValue("fleet", out var fleet) ? fleet : "",
                 StagingFarm = Get("stagingFarm"),
                 TestFarm = Get("testFarm"),
                 ProductionFarm = Get("productionFarm"),

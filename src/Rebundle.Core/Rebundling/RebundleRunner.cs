@@ -165,7 +165,7 @@ namespace Rebundle.Rebundling
             if (!Events("base-image", "before").Any())
                 Append("base-image", "before", new Dictionary<string, string> { ["role"] = plan.BaseRole, ["imageId"] = _fleet.Roles().Require(plan.BaseRole).ImageId });
             var request = new SnapshotRequest { Server = server, ReplaceImage = true, ImageName = plan.BaseImageName };
-            var outcome = Snapshot(new[] { (request, "base-image", plan.BaseRole) }, timeout, cancellation).Single();
+            var outcome = Snapshot(new[] { (request, "base-image", plan.BaseRole) }, null, timeout, cancellation).Single();
             Append("base-image", "replaced", new Dictionary<string, string> { ["role"] = plan.BaseRole, ["before"] = outcome.Plan.SourceRole.ImageId, ["after"] = outcome.Role!.ImageId });
         }
 
@@ -175,21 +175,45 @@ namespace Rebundle.Rebundling
             var wanted = new List<(SnapshotRequest, string, string)>();
             foreach (var snapshot in plan.Snapshots)
             {
-                if (catalog.Find(snapshot.Value) != null)
+                var existing = catalog.Find(snapshot.Value);
+                if (existing != null)
                 {
-                    _reporter.Verbose($"Role {snapshot.Value} exists already; not snapshotting {snapshot.Key} again.");
+                    Adopt(plan, existing);
                     continue;
                 }
                 var server = _fleet.GetServers(new[] { plan.StagingFarm }, new[] { snapshot.Key }, new[] { ServerStatus.Running }).Items.FirstOrDefault()
                     ?? throw new TtmException(TtmErrorCode.ServerNotRunning, $"Farm {plan.StagingFarm} has no running {snapshot.Key} server to snapshot.", snapshot.Key);
                 wanted.Add((new SnapshotRequest { Server = server, Version = RoleName.Parse(snapshot.Value).Version }, "snapshot", snapshot.Value));
             }
-            foreach (var outcome in Snapshot(wanted, timeout, cancellation))
+            foreach (var outcome in Snapshot(wanted, plan.RunId, timeout, cancellation))
                 Append("snapshot", "role", new Dictionary<string, string> { ["role"] = outcome.Role!.Name, ["imageId"] = outcome.Role.ImageId });
         }
 
+        /// <summary>
+        /// A planned role that exists already is this run's only if it carries this run's id,
+        /// or has the image this journal recorded for it (journals from before run ids). Anything
+        /// else was made by someone else — perhaps from another server — and is never promoted.
+        /// </summary>
+        private void Adopt(RebundlePlan plan, Role existing)
+        {
+            var recordedImage = _journal.Entries.LastOrDefault(e => e.Step == "snapshot" && (e.Event == "role" || e.Event == "image") && e["role"] == existing.Name)?["imageId"];
+            var ours = (plan.RunId.Length > 0 && existing.CreatedByRun == plan.RunId) || (recordedImage != null && recordedImage == existing.ImageId);
+            if (!ours)
+            {
+                var maker = existing.CreatedByRun != null ? $"by another rebundle (run {existing.CreatedByRun})" : "outside this rebundle (it carries no run id)";
+                var when = existing.CreatedAt is DateTimeOffset at ? $" at {at:u}" : "";
+                throw new TtmException(TtmErrorCode.RoleConflict,
+                    $"Role {existing.Name}, which this rebundle (run {(plan.RunId.Length > 0 ? plan.RunId : "without an id")}) planned to create, was made {maker}{when} with image {existing.ImageId}. " +
+                    $"It is not adopted: its image may come from another server. Nothing further was changed. Check who made it (Get-TtmAuditLog -Action CreateRole); " +
+                    $"if it is not wanted, retire it and run -Resume '{_journal.Location}' again, or start a new rebundle, which plans the next free version.", existing.Name);
+            }
+            _reporter.Verbose($"Role {existing.Name} was made by this rebundle before it was interrupted; not snapshotting it again.");
+            if (!_journal.Entries.Any(e => e.Step == "snapshot" && e.Event == "role" && e["role"] == existing.Name))
+                Append("snapshot", "role", new Dictionary<string, string> { ["role"] = existing.Name, ["imageId"] = existing.ImageId });
+        }
+
         /// <summary>Snapshots through the shared service, reusing any image a previous run started.</summary>
-        private IReadOnlyList<SnapshotOutcome> Snapshot(IReadOnlyList<(SnapshotRequest request, string step, string target)> wanted, TimeSpan timeout, CancellationToken cancellation)
+        private IReadOnlyList<SnapshotOutcome> Snapshot(IReadOnlyList<(SnapshotRequest request, string step, string target)> wanted, string? runId, TimeSpan timeout, CancellationToken cancellation)
         {
             if (wanted.Count == 0) return Array.Empty<SnapshotOutcome>();
             var service = new SnapshotService(_fleet, _reporter);
@@ -197,7 +221,7 @@ namespace Rebundle.Rebundling
             foreach (var ((plan, error), (_, step, target)) in service.Plan(wanted.Select(w => w.request).ToList()).Zip(wanted, (p, w) => (p, w)))
             {
                 if (error != null) throw error;
-                plans.Add(plan! with { ExistingImageId = ImageStartedBefore(step, target, plan!.ImageName) });
+                plans.Add(plan! with { ExistingImageId = ImageStartedBefore(step, target, plan!.ImageName), RunId = runId });
             }
             var outcomes = service.Execute(plans, wait: true, timeout, cancellation, (plan, image) =>
             {

@@ -12,13 +12,14 @@ namespace Rebundle.Rebundling
     /// <summary>A versioned role to retire, and whether its image goes with it.</summary>
     public sealed record RoleRetirement(Role Role, bool DeleteImage, string Description);
 
-    /// <summary>A versioned role kept back, and why.</summary>
-    public sealed record RoleKept(Role Role, string Reason);
+    /// <summary>A versioned role kept back, and why; <see cref="Journal"/> names the rebundle whose undo needs it.</summary>
+    public sealed record RoleKept(Role Role, string Reason, string? Journal = null);
 
     /// <summary>
     /// Retires old versioned roles: per base name, all but the newest <c>keepLatest</c> versions,
-    /// never one a farm role runs. The image goes too unless another role (often the production
-    /// role the version was promoted into) still uses it.
+    /// never one a farm role runs, nor one whose role or image a recent rebundle's undo would put
+    /// back. The image goes too unless another role (often the production role the version was
+    /// promoted into) still uses it.
     /// </summary>
     public sealed class RoleRetirementService
     {
@@ -26,8 +27,9 @@ namespace Rebundle.Rebundling
 
         public RoleRetirementService(Fleet fleet) => _fleet = fleet;
 
-        public (IReadOnlyList<RoleRetirement> Retire, IReadOnlyList<RoleKept> Kept) Plan(int keepLatest, IReadOnlyCollection<string>? baseNames)
+        public (IReadOnlyList<RoleRetirement> Retire, IReadOnlyList<RoleKept> Kept) Plan(int keepLatest, IReadOnlyCollection<string>? baseNames, IReadOnlyList<UndoNeeds>? undo = null)
         {
+            undo ??= Array.Empty<UndoNeeds>();
             if (keepLatest < 1)
                 throw new TtmException(TtmErrorCode.InvalidArgument, $"-KeepLatest must be 1 or more so each role keeps a version to roll back to; got {keepLatest}.", keepLatest);
             var catalog = _fleet.Roles();
@@ -40,7 +42,14 @@ namespace Rebundle.Rebundling
             {
                 var old = catalog.VersionsOf(baseName).Reverse().Skip(keepLatest).ToList();
                 kept.AddRange(old.Where(r => inUse.Contains(r.Name)).Select(r => new RoleKept(r, "a farm role runs it")));
-                var leaving = old.Where(r => !inUse.Contains(r.Name)).ToList();
+                var candidates = old.Where(r => !inUse.Contains(r.Name)).ToList();
+                var leaving = new List<Role>();
+                foreach (var role in candidates)
+                {
+                    var needed = undo.FirstOrDefault(n => n.Roles.Contains(role.Name) || n.Images.Contains(role.ImageId));
+                    if (needed == null) leaving.Add(role);
+                    else kept.Add(new RoleKept(role, $"undoing the rebundle in {needed.Journal} (started {needed.StartedAt:u}) would put back its {(needed.Roles.Contains(role.Name) ? "role" : "image " + role.ImageId)}", needed.Journal));
+                }
                 foreach (var role in leaving)
                 {
                     var shared = catalog.All.Any(r => r.ImageId == role.ImageId && !leaving.Contains(r));

@@ -49,6 +49,9 @@ namespace Rebundle.Runbook
 
         public bool NoReboot { get; init; }
 
+        /// <summary>The rebundle run making this role (kept with the role); null for a single snapshot.</summary>
+        public string? RunId { get; init; }
+
         public string Description => ReplaceImage
             ? $"Snapshot server {Server.Name} ({Server.Id}) of farm {Server.Farm} and replace the image of role {TargetRole}"
             : $"Snapshot server {Server.Name} ({Server.Id}) of farm {Server.Farm} as new role {TargetRole}";
@@ -207,7 +210,7 @@ namespace Rebundle.Runbook
                 {
                     var role = plan.ReplaceImage
                         ? backend.SetRoleImage(plan.SourceRole, finished.Id)
-                        : backend.CreateRole(plan.TargetRole, plan.SourceRole, finished.Id);
+                        : backend.CreateRole(plan.TargetRole, plan.SourceRole, finished.Id, plan.RunId);
                     _reporter.Verbose(plan.ReplaceImage ? $"Role {role.Name} now uses image {finished.Id}." : $"Created role {role.Name} with image {finished.Id}.");
                     outcomes.Add(new SnapshotOutcome(plan, role, finished, null));
                 }

@@ -143,7 +143,7 @@ namespace Rebundle.PowerShell.Commands
                 ? GetUnresolvedProviderPathFromPSPath(Resume!)
                 : JournalPath != null ? GetUnresolvedProviderPathFromPSPath(JournalPath) : DefaultJournalPath();
             // Read the plan without creating the journal, so -WhatIf leaves no file behind.
-            var journal = resuming ? FileJournal.Open(journalPath) : (IJournal)new DeferredJournal(journalPath);
+            var journal = resuming ? FileJournal.Open(journalPath, WriteWarning) : (IJournal)new DeferredJournal(journalPath);
             // Remote work as the journal's plan (when resuming) or this command asks for it. The
             // Sandbox's servers have made-up addresses: there it needs -Address (a real test server).
             var recorded = RebundleRunner.RecordedPlan(journal);

@@ -1,14 +1,20 @@
+using System;
+using System.Collections.Generic;
+using System.IO;
+using System.Linq;
 using System.Management.Automation;
 using Rebundle.Domain;
 using Rebundle.Errors;
 using Rebundle.PowerShell.Infrastructure;
+using Rebundle.PowerShell.Infrastructure.Files;
 using Rebundle.Rebundling;
 
 namespace Rebundle.PowerShell.Commands
 {
     /// <summary>
-    /// Retires old versioned roles: keeps the newest -KeepLatest versions of each role and any
-    /// version a farm role runs; deletes the others and, where no other role uses it, their image.
+    /// Retires old versioned roles: keeps the newest -KeepLatest versions of each role, any
+    /// version a farm role runs, and any a recent rebundle's undo needs; deletes the others and,
+    /// where no other role uses it, their image.
     /// </summary>
     [Cmdlet(VerbsCommon.Remove, "TtmRoleVersion", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium)]
     [OutputType(typeof(Role))]
@@ -24,14 +30,32 @@ namespace Rebundle.PowerShell.Commands
         [SupportsWildcards]
         public string[]? Role { get; set; }
 
+        /// <summary>Rebundles younger than this stay undoable: what their undo needs is kept.</summary>
+        [Parameter]
+        public TimeSpan KeepUndoFor { get; set; } = UndoNeeds.DefaultKeep;
+
+        /// <summary>Rebundle journals (files or folders) whose undo to protect; default ~/.rebundle/journals.</summary>
+        [Parameter]
+        [ValidateNotNullOrEmpty]
+        public string[]? JournalPath { get; set; }
+
+        /// <summary>Do not ask, and retire even what a recent rebundle's undo needs.</summary>
         [Parameter]
         public SwitchParameter Force { get; set; }
 
         protected override void Process()
         {
+            if (KeepUndoFor < TimeSpan.Zero)
+                throw new TtmException(TtmErrorCode.InvalidArgument, $"-KeepUndoFor must be zero or more; got {KeepUndoFor}.", KeepUndoFor);
             var service = new RoleRetirementService(Fleet);
-            var (retire, kept) = service.Plan(KeepLatest, Role);
-            foreach (var keep in kept) WriteVerbose($"Keeping {keep.Role.Name}: {keep.Reason}.");
+            var (retire, kept) = service.Plan(KeepLatest, Role, Force ? null : UndoNeedsOfJournals());
+            foreach (var keep in kept)
+            {
+                if (keep.Journal != null)
+                    WriteWarning($"Kept {keep.Role.Name}: {keep.Reason}. Pass -Force (or a shorter -KeepUndoFor) to retire it anyway; that rebundle could then not be undone.");
+                else
+                    WriteVerbose($"Keeping {keep.Role.Name}: {keep.Reason}.");
+            }
             foreach (var retirement in retire)
             {
                 if (!ShouldChange(retirement.Role.Name, retirement.Description, System.Array.Empty<string>(), Force, alwaysAsk: true)) continue;
@@ -44,6 +68,39 @@ namespace Rebundle.PowerShell.Commands
                 {
                     WriteTtmError(e);
                 }
+            }
+        }
+
+        /// <summary>What the undo of every journal younger than -KeepUndoFor needs. A journal that cannot be read protects nothing, and says so.</summary>
+        private IReadOnlyList<UndoNeeds> UndoNeedsOfJournals()
+        {
+            var needs = new List<UndoNeeds>();
+            foreach (var file in JournalFiles())
+            {
+                try
+                {
+                    var found = UndoNeeds.Of(file, FileJournal.Peek(file), Fleet.Backend.Clock.UtcNow, KeepUndoFor, RebundlePlan.FleetOf(Fleet.Backend));
+                    if (found != null) needs.Add(found);
+                }
+                catch (Exception e) when (e is TtmException || e is IOException || e is UnauthorizedAccessException)
+                {
+                    WriteWarning($"Could not read the rebundle journal {file} ({e.Message}); what its undo needs is not protected.");
+                }
+            }
+            return needs;
+        }
+
+        private IEnumerable<string> JournalFiles()
+        {
+            var paths = JournalPath?.Select(GetUnresolvedProviderPathFromPSPath)
+                ?? new[] { Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".rebundle", "journals") };
+            foreach (var path in paths)
+            {
+                if (Directory.Exists(path))
+                    foreach (var file in Directory.GetFiles(path, "*.jsonl").OrderBy(f => f, StringComparer.Ordinal)) yield return file;
+                else if (File.Exists(path)) yield return path;
+                else if (JournalPath != null)
+                    WriteWarning($"There is no journal or folder at {path}; no rebundle there is protected.");
             }
         }
     }

@@ -11,7 +11,8 @@ namespace Rebundle.PowerShell.Commands
 {
     /// <summary>
     /// Puts back what a rebundle changed, from its journal: production roles' images, the test
-    /// farm's roles and the base role's image; then recycles the farms that must pick it up.
+    /// farm's roles and the base role's image, where the fleet still shows the rebundle's change;
+    /// then recycles the farm roles it put back. Running it again changes nothing.
     /// </summary>
     [Cmdlet(VerbsCommon.Undo, "TtmRebundle", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium)]
     [OutputType(typeof(UndoChange), typeof(RecycledServer))]
@@ -38,25 +39,41 @@ namespace Rebundle.PowerShell.Commands
 
         protected override void Process()
         {
-            var undo = new RebundleUndo(Fleet, FileJournal.Open(GetUnresolvedProviderPathFromPSPath(Journal)), Reporter);
+            var path = GetUnresolvedProviderPathFromPSPath(Journal);
+            var undo = new RebundleUndo(Fleet, FileJournal.Open(path, WriteWarning), Reporter);
             var changes = undo.Plan();
             if (changes.Count == 0)
             {
                 WriteWarning($"The journal {Journal} records no change to roles or farm roles; nothing to undo.");
                 return;
             }
-            var applied = changes.Where(c => ShouldChange(c.Target, c.Description, new[] { c.Farm }, Force)).ToList();
-            foreach (var change in applied)
+            var restored = 0;
+            foreach (var change in changes)
             {
-                undo.Apply(change);
-                WriteObject(change);
+                if (change.State == UndoState.ChangedSince)
+                    WriteWarning($"{change.Description}: left alone, it was changed since to {change.Current}. Put it back by hand if that change was not wanted.");
+                // The guard is asked about every farm the change touches (a role's image: every farm running it).
+                if (change.State == UndoState.ToRestore && !ShouldChange(change.Target, change.Description, undo.AffectedFarms(change), Force)) continue;
+                var result = undo.Apply(change);
+                if (result.State == UndoState.Restored) restored++;
+                WriteObject(result);
             }
-            if (NoRecycle || applied.Count == 0) return;
-            foreach (var farm in undo.FarmsToRecycle(applied))
+            var recycled = NoRecycle ? 0 : RecyclePending(undo);
+            if (restored == 0 && recycled == 0 && changes.All(c => c.State != UndoState.ToRestore))
+                WriteWarning($"The rebundle in {Journal} is already undone: nothing was changed and nothing recycled.");
+        }
+
+        /// <summary>Recycles the farm roles this undo (or a killed one) put back; returns how many it did.</summary>
+        private int RecyclePending(RebundleUndo undo)
+        {
+            var count = 0;
+            foreach (var (farm, alias) in undo.PendingRecycles())
             {
-                if (!ShouldChange("farm " + farm, $"Recycle farm {farm} onto the restored roles", new[] { farm }, Force)) continue;
-                foreach (var recycled in undo.Recycle(farm, BatchSize, Timeout, Cancellation)) WriteObject(recycled);
+                if (!ShouldChange($"{farm}/{alias}", $"Recycle farm role {alias} of {farm} onto its restored role", new[] { farm }, Force)) continue;
+                foreach (var recycled in undo.Recycle(farm, alias, BatchSize, Timeout, Cancellation)) WriteObject(recycled);
+                count++;
             }
+            return count;
         }
     }
 }

@@ -1,12 +1,18 @@
+using System;
 using System.Collections.Generic;
 using System.IO;
 using System.Linq;
+using System.Text;
 using Rebundle.Errors;
 using Rebundle.Rebundling;
 
 namespace Rebundle.PowerShell.Infrastructure.Files
 {
-    /// <summary>A rebundle journal on disk: JSON lines, each appended and flushed before the change it announces.</summary>
+    /// <summary>
+    /// A rebundle journal on disk: checksummed JSON lines (see <see cref="JournalCodec"/>), each
+    /// appended and flushed before the change it announces. Opening one sets a torn last line
+    /// aside into <c>&lt;journal&gt;.torn-&lt;n&gt;</c> and says so, so the next entry starts on a clean line.
+    /// </summary>
     internal sealed class FileJournal : IJournal
     {
         private readonly List<JournalEntry> _entries;
@@ -34,14 +40,59 @@ namespace Rebundle.PowerShell.Infrastructure.Files
             return new FileJournal(path, new List<JournalEntry>());
         }
 
-        public static FileJournal Open(string path)
+        /// <summary>Opens a journal; <paramref name="warn"/> hears about a torn line set aside.</summary>
+        public static FileJournal Open(string path, Action<string>? warn = null)
         {
             if (!File.Exists(path))
                 throw new TtmException(TtmErrorCode.InvalidArgument, $"There is no journal at {path}. Give the path Invoke-TtmRebundle printed when it started.", path);
-            var entries = JournalCodec.Decode(AppendOnlyFile.ReadLines(path)).ToList();
-            if (!entries.Any(e => e.Step == RebundleRunner.PlanStep))
+            var contents = ReadAndRepair(path, warn);
+            if (!contents.Entries.Any(e => e.Step == RebundleRunner.PlanStep))
                 throw new TtmException(TtmErrorCode.InvalidArgument, $"{path} is not a Rebundle journal (it has no plan).", path);
-            return new FileJournal(path, entries);
+            return new FileJournal(path, contents.Entries.ToList());
+        }
+
+        /// <summary>Reads the entries only, changing nothing (retention reads other runs' journals).</summary>
+        public static IReadOnlyList<JournalEntry> Peek(string path)
+        {
+            var (bytes, lines, ended) = LineFile.Read(path);
+            return JournalCodec.Read(Texts(bytes, lines), ended, path).Entries;
+        }
+
+        private static JournalContents ReadAndRepair(string path, Action<string>? warn)
+        {
+            var (bytes, lines, ended) = LineFile.Read(path);
+            var contents = JournalCodec.Read(Texts(bytes, lines), ended, path);
+            // Everything after the last good line goes: the torn line (kept aside) and any partial blank tail.
+            var keep = contents.GoodLines == 0 ? 0 : lines[contents.GoodLines - 1].Start + lines[contents.GoodLines - 1].Length + 1;
+            if (keep >= bytes.Length) return contents;
+            if (contents.TornLine is int torn)
+            {
+                var aside = FreeSidePath(path);
+                try
+                {
+                    File.WriteAllBytes(aside, bytes.Skip(keep).ToArray());
+                }
+                catch (Exception e) when (e is IOException || e is UnauthorizedAccessException)
+                {
+                    throw new TtmException(TtmErrorCode.BackendError, $"Line {torn} of the journal {path} is torn and could not be set aside in {aside} ({e.Message}); the journal was left as it is. Make its folder writable and try again.", path, e);
+                }
+                warn?.Invoke($"Line {torn} of the journal {path} was cut short by a crash mid-write; it was set aside in {aside}. " +
+                    $"The {contents.Entries.Count} entries before it are used: the step it announced did not finish and runs again.");
+            }
+            LineFile.Truncate(path, keep);
+            return contents;
+        }
+
+        private static IReadOnlyList<string> Texts(byte[] bytes, IReadOnlyList<(int Start, int Length)> lines) =>
+            lines.Select(l => Encoding.UTF8.GetString(bytes, l.Start, l.Length)).ToList();
+
+        private static string FreeSidePath(string path)
+        {
+            for (var n = 1; ; n++)
+            {
+                var candidate = $"{path}.torn-{n}";
+                if (!File.Exists(candidate)) return candidate;
+            }
         }
     }
 }
