@@ -142,6 +142,8 @@ namespace Rebundle.PowerShell.Commands
             var journalPath = resuming
                 ? GetUnresolvedProviderPathFromPSPath(Resume!)
                 : JournalPath != null ? GetUnresolvedProviderPathFromPSPath(JournalPath) : DefaultJournalPath();
+            // One run per journal: a second -Resume of it is refused (TtmFarmBusy) before it reads or repairs the file.
+            using var journalLock = resuming || !WhatIfRequested ? Fleet.Leases.AcquireJournal(journalPath, $"Invoke-TtmRebundle {journalPath}") : null;
             // Read the plan without creating the journal, so -WhatIf leaves no file behind.
             var journal = resuming ? FileJournal.Open(journalPath, WriteWarning) : (IJournal)new DeferredJournal(journalPath);
             // Remote work as the journal's plan (when resuming) or this command asks for it. The
@@ -165,6 +167,8 @@ namespace Rebundle.PowerShell.Commands
             var target = $"farms {plan.StagingFarm}, {plan.TestFarm}" + (ApproveProduction ? $" and {plan.ProductionFarm}" : "");
             if (!ShouldChange(target, "Run the rebundle plan above", ApproveProduction ? new[] { plan.ProductionFarm } : Array.Empty<string>(), force: ApproveProduction)) return;
 
+            // The run's farms are leased for as long as it runs, so no recycle (or other rebundle) changes them meanwhile.
+            using var lease = Fleet.Leases.AcquireFarms(new[] { plan.StagingFarm, plan.TestFarm, plan.ProductionFarm }, $"Invoke-TtmRebundle {journalPath}", breakExpired: false);
             var result = runner.Run(plan, options, Timeout, Cancellation);
             Say(result.Message, StatusTag);
             WriteObject(result);
