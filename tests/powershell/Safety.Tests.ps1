@@ -169,4 +169,27 @@ Describe 'Leases (issue 10, case 5)' {
             @(Get-TtmServer -Farm Dev -Role $_.Alias -Status Running, Pending).Count | Should -Be $counts[$_.Alias] -Because "farm role $($_.Alias) wants $($counts[$_.Alias])"
         }
     }
+
+    It 'lets one of two resumes of one journal run; the other is TtmFarmBusy naming the journal, and Production ends at its counts' {
+        $journal = Join-Path $fleet.Folder 'twice.jsonl'
+        Set-TtmSandbox -BootDelay ([TimeSpan]::Zero) -ImageDelay ([TimeSpan]::Zero)
+        Invoke-TtmRebundle -SkipOsUpdate -Role Sidekiq -BatchSize 6 -JournalPath $journal 6>$null | Out-Null
+        Set-TtmSandbox -BootDelay ([TimeSpan]::FromSeconds(3))
+        $counts = @{}
+        Get-TtmFarmRole -Farm Production | ForEach-Object { $counts[$_.Alias] = $_.DesiredCount }
+        $script = "$($fleet.Connect); Invoke-TtmRebundle -Resume '$journal' -ApproveProduction 6>`$null | Out-Null"
+        $encoded = [Convert]::ToBase64String([Text.Encoding]::Unicode.GetBytes("Import-Module '$(Get-RebundleModulePath)'; $script"))
+        $pwsh = Get-PwshCommand
+        $jobs = 1..2 | ForEach-Object {
+            Start-ThreadJob -ScriptBlock { param($exe, $prefix, $encoded) & $exe @prefix -NoProfile -NonInteractive -EncodedCommand $encoded 2>&1 | ForEach-Object { "$_" } } -ArgumentList $pwsh.Exe, $pwsh.Prefix, $encoded
+        }
+        $outputs = $jobs | Wait-Job -Timeout 240 | Receive-Job
+        $jobs | Remove-Job -Force
+
+        ($outputs -join "`n") | Should -Match ([regex]::Escape("journal $journal is in use by another run"))
+        Get-TtmFarmRole -Farm Production | ForEach-Object {
+            @(Get-TtmServer -Farm Production -Role $_.Alias -Status Running, Pending).Count | Should -Be $counts[$_.Alias] -Because "farm role $($_.Alias) wants $($counts[$_.Alias])"
+        }
+        @(Get-TtmRole -IncludeVersions | Where-Object Name -like 'Sidekiq-1-*').Count | Should -Be 2 -Because 'Sidekiq-1-6 and the one new version, made once'
+    }
 }
