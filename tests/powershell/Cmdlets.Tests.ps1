@@ -305,8 +305,10 @@ Describe 'The Production guard' {
         @{ Name = 'the Production farm'; Command = 'Invoke-TtmRecycle -Farm Production' }
     ) {
         $hash = Get-FileHashText $sandbox.StateFile
-        $output = Invoke-ChildRebundle "Connect-TtmFleet -Sandbox -Path '$($sandbox.Path)' | Out-Null; $Command"
-        ($output -join "`n") | Should -Match 'NonInteractive mode'
+        $output = Invoke-ChildRebundle "`$ErrorView = 'NormalView'; Connect-TtmFleet -Sandbox -Path '$($sandbox.Path)' | Out-Null; $Command"
+        ($output -join "`n") | Should -Match 'TtmApprovalRequired'
+        ($output -join "`n") | Should -Match 'protected farm Production.*Pass -Force'
+        $LASTEXITCODE | Should -Not -Be 0
         Get-FileHashText $sandbox.StateFile | Should -Be $hash
     }
 

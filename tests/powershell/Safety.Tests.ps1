@@ -148,13 +148,14 @@ Describe 'Write-ahead audit (issue 10, case 9)' {
 Describe 'Leases (issue 10, case 5)' {
     BeforeAll {
         $script:fleet = New-GuardFleet Sandbox
-        Set-TtmSandbox -BootDelay ([TimeSpan]::FromSeconds(3)) -RespawnDelay ([TimeSpan]::FromSeconds(60))
+        # Boots long enough that the two processes' recycles overlap whatever their start-up times.
+        Set-TtmSandbox -BootDelay ([TimeSpan]::FromSeconds(8)) -RespawnDelay ([TimeSpan]::FromSeconds(60))
     }
 
     It 'lets one of two recycles of a farm run at once; the other is TtmFarmBusy naming the holder, and each farm role ends at its count' {
         $counts = @{}
         Get-TtmFarmRole -Farm Dev | ForEach-Object { $counts[$_.Alias] = $_.DesiredCount }
-        $script = "$($fleet.Connect); Invoke-TtmRecycle -Farm Dev -BatchSize 6 -Timeout 0:2:0 | Out-Null; 'exit:' + `$?"
+        $script = "`$ErrorView = 'NormalView'; $($fleet.Connect); Invoke-TtmRecycle -Farm Dev -BatchSize 6 -Timeout 0:2:0 | Out-Null; 'exit:' + `$?"
         $encoded = [Convert]::ToBase64String([Text.Encoding]::Unicode.GetBytes("Import-Module '$(Get-RebundleModulePath)'; $script"))
         $pwsh = Get-PwshCommand
         $jobs = 1..2 | ForEach-Object {
@@ -174,10 +175,10 @@ Describe 'Leases (issue 10, case 5)' {
         $journal = Join-Path $fleet.Folder 'twice.jsonl'
         Set-TtmSandbox -BootDelay ([TimeSpan]::Zero) -ImageDelay ([TimeSpan]::Zero)
         Invoke-TtmRebundle -SkipOsUpdate -Role Sidekiq -BatchSize 6 -JournalPath $journal 6>$null | Out-Null
-        Set-TtmSandbox -BootDelay ([TimeSpan]::FromSeconds(3))
+        Set-TtmSandbox -BootDelay ([TimeSpan]::FromSeconds(8))
         $counts = @{}
         Get-TtmFarmRole -Farm Production | ForEach-Object { $counts[$_.Alias] = $_.DesiredCount }
-        $script = "$($fleet.Connect); Invoke-TtmRebundle -Resume '$journal' -ApproveProduction 6>`$null | Out-Null"
+        $script = "`$ErrorView = 'NormalView'; $($fleet.Connect); Invoke-TtmRebundle -Resume '$journal' -ApproveProduction 6>`$null | Out-Null"
         $encoded = [Convert]::ToBase64String([Text.Encoding]::Unicode.GetBytes("Import-Module '$(Get-RebundleModulePath)'; $script"))
         $pwsh = Get-PwshCommand
         $jobs = 1..2 | ForEach-Object {

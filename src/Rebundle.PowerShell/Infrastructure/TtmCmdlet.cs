@@ -20,6 +20,7 @@ namespace Rebundle.PowerShell.Infrastructure
         private readonly CancellationTokenSource _stopping = new CancellationTokenSource();
         private IRunbookReporter? _reporter;
         private CmdletApprover? _approver;
+        private bool _stopWhenRefused;
 
         /// <summary>Cancelled when the operator presses Ctrl+C.</summary>
         protected CancellationToken Cancellation => _stopping.Token;
@@ -97,8 +98,16 @@ namespace Rebundle.PowerShell.Infrastructure
             ShouldChange(target, action, farmsTouched, force, alwaysAsk: false);
 
         /// <param name="alwaysAsk">Ask even outside protected farms: for changes that cannot be taken back (deletions).</param>
-        protected bool ShouldChange(string target, string action, IEnumerable<string> farmsTouched, bool force, bool alwaysAsk)
+        protected bool ShouldChange(string target, string action, IEnumerable<string> farmsTouched, bool force, bool alwaysAsk) =>
+            ShouldChange(target, action, farmsTouched, force, alwaysAsk, stopWhenRefused: false);
+
+        /// <param name="stopWhenRefused">
+        /// A change that could not be approved stops the command (a terminating TtmApprovalRequired)
+        /// instead of skipping the item: for commands that confirm every item before doing any.
+        /// </param>
+        protected bool ShouldChange(string target, string action, IEnumerable<string> farmsTouched, bool force, bool alwaysAsk, bool stopWhenRefused)
         {
+            _stopWhenRefused = stopWhenRefused;
             if (!ShouldProcess(target, action)) return false;
             var approved = force || ApprovedBySwitch;
             if (alwaysAsk && !approved)
@@ -111,9 +120,11 @@ namespace Rebundle.PowerShell.Infrastructure
 
         private bool Refuse(string target, string action, IReadOnlyList<string> protectedFarms)
         {
-            WriteTtmError(new TtmException(TtmErrorCode.ApprovalRequired,
+            var refusal = new TtmException(TtmErrorCode.ApprovalRequired,
                 $"{action} on {target}" + (protectedFarms.Count > 0 ? $" touches protected farm {string.Join(", ", protectedFarms)}" : " cannot be undone") +
-                $", and this session cannot ask for approval, so it was not done. {HowToApprove}", protectedFarms.FirstOrDefault() ?? target));
+                $", and this session cannot ask for approval, so it was not done. {HowToApprove}", protectedFarms.FirstOrDefault() ?? target);
+            if (_stopWhenRefused) throw refusal;
+            WriteTtmError(refusal);
             return false;
         }
 

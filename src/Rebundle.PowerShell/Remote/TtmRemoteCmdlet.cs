@@ -102,8 +102,8 @@ namespace Rebundle.PowerShell.Remote
             var target = $"server {server.Name} ({Address ?? server.Address ?? "no address"}) of farm {server.Farm}";
             try
             {
-                // The protected-farm prompt stays TtmCmdlet's until the core decides approval by effect.
-                return ShouldChange(target, action, new[] { server.Farm }, force);
+                // Every server is confirmed before any is worked on, so a refusal stops the whole command.
+                return ShouldChange(target, action, new[] { server.Farm }, force, alwaysAsk: false, stopWhenRefused: true);
             }
             catch (Exception e) when (e is InvalidOperationException || e is HostException || e is NotImplementedException)
             {

@@ -8,7 +8,7 @@ namespace Rebundle.PowerShell.Infrastructure.Files
 {
     /// <summary>
     /// Appends whole lines to a file that several sessions may append to at once: each line is
-    /// written under an exclusive open (retried briefly) and flushed to disk before returning.
+    /// written in the writer's turn (retried briefly), on a fresh line, and flushed to disk before returning.
     /// </summary>
     internal static class AppendOnlyFile
     {
@@ -21,8 +21,11 @@ namespace Rebundle.PowerShell.Infrastructure.Files
                 try
                 {
                     Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(path))!);
-                    // Exclusive (flock on Unix): two sessions appending at once take turns, never interleave.
-                    using var stream = new FileStream(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
+                    // Writers take turns on a lock file beside the log (an exclusive flock on Unix), so two
+                    // sessions appending at once never interleave, while readers of the log itself
+                    // (Get-TtmAuditLog, Get-Content, tail -f) are never shut out by a writer.
+                    using var turn = new FileStream(path + ".writer", FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
+                    using var stream = new FileStream(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.ReadWrite);
                     stream.Seek(0, SeekOrigin.End);
                     // A line torn by a crash mid-write must not swallow this one: start on a fresh line.
                     if (EndsInsideALine(stream)) stream.WriteByte((byte)'\n');
