@@ -17,6 +17,9 @@ namespace Rebundle.Sandbox
         /// <summary>The longest simulated delay; Set-TtmSandbox accepts no more (docs/decisions.md).</summary>
         public static readonly double MaxDelaySeconds = TimeSpan.FromDays(1).TotalSeconds;
 
+        // Delays are added to stored times; anything later would overflow DateTimeOffset.
+        private static readonly DateTimeOffset LatestTime = DateTimeOffset.MaxValue - TimeSpan.FromDays(2);
+
         public static void Check(SandboxState state, string path)
         {
             void Fail(string field, string problem) => throw new TtmException(TtmErrorCode.StateFileCorrupt,
@@ -81,6 +84,8 @@ namespace Rebundle.Sandbox
                 if (!farmRoleIds.Contains(servers[i].FarmRoleId ?? ""))
                     Fail($"servers[{i}].farmRoleId", $"'{servers[i].FarmRoleId}' names no farm role in farmRoles");
                 if (servers[i].Index < 0) Fail($"servers[{i}].index", $"is {servers[i].Index}; server indexes start at 1");
+                foreach (var (field, time) in new[] { ("launchedAt", (DateTimeOffset?)servers[i].LaunchedAt), ("bootedAt", servers[i].BootedAt), ("terminatedAt", servers[i].TerminatedAt) })
+                    if (time > LatestTime) Fail($"servers[{i}].{field}", $"is {time:O}, too far in the future to add a delay to");
             }
         }
 

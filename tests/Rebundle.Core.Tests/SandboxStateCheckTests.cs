@@ -32,6 +32,7 @@ public class SandboxStateCheckTests : IDisposable
         { "farm-role-without-role", "farmRoles[0].role" },
         { "negative-count", "farmRoles[0].count" },
         { "server-without-farm-role", "servers[0].farmRoleId" },
+        { "terminated-at-the-end-of-time", "servers[0].terminatedAt" },
     };
 
     [Theory]
@@ -50,6 +51,7 @@ public class SandboxStateCheckTests : IDisposable
                 case "farm-role-without-role": json["farmRoles"]![0]!["role"] = "Nobody-9-9"; break;
                 case "negative-count": json["farmRoles"]![0]!["count"] = -2; break;
                 case "server-without-farm-role": json["servers"]![0]!["farmRoleId"] = "fr-404"; break;
+                case "terminated-at-the-end-of-time": json["servers"]![0]!["terminatedAt"] = "9999-12-31T00:00:00+00:00"; break;
             }
         });
 
