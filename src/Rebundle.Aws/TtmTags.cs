@@ -19,6 +19,9 @@ namespace Rebundle.Aws
         public const string Index = "ttm:index";
         public const string SourceInstance = "ttm:source-instance";
 
+        /// <summary>A run's lease on a farm, on each of its farm-role templates (see <see cref="LeaseTag"/>).</summary>
+        public const string Lease = "ttm:lease";
+
         /// <summary>The console's display name; set on instances so they read well there.</summary>
         public const string Name = "Name";
 
