@@ -154,6 +154,53 @@ public class LeaseTests
     }
 
     [Fact]
+    public void A_lease_taken_over_after_it_lapsed_is_not_renewed_over_the_new_holders_tag()
+    {
+        using var fleet = new AwsFleet(options: Alice(renewing: true));
+        using var lease = fleet.Backend.AcquireFarms(new[] { "Dev" }, "Invoke-TtmRecycle Dev", breakExpired: false);
+        var now = fleet.Clock.UtcNow;
+        var carols = $"c0ffee000001;carol@laptop-c;77;{At(now)};{At(now.AddMinutes(10))};Invoke-TtmRecycle Dev";
+        foreach (var template in TemplatesOf(fleet, "Dev")) fleet.Ec2.SetTag(template.Id, Lease, carols);
+        fleet.Ec2.ClearRequests();
+
+        fleet.Clock.Advance(TimeSpan.FromMinutes(4));
+        WaitUntil(() => fleet.Calls("DescribeLaunchTemplates") > 0, "the renewal looks at the tags");
+        Thread.Sleep(200); // a few more looks of the 20 ms timer
+
+        Assert.Equal(0, fleet.Calls("CreateTags"));
+        Assert.All(TemplatesOf(fleet, "Dev"), t => Assert.Equal(carols, t.Tags[Lease]));
+    }
+
+    [Fact]
+    public void A_lease_tag_typed_by_hand_is_refused_and_taken_over_with_force()
+    {
+        using var fleet = new AwsFleet(options: Alice());
+        var template = TemplatesOf(fleet, "Dev")[0];
+        fleet.Ec2.SetTag(template.Id, Lease, "mine, do not touch");
+
+        var error = Assert.Throws<TtmException>(() => fleet.Backend.AcquireFarms(new[] { "Dev" }, "Invoke-TtmRecycle Dev", breakExpired: false));
+        Assert.Equal(TtmErrorCode.FarmBusy, error.Code);
+        Assert.Contains("cannot read", error.Message);
+        Assert.Contains("mine, do not touch", error.Message);
+
+        using var lease = fleet.Backend.AcquireFarms(new[] { "Dev" }, "Invoke-TtmRecycle Dev", breakExpired: true);
+        Assert.Contains(";alice@laptop-a;", template.Tags[Lease]);
+    }
+
+    [Fact]
+    public void Disconnecting_gives_back_the_leases_still_held()
+    {
+        using var fleet = new AwsFleet(options: Alice());
+        var bob = fleet.AnotherMachine("bob", "build-7", Quiet());
+        bob.AcquireFarms(new[] { "Dev" }, "Invoke-TtmRecycle Dev", breakExpired: false); // never disposed: the session ends instead
+
+        bob.Dispose();
+
+        Assert.All(TemplatesOf(fleet, "Dev"), t => Assert.Null(t.Tags[Lease]));
+        using var lease = fleet.Backend.AcquireFarms(new[] { "Dev" }, "Invoke-TtmRecycle Dev", breakExpired: false);
+    }
+
+    [Fact]
     public void A_writer_racing_between_our_write_and_the_read_back_makes_us_back_off_and_keeps_its_tag()
     {
         using var fleet = new AwsFleet(options: Alice());
