@@ -26,7 +26,7 @@ namespace Rebundle.Aws
         // Farms this connection holds, with how many acquisitions hold each (a rebundle holds its
         // farms while its recycles lease them again), and the grants whose tags are out there.
         private readonly Dictionary<string, HeldFarm> _heldFarms = new Dictionary<string, HeldFarm>(StringComparer.Ordinal);
-        private readonly List<Grant> _grants = new List<Grant>();
+        private readonly List<LeaseGrant> _grants = new List<LeaseGrant>();
         private Timer? _renewal;
 
         public string Scope => $"a {TtmTags.Lease} tag on the farm's launch templates (every machine)";
@@ -53,14 +53,14 @@ namespace Rebundle.Aws
         public IDisposable AcquireJournal(string journalPath, string purpose) =>
             throw new NotSupportedException("EC2 holds no journal locks; a journal is a file, locked on its machine (LayeredLeases).");
 
-        private Grant Take(List<string> farms, string purpose, bool breakExpired)
+        private LeaseGrant Take(List<string> farms, string purpose, bool breakExpired)
         {
             var doing = "Taking the lease on farm " + string.Join(", ", farms);
             var templates = FarmTemplates(doing, farms);
             var now = Clock.UtcNow;
             foreach (var template in templates) CheckFree(template, now, breakExpired);
 
-            var grant = new Grant(new LeaseHolder
+            var grant = new LeaseGrant(new LeaseHolder
             {
                 User = _leaseSettings.User,
                 Host = _leaseSettings.Host,
@@ -86,7 +86,7 @@ namespace Rebundle.Aws
             }
             if (rival == null) return grant;
             TryUntag(grant.TemplateIds, grant.Value);
-            var farm = FarmOf(rival);
+            var farm = LeaseGrant.FarmOf(rival);
             var holder = LeaseTag.Parse(TtmTags.Get(rival.Tags, TtmTags.Lease))?.Holder.ToString() ?? "someone changed its tag";
             throw new TtmException(TtmErrorCode.FarmBusy,
                 $"Farm {farm} was leased by another run at the same moment: {holder} ({TtmTags.Lease} tag on launch template {rival.LaunchTemplateName}). " +
@@ -98,7 +98,7 @@ namespace Rebundle.Aws
         {
             var value = TtmTags.Get(template.Tags, TtmTags.Lease);
             if (value == null) return;
-            var farm = FarmOf(template);
+            var farm = LeaseGrant.FarmOf(template);
             var where = $"{TtmTags.Lease} tag on launch template {template.LaunchTemplateName}";
             var lease = LeaseTag.Parse(value);
             if (lease == null)
@@ -122,7 +122,7 @@ namespace Rebundle.Aws
         {
             lock (_leaseGate)
             {
-                var released = new Dictionary<Grant, List<string>>();
+                var released = new Dictionary<LeaseGrant, List<string>>();
                 foreach (var farm in farms)
                 {
                     if (!_heldFarms.TryGetValue(farm, out var held) || --held.Count > 0) continue;
@@ -183,7 +183,7 @@ namespace Rebundle.Aws
             finally { Monitor.Exit(_leaseGate); }
         }
 
-        private void Renew(Grant grant, DateTimeOffset now)
+        private void Renew(LeaseGrant grant, DateTimeOffset now)
         {
             var doing = "Renewing the lease on farm " + string.Join(", ", grant.Farms);
             // A run that takes over after our lease lapsed (we were cut off) keeps it: never overwrite another run's tag.
@@ -241,70 +241,6 @@ namespace Rebundle.Aws
 
         private static IEnumerable<List<string>> Chunks(IEnumerable<string> values, int size) =>
             values.Select((v, i) => (v, i)).GroupBy(x => x.i / size).Select(g => g.Select(x => x.v).ToList());
-
-        private static string FarmOf(LaunchTemplate template) => TtmTags.Get(template.Tags, TtmTags.Farm) ?? template.LaunchTemplateName;
-
-        // ---- State ------------------------------------------------------------------------------
-
-        private sealed class HeldFarm
-        {
-            public HeldFarm(Grant grant) => Grant = grant;
-
-            public Grant Grant { get; }
-
-            public int Count { get; set; }
-        }
-
-        /// <summary>One acquisition's tags: the same value on every template of its farms.</summary>
-        private sealed class Grant
-        {
-            private readonly Dictionary<string, List<string>> _templatesByFarm;
-
-            public Grant(LeaseHolder holder, IEnumerable<LaunchTemplate> templates)
-            {
-                Holder = holder;
-                _templatesByFarm = templates.GroupBy(FarmOf, StringComparer.Ordinal)
-                    .ToDictionary(g => g.Key, g => g.Select(t => t.LaunchTemplateId).ToList(), StringComparer.Ordinal);
-            }
-
-            public LeaseHolder Holder { get; private set; }
-
-            public string Value { get; private set; } = "";
-
-            public DateTimeOffset RenewAt { get; private set; }
-
-            /// <summary>Another run took it over after it lapsed; it is no longer renewed.</summary>
-            public bool Lost { get; set; }
-
-            public IReadOnlyCollection<string> Farms => _templatesByFarm.Keys;
-
-            public HashSet<string> TemplateIds => new HashSet<string>(_templatesByFarm.Values.SelectMany(ids => ids), StringComparer.Ordinal);
-
-            public bool IsEmpty => _templatesByFarm.Count == 0;
-
-            /// <summary>The holder with a fresh expiry, and the tag value saying so.</summary>
-            public (LeaseHolder Holder, string Value) Renewed(string token, DateTimeOffset now, LeaseSettings settings)
-            {
-                var holder = Holder with { Expires = now + settings.Duration };
-                return (holder, new LeaseTag(token, holder).Format());
-            }
-
-            /// <summary>The tags now say <paramref name="renewed"/>: the value to delete at release, and the next renewal.</summary>
-            public void Written((LeaseHolder Holder, string Value) renewed, DateTimeOffset now, LeaseSettings settings)
-            {
-                Holder = renewed.Holder;
-                Value = renewed.Value;
-                RenewAt = now + settings.RenewEvery;
-            }
-
-            /// <summary>Stops holding <paramref name="farm"/>; its template ids, to untag.</summary>
-            public IReadOnlyList<string> Release(string farm)
-            {
-                if (!_templatesByFarm.TryGetValue(farm, out var ids)) return Array.Empty<string>();
-                _templatesByFarm.Remove(farm);
-                return ids;
-            }
-        }
 
         private sealed class FarmsLease : IDisposable
         {
