@@ -64,7 +64,7 @@ namespace Rebundle.Aws
                 throw AwsErrors.Map(e, "Connecting to EC2", location);
             }
 
-            var backend = new AwsBackend(new Ec2Calls(client, location), region, clock ?? SystemClock.Instance, options.PollInterval ?? DefaultPollInterval);
+            var backend = new AwsBackend(new Ec2Calls(client, location), region, clock ?? SystemClock.Instance, options.PollInterval ?? DefaultPollInterval, LeaseSettings.From(options));
             try
             {
                 backend.Probe();

@@ -26,12 +26,13 @@ namespace Rebundle.Aws
         private readonly Ec2Calls _calls;
         private readonly string _region;
 
-        private AwsBackend(Ec2Calls calls, string region, IClock clock, TimeSpan pollInterval)
+        private AwsBackend(Ec2Calls calls, string region, IClock clock, TimeSpan pollInterval, LeaseSettings leases)
         {
             _calls = calls;
             _region = region;
             Clock = clock;
             PollInterval = pollInterval;
+            _leaseSettings = leases;
         }
 
         public string Kind => "Aws";
@@ -133,7 +134,11 @@ namespace Rebundle.Aws
             return images;
         }
 
-        public void Dispose() => _calls.Dispose();
+        public void Dispose()
+        {
+            ReleaseAllLeases();
+            _calls.Dispose();
+        }
 
         // ---- Batched reads ----------------------------------------------------------------------
 

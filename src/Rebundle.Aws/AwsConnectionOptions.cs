@@ -27,6 +27,24 @@ namespace Rebundle.Aws
         /// <summary>How long one HTTP request may take before it is abandoned (and retried). Default 30 seconds.</summary>
         public TimeSpan? RequestTimeout { get; set; }
 
+        /// <summary>Who holds the leases this connection takes, as other machines are told. Default: the user name of this process.</summary>
+        public string? LeaseUser { get; set; }
+
+        /// <summary>The host named in this connection's leases. Default: this machine's name.</summary>
+        public string? LeaseHost { get; set; }
+
+        /// <summary>How long a farm lease lasts unless renewed (it is renewed while held). Default 10 minutes.</summary>
+        public TimeSpan? LeaseDuration { get; set; }
+
+        /// <summary>How often, in real time, held leases are looked at for renewal. Default 30 seconds.</summary>
+        public TimeSpan? LeaseRenewalCheck { get; set; }
+
+        /// <summary>
+        /// How long after writing its lease tags a run waits before reading them back, so that a
+        /// run that read the farm free just before has written its own by then. Default 2 seconds.
+        /// </summary>
+        public TimeSpan? LeaseSettleTime { get; set; }
+
         public override string ToString() =>
             "Region=" + (Region ?? "(default)") + ", Profile=" + (ProfileName ?? "(default chain)") + (EndpointUrl == null ? "" : ", Endpoint=" + EndpointUrl);
     }

@@ -22,6 +22,9 @@ namespace Rebundle.Aws
         /// <summary>On a role's launch template: the rebundle run that created it.</summary>
         public const string RunId = "ttm:run-id";
 
+        /// <summary>A run's lease on a farm, on each of its farm-role templates (see <see cref="LeaseTag"/>).</summary>
+        public const string Lease = "ttm:lease";
+
         /// <summary>The console's display name; set on instances so they read well there.</summary>
         public const string Name = "Name";
 

@@ -29,6 +29,23 @@ public sealed class AwsFleet : IDisposable
         Ec2.ClearRequests(); // the connect probe is not part of what tests count
     }
 
+    /// <summary>
+    /// Another machine's connection to the same endpoint and clock: its own AwsBackend, holding
+    /// leases as <paramref name="user"/> on <paramref name="host"/>. Disposed with the fleet.
+    /// </summary>
+    public AwsBackend AnotherMachine(string user, string host, AwsConnectionOptions? options = null)
+    {
+        options ??= new AwsConnectionOptions();
+        options.EndpointUrl = Endpoint.Url.ToString();
+        options.LeaseUser = user;
+        options.LeaseHost = host;
+        var backend = AwsBackend.Connect(options, Clock);
+        _others.Add(backend);
+        return backend;
+    }
+
+    private readonly List<AwsBackend> _others = new();
+
     public ManualClock Clock { get; }
 
     public Ec2Fleet Ec2 { get; }
@@ -50,6 +67,7 @@ public sealed class AwsFleet : IDisposable
     public void Dispose()
     {
         Fleet.Dispose();
+        _others.ForEach(b => b.Dispose());
         Endpoint.Dispose();
     }
 }

@@ -70,6 +70,13 @@ public sealed class Ec2Endpoint : IDisposable
             fleet.ClearRequests();
             return Results.NoContent();
         });
+        // POST /_ttm/tags?resource=lt-…&key=ttm:lease&value=…: another writer's tag (a lease from "another machine").
+        app.MapPost("/_ttm/tags", (HttpRequest request) =>
+        {
+            var q = request.Query;
+            fleet.SetTag(q["resource"].ToString(), q["key"].ToString(), q["value"].ToString());
+            return Results.NoContent();
+        });
         // POST /_ttm/faults?throttle=3&throttleAction=DescribeInstances&stallLaunches=1&failLaunches=1&impairLaunches=1&failImage=Rails*
         app.MapPost("/_ttm/faults", (HttpRequest request) =>
         {

@@ -6,7 +6,7 @@ using static Rebundle.Ec2Endpoint.Ec2Xml;
 
 namespace Rebundle.Ec2Endpoint;
 
-/// <summary>Instances: DescribeInstances, RunInstances, TerminateInstances, CreateTags; and DescribeRegions.</summary>
+/// <summary>Instances: DescribeInstances, RunInstances, TerminateInstances, CreateTags, DeleteTags; and DescribeRegions.</summary>
 public sealed partial class Ec2Fleet
 {
     private XElement DescribeRegions(QueryRequest r) =>
@@ -158,12 +158,36 @@ public sealed partial class Ec2Fleet
         var tags = r.Tags();
         if (resources.Count == 0 || tags.Count == 0)
             throw new Ec2Error("MissingParameter", "CreateTags needs ResourceId.N and Tag.N.");
-        var sets = resources.Select(id =>
-            _instances.FirstOrDefault(i => i.Id == id)?.Tags ??
-            _images.FirstOrDefault(i => i.Id == id)?.Tags ??
-            _templates.FirstOrDefault(t => t.Id == id)?.Tags ??
-            throw new Ec2Error(id.StartsWith("lt-", StringComparison.Ordinal) ? "InvalidLaunchTemplateId.NotFound" : "InvalidID", $"The ID '{id}' is not valid")).ToList();
+        // EC2's limits: keys up to 128 characters, values up to 256.
+        foreach (var tag in tags.Where(t => t.Key.Length > 128 || t.Value.Length > 256))
+            throw new Ec2Error("InvalidParameterValue", $"Tag {tag.Key}: a key may have at most 128 characters and a value at most 256.");
+        var sets = resources.Select(TagsOf).ToList();
         foreach (var set in sets) set.Set(tags);
         return Response("CreateTags", E("return", true));
     }
+
+    /// <summary>
+    /// As EC2: a Tag.N.Key alone deletes that key whatever its value; with Tag.N.Value (even
+    /// empty) only when the value matches; no Tag at all deletes every tag of the resources.
+    /// </summary>
+    private XElement DeleteTags(QueryRequest r)
+    {
+        var resources = r.List("ResourceId");
+        if (resources.Count == 0)
+            throw new Ec2Error("MissingParameter", "DeleteTags needs ResourceId.N.");
+        var keys = r.TagKeys();
+        var sets = resources.Select(TagsOf).ToList();
+        foreach (var set in sets)
+        {
+            if (keys.Count == 0) set.Clear();
+            foreach (var (key, value) in keys) set.Remove(key, value);
+        }
+        return Response("DeleteTags", E("return", true));
+    }
+
+    private TagSet TagsOf(string id) =>
+        _instances.FirstOrDefault(i => i.Id == id)?.Tags ??
+        _images.FirstOrDefault(i => i.Id == id)?.Tags ??
+        _templates.FirstOrDefault(t => t.Id == id)?.Tags ??
+        throw new Ec2Error(id.StartsWith("lt-", StringComparison.Ordinal) ? "InvalidLaunchTemplateId.NotFound" : "InvalidID", $"The ID '{id}' is not valid");
 }

@@ -18,6 +18,7 @@ public sealed partial class Ec2Fleet
     private readonly List<Ec2Image> _images = new();
     private readonly List<Ec2LaunchTemplate> _templates = new();
     private readonly List<LoggedRequest> _log = new();
+    private readonly List<(string Action, Action Then)> _hooks = new();
     private readonly List<string> _snapshots = new();
     private long _nextId = 0x1000;
 
@@ -111,6 +112,21 @@ public sealed partial class Ec2Fleet
         }
     }
 
+    /// <summary>Sets a tag on an instance, image or launch template, as another writer (a console user, another machine) would.</summary>
+    public void SetTag(string resourceId, string key, string value)
+    {
+        lock (_gate) TagsOf(resourceId).Set(new[] { new KeyValuePair<string, string>(key, value) });
+    }
+
+    /// <summary>
+    /// Runs <paramref name="then"/> once, right after the next successful <paramref name="action"/>
+    /// is carried out and before its answer goes back: a race with another writer, on cue.
+    /// </summary>
+    public void AfterNext(string action, Action then)
+    {
+        lock (_gate) _hooks.Add((action, then));
+    }
+
     // ---- Requests ---------------------------------------------------------------------------
 
     /// <summary>Answers one Query request: status and XML body. Logs it.</summary>
@@ -126,6 +142,7 @@ public sealed partial class Ec2Fleet
                 CheckSignature(authorization);
                 InjectThrottle(request.Action);
                 var response = Dispatch(request);
+                RunHook(request.Action);
                 LoseResponse(request.Action);
                 status = 200;
                 body = Serialize(response);
@@ -161,6 +178,15 @@ public sealed partial class Ec2Fleet
         throw new Ec2Error("RequestLimitExceeded", "Request limit exceeded.", 503);
     }
 
+    private void RunHook(string action)
+    {
+        var at = _hooks.FindIndex(h => h.Action == action);
+        if (at < 0) return;
+        var hook = _hooks[at].Then;
+        _hooks.RemoveAt(at);
+        hook();
+    }
+
     private void LoseResponse(string action)
     {
         if (Faults.LoseResponses <= 0 || (Faults.LoseAction != null && Faults.LoseAction != action)) return;
@@ -176,6 +202,7 @@ public sealed partial class Ec2Fleet
         "RunInstances" => RunInstances(r),
         "TerminateInstances" => TerminateInstances(r),
         "CreateTags" => CreateTags(r),
+        "DeleteTags" => DeleteTags(r),
         "CreateImage" => CreateImage(r),
         "DescribeImages" => DescribeImages(r),
         "DeregisterImage" => DeregisterImage(r),

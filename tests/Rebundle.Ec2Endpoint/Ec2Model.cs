@@ -24,6 +24,12 @@ public sealed class TagSet
             else _tags.Add(tag);
         }
     }
+
+    /// <summary>DeleteTags for one key: removes it when <paramref name="value"/> is null (any value) or equals its value.</summary>
+    public void Remove(string key, string? value) =>
+        _tags.RemoveAll(t => t.Key == key && (value == null || t.Value == value));
+
+    public void Clear() => _tags.Clear();
 }
 
 /// <summary>

@@ -56,6 +56,12 @@ public sealed class QueryRequest
             Get($"{prefix}.{n}.Key") ?? throw new Ec2Error("InvalidParameterValue", $"{prefix}.{n} has no Key."),
             Get($"{prefix}.{n}.Value") ?? "")).ToList();
 
+    /// <summary>DeleteTags' <c>Tag.N.Key</c> with its <c>Tag.N.Value</c>, null when the value is left out (any value).</summary>
+    public IReadOnlyList<(string Key, string? Value)> TagKeys(string prefix = "Tag") =>
+        Numbered(prefix).Select(n => (
+            Get($"{prefix}.{n}.Key") ?? throw new Ec2Error("InvalidParameterValue", $"{prefix}.{n} has no Key."),
+            Get($"{prefix}.{n}.Value"))).ToList();
+
     /// <summary>Tags of the tag specifications for <paramref name="resourceType"/>.</summary>
     public IReadOnlyList<KeyValuePair<string, string>> TagsFor(string resourceType) =>
         Numbered("TagSpecification")
