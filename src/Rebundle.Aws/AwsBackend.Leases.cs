@@ -108,6 +108,9 @@ namespace Rebundle.Aws
                     $"Farm {farm} carries a lease Rebundle cannot read ({where}: '{value}'). If no run holds farm {farm}, pass -Force to take the lease over, or delete the tag in the EC2 console.", farm);
             }
             if (lease.Token == _leaseToken) return; // ours, left by a release that could not delete it
+            // A holder on this very machine whose process has ended (kill -9, a crash) holds nothing:
+            // its local lock died with it, and its tag must not block the resume for ten minutes.
+            if (HolderHasExitedHere(lease.Holder)) return;
             if (lease.IsLiveAt(now))
                 throw new TtmException(TtmErrorCode.FarmBusy,
                     $"Farm {farm} is leased by another run: {lease.Holder} ({where}). Wait for it to finish, or stop it. " +
@@ -116,6 +119,25 @@ namespace Rebundle.Aws
                 throw new TtmException(TtmErrorCode.FarmBusy,
                     $"Farm {farm} is leased by a run that stopped renewing its lease: {lease.Holder} ({where}). " +
                     $"Make sure that run is over (process {lease.Holder.ProcessId} on {lease.Holder.Host}), then pass -Force to take the lease over.", farm);
+        }
+
+        private bool HolderHasExitedHere(LeaseHolder holder)
+        {
+            if (!string.Equals(holder.Host, _leaseSettings.Host, StringComparison.OrdinalIgnoreCase) || holder.ProcessId <= 0) return false;
+            try
+            {
+                using var process = System.Diagnostics.Process.GetProcessById(holder.ProcessId);
+                // The id was reused by a process started after the lease was taken.
+                return process.HasExited || process.StartTime.ToUniversalTime() > holder.Since.UtcDateTime.AddSeconds(1);
+            }
+            catch (ArgumentException)
+            {
+                return true; // no process with that id
+            }
+            catch (Exception e) when (e is InvalidOperationException || e is System.ComponentModel.Win32Exception || e is NotSupportedException)
+            {
+                return false; // cannot tell: treat it as alive
+            }
         }
 
         private void Release(IReadOnlyList<string> farms)
