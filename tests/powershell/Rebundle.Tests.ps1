@@ -52,6 +52,17 @@ Describe 'Invoke-TtmRebundle' {
     It '-WhatIf prints the plan and changes nothing, not even a journal' {
         $hash = Get-FileHashText $sandbox.StateFile
         $plan = Invoke-TtmRebundle -SkipOsUpdate -JournalPath $journal -WhatIf 6>&1 | Out-String
+        $lines = @($plan -split '\r?\n' | ForEach-Object Trim | Where-Object { $_ })
+        $lines[0] | Should -Be "Rebundle plan (journal: $journal):"
+        $lines[1] | Should -BeLike '1. Snapshot the TTM-Base server of Rebundle-Staging into role TTM-Base (image TTM-Base-*); OS update skipped'
+        $lines[2..7] | Should -Be @(
+            '4. Recycle Rebundle-Staging: 6 server(s) in batches of 1 (6 batch(es))'
+            '5. Snapshot 5 role(s): RailsAppServer -> RailsAppServer-1-7, NodeAppServer -> NodeAppServer-1-7, Sidekiq -> Sidekiq-1-7, DevDebug -> DevDebug-1-7, SystemWatcher -> SystemWatcher-1-7'
+            '6. Dev runs RailsAppServer-1-7, NodeAppServer-1-7, Sidekiq-1-7, DevDebug-1-7, SystemWatcher-1-7; recycle Dev: 6 server(s) in batches of 1 (6 batch(es))'
+            'Gate: production changes need -ApproveProduction'
+            '7. Production roles take the new images: RailsAppServer, NodeAppServer, Sidekiq, DevDebug, SystemWatcher'
+            '8. Recycle Production: 7 server(s) in batches of 1 (7 batch(es))'
+        )
         Get-FileHashText $sandbox.StateFile | Should -Be $hash
         $journal | Should -Not -Exist
     }
