@@ -7,7 +7,8 @@
     package - build, then out/Rebundle.<version>.nupkg, installable with Install-PSResource or
              Install-Module from a folder repository (PowerShell 7.4+: Compress-PSResource)
     test   - package, then every xunit project (tests/*.Tests) and every Pester file (tests/powershell);
-             ends with the line "N passed, N failed" and exits non-zero on any failure
+             ends with the line "N passed, N failed, N skipped" and exits non-zero on any failure
+             or on any skip whose reason does not name what the machine lacks ("needs sshd", ...)
     demo   - build, then walks runbook steps 1 and 4-8 on a fresh Sandbox in a temporary folder
 .EXAMPLE
     dotnet tool restore && dotnet pwsh ./build.ps1 test
@@ -114,8 +115,20 @@ function Get-Pester {
     $psd1.FullName
 }
 
+# A skip is honest only when its reason names what this machine lacks ("needs sshd",
+# "requires Linux", "openssh-server not installed"); any other skip hides a test and fails the run.
+$script:SkipReasonPattern = '\b(needs?|requires?|missing|lacks?|not (installed|found|available|supported))\b'
+
+function New-Totals { @{ Passed = 0; Failed = 0; Skipped = 0; Skips = [Collections.Generic.List[object]]::new() } }
+
+function Add-Skip {
+    param($Totals, [string] $Test, [string] $Reason)
+    $Totals.Skipped++
+    $Totals.Skips.Add([pscustomobject] @{ Test = $Test; Reason = $Reason; Honest = $Reason -match $script:SkipReasonPattern })
+}
+
 function Invoke-Xunit {
-    $totals = @{ Passed = 0; Failed = 0 }
+    $totals = New-Totals
     $results = Join-Path $out 'test-results'
     foreach ($project in Get-ChildItem (Join-Path $root 'tests') -Filter *.csproj -Recurse | Where-Object { $_.Directory.Name -like '*.Tests' }) {
         Write-Host "xunit: $($project.BaseName)" -ForegroundColor Cyan
@@ -128,9 +141,15 @@ function Invoke-Xunit {
             $totals.Failed++
             continue
         }
-        $counters = ([xml] (Get-Content $file -Raw)).TestRun.ResultSummary.Counters
+        $run = ([xml] (Get-Content $file -Raw)).TestRun
+        $counters = $run.ResultSummary.Counters
         $totals.Passed += [int] $counters.passed
         $totals.Failed += [int] $counters.failed + [int] $counters.error + [int] $counters.timeout + [int] $counters.aborted
+        # The counters leave xunit's skips out (executed < total); each skipped result carries its Skip reason.
+        foreach ($result in $run.SelectNodes("//*[local-name()='UnitTestResult'][@outcome='NotExecuted']")) {
+            $reason = $result.SelectSingleNode("*[local-name()='Output']/*[local-name()='ErrorInfo']/*[local-name()='Message']")
+            Add-Skip $totals $result.testName $(if ($reason) { $reason.InnerText.Trim() } else { '' })
+        }
     }
     $totals
 }
@@ -138,6 +157,8 @@ function Invoke-Xunit {
 function Invoke-PesterTests {
     $pester = Get-Pester
     # A separate process: the tests import the freshly built module and leave this one clean.
+    # Skipped (-Skip, Set-ItResult -Skipped/-Pending) and inconclusive tests are reported one per
+    # line with their reason; NotRun is left out, since a filtered run legitimately leaves tests unrun.
     $script = @"
 `$ErrorActionPreference = 'Stop'
 Import-Module '$pester'
@@ -146,17 +167,33 @@ Import-Module '$pester'
 `$config.Run.PassThru = `$true
 `$config.Output.Verbosity = 'Normal'
 `$result = Invoke-Pester -Configuration `$config
+foreach (`$test in `$result.Tests | Where-Object Result -in 'Skipped', 'Inconclusive') {
+    `$reason = (@(`$test.ErrorRecord | ForEach-Object { `$_.Exception.Message }) -join ' ') -replace '\s+', ' '
+    'PESTER-SKIP {0}`t{1}' -f `$test.ExpandedPath, `$reason
+}
 'PESTER-TOTALS {0} {1}' -f `$result.PassedCount, (`$result.FailedCount + `$result.FailedBlocksCount + `$result.FailedContainersCount)
 "@
     $env:REBUNDLE_MODULE = Join-Path $moduleOut 'Rebundle.psd1'
     # Tests that do not choose an audit log must not write into the user's profile.
     $env:REBUNDLE_AUDIT_LOG = Join-Path $out 'test-audit.log'
-    $totals = @{ Passed = 0; Failed = 1 }
+    $totals = New-Totals
+    $totals.Failed = 1
     Invoke-ChildPwsh -NoProfile -NonInteractive -Command $script | ForEach-Object {
-        if ($_ -match '^PESTER-TOTALS (\d+) (\d+)$') { $totals = @{ Passed = [int] $Matches[1]; Failed = [int] $Matches[2] } }
+        if ($_ -match '^PESTER-TOTALS (\d+) (\d+)$') { $totals.Passed = [int] $Matches[1]; $totals.Failed = [int] $Matches[2] }
+        elseif ($_ -match '^PESTER-SKIP ([^\t]*)\t(.*)$') { Add-Skip $totals $Matches[1] $Matches[2].Trim() }
         else { Write-Host $_ }
     }
     $totals
+}
+
+# Every skip, with its reason; a skip that does not say what the machine lacks fails the run.
+function Write-Skips {
+    param($Skips)
+    foreach ($skip in $Skips) {
+        $reason = if ($skip.Reason) { $skip.Reason } else { '(no reason given)' }
+        if ($skip.Honest) { Write-Host "skipped: $($skip.Test): $reason" -ForegroundColor Yellow }
+        else { Write-Host "skipped without naming what the machine lacks: $($skip.Test): $reason" -ForegroundColor Red }
+    }
 }
 
 # What the tests talk to for real: an OpenSSH server (started on loopback by the SSH fixtures).
@@ -174,19 +211,20 @@ function Install-TestPrerequisites {
 function Invoke-Test {
     Install-TestPrerequisites
     Invoke-Package
-    $passed = 0; $failed = 0
+    $passed = 0; $failed = 0; $skips = @()
     if (-not $SkipXunit) {
         $x = Invoke-Xunit
-        $passed += $x.Passed; $failed += $x.Failed
-        Write-Host "xunit: $($x.Passed) passed, $($x.Failed) failed" -ForegroundColor Cyan
+        $passed += $x.Passed; $failed += $x.Failed; $skips += $x.Skips
+        Write-Host "xunit: $($x.Passed) passed, $($x.Failed) failed, $($x.Skipped) skipped" -ForegroundColor Cyan
     }
     if (-not $SkipPester) {
         $p = Invoke-PesterTests
-        $passed += $p.Passed; $failed += $p.Failed
-        Write-Host "Pester: $($p.Passed) passed, $($p.Failed) failed" -ForegroundColor Cyan
+        $passed += $p.Passed; $failed += $p.Failed; $skips += $p.Skips
+        Write-Host "Pester: $($p.Passed) passed, $($p.Failed) failed, $($p.Skipped) skipped" -ForegroundColor Cyan
     }
-    "$passed passed, $failed failed"
-    if ($failed -gt 0) { exit 1 }
+    Write-Skips $skips
+    "$passed passed, $failed failed, $($skips.Count) skipped"
+    if ($failed -gt 0 -or @($skips | Where-Object { -not $_.Honest }).Count -gt 0) { exit 1 }
 }
 
 function Invoke-Demo {

@@ -179,15 +179,40 @@ public class RunbookTests
     }
 
     [Fact]
-    public void A_wait_stops_when_cancelled()
+    public void A_recycle_cancelled_on_its_first_poll_keeps_the_old_server_and_terminates_the_replacement()
     {
         using var fleet = new AwsFleet();
         fleet.Ec2.Faults.StallLaunches = 1;
-        var recycle = new RecycleService(fleet.Fleet, new RecordingReporter());
-        var plan = recycle.Plan(new[] { "Dev" }, new[] { "Reports" }, batchSize: 1).Items.Single();
         using var cancel = new CancellationTokenSource();
-        cancel.Cancel();
+        var recycle = new RecycleService(fleet.Fleet, new CancelOnFirstPoll(cancel));
+        var old = fleet.Fleet.GetServers(new[] { "Dev" }, new[] { "Reports" }, null).Items.Single();
+        var plan = recycle.Plan(new[] { "Dev" }, new[] { "Reports" }, batchSize: 1).Items.Single();
+        fleet.Ec2.ClearRequests();
 
         Assert.ThrowsAny<OperationCanceledException>(() => recycle.Execute(plan, Timeout, cancel.Token));
+
+        // The wait was under way (one launch, one poll), and Ctrl+C left the farm as it was.
+        Assert.Equal(1, fleet.Calls("RunInstances"));
+        Assert.Equal("running", fleet.Ec2.StateOf(fleet.Ec2.Instances.Single(i => i.Id == old.Id)));
+        var replacement = fleet.Ec2.Instances.Single(i => i.Tags["ttm:alias"] == "Reports" && i.Tags["ttm:farm"] == "Dev" && i.Id != old.Id);
+        Assert.Equal("shutting-down", fleet.Ec2.StateOf(replacement));
+        Assert.Equal(6, fleet.Fleet.GetServers(new[] { "Dev" }, null, new[] { ServerStatus.Running }).Items.Count);
+    }
+
+    /// <summary>Ctrl+C as an operator presses it: once the wait for replacements has polled once.</summary>
+    private sealed class CancelOnFirstPoll : IRunbookReporter
+    {
+        private readonly CancellationTokenSource _cancel;
+
+        public CancelOnFirstPoll(CancellationTokenSource cancel) => _cancel = cancel;
+
+        public void Progress(ProgressReport report)
+        {
+            if (report.Activity.StartsWith("Waiting for replacements", StringComparison.Ordinal) && !report.Completed) _cancel.Cancel();
+        }
+
+        public void Verbose(string message) { }
+
+        public void Warning(string message) { }
     }
 }

@@ -19,6 +19,8 @@ internal sealed class CountingBackend : IFleetBackend
 
     public int MostInFlight { get; private set; }
 
+    public int Terminated { get; private set; }
+
     public Action? OnTerminate { get; set; }
 
     public Action? OnPoll { get; set; }
@@ -60,6 +62,7 @@ internal sealed class CountingBackend : IFleetBackend
     public void TerminateServer(Server server)
     {
         OnTerminate?.Invoke();
+        Terminated++;
         _inFlight--;
         _inner.TerminateServer(server);
     }

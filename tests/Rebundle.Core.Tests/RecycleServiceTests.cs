@@ -58,13 +58,19 @@ public class RecycleServiceTests : IDisposable
     [Fact]
     public void Capacity_never_drops_below_what_the_farm_role_wants()
     {
-        _counting.OnTerminate = () =>
-        {
-            var running = _t.Backend.GetServers(new ServerQuery { Farms = new[] { "Production" }, Aliases = new[] { "RailsAppServer" } })
-                .Count(s => s.Status == ServerStatus.Running);
-            Assert.True(running >= 2, $"only {running} RailsAppServer servers were running when one was terminated");
-        };
-        Recycle("Production", batchSize: 2, aliases: new[] { "RailsAppServer" });
+        // Launch first: both replacements run before either old server goes. Counted at each
+        // termination and asserted afterwards, so a recycle that terminates nothing fails too.
+        var runningAtEachTermination = new List<int>();
+        _counting.OnTerminate = () => runningAtEachTermination.Add(
+            _t.Backend.GetServers(new ServerQuery { Farms = new[] { "Production" }, Aliases = new[] { "RailsAppServer" } })
+                .Count(s => s.Status == ServerStatus.Running));
+
+        var recycled = Recycle("Production", batchSize: 2, aliases: new[] { "RailsAppServer" });
+
+        Assert.Equal(2, recycled.Count);
+        Assert.Equal(2, _counting.Terminated);
+        Assert.Equal(new[] { 4, 3 }, runningAtEachTermination);
+        Assert.Equal(2, _t.Servers("Production", "RailsAppServer").Count(s => s.Status == ServerStatus.Running));
     }
 
     [Fact]

@@ -139,7 +139,8 @@ Describe 'New-TtmRoleSnapshot' {
             $record = Get-ErrorOf { New-TtmRoleSnapshot -Farm Rebundle-Staging -Role Sidekiq -Version $bad }
             $record.FullyQualifiedErrorId | Should -BeLike 'TtmVersionMalformed,*'
             $record.CategoryInfo.Category | Should -Be 'InvalidArgument'
-            $record.Exception.Message | Should -Match "'2-5'"
+            # The message names the value it refused, then shows the form it wants.
+            $record.Exception.Message | Should -BeLike "'$bad' is not a role version.*such as '2-5'*"
         }
         Get-FileHashText $sandbox.StateFile | Should -Be $hash
     }
@@ -279,8 +280,9 @@ Describe 'Invoke-TtmRecycle' {
         Get-FileHashText $sandbox.StateFile | Should -Be $hash
     }
 
-    It 'Ctrl+C stops it cleanly without leaving the farm short of servers' {
+    It 'Ctrl+C stops it cleanly, leaving the farm with exactly its old servers' {
         Set-TtmSandbox -BootDelay '0:0:30'
+        $before = @(Get-TtmServer -Farm Dev -Status Running, Pending).Id | Sort-Object
         $ps = [powershell]::Create()
         $null = $ps.AddScript("Import-Module '$(Get-RebundleModulePath)'; Connect-TtmFleet -Sandbox -Path '$($sandbox.Path)' | Out-Null; Invoke-TtmRecycle -Farm Dev -BatchSize 2")
         $async = $ps.BeginInvoke()
@@ -292,7 +294,11 @@ Describe 'Invoke-TtmRecycle' {
         $started.Elapsed.TotalSeconds | Should -BeLessThan 5
         $ps.InvocationStateInfo.State | Should -Be 'Stopped'
         $ps.Dispose()
-        (Get-TtmServer -Farm Dev -Status Running) | Should -HaveCount 6
+        # Live is Pending + Running: a replacement left Pending would be one server too many.
+        $live = @(Get-TtmServer -Farm Dev -Status Running, Pending)
+        $live | Should -HaveCount 6
+        $live.Id | Sort-Object | Should -Be $before
+        $live.Status | Sort-Object -Unique | Should -Be 'Running'
     }
 }
 

@@ -1,21 +1,30 @@
-# Import stays light: the short form of build/Measure-ImportTime.ps1 (3 runs). The bound is
-# generous because test machines are shared; the real numbers are in the test output and
-# docs/module.md. What must hold exactly: importing loads none of the module's dependencies.
+# Import stays light: importing loads none of the module's dependencies (no backend, no AWS SDK,
+# no SSH); they load when a cmdlet needs one. How long import takes is measured, not tested:
+# build/Measure-ImportTime.ps1 reports it and docs/module.md records the numbers, since a time
+# bound loose enough for a shared test machine lets a several-fold slowdown pass.
 
 Describe 'Import-Module Rebundle' {
     BeforeAll {
         Import-Module (Join-Path $PSScriptRoot 'TestHelpers.psm1') -Force
-        $script:measured = & (Join-Path (Get-RepoRoot) 'build/Measure-ImportTime.ps1') -Runs 3 -ModulePath (Get-RebundleModulePath)
-        Write-Host ("Import: {0} ms over a bare start of {1} ms (median of {2}); Import-Module itself {3} ms" -f
-            $measured.ImportOverheadMs, $measured.BareStartMs, $measured.Runs, $measured.ImportModuleMs)
+        # One fresh process: what is loaded from dependencies/ after import, then after a connect.
+        $dependencies = Join-Path (Split-Path (Get-RebundleModulePath)) 'dependencies'
+        $sandbox = Join-Path $TestDrive 'sandbox'
+        $output = Invoke-ChildRebundle @"
+function Get-LoadedDependency { @([AppDomain]::CurrentDomain.GetAssemblies() | Where-Object { -not `$_.IsDynamic -and `$_.Location -like '$dependencies*' } | ForEach-Object { `$_.GetName().Name } | Sort-Object -Unique) -join ',' }
+'AT-IMPORT ' + (Get-LoadedDependency)
+Connect-TtmFleet -Sandbox -Path '$sandbox' | Out-Null
+'AT-CONNECT ' + (Get-LoadedDependency)
+"@
+        $script:atImport = @($output | Where-Object { $_ -like 'AT-IMPORT *' })
+        $script:atConnect = @($output | Where-Object { $_ -like 'AT-CONNECT *' })
     }
 
     It 'loads no dependency (no backend, no AWS SDK, no SSH) until a cmdlet needs one' {
-        $measured.DependenciesAtImport | Should -BeNullOrEmpty
+        $atImport | Should -Be @('AT-IMPORT ') -Because 'import alone loads nothing from dependencies/'
     }
 
-    It 'adds well under a second to starting PowerShell' {
-        $measured.ImportOverheadMs | Should -BeLessThan 1000
-        $measured.ImportModuleMs | Should -BeLessThan 750
+    It 'sees the dependencies a cmdlet loads, so the check above is not blind' {
+        $atConnect | Should -HaveCount 1
+        $atConnect[0].Substring('AT-CONNECT '.Length) -split ',' | Should -Contain 'Rebundle.Sandbox'
     }
 }

@@ -23,12 +23,23 @@ BeforeAll {
         $lines | Sort-Object
     }
 
-    function Start-ChildRebundle([string] $Path, [string] $Script) {
+    # -CrashAfterEntry N: the child dies as kill -9 would right after journal entry N is on disk
+    # (FileJournal's test cut point), so the cut is the same on every run and every machine.
+    function Start-ChildRebundle([string] $Path, [string] $Script, [int] $CrashAfterEntry = 0) {
         $pwsh = Get-PwshCommand
         $full = "Import-Module '$(Get-RebundleModulePath)'; Connect-TtmFleet -Sandbox -Path '$Path' -AuditLogPath '$Path/audit.log' | Out-Null; $Script"
         $encoded = [Convert]::ToBase64String([Text.Encoding]::Unicode.GetBytes($full))
-        Start-Process -FilePath $pwsh.Exe -ArgumentList (@($pwsh.Prefix) + @('-NoProfile', '-NonInteractive', '-EncodedCommand', $encoded)) -PassThru `
-            -RedirectStandardOutput (Join-Path $Path 'child.out') -RedirectStandardError (Join-Path $Path 'child.err')
+        if ($CrashAfterEntry) { $env:REBUNDLE_TEST_CRASH_AFTER_ENTRY = $CrashAfterEntry }
+        try {
+            Start-Process -FilePath $pwsh.Exe -ArgumentList (@($pwsh.Prefix) + @('-NoProfile', '-NonInteractive', '-EncodedCommand', $encoded)) -PassThru `
+                -RedirectStandardOutput (Join-Path $Path 'child.out') -RedirectStandardError (Join-Path $Path 'child.err')
+        }
+        finally { Remove-Item Env:REBUNDLE_TEST_CRASH_AFTER_ENTRY -ErrorAction SilentlyContinue }
+    }
+
+    # A journal's entry types in order ("plan.begin", "base-image.begin", ...); each line is "<checksum> <json>".
+    function Get-JournalTypes([string] $Journal) {
+        @(Get-Content $Journal | ForEach-Object { (($_ -split ' ', 2)[1] | ConvertFrom-Json).type })
     }
 }
 
@@ -41,6 +52,17 @@ Describe 'Invoke-TtmRebundle' {
     It '-WhatIf prints the plan and changes nothing, not even a journal' {
         $hash = Get-FileHashText $sandbox.StateFile
         $plan = Invoke-TtmRebundle -SkipOsUpdate -JournalPath $journal -WhatIf 6>&1 | Out-String
+        $lines = @($plan -split '\r?\n' | ForEach-Object Trim | Where-Object { $_ })
+        $lines[0] | Should -Be "Rebundle plan (journal: $journal):"
+        $lines[1] | Should -BeLike '1. Snapshot the TTM-Base server of Rebundle-Staging into role TTM-Base (image TTM-Base-*); OS update skipped'
+        $lines[2..7] | Should -Be @(
+            '4. Recycle Rebundle-Staging: 6 server(s) in batches of 1 (6 batch(es))'
+            '5. Snapshot 5 role(s): RailsAppServer -> RailsAppServer-1-7, NodeAppServer -> NodeAppServer-1-7, Sidekiq -> Sidekiq-1-7, DevDebug -> DevDebug-1-7, SystemWatcher -> SystemWatcher-1-7'
+            '6. Dev runs RailsAppServer-1-7, NodeAppServer-1-7, Sidekiq-1-7, DevDebug-1-7, SystemWatcher-1-7; recycle Dev: 6 server(s) in batches of 1 (6 batch(es))'
+            'Gate: production changes need -ApproveProduction'
+            '7. Production roles take the new images: RailsAppServer, NodeAppServer, Sidekiq, DevDebug, SystemWatcher'
+            '8. Recycle Production: 7 server(s) in batches of 1 (7 batch(es))'
+        )
         Get-FileHashText $sandbox.StateFile | Should -Be $hash
         $journal | Should -Not -Exist
     }
@@ -105,27 +127,34 @@ Describe 'A rebundle killed part way' {
         $script:reference = New-TestSandbox -Delay 0.1
         Invoke-TtmRebundle -SkipOsUpdate -BatchSize 2 -JournalPath (Join-Path $reference.Path 'j.jsonl') -ApproveProduction | Out-Null
         $script:expected = Get-FleetEndState $reference.StateFile
-        $script:journalLength = @(Get-Content (Join-Path $reference.Path 'j.jsonl')).Count
+        $script:referenceTypes = Get-JournalTypes (Join-Path $reference.Path 'j.jsonl')
     }
 
-    It 'resumes to the same end state when the process is killed after journal entry <Entry>' -ForEach @(
-        @{ Entry = 2 }, @{ Entry = 4 }, @{ Entry = 6 }, @{ Entry = 10 }, @{ Entry = 14 }, @{ Entry = 18 },
-        @{ Entry = 22 }, @{ Entry = 26 }, @{ Entry = 30 }, @{ Entry = 35 }, @{ Entry = 40 }, @{ Entry = 45 },
-        @{ Entry = 50 }, @{ Entry = 55 }, @{ Entry = 60 }, @{ Entry = 64 }, @{ Entry = 68 }
-    ) {
+    It 'resumes to the same end state when the process dies right after journal entry <Entry> (<Type>)' -ForEach @(
         # With -BatchSize 2 the journal runs: plan 1, base-image 2-6, recycle-staging 7-15,
         # snapshot 16-27, swap-test 28-39, recycle-test 40-48, gate 49, promote 50-61,
         # recycle-production 62-71, finished 72: every step is cut at least once.
-        if ($Entry -ge $journalLength) { Set-ItResult -Skipped -Because "the run has only $journalLength entries"; return }
+        @{ Entry = 2; Type = 'base-image.begin' }, @{ Entry = 4; Type = 'base-image.image' }, @{ Entry = 6; Type = 'base-image.done' }
+        @{ Entry = 10; Type = 'recycle-staging.replaced' }, @{ Entry = 14; Type = 'recycle-staging.replaced' }, @{ Entry = 18; Type = 'snapshot.image' }
+        @{ Entry = 22; Type = 'snapshot.role' }, @{ Entry = 26; Type = 'snapshot.role' }, @{ Entry = 30; Type = 'swap-test.swapped' }
+        @{ Entry = 35; Type = 'swap-test.swapping' }, @{ Entry = 40; Type = 'recycle-test.begin' }, @{ Entry = 45; Type = 'recycle-test.replaced' }
+        @{ Entry = 50; Type = 'promote.begin' }, @{ Entry = 55; Type = 'promote.promoting' }, @{ Entry = 60; Type = 'promote.promoted' }
+        @{ Entry = 64; Type = 'recycle-production.replaced' }, @{ Entry = 68; Type = 'recycle-production.replaced' }
+    ) {
+        $referenceTypes.Count | Should -BeGreaterThan $Entry -Because 'the cut comes before the run finishes'
         $sandbox = New-TestSandbox -Delay 0.1
         $journal = Join-Path $sandbox.Path 'j.jsonl'
-        $child = Start-ChildRebundle $sandbox.Path "Invoke-TtmRebundle -SkipOsUpdate -BatchSize 2 -JournalPath '$journal' -ApproveProduction | Out-Null"
-        $deadline = [DateTime]::UtcNow.AddSeconds(60)
-        while (-not $child.HasExited -and [DateTime]::UtcNow -lt $deadline -and
-               @(if (Test-Path $journal) { Get-Content $journal }).Count -lt $Entry) { Start-Sleep -Milliseconds 20 }
-        $child.HasExited | Should -BeFalse -Because 'the run is killed before it finishes'
-        $child.Kill($true)
-        $child.WaitForExit()
+        $child = Start-ChildRebundle $sandbox.Path "Invoke-TtmRebundle -SkipOsUpdate -BatchSize 2 -JournalPath '$journal' -ApproveProduction | Out-Null" -CrashAfterEntry $Entry
+        if (-not $child.WaitForExit(90000)) {
+            $child.Kill($true)
+            throw "The run did not die at journal entry $Entry within 90 s; it was killed and the test fails."
+        }
+
+        # It died exactly at the entry asked for, with the same entries as the uninterrupted run so far.
+        $types = Get-JournalTypes $journal
+        $types | Should -HaveCount $Entry
+        $types[-1] | Should -Be $Type
+        $types | Should -Be $referenceTypes[0..($Entry - 1)]
 
         $result = Invoke-TtmRebundle -Resume $journal -ApproveProduction
         $result.Status | Should -Be 'Completed'

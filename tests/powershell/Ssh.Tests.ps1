@@ -297,7 +297,7 @@ Get-TtmServer -Farm Rebundle-Staging -Role TTM-Base |
                 Test-TtmServer @ssh -ChefCachePath $sshd.ChefCache -Service nginx -InformationVariable checks |
                 New-TtmRoleSnapshot -NoWait -Confirm:$false
 
-            $role.Name | Should -BeLike 'RailsAppServer-*-*'
+            $role.Name | Should -Be 'RailsAppServer-1-7' -Because 'the next minor version after RailsAppServer-1-6'
             $checks.MessageData.Check | Should -Be @('Chef', 'Service nginx')
             $checks.MessageData.Passed | Should -Be @($true, $true)
             $checks[0].Tags | Should -Contain 'TtmCheck'

@@ -15,6 +15,16 @@ namespace Rebundle.PowerShell.Infrastructure.Files
     /// </summary>
     internal sealed class FileJournal : IJournal
     {
+        /// <summary>
+        /// The crash tests' cut point (tests/powershell/Rebundle.Tests.ps1): with this variable set to N,
+        /// the process dies as kill -9 would right after entry N is on disk, so a test cuts a run at an
+        /// exact entry instead of racing it. Unset, as everywhere else, it does nothing.
+        /// </summary>
+        internal const string CrashAfterEntryVariable = "REBUNDLE_TEST_CRASH_AFTER_ENTRY";
+
+        private static readonly int? CrashAfterEntry =
+            int.TryParse(Environment.GetEnvironmentVariable(CrashAfterEntryVariable), out var entry) ? entry : (int?)null;
+
         private readonly List<JournalEntry> _entries;
 
         private FileJournal(string path, List<JournalEntry> entries)
@@ -31,6 +41,7 @@ namespace Rebundle.PowerShell.Infrastructure.Files
         {
             AppendOnlyFile.AppendLine(Location, JournalCodec.Encode(entry));
             _entries.Add(entry);
+            if (_entries.Count == CrashAfterEntry) System.Diagnostics.Process.GetCurrentProcess().Kill();
         }
 
         public static FileJournal Create(string path)
