@@ -185,3 +185,33 @@ Describe 'A protected farm named in the configuration file' {
         (Get-TtmFarmRole -Farm Dev -Alias Sidekiq).Role | Should -Be 'Sidekiq-1-6'
     }
 }
+
+Describe 'A piped server is the whole scope of Invoke-TtmRecycle' {
+    BeforeAll {
+        $script:fleet = New-GuardSandbox
+    }
+
+    It 'replaces one of the two Production RailsAppServer servers when only that one is piped' {
+        # Every Dev farm role has one server, so only a farm role of two tells a server from its farm role.
+        $first, $second = Get-TtmServer -Farm Production -Role RailsAppServer | Sort-Object Name
+
+        $recycled = $first | Invoke-TtmRecycle -Force -Timeout 0:1:0
+
+        $recycled.OldId | Should -Be $first.Id
+        $live = Get-TtmServer -Farm Production -Role RailsAppServer -Status Running, Pending
+        $live | Should -HaveCount 2
+        $live.Id | Should -Contain $second.Id
+        $live.Id | Should -Not -Contain $first.Id
+    }
+
+    It 'a piped server that is gone is TtmServerNotFound, and its replacement is left alone' {
+        $old = Get-TtmServer -Farm Dev -Role Reports
+        Invoke-TtmRecycle -Farm Dev -Role Reports -Timeout 0:1:0 | Out-Null
+        $replacement = Get-TtmServer -Farm Dev -Role Reports
+
+        $old | Invoke-TtmRecycle -Timeout 0:1:0 -ErrorVariable failed -ErrorAction SilentlyContinue | Should -BeNullOrEmpty
+
+        $failed[0].FullyQualifiedErrorId | Should -BeLike 'TtmServerNotFound,*'
+        (Get-TtmServer -Farm Dev -Role Reports).Id | Should -Be $replacement.Id
+    }
+}
