@@ -1,7 +1,7 @@
 # The error ids scripts match on: every TtmErrorCode has a decided ErrorCategory (a table, so a new
 # code without a decision fails here), and every code a cmdlet can reach without a real SSH
 # server comes out of that cmdlet as ErrorId "Ttm<Code>" with that category (issue 12).
-# The SSH-only codes are reached against a real sshd in Ssh.Tests.ps1.
+# The codes that need a real sshd (host key, command, timeout, check) are reached in Ssh.Tests.ps1.
 
 BeforeDiscovery {
     # The decided category of each code; ErrorMapper.CategoryOf must agree, and so must every cmdlet below.
@@ -131,6 +131,18 @@ Describe 'Error ids reached from the cmdlets on the Sandbox' {
 
         Assert-TtmError $record StateFileLocked $categories.StateFileLocked
         $record.Exception.Message | Should -Match 'stayed locked by another process'
+    }
+
+    It 'TtmSshConnectionFailed: a valid key, and nothing listening on the port' {
+        $key = Join-Path $sandbox.Path 'id_ed25519'
+        & ssh-keygen -q -t ed25519 -N '' -f $key | Out-Null
+        $listener = [Net.Sockets.TcpListener]::new([Net.IPAddress]::Loopback, 0)
+        $listener.Start(); $port = $listener.LocalEndpoint.Port; $listener.Stop()
+
+        $record = Get-FirstError { Get-TtmServer -Farm Dev -Role Reports | Invoke-TtmSsh -Command true -Address 127.0.0.1 -Port $port -KeyFile $key -ConnectTimeout 0:0:5 }
+
+        Assert-TtmError $record SshConnectionFailed $categories.SshConnectionFailed
+        $record.Exception.Message | Should -Match "port $port"
     }
 
     It 'TtmApprovalRequired: a Production change in pwsh -NonInteractive' {
