@@ -3,9 +3,18 @@
 # TtmApprovalRequired, fail the script's exit code, and leave the fleet file and the audit log as
 # they were (issue 12, "Behaviours with no test today").
 
+BeforeDiscovery {
+    $script:backends = @(
+        @{ Backend = 'Sandbox' }
+        @{ Backend = 'Aws' }
+    )
+}
+
 BeforeAll {
     Import-Module (Join-Path $PSScriptRoot 'TestHelpers.psm1') -Force
+    Import-Module (Join-Path $PSScriptRoot 'Ec2Endpoint.psm1') -Force
     Import-Module (Get-RebundleModulePath) -Force
+    Set-Ec2TestCredentials
 
     # A fresh, fast Sandbox connected here; Connect is the line a child process uses to reach it.
     function New-GuardSandbox([string] $ConfigurationPath) {
@@ -17,7 +26,18 @@ BeforeAll {
         Invoke-Expression $connect
         $zero = [TimeSpan]::Zero
         Set-TtmSandbox -BootDelay $zero -ImageDelay $zero -RespawnDelay ([TimeSpan]::FromSeconds(30))
-        [pscustomobject]@{ Connect = $connect; Folder = $folder; AuditLog = $audit; StateFile = Join-Path $folder 'sandbox.json' }
+        [pscustomobject]@{ Connect = $connect; Folder = $folder; AuditLog = $audit; StateFile = Join-Path $folder 'sandbox.json'; Endpoint = $null }
+    }
+
+    # The same on the loopback EC2 endpoint; there "nothing changed" is read from its request log.
+    function New-GuardEc2Fleet {
+        $folder = Join-Path $TestDrive ([guid]::NewGuid().ToString('n'))
+        New-Item -ItemType Directory $folder | Out-Null
+        $audit = Join-Path $folder 'audit.log'
+        $endpoint = Start-TestEc2Endpoint -BootSeconds 0.2 -ImageSeconds 0.2
+        $connect = "Connect-TtmFleet -Aws -EndpointUrl '$($endpoint.Url)' -Region us-east-1 -PollInterval '0:0:0.2' -AuditLogPath '$audit' | Out-Null"
+        Invoke-Expression $connect
+        [pscustomobject]@{ Connect = $connect; Folder = $folder; AuditLog = $audit; StateFile = $null; Endpoint = $endpoint }
     }
 
     # Runs a script in `pwsh -NonInteractive` after connecting; returns its lines and exit code.
@@ -28,9 +48,14 @@ BeforeAll {
         [pscustomobject]@{ Lines = $lines; ExitCode = $LASTEXITCODE; Text = $lines -join "`n" }
     }
 
-    # What "nothing changed" means: the Sandbox file byte for byte, and the audit log's length.
+    # What "nothing changed" means: the Sandbox file byte for byte (on EC2: the mutating requests
+    # it has answered), and the audit log's length. A farm lease's ttm:lease tag is not a change.
     function Get-FleetState($Fleet) {
         $audit = if (Test-Path $Fleet.AuditLog) { (Get-Item $Fleet.AuditLog).Length } else { 0 }
+        if ($Fleet.Endpoint) {
+            $changes = @(Get-Ec2RequestLog $Fleet.Endpoint | Where-Object { $_.mutating -and ($_.parameters | ConvertTo-Json -Compress) -notmatch 'ttm:lease' })
+            return "ec2 changes:$(($changes | ForEach-Object { $_.action }) -join ',') audit:$audit"
+        }
         "$(Get-FileHashText $Fleet.StateFile) audit:$audit"
     }
 
@@ -42,9 +67,14 @@ BeforeAll {
     }
 }
 
-Describe 'The Production guard in pwsh -NonInteractive, for every changing cmdlet' {
+AfterAll {
+    Stop-TestEc2Endpoint
+    Restore-Ec2TestCredentials
+}
+
+Describe 'The Production guard in pwsh -NonInteractive, for every changing cmdlet (<Backend>)' -ForEach $backends {
     BeforeAll {
-        $script:fleet = New-GuardSandbox
+        $script:fleet = if ($Backend -eq 'Aws') { New-GuardEc2Fleet } else { New-GuardSandbox }
         $script:baseImage = (Get-TtmRole -Name TTM-Base).ImageId
     }
 
