@@ -77,9 +77,11 @@ Describe 'A writer that finds the audit log held by another' {
         $encoded = [Convert]::ToBase64String([Text.Encoding]::Unicode.GetBytes("Import-Module '$(Get-RebundleModulePath)'; $script"))
         $pwsh = Get-PwshCommand
 
-        # Another writer holds the log half way through its line. It holds it shared (on Unix a shared
-        # flock), the weakest hold there is: a writer whose lock is exclusive must still wait for it,
-        # while one that only shares (FileShare.Read, as AppendOnlyFile once did) would write into it.
+        # Another writer is half way through its line. It holds the log, and the '.writer' turn file
+        # beside it, only shared (on Unix a shared flock), the weakest hold there is: a writer that
+        # takes its turn exclusively (on either file) must still wait for it, while one that only
+        # shares (FileShare.Read, as AppendOnlyFile once did) or takes no turn would write into it.
+        $turn = [IO.File]::Open("$audit.writer", 'OpenOrCreate', 'ReadWrite', 'ReadWrite')
         $held = [IO.File]::Open($audit, 'Open', 'ReadWrite', 'ReadWrite')
         try {
             $held.Seek(0, 'End') | Out-Null
@@ -97,7 +99,7 @@ Describe 'A writer that finds the audit log held by another' {
             $rest = [Text.Encoding]::UTF8.GetBytes($other.Substring(40) + "`n")
             $held.Write($rest, 0, $rest.Length); $held.Flush()
         }
-        finally { $held.Dispose() }
+        finally { $held.Dispose(); $turn.Dispose() }
         $output = $job | Wait-Job -Timeout 120 | Receive-Job
         $job | Remove-Job -Force
 
