@@ -15,7 +15,9 @@ namespace Rebundle.PowerShell.Commands
     /// asked for is recycled: piped servers, piped farm roles (or objects with Farm and Alias),
     /// or whole farms, in the order given.
     /// </summary>
-    [Cmdlet(VerbsLifecycle.Invoke, "TtmRecycle", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium, DefaultParameterSetName = FarmSet)]
+    // The default set is Server: PowerShell tries the default set first for piped input, and a Server
+    // has Farm and Alias properties, so with Farm as default one piped server recycled its whole farm role.
+    [Cmdlet(VerbsLifecycle.Invoke, "TtmRecycle", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium, DefaultParameterSetName = ServerSet)]
     [OutputType(typeof(RecycledServer))]
     public sealed class InvokeTtmRecycleCommand : TtmCmdlet
     {

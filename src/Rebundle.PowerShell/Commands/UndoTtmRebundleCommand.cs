@@ -54,13 +54,24 @@ namespace Rebundle.PowerShell.Commands
                 WriteWarning($"The journal {Journal} records no change to roles or farm roles; nothing to undo.");
                 return;
             }
-            var restored = 0;
+            // Every change is approved before any is made, so a refused one (a role Production runs,
+            // in a session that cannot ask) leaves the rebundle as it was, not half undone.
+            var unapproved = 0;
             foreach (var change in changes)
             {
                 if (change.State == UndoState.ChangedSince)
                     WriteWarning($"{change.Description}: left alone, it was changed since to {change.Current}. Put it back by hand if that change was not wanted.");
                 // The guard is asked about every farm the change touches (a role's image: every farm running it).
-                if (change.State == UndoState.ToRestore && !ShouldChange(change.Target, change.Description, undo.AffectedFarms(change), Force)) continue;
+                if (change.State == UndoState.ToRestore && !ShouldChange(change.Target, change.Description, undo.AffectedFarms(change), Force)) unapproved++;
+            }
+            if (unapproved > 0)
+            {
+                if (!whatIf) WriteWarning($"Nothing was undone: {unapproved} of the changes in {Journal} were not approved, and an undo is made whole or not at all.");
+                return;
+            }
+            var restored = 0;
+            foreach (var change in changes)
+            {
                 var result = undo.Apply(change);
                 if (result.State == UndoState.Restored) restored++;
                 WriteObject(result);
