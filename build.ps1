@@ -199,13 +199,20 @@ function Write-Skips {
 # What the tests talk to for real: an OpenSSH server (started on loopback by the SSH fixtures).
 # Installed when missing, so the README's test command works on a fresh Debian machine.
 function Install-TestPrerequisites {
-    if ((Test-Path /usr/sbin/sshd) -or -not $IsLinux -or -not (Get-Command apt-get -ErrorAction SilentlyContinue)) { return }
-    Write-Host 'Installing openssh-server for the SSH tests (apt-get)...' -ForegroundColor Cyan
-    $sudo = if ((id -u) -ne '0') { 'sudo' } else { $null }
-    $env:DEBIAN_FRONTEND = 'noninteractive'
-    if ($sudo) { & $sudo apt-get update -qq; & $sudo apt-get install -y -qq openssh-server openssh-client | Out-Null }
-    else { apt-get update -qq; apt-get install -y -qq openssh-server openssh-client | Out-Null }
-    if (-not (Test-Path /usr/sbin/sshd)) { Write-Host 'openssh-server could not be installed: the SSH tests will fail.' -ForegroundColor Red }
+    if ((Test-Path /usr/sbin/sshd) -or -not $IsLinux) { return }
+    $root = (id -u) -eq '0'
+    $sudo = if (-not $root -and (Get-Command sudo -ErrorAction SilentlyContinue)) { 'sudo' }
+    if ((Get-Command apt-get -ErrorAction SilentlyContinue) -and ($root -or $sudo)) {
+        Write-Host 'Installing openssh-server for the SSH tests (apt-get)...' -ForegroundColor Cyan
+        $env:DEBIAN_FRONTEND = 'noninteractive'
+        if ($sudo) { & $sudo apt-get update -qq; & $sudo apt-get install -y -qq openssh-server openssh-client | Out-Null }
+        else { apt-get update -qq; apt-get install -y -qq openssh-server openssh-client | Out-Null }
+    }
+    if (-not (Test-Path /usr/sbin/sshd)) {
+        # Stop before running anything: a run without it would fail dozens of tests for one reason.
+        Write-Host 'The SSH tests need an OpenSSH server at /usr/sbin/sshd: install the openssh-server package (e.g. sudo apt-get install openssh-server), then run the tests again.' -ForegroundColor Red
+        exit 1
+    }
 }
 
 function Invoke-Test {
