@@ -140,6 +140,7 @@ public sealed partial class Ec2Fleet
             try
             {
                 CheckSignature(authorization);
+                CheckFilterLimit(request);
                 InjectThrottle(request.Action);
                 var response = Dispatch(request);
                 RunHook(request.Action);
@@ -169,6 +170,14 @@ public sealed partial class Ec2Fleet
             throw new Ec2Error("AuthFailure", "The request is not signed with AWS Signature Version 4.", 401);
         if (match.Groups["key"].Value != Settings.AccessKey)
             throw new Ec2Error("AuthFailure", "AWS was not able to validate the provided access credentials", 401);
+    }
+
+    /// <summary>EC2 counts the values of all of one call's filters together against a single limit.</summary>
+    private void CheckFilterLimit(QueryRequest request)
+    {
+        var values = request.Filters().Sum(f => f.Values.Count);
+        if (values > Settings.MaxFilterValues)
+            throw new Ec2Error("FilterLimitExceeded", $"The maximum number of filter values specified on a single call is {Settings.MaxFilterValues} (this call has {values}).");
     }
 
     private void InjectThrottle(string action)

@@ -29,6 +29,9 @@ public sealed class Ec2Settings
     /// <summary>The most items one page holds, whatever MaxResults asks (EC2 may return fewer than asked too).</summary>
     public int MaxPageSize { get; set; } = 1000;
 
+    /// <summary>The most filter values one call may carry, all filters together (EC2: 200, else FilterLimitExceeded).</summary>
+    public int MaxFilterValues { get; set; } = 200;
+
     /// <summary>The endpoint's clock; in-process tests share the backend's manual clock through it.</summary>
     public Func<DateTimeOffset> Now { get; set; } = () => DateTimeOffset.UtcNow;
 }
