@@ -39,6 +39,9 @@ public sealed class Ec2Settings
     /// <summary>How long a terminated instance stays shutting-down.</summary>
     public TimeSpan ShutdownTime { get; set; } = TimeSpan.FromSeconds(5);
 
+    /// <summary>How long CreateImage's reboot (without NoReboot) keeps an instance down, before its status checks run again.</summary>
+    public TimeSpan RebootTime { get; set; } = TimeSpan.FromSeconds(45);
+
     /// <summary>How long a running instance's status checks stay "initializing" before they pass.</summary>
     public TimeSpan StatusCheckTime { get; set; } = TimeSpan.Zero;
 

@@ -4,10 +4,10 @@ using System.Threading;
 using Rebundle.Ec2Endpoint;
 
 // dotnet Rebundle.Ec2Endpoint.dll [--port 0] [--seed runbook] [--boot-seconds 2] [--image-seconds 3]
-//   [--shutdown-seconds 1] [--status-check-seconds 0] [--page-size 1000] [--access-key KEY] [--secret-key SECRET] [--region us-east-1] [--lifetime-seconds 1800]
+//   [--shutdown-seconds 1] [--status-check-seconds 0] [--reboot-seconds 1] [--page-size 1000] [--access-key KEY] [--secret-key SECRET] [--region us-east-1] [--lifetime-seconds 1800]
 // Prints the endpoint URL as the first line of stdout, then serves until stopped (Ctrl+C,
 // SIGTERM) or until the lifetime ends, so a forgotten test process never runs for ever.
-var settings = new Ec2Settings { BootTime = TimeSpan.FromSeconds(2), ImageTime = TimeSpan.FromSeconds(3), ShutdownTime = TimeSpan.FromSeconds(1) };
+var settings = new Ec2Settings { BootTime = TimeSpan.FromSeconds(2), ImageTime = TimeSpan.FromSeconds(3), ShutdownTime = TimeSpan.FromSeconds(1), RebootTime = TimeSpan.FromSeconds(1) };
 var port = 0;
 var seed = "none";
 var lifetime = TimeSpan.FromMinutes(30);
@@ -24,6 +24,7 @@ for (var i = 0; i < args.Length; i++)
         case "--boot-seconds": settings.BootTime = TimeSpan.FromSeconds(Seconds()); break;
         case "--image-seconds": settings.ImageTime = TimeSpan.FromSeconds(Seconds()); break;
         case "--shutdown-seconds": settings.ShutdownTime = TimeSpan.FromSeconds(Seconds()); break;
+        case "--reboot-seconds": settings.RebootTime = TimeSpan.FromSeconds(Seconds()); break;
         case "--status-check-seconds": settings.StatusCheckTime = TimeSpan.FromSeconds(Seconds()); break;
         case "--page-size": settings.MaxPageSize = int.Parse(Next(), CultureInfo.InvariantCulture); break;
         case "--access-key": accessKey = Next(); break;

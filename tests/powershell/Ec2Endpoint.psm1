@@ -50,10 +50,12 @@ function Start-TestEc2Endpoint {
     param(
         [double] $BootSeconds = 0.3,
         [double] $ImageSeconds = 0.5,
+        # CreateImage without NoReboot takes the instance's status checks away this long (EC2 reboots it).
+        [double] $RebootSeconds = 0.3,
         [int] $PageSize = 1000
     )
     $info = [System.Diagnostics.ProcessStartInfo]::new((Get-Command dotnet).Source)
-    foreach ($argument in @((Get-Ec2EndpointDll), '--port', '0', '--seed', 'runbook', '--boot-seconds', $BootSeconds, '--image-seconds', $ImageSeconds,
+    foreach ($argument in @((Get-Ec2EndpointDll), '--port', '0', '--seed', 'runbook', '--boot-seconds', $BootSeconds, '--image-seconds', $ImageSeconds, '--reboot-seconds', $RebootSeconds,
             '--shutdown-seconds', '0', '--page-size', $PageSize, '--access-key', $script:AccessKey, '--secret-key', $script:SecretKey, '--lifetime-seconds', '900')) {
         $info.ArgumentList.Add([string] $argument)
     }
