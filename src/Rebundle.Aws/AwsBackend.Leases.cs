@@ -222,13 +222,13 @@ namespace Rebundle.Aws
 
         // ---- Calls ------------------------------------------------------------------------------
 
-        /// <summary>The farm-role templates of <paramref name="farms"/>: one paginated DescribeLaunchTemplates.</summary>
+        /// <summary>The farm-role templates of <paramref name="farms"/>: paginated DescribeLaunchTemplates, split at EC2's filter limit.</summary>
         private List<LaunchTemplate> FarmTemplates(string doing, IReadOnlyCollection<string> farms) =>
-            Chunks(farms).SelectMany(chunk => Templates(doing, new List<Filter>
+            Templates(doing, new List<Filter>
             {
                 TtmTags.TagFilter(TtmTags.Kind, new[] { TtmTags.KindFarmRole }),
-                TtmTags.TagFilter(TtmTags.Farm, chunk),
-            })).ToList();
+                TtmTags.TagFilter(TtmTags.Farm, farms),
+            });
 
         private void Tag(string doing, IReadOnlyCollection<string> templateIds, string value)
         {

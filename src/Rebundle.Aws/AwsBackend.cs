@@ -18,10 +18,10 @@ namespace Rebundle.Aws
     public sealed partial class AwsBackend : IFleetBackend
     {
         // EC2 caps: DescribeInstances/DescribeImages pages hold up to 1000 items, launch-template
-        // pages up to 200, and a filter takes up to 200 values.
+        // pages up to 200, and one call's filters take up to 200 values in all (FilterLimit).
         private const int InstancePage = 1000;
         private const int TemplatePage = 200;
-        private const int FilterValues = 200;
+        private const int FilterValues = FilterLimit.Values;
 
         private readonly Ec2Calls _calls;
         private readonly string _region;
@@ -102,17 +102,12 @@ namespace Rebundle.Aws
             else if (!query.IncludeTerminated)
                 filters.Add(TtmTags.Filter("instance-state-name", AwsMapping.LiveStates));
 
-            var idChunks = query.Ids == null ? new List<IReadOnlyList<string>?> { null } : Chunks(query.Ids).Select(c => (IReadOnlyList<string>?)c).ToList();
-            var servers = new List<Server>();
-            foreach (var ids in idChunks)
-            {
-                var chunkFilters = ids == null ? filters : filters.Concat(new[] { TtmTags.Filter("instance-id", ids) }).ToList();
-                servers.AddRange(Instances("Reading servers", chunkFilters)
-                    .Select(i => AwsMapping.ServerOf(i, _region))
-                    .Where(s => s != null)
-                    .Select(s => s!));
-            }
-            return servers;
+            if (query.Ids != null) filters.Add(TtmTags.Filter("instance-id", query.Ids));
+            return Instances("Reading servers", filters)
+                .Select(i => AwsMapping.ServerOf(i, _region))
+                .Where(s => s != null)
+                .Select(s => s!)
+                .ToList();
         }
 
         public IReadOnlyList<Image> GetImages(IReadOnlyCollection<string> imageIds)
@@ -142,17 +137,19 @@ namespace Rebundle.Aws
 
         // ---- Batched reads ----------------------------------------------------------------------
 
+        /// <summary>Every template the filters match, in as many calls as EC2's filter limit needs (<see cref="FilterLimit"/>).</summary>
         private List<LaunchTemplate> Templates(string doing, List<Filter> filters) =>
-            _calls.All<LaunchTemplate>(doing, async (ec2, token, cancel) =>
+            FilterLimit.Split(filters).SelectMany(within => _calls.All<LaunchTemplate>(doing, async (ec2, token, cancel) =>
             {
                 var response = await ec2.DescribeLaunchTemplatesAsync(new DescribeLaunchTemplatesRequest
                 {
-                    Filters = filters,
+                    Filters = within,
                     MaxResults = TemplatePage,
                     NextToken = token,
                 }, cancel).ConfigureAwait(false);
                 return (response.LaunchTemplates, response.NextToken);
-            });
+            }))
+            .GroupBy(t => t.LaunchTemplateId, StringComparer.Ordinal).Select(g => g.First()).ToList();
 
         /// <summary>
         /// The image of each template's default version, by template id. One template is read
@@ -177,17 +174,19 @@ namespace Rebundle.Aws
                 .ToDictionary(g => g.Key, g => g.First().LaunchTemplateData.ImageId, StringComparer.Ordinal);
         }
 
+        /// <summary>Every instance the filters match, in as many calls as EC2's filter limit needs (<see cref="FilterLimit"/>).</summary>
         private List<Instance> Instances(string doing, List<Filter> filters) =>
-            _calls.All<Instance>(doing, async (ec2, token, cancel) =>
+            FilterLimit.Split(filters).SelectMany(within => _calls.All<Instance>(doing, async (ec2, token, cancel) =>
             {
                 var response = await ec2.DescribeInstancesAsync(new DescribeInstancesRequest
                 {
-                    Filters = filters,
+                    Filters = within,
                     MaxResults = InstancePage,
                     NextToken = token,
                 }, cancel).ConfigureAwait(false);
                 return (response.Reservations?.SelectMany(r => r.Instances ?? new List<Instance>()), response.NextToken);
-            });
+            }))
+            .GroupBy(i => i.InstanceId, StringComparer.Ordinal).Select(g => g.First()).ToList();
 
         private static IEnumerable<List<string>> Chunks(IEnumerable<string> values) =>
             values.Select((v, i) => (v, i)).GroupBy(x => x.i / FilterValues).Select(g => g.Select(x => x.v).ToList());

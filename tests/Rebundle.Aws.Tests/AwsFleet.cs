@@ -16,7 +16,8 @@ public sealed class AwsFleet : IDisposable
     public AwsFleet(bool seed = true, Action<Ec2Settings>? configure = null, AwsConnectionOptions? options = null)
     {
         Clock = new ManualClock(new DateTimeOffset(DateTimeOffset.UtcNow.Year, 1, 1, 9, 0, 0, TimeSpan.Zero));
-        var settings = new Ec2Settings { AccessKey = TestEnvironment.AccessKey, Now = () => Clock.UtcNow };
+        var settings = new Ec2Settings { Now = () => Clock.UtcNow };
+        settings.UseKey(TestEnvironment.AccessKey, TestEnvironment.SecretKey);
         configure?.Invoke(settings);
         Ec2 = new Ec2Fleet(settings);
         if (seed) RunbookSeed.Apply(Ec2);

@@ -31,7 +31,8 @@ public class ConnectTests
     [Fact]
     public void Connect_with_a_profile_uses_that_profiles_key_and_region()
     {
-        using var fleet = new AwsFleet(options: new AwsConnectionOptions { ProfileName = TestEnvironment.GoodProfile });
+        // The endpoint serves the profile's region: it refuses a signature scoped to any other.
+        using var fleet = new AwsFleet(configure: s => s.Region = TestEnvironment.ProfileRegion, options: new AwsConnectionOptions { ProfileName = TestEnvironment.GoodProfile });
 
         Assert.Equal(3, fleet.Backend.GetFarms().Count);
         Assert.StartsWith(TestEnvironment.ProfileRegion + " at ", fleet.Backend.Location);
@@ -41,9 +42,10 @@ public class ConnectTests
     [Fact]
     public void An_explicit_region_wins_over_the_profiles()
     {
-        using var fleet = new AwsFleet(options: new AwsConnectionOptions { ProfileName = TestEnvironment.GoodProfile, Region = "ap-southeast-2" });
+        using var fleet = new AwsFleet(configure: s => s.Region = "ap-southeast-2", options: new AwsConnectionOptions { ProfileName = TestEnvironment.GoodProfile, Region = "ap-southeast-2" });
 
         Assert.StartsWith("ap-southeast-2 at ", fleet.Backend.Location);
+        Assert.Equal(3, fleet.Backend.GetFarms().Count); // signed for ap-southeast-2, or the endpoint would refuse it
     }
 
     [Fact]

@@ -44,14 +44,20 @@ public sealed class Ec2Endpoint : IDisposable
         var handle = fleet;
         app.MapPost("/", async context =>
         {
-            var form = context.Request.HasFormContentType ? await context.Request.ReadFormAsync() : null;
-            var parameters = form == null
-                ? new System.Collections.Generic.Dictionary<string, string>()
-                : form.ToDictionary(f => f.Key, f => f.Value.ToString(), StringComparer.Ordinal);
-            var (status, body) = handle.Handle(new QueryRequest(parameters), context.Request.Headers.Authorization.ToString());
+            // The body is read as bytes first: the signature covers its hash.
+            using var buffer = new System.IO.MemoryStream();
+            await context.Request.Body.CopyToAsync(buffer);
+            var body = buffer.ToArray();
+            var parameters = context.Request.HasFormContentType
+                ? Microsoft.AspNetCore.WebUtilities.QueryHelpers.ParseQuery(System.Text.Encoding.UTF8.GetString(body))
+                    .ToDictionary(f => f.Key, f => f.Value.ToString(), StringComparer.Ordinal)
+                : new System.Collections.Generic.Dictionary<string, string>();
+            var headers = context.Request.Headers.ToDictionary(h => h.Key.ToLowerInvariant(), h => string.Join(",", h.Value.ToArray()), StringComparer.Ordinal);
+            var signed = new SignedRequest(context.Request.Method, context.Request.PathBase + context.Request.Path, context.Request.QueryString.Value ?? "", headers, body);
+            var (status, answer) = handle.Handle(new QueryRequest(parameters), signed);
             context.Response.StatusCode = status;
             context.Response.ContentType = "text/xml;charset=UTF-8";
-            await context.Response.WriteAsync(body);
+            await context.Response.WriteAsync(answer);
         });
         MapControl(app, fleet);
         app.StartAsync().GetAwaiter().GetResult();

@@ -33,6 +33,9 @@ public sealed partial class Ec2Fleet
         };
         image.Tags.Set(r.TagsFor("image"));
         _images.Add(image);
+        // Unless told NoReboot, EC2 shuts the instance down for the image and boots it again:
+        // it stays "running", but its status checks are gone until it is back.
+        if (!r.Bool("NoReboot")) instance.RebootedAt = Now;
         return Response("CreateImage", E("imageId", image.Id));
     }
 

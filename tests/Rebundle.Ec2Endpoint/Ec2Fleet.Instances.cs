@@ -50,7 +50,7 @@ public sealed partial class Ec2Fleet
             {
                 "instance-id" => new[] { i.Id },
                 "instance-state-name" => new[] { i.StateAt(now, Settings.ShutdownTime).Name },
-                "instance-status.status" or "system-status.status" => new[] { i.StatusChecksAt(now, Settings.StatusCheckTime) },
+                "instance-status.status" or "system-status.status" => new[] { i.StatusChecksAt(now, Settings.StatusCheckTime, Settings.RebootTime) },
                 _ => null,
             }, "instance status"))
             .ToList();
@@ -58,7 +58,7 @@ public sealed partial class Ec2Fleet
         return Response("DescribeInstanceStatus", Items("instanceStatusSet", page.Select(i =>
         {
             var state = i.StateAt(now, Settings.ShutdownTime);
-            var checks = state.Name == "running" ? i.StatusChecksAt(now, Settings.StatusCheckTime) : "not-applicable";
+            var checks = state.Name == "running" ? i.StatusChecksAt(now, Settings.StatusCheckTime, Settings.RebootTime) : "not-applicable";
             XElement Summary(string name) => E(name, E("status", checks),
                 Items("details", new object?[] { E("item", E("name", "reachability"), E("status", checks == "ok" ? "passed" : checks == "impaired" ? "failed" : "initializing")) }));
             return (object?)E("item",

@@ -130,7 +130,7 @@ public sealed partial class Ec2Fleet
     // ---- Requests ---------------------------------------------------------------------------
 
     /// <summary>Answers one Query request: status and XML body. Logs it.</summary>
-    public (int Status, string Body) Handle(QueryRequest request, string? authorization)
+    public (int Status, string Body) Handle(QueryRequest request, SignedRequest signed)
     {
         lock (_gate)
         {
@@ -139,7 +139,8 @@ public sealed partial class Ec2Fleet
             string? errorCode = null;
             try
             {
-                CheckSignature(authorization);
+                SigV4Check.Verify(signed, Settings);
+                CheckFilterLimit(request);
                 InjectThrottle(request.Action);
                 var response = Dispatch(request);
                 RunHook(request.Action);
@@ -161,14 +162,12 @@ public sealed partial class Ec2Fleet
     private static string Serialize(XElement element) =>
         "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n" + element.ToString(SaveOptions.DisableFormatting);
 
-    private void CheckSignature(string? authorization)
+    /// <summary>EC2 counts the values of all of one call's filters together against a single limit.</summary>
+    private void CheckFilterLimit(QueryRequest request)
     {
-        // A SigV4 header names the access key in its credential scope; the HMAC itself is not checked.
-        var match = Regex.Match(authorization ?? "", @"^AWS4-HMAC-SHA256 Credential=(?<key>[^/]+)/\d{8}/[^/]+/ec2/aws4_request, SignedHeaders=[^,]+, Signature=[0-9a-f]{64}$");
-        if (!match.Success)
-            throw new Ec2Error("AuthFailure", "The request is not signed with AWS Signature Version 4.", 401);
-        if (match.Groups["key"].Value != Settings.AccessKey)
-            throw new Ec2Error("AuthFailure", "AWS was not able to validate the provided access credentials", 401);
+        var values = request.Filters().Sum(f => f.Values.Count);
+        if (values > Settings.MaxFilterValues)
+            throw new Ec2Error("FilterLimitExceeded", $"The maximum number of filter values specified on a single call is {Settings.MaxFilterValues} (this call has {values}).");
     }
 
     private void InjectThrottle(string action)

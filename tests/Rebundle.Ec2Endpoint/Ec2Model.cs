@@ -62,12 +62,22 @@ public sealed class Ec2Instance
     /// <summary>Status checks fail once it runs (a replacement that boots but never becomes healthy).</summary>
     public bool Impaired { get; init; }
 
+    /// <summary>When CreateImage (without NoReboot) last rebooted it; null when it never did.</summary>
+    public DateTimeOffset? RebootedAt { get; set; }
+
     /// <summary>
     /// The instance and system status checks of a running instance: "initializing" for
-    /// <paramref name="checkTime"/> after it starts running, then "ok" (or "impaired").
+    /// <paramref name="checkTime"/> after it starts running, then "ok" (or "impaired"). A reboot
+    /// takes them back to "initializing" for <paramref name="rebootTime"/> plus the check time;
+    /// the instance state stays "running" throughout, as on EC2.
     /// </summary>
-    public string StatusChecksAt(DateTimeOffset now, TimeSpan checkTime) =>
-        RunningAt is { } running && now < running + checkTime ? "initializing" : Impaired ? "impaired" : "ok";
+    public string StatusChecksAt(DateTimeOffset now, TimeSpan checkTime, TimeSpan rebootTime = default)
+    {
+        if (Impaired) return RunningAt is { } booted && now < booted + checkTime ? "initializing" : "impaired";
+        if (RunningAt is { } running && now < running + checkTime) return "initializing";
+        if (RebootedAt is { } rebooted && now >= rebooted && now < rebooted + rebootTime + checkTime) return "initializing";
+        return "ok";
+    }
 
     public (string Name, int Code, string? ReasonCode, string? ReasonMessage) StateAt(DateTimeOffset now, TimeSpan shutdownTime)
     {

@@ -6,9 +6,28 @@ namespace Rebundle.Ec2Endpoint;
 /// <summary>How the endpoint behaves; tests may change these while it runs.</summary>
 public sealed class Ec2Settings
 {
-    /// <summary>The only access key the endpoint accepts in the SigV4 Authorization header.</summary>
-    public string AccessKey { get; set; } = "AKIDTTMTESTKEY000001";
+    /// <summary>The tests' access key and its secret: what the test environments put in AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY.</summary>
+    public const string TestAccessKey = "AKIDTTMTESTKEY000001";
 
+    public const string TestSecretKey = "ttm-loopback-secret-000001";
+
+    /// <summary>The access keys the endpoint knows, each with its secret: SigV4 signatures are verified with it.</summary>
+    public Dictionary<string, string> Secrets { get; } = new(StringComparer.Ordinal) { [TestAccessKey] = TestSecretKey };
+
+    /// <summary>Replaces the known keys with this one key and its secret.</summary>
+    public void UseKey(string accessKey, string secretKey)
+    {
+        Secrets.Clear();
+        Secrets[accessKey] = secretKey;
+    }
+
+    /// <summary>
+    /// The time signatures are checked against (15 minutes either way). It is the wall clock,
+    /// as the SDK signs with the machine's clock, even when <see cref="Now"/> is a test's manual clock.
+    /// </summary>
+    public Func<DateTimeOffset> SignatureClock { get; set; } = () => DateTimeOffset.UtcNow;
+
+    /// <summary>The region a signature's credential scope must name (SignatureDoesNotMatch otherwise).</summary>
     public string Region { get; set; } = "us-east-1";
 
     /// <summary>How long a new instance stays pending.</summary>
@@ -20,6 +39,9 @@ public sealed class Ec2Settings
     /// <summary>How long a terminated instance stays shutting-down.</summary>
     public TimeSpan ShutdownTime { get; set; } = TimeSpan.FromSeconds(5);
 
+    /// <summary>How long CreateImage's reboot (without NoReboot) keeps an instance down, before its status checks run again.</summary>
+    public TimeSpan RebootTime { get; set; } = TimeSpan.FromSeconds(45);
+
     /// <summary>How long a running instance's status checks stay "initializing" before they pass.</summary>
     public TimeSpan StatusCheckTime { get; set; } = TimeSpan.Zero;
 
@@ -28,6 +50,9 @@ public sealed class Ec2Settings
 
     /// <summary>The most items one page holds, whatever MaxResults asks (EC2 may return fewer than asked too).</summary>
     public int MaxPageSize { get; set; } = 1000;
+
+    /// <summary>The most filter values one call may carry, all filters together (EC2: 200, else FilterLimitExceeded).</summary>
+    public int MaxFilterValues { get; set; } = 200;
 
     /// <summary>The endpoint's clock; in-process tests share the backend's manual clock through it.</summary>
     public Func<DateTimeOffset> Now { get; set; } = () => DateTimeOffset.UtcNow;

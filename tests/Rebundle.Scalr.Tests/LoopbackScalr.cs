@@ -24,15 +24,16 @@ public sealed class LoopbackScalr : IDisposable
         Clock = new ManualClock(new DateTimeOffset(2026, 4, 1, 12, 0, 0, TimeSpan.Zero));
         if (withEc2)
         {
-            Ec2 = new Ec2Fleet(new Ec2Settings
+            var settings = new Ec2Settings
             {
-                AccessKey = TestAwsEnvironment.AccessKey,
                 Region = TestAwsEnvironment.Region,
                 BootTime = TimeSpan.FromSeconds(20),
                 ImageTime = TimeSpan.FromSeconds(60),
                 ShutdownTime = TimeSpan.FromSeconds(5),
                 Now = () => Clock.UtcNow,
-            });
+            };
+            settings.UseKey(TestAwsEnvironment.AccessKey, TestAwsEnvironment.SecretKey);
+            Ec2 = new Ec2Fleet(settings);
             RunbookSeed.Apply(Ec2);
             Ec2Endpoint = Rebundle.Ec2Endpoint.Ec2Endpoint.Start(Ec2);
         }
@@ -40,6 +41,7 @@ public sealed class LoopbackScalr : IDisposable
         {
             Ec2Endpoint = Ec2Endpoint?.Url.ToString(),
             Ec2AccessKey = TestAwsEnvironment.AccessKey,
+            Ec2SecretKey = TestAwsEnvironment.SecretKey,
             KeyId = KeyId,
             Secret = Secret,
             EnvironmentId = EnvId,

@@ -11,13 +11,16 @@ namespace Rebundle.Scalr.Tests;
 internal static class TestAwsEnvironment
 {
     public const string AccessKey = "AKIDTTMTESTKEY000001";
+
+    /// <summary>The secret the loopback EC2 endpoint verifies signatures with (LoopbackScalr tells it).</summary>
+    public const string SecretKey = "ttm-loopback-secret-000001";
     public const string Region = "us-east-1";
 
     [ModuleInitializer]
     internal static void Initialize()
     {
         Environment.SetEnvironmentVariable("AWS_ACCESS_KEY_ID", AccessKey);
-        Environment.SetEnvironmentVariable("AWS_SECRET_ACCESS_KEY", "test-secret-not-used");
+        Environment.SetEnvironmentVariable("AWS_SECRET_ACCESS_KEY", SecretKey);
         Environment.SetEnvironmentVariable("AWS_SESSION_TOKEN", null);
         Environment.SetEnvironmentVariable("AWS_PROFILE", null);
         Environment.SetEnvironmentVariable("AWS_REGION", Region);

@@ -16,15 +16,17 @@ namespace Rebundle.ScalrApi;
 /// </summary>
 public sealed class Ec2Link : IDisposable
 {
-    /// <summary>The access key the loopback EC2 endpoint accepts by default.</summary>
+    /// <summary>The access key and secret the loopback EC2 endpoint knows by default (it verifies the signature).</summary>
     public const string DefaultAccessKey = "AKIDTTMTESTKEY000001";
+
+    public const string DefaultSecretKey = "ttm-loopback-secret-000001";
 
     private readonly AmazonEC2Client _ec2;
 
-    public Ec2Link(string endpointUrl, string region, string accessKey)
+    public Ec2Link(string endpointUrl, string region, string accessKey, string secretKey)
     {
         var config = new AmazonEC2Config { ServiceURL = endpointUrl, AuthenticationRegion = region, MaxErrorRetry = 2 };
-        _ec2 = new AmazonEC2Client(new BasicAWSCredentials(accessKey, "loopback-secret-not-checked"), config);
+        _ec2 = new AmazonEC2Client(new BasicAWSCredentials(accessKey, secretKey), config);
     }
 
     /// <summary>Image name → AMI id of every image the endpoint has.</summary>

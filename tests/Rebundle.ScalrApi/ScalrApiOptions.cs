@@ -36,6 +36,8 @@ public sealed class ScalrApiOptions
     /// <summary>The access key the EC2 endpoint accepts.</summary>
     public string Ec2AccessKey { get; set; } = Ec2Link.DefaultAccessKey;
 
+    public string Ec2SecretKey { get; set; } = Ec2Link.DefaultSecretKey;
+
     /// <summary>A process left running stops by itself after this long.</summary>
     public TimeSpan Lifetime { get; set; } = TimeSpan.FromMinutes(30);
 

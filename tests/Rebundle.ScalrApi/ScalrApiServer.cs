@@ -85,7 +85,7 @@ public sealed class ScalrApiServer : IAsyncDisposable, IDisposable
     public async Task StartAsync()
     {
         if (_options.Ec2Endpoint != null)
-            World.Ec2 = new Ec2Link(_options.Ec2Endpoint, _options.Region, _options.Ec2AccessKey);
+            World.Ec2 = new Ec2Link(_options.Ec2Endpoint, _options.Region, _options.Ec2AccessKey, _options.Ec2SecretKey);
         if (_options.Seed == "runbook")
         {
             lock (World.Gate) World.SeedRunbook();

@@ -54,7 +54,7 @@ Describe 'Connect-TtmFleet -Aws' {
 
     It 'uses the named profile of the shared credentials file, ahead of the environment' {
         $file = Join-Path $TestDrive 'credentials'
-        Set-Content -Path $file -Value "[ops]`naws_access_key_id = AKIDTTMTESTKEY000001`naws_secret_access_key = not-used`n"
+        Set-Content -Path $file -Value "[ops]`naws_access_key_id = AKIDTTMTESTKEY000001`naws_secret_access_key = ttm-loopback-secret-000001`n"
         $saved = $env:AWS_SHARED_CREDENTIALS_FILE, $env:AWS_ACCESS_KEY_ID
         try {
             $env:AWS_SHARED_CREDENTIALS_FILE = $file

@@ -3,6 +3,8 @@
 
 $script:RepoRoot = (Resolve-Path (Join-Path $PSScriptRoot '../..')).Path
 $script:AccessKey = 'AKIDTTMTESTKEY000001'
+# The endpoint verifies SigV4 signatures with this secret (--secret-key), as EC2 does with the key's own.
+$script:SecretKey = 'ttm-loopback-secret-000001'
 $script:Started = [System.Collections.Generic.List[System.Diagnostics.Process]]::new()
 $script:SavedEnvironment = @{}
 
@@ -24,7 +26,7 @@ function Get-Ec2EndpointDll {
 function Set-Ec2TestCredentials {
     $values = @{
         AWS_ACCESS_KEY_ID           = $script:AccessKey
-        AWS_SECRET_ACCESS_KEY       = 'test-secret-not-used'
+        AWS_SECRET_ACCESS_KEY       = $script:SecretKey
         AWS_SESSION_TOKEN           = $null
         AWS_PROFILE                 = $null
         AWS_REGION                  = 'us-east-1'
@@ -48,11 +50,13 @@ function Start-TestEc2Endpoint {
     param(
         [double] $BootSeconds = 0.3,
         [double] $ImageSeconds = 0.5,
+        # CreateImage without NoReboot takes the instance's status checks away this long (EC2 reboots it).
+        [double] $RebootSeconds = 0.3,
         [int] $PageSize = 1000
     )
     $info = [System.Diagnostics.ProcessStartInfo]::new((Get-Command dotnet).Source)
-    foreach ($argument in @((Get-Ec2EndpointDll), '--port', '0', '--seed', 'runbook', '--boot-seconds', $BootSeconds, '--image-seconds', $ImageSeconds,
-            '--shutdown-seconds', '0', '--page-size', $PageSize, '--access-key', $script:AccessKey, '--lifetime-seconds', '900')) {
+    foreach ($argument in @((Get-Ec2EndpointDll), '--port', '0', '--seed', 'runbook', '--boot-seconds', $BootSeconds, '--image-seconds', $ImageSeconds, '--reboot-seconds', $RebootSeconds,
+            '--shutdown-seconds', '0', '--page-size', $PageSize, '--access-key', $script:AccessKey, '--secret-key', $script:SecretKey, '--lifetime-seconds', '900')) {
         $info.ArgumentList.Add([string] $argument)
     }
     $info.RedirectStandardOutput = $true

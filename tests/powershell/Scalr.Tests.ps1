@@ -14,6 +14,7 @@ BeforeAll {
     $script:SecretText = 'pester-S3cret/Value+='
     $script:EnvId = '5'
     $script:Ec2Key = 'AKIDTTMTESTKEY000001'
+    $script:Ec2Secret = 'ttm-loopback-secret-000001'   # the EC2 endpoint verifies signatures with it
     $script:Processes = [System.Collections.Generic.List[System.Diagnostics.Process]]::new()
 
     # The two loopback servers, built once for this file.
@@ -42,9 +43,9 @@ BeforeAll {
     # A fresh seeded pair: EC2 first (the Scalr seed adopts its images and instances), then Scalr.
     function Start-LoopbackScalr {
         $ec2 = Start-LoopbackServer 'Rebundle.Ec2Endpoint' @('--port', '0', '--seed', 'runbook', '--boot-seconds', '1',
-            '--image-seconds', '1', '--shutdown-seconds', '0.5', '--access-key', $Ec2Key, '--lifetime-seconds', '900')
+            '--image-seconds', '1', '--shutdown-seconds', '0.5', '--access-key', $Ec2Key, '--secret-key', $Ec2Secret, '--lifetime-seconds', '900')
         $scalr = Start-LoopbackServer 'Rebundle.ScalrApi' @('--port', '0', '--key-id', $KeyId, '--secret', $SecretText,
-            '--env', $EnvId, '--seed', 'runbook', '--ec2-endpoint', "$ec2/", '--ec2-access-key', $Ec2Key,
+            '--env', $EnvId, '--seed', 'runbook', '--ec2-endpoint', "$ec2/", '--ec2-access-key', $Ec2Key, '--ec2-secret-key', $Ec2Secret,
             '--boot-seconds', '1.5', '--terminate-seconds', '0', '--lifetime-seconds', '900')
         [pscustomobject]@{ Url = $scalr; Ec2 = "$ec2/" }
     }
@@ -56,7 +57,7 @@ BeforeAll {
 
     # The backend's CreateImage goes through the SDK's credential chain: the EC2 endpoint's test key.
     $script:SavedAws = @{}
-    foreach ($pair in @{ AWS_ACCESS_KEY_ID = $Ec2Key; AWS_SECRET_ACCESS_KEY = 'not-checked'; AWS_EC2_METADATA_DISABLED = 'true'; AWS_PROFILE = $null }.GetEnumerator()) {
+    foreach ($pair in @{ AWS_ACCESS_KEY_ID = $Ec2Key; AWS_SECRET_ACCESS_KEY = $Ec2Secret; AWS_EC2_METADATA_DISABLED = 'true'; AWS_PROFILE = $null }.GetEnumerator()) {
         $script:SavedAws[$pair.Key] = [Environment]::GetEnvironmentVariable($pair.Key)
         [Environment]::SetEnvironmentVariable($pair.Key, $pair.Value)
     }
