@@ -161,7 +161,7 @@ namespace Rebundle.PowerShell.Commands
             var sandboxFolder = backend is SandboxBackend ? System.IO.Path.GetDirectoryName(backend.Location) : null;
             IFarmLeases leases = new FileLeases(FileLeases.FolderFor(backend.Kind, backend.Location, sandboxFolder), user);
             // A backend that can hold leases itself (AWS: a tag on the farm's templates) shares them with every machine.
-            if (backend is IFarmLeases shared) leases = new LayeredLeases(leases, shared);
+            if (backend.Capability<IFarmLeases>() is { } shared) leases = new LayeredLeases(leases, shared);
             var connection = new FleetConnection(new Fleet(audited, names, leases), DateTimeOffset.Now, configPath, auditPath);
             FleetSession.Set(connection);
             WriteVerbose($"Connected to the {connection.Backend} fleet at {connection.Location}.");
