@@ -15,7 +15,7 @@ namespace Rebundle.Aws
     /// filtered, paginated pass (never one call per server or role); retries and backoff are
     /// the SDK's standard retry mode.
     /// </summary>
-    public sealed partial class AwsBackend : IFleetBackend
+    public sealed partial class AwsBackend : IFleetBackend, ISshReachableServers
     {
         // EC2 caps: DescribeInstances/DescribeImages pages hold up to 1000 items, launch-template
         // pages up to 200, and one call's filters take up to 200 values in all (FilterLimit).
@@ -128,6 +128,9 @@ namespace Rebundle.Aws
             }
             return images;
         }
+
+        /// <summary>Image lookup, role retirement, SSH-reachable servers and shared leases (a tag on the farm's templates).</summary>
+        public T? Capability<T>() where T : class => this as T;
 
         public void Dispose()
         {

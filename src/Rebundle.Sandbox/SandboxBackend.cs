@@ -15,7 +15,7 @@ namespace Rebundle.Sandbox
     /// due respawns happen, reads or changes, and writes back only what changed — so state
     /// survives between sessions and two sessions can share one Sandbox.
     /// </summary>
-    public sealed class SandboxBackend : IFleetBackend, IImageLookup, IRoleRetirement
+    public sealed class SandboxBackend : IFleetBackend, IImageLookup, IRoleRetirement, ISandboxControl
     {
         public const string FileName = "sandbox.json";
 
@@ -163,6 +163,9 @@ namespace Rebundle.Sandbox
                 state.Images.RemoveAll(i => i.Id == record.ImageId);
             return true;
         });
+
+        /// <summary>Image lookup, role retirement and Sandbox control; not SSH (its addresses are made up).</summary>
+        public T? Capability<T>() where T : class => this as T;
 
         public void Dispose()
         {

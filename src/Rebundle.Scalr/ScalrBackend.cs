@@ -14,7 +14,7 @@ namespace Rebundle.Scalr
     /// Snapshots are EC2 CreateImage of the server's instance, registered in Scalr once
     /// available. Reads use list routes with pagination; see docs/scalr.md for each route.
     /// </summary>
-    public sealed partial class ScalrBackend : IFleetBackend
+    public sealed partial class ScalrBackend : IFleetBackend, ISshReachableServers
     {
         /// <summary>Above this many farm roles, one environment-wide server list is cheaper than one list per farm role.</summary>
         private const int PerFarmRoleServerLists = 2;
@@ -153,6 +153,9 @@ namespace Rebundle.Scalr
 
         /// <summary>Not forced: Scalr runs its termination hooks (scalr.system.server_terminate_timeout).</summary>
         public void TerminateServer(Server server) => _client.Post($"servers/{server.Id}/actions/terminate/", new { force = false });
+
+        /// <summary>Only SSH-reachable servers: Scalr has no image lookup by name nor role retirement here.</summary>
+        public T? Capability<T>() where T : class => this as T;
 
         public void Dispose()
         {

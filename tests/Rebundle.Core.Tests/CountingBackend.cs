@@ -67,5 +67,7 @@ internal sealed class CountingBackend : IFleetBackend
         _inner.TerminateServer(server);
     }
 
+    public T? Capability<T>() where T : class => _inner.Capability<T>();
+
     public void Dispose() => _inner.Dispose();
 }

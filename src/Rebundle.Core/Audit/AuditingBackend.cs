@@ -16,7 +16,7 @@ namespace Rebundle.Audit
     /// changes — then made, then written again with its outcome. Reads pass straight through.
     /// Because it wraps the backend at connect time, no cmdlet and no runbook step can skip it.
     /// </summary>
-    public sealed class AuditingBackend : IFleetBackend, IImageLookup, IRoleRetirement
+    public sealed class AuditingBackend : IFleetBackend
     {
         private readonly IFleetBackend _inner;
         private readonly IAuditSink _sink;
@@ -29,9 +29,6 @@ namespace Rebundle.Audit
             _user = user;
             Guard = guard ?? ChangeGuard.None;
         }
-
-        /// <summary>The backend underneath (for backend-specific commands such as Set-TtmSandbox).</summary>
-        public IFleetBackend Inner => _inner;
 
         public ChangeGuard Guard { get; }
 
@@ -134,35 +131,55 @@ namespace Rebundle.Audit
             },
             _ => "terminated");
 
-        public IReadOnlyList<Image> FindImagesByName(string name) =>
-            _inner is IImageLookup lookup ? lookup.FindImagesByName(name) : Array.Empty<Image>();
-
-        public void DeleteRole(Role role, bool deleteImage)
+        /// <summary>
+        /// What the backend underneath offers, in a form that keeps this wrapper's promise: a
+        /// capability that changes nothing is forwarded as it is; role retirement is handed out
+        /// guarded and audited like every other change; any other capability is withheld, so a
+        /// new capability that changes the fleet cannot slip past the guard and the audit log.
+        /// </summary>
+        public T? Capability<T>() where T : class
         {
-            if (!(_inner is IRoleRetirement retirement))
-                throw new TtmException(TtmErrorCode.InvalidArgument, $"The {Kind} backend cannot delete roles.", role.Name);
-            Change(
-                new ChangeIntent
-                {
-                    Action = "DeleteRole",
-                    Target = ChangeIntent.RoleTarget(role.Name),
-                    Farms = FarmsRunning(role.Name),
-                    Before = $"role {role.Name} with image {role.ImageId}",
-                    After = deleteImage ? "deleted with its image" : "deleted",
-                    Description = $"Delete role {role.Name}" + (deleteImage ? $" and its image {role.ImageId}" : ""),
-                },
-                () =>
-                {
-                    retirement.DeleteRole(role, deleteImage);
-                    return true;
-                },
-                _ => deleteImage ? "deleted with its image" : "deleted");
+            if (typeof(T) == typeof(IRoleRetirement))
+                return _inner.Capability<IRoleRetirement>() is { } retirement ? (T)(object)new AuditedRetirement(this, retirement) : null;
+            // Only interfaces: a concrete backend class may also be an IUnauditedCapability, and
+            // handing it out would hand out its changes unguarded.
+            var forwarded = typeof(T).IsInterface && typeof(IUnauditedCapability).IsAssignableFrom(typeof(T));
+            return forwarded ? _inner.Capability<T>() : null;
         }
 
-        /// <summary>Whether the backend underneath can retire roles.</summary>
-        public bool CanRetireRoles => _inner is IRoleRetirement;
-
         public void Dispose() => _inner.Dispose();
+
+        private void DeleteRole(IRoleRetirement retirement, Role role, bool deleteImage) => Change(
+            new ChangeIntent
+            {
+                Action = "DeleteRole",
+                Target = ChangeIntent.RoleTarget(role.Name),
+                Farms = FarmsRunning(role.Name),
+                Before = $"role {role.Name} with image {role.ImageId}",
+                After = deleteImage ? "deleted with its image" : "deleted",
+                Description = $"Delete role {role.Name}" + (deleteImage ? $" and its image {role.ImageId}" : ""),
+            },
+            () =>
+            {
+                retirement.DeleteRole(role, deleteImage);
+                return true;
+            },
+            _ => deleteImage ? "deleted with its image" : "deleted");
+
+        /// <summary>The backend's role retirement, through the guard and the write-ahead audit.</summary>
+        private sealed class AuditedRetirement : IRoleRetirement
+        {
+            private readonly AuditingBackend _audit;
+            private readonly IRoleRetirement _inner;
+
+            public AuditedRetirement(AuditingBackend audit, IRoleRetirement inner)
+            {
+                _audit = audit;
+                _inner = inner;
+            }
+
+            public void DeleteRole(Role role, bool deleteImage) => _audit.DeleteRole(_inner, role, deleteImage);
+        }
 
         private IReadOnlyList<string> FarmsRunning(string roleName) => _inner.GetFarmRoles()
             .Where(r => string.Equals(r.Role, roleName, StringComparison.OrdinalIgnoreCase))

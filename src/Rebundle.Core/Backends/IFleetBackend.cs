@@ -67,5 +67,12 @@ namespace Rebundle.Backends
 
         /// <summary>Terminates the server.</summary>
         void TerminateServer(Server server);
+
+        /// <summary>
+        /// The optional capability <typeparamref name="T"/> (<see cref="IImageLookup"/>,
+        /// <see cref="IRoleRetirement"/>, <see cref="ISshReachableServers"/>, Sandbox control, leases),
+        /// or null when this backend has not got it. Wrappers forward the question to what they wrap.
+        /// </summary>
+        T? Capability<T>() where T : class;
     }
 }

@@ -3,12 +3,25 @@ using Rebundle.Domain;
 
 namespace Rebundle.Backends
 {
+    // Optional capabilities are asked for with IFleetBackend.Capability<T>(), never guessed with
+    // `is`: a wrapper (the audit wrapper) must answer for what it wraps, and may hand out a
+    // capability only in a form that keeps its guarantees.
+
+    /// <summary>
+    /// A capability that changes nothing in the fleet (reads, or settings of a rehearsal), so a
+    /// wrapper may forward it as it is. A capability that changes the fleet must not implement
+    /// this: the audit wrapper then hands it out only guarded and audited, or not at all.
+    /// </summary>
+    public interface IUnauditedCapability
+    {
+    }
+
     /// <summary>
     /// A backend that can find images by name. A resumed rebundle uses it to find an image that
     /// was started just before a crash, before the journal could record its id, instead of
     /// snapshotting the role a second time.
     /// </summary>
-    public interface IImageLookup
+    public interface IImageLookup : IUnauditedCapability
     {
         IReadOnlyList<Image> FindImagesByName(string name);
     }
@@ -18,5 +31,13 @@ namespace Rebundle.Backends
     {
         /// <summary>Deletes the role; with <paramref name="deleteImage"/> also its image and the image's snapshots.</summary>
         void DeleteRole(Role role, bool deleteImage);
+    }
+
+    /// <summary>
+    /// A backend whose servers can be reached over SSH at the addresses it reports (AWS, Scalr).
+    /// The Sandbox's servers have made-up addresses, so it does not offer this.
+    /// </summary>
+    public interface ISshReachableServers : IUnauditedCapability
+    {
     }
 }

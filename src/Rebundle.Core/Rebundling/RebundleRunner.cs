@@ -239,7 +239,7 @@ namespace Rebundle.Rebundling
             var recorded = Events(step, "image").LastOrDefault(e => e["role"] == target)?["imageId"];
             if (recorded != null) return recorded;
             // Started just before a crash, before the journal could say so: find it by name.
-            if (!IsResume || !(_fleet.Backend is IImageLookup lookup)) return null;
+            if (!IsResume || !(_fleet.Backend.Capability<IImageLookup>() is { } lookup)) return null;
             return lookup.FindImagesByName(imageName).FirstOrDefault(i => i.Status != ImageStatus.Failed)?.Id;
         }
 

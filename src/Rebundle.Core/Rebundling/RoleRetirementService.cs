@@ -62,7 +62,7 @@ namespace Rebundle.Rebundling
 
         public void Apply(RoleRetirement retirement)
         {
-            var backend = _fleet.Backend as IRoleRetirement ?? _fleet.BackendAs<IRoleRetirement>()
+            var backend = _fleet.Backend.Capability<IRoleRetirement>()
                 ?? throw new TtmException(TtmErrorCode.InvalidArgument, $"The {_fleet.Backend.Kind} backend cannot retire roles.", retirement.Role.Name);
             backend.DeleteRole(retirement.Role, retirement.DeleteImage);
         }

@@ -128,10 +128,6 @@ namespace Rebundle.Runbook
             .Where(r => string.Equals(r.Role, roleName, StringComparison.OrdinalIgnoreCase))
             .Select(r => r.Farm).Distinct(StringComparer.OrdinalIgnoreCase).ToList();
 
-        /// <summary>The backend as <typeparamref name="T"/>, looking through the audit wrapper; null if it is not one.</summary>
-        public T? BackendAs<T>() where T : class =>
-            Backend as T ?? (Backend as Audit.AuditingBackend)?.Inner as T;
-
         public void Dispose() => Backend.Dispose();
 
         private static bool IsLive(ServerStatus status) => status != ServerStatus.Terminated && status != ServerStatus.Terminating;

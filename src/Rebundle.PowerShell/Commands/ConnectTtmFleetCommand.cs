@@ -30,7 +30,11 @@ namespace Rebundle.PowerShell.Commands
         [ValidateNotNullOrEmpty]
         public string? Path { get; set; }
 
-        // ---- Backend parameter sets (AWS, Scalr) are added here, each in its own region. ----
+        internal IFleetBackend ConnectSandbox(NameTables names) =>
+            SandboxBackend.Open(Path == null ? null : GetUnresolvedProviderPathFromPSPath(Path), names);
+
+        // ---- Backend parameter sets (AWS, Scalr) are added here, each in its own region, ----
+        // ---- and each backend has its entry in Infrastructure/BackendRegistry.cs.        ----
 
         /// <summary>Where every change is logged (JSON lines); default $env:REBUNDLE_AUDIT_LOG, else ~/.rebundle/audit.log.</summary>
         [Parameter]
@@ -80,7 +84,7 @@ namespace Rebundle.PowerShell.Commands
 
         // Its own method, not inlined, so the Scalr client and the AWS SDK load only when -Scalr is used.
         [MethodImpl(MethodImplOptions.NoInlining)]
-        private Backends.IFleetBackend ConnectScalr()
+        internal IFleetBackend ConnectScalr()
         {
             var options = new Rebundle.Scalr.ScalrConnectionOptions
             {
@@ -127,7 +131,7 @@ namespace Rebundle.PowerShell.Commands
 
         // Its own method, not inlined, so the AWS SDK loads only when -Aws is used.
         [MethodImpl(MethodImplOptions.NoInlining)]
-        private IFleetBackend ConnectAws() => Rebundle.Aws.AwsBackend.Connect(new Rebundle.Aws.AwsConnectionOptions
+        internal IFleetBackend ConnectAws() => Rebundle.Aws.AwsBackend.Connect(new Rebundle.Aws.AwsConnectionOptions
         {
             Region = Region,
             ProfileName = ProfileName,
@@ -147,21 +151,15 @@ namespace Rebundle.PowerShell.Commands
         protected override void End()
         {
             var (names, configPath) = LoadNameTables();
-            var backend = ParameterSetName switch
-            {
-                SandboxSet => SandboxBackend.Open(Path == null ? null : GetUnresolvedProviderPathFromPSPath(Path), names),
-                ScalrSet => ConnectScalr(),
-                AwsSet => ConnectAws(),
-                _ => throw new TtmException(TtmErrorCode.InvalidArgument, $"Unknown backend '{ParameterSetName}'."),
-            };
+            var choice = BackendRegistry.For(ParameterSetName);
+            var backend = choice.Connect(this, names);
             var auditPath = AuditLogPath != null ? GetUnresolvedProviderPathFromPSPath(AuditLogPath) : FileAuditSink.DefaultPath();
             var user = Environment.UserName + "@" + Environment.MachineName;
             // Every change passes the guard (protected farms from the configuration) and is audited ahead.
             var audited = new AuditingBackend(backend, new FileAuditSink(auditPath), user, new ChangeGuard(names.IsProtectedFarm));
-            var sandboxFolder = backend is SandboxBackend ? System.IO.Path.GetDirectoryName(backend.Location) : null;
-            IFarmLeases leases = new FileLeases(FileLeases.FolderFor(backend.Kind, backend.Location, sandboxFolder), user);
+            IFarmLeases leases = new FileLeases(FileLeases.FolderFor(backend.Kind, backend.Location, choice.LeaseFolder(backend)), user);
             // A backend that can hold leases itself (AWS: a tag on the farm's templates) shares them with every machine.
-            if (backend is IFarmLeases shared) leases = new LayeredLeases(leases, shared);
+            if (backend.Capability<IFarmLeases>() is { } shared) leases = new LayeredLeases(leases, shared);
             var connection = new FleetConnection(new Fleet(audited, names, leases), DateTimeOffset.Now, configPath, auditPath);
             FleetSession.Set(connection);
             WriteVerbose($"Connected to the {connection.Backend} fleet at {connection.Location}.");

@@ -146,12 +146,12 @@ namespace Rebundle.PowerShell.Commands
             using var journalLock = resuming || !WhatIfRequested ? Fleet.Leases.AcquireJournal(journalPath, $"Invoke-TtmRebundle {journalPath}") : null;
             // Read the plan without creating the journal, so -WhatIf leaves no file behind.
             var journal = resuming ? FileJournal.Open(journalPath, WriteWarning) : (IJournal)new DeferredJournal(journalPath);
-            // Remote work as the journal's plan (when resuming) or this command asks for it. The
-            // Sandbox's servers have made-up addresses: there it needs -Address (a real test server).
+            // Remote work as the journal's plan (when resuming) or this command asks for it. A backend
+            // whose servers SSH cannot reach (the Sandbox's addresses are made up) needs -Address (a real test server).
             var recorded = RebundleRunner.RecordedPlan(journal);
             if (resuming && recorded != null) RequireSameRun(recorded, journalPath);
             var remoteWork = !(recorded?.SkipOsUpdate ?? SkipOsUpdate) || (recorded?.Verify ?? Check != null);
-            var reachable = Fleet.BackendAs<Sandbox.SandboxBackend>() == null || Address != null;
+            var reachable = Fleet.Backend.Capability<Backends.ISshReachableServers>() != null || Address != null;
             var runner = new RebundleRunner(Fleet, journal, Reporter, remoteWork && reachable ? Preparation() : null);
             var plan = runner.Plan(options);
             var unreachable = Unreachable(runner, plan);

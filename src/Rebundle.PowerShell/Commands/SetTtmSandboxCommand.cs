@@ -43,7 +43,7 @@ namespace Rebundle.PowerShell.Commands
 
         protected override void End()
         {
-            var sandbox = Fleet.BackendAs<SandboxBackend>();
+            var sandbox = Fleet.Backend.Capability<ISandboxControl>();
             if (sandbox == null)
                 throw new TtmException(TtmErrorCode.InvalidArgument,
                     $"Set-TtmSandbox changes the Sandbox only; this session is connected to {Fleet.Backend.Kind}. Run Connect-TtmFleet -Sandbox first.");

@@ -41,6 +41,9 @@ namespace Rebundle.PowerShell.Completion
             }
         }
 
+        /// <summary>A closed runspace is forgotten (its id is never reused; the entry would only pile up).</summary>
+        public static void Forget(Guid runspace) => RegisteredRunspaces.TryRemove(runspace, out _);
+
         private static void Register()
         {
             var script = ScriptBlock.Create(Completer);

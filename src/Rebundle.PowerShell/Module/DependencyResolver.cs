@@ -27,6 +27,7 @@ namespace Rebundle.PowerShell.Module
         private static string _folder = "";
         private static Dictionary<string, string> _dependencies = new Dictionary<string, string>();
         private static Func<AssemblyName, Assembly?>? _load;
+        private static int _imports;
 
         /// <summary>"Rebundle" on PowerShell 7, "LoadFrom" on Windows PowerShell (or where the context cannot be made), null in a dev layout without dependencies/.</summary>
         public static string? Mode { get; private set; }
@@ -36,6 +37,7 @@ namespace Rebundle.PowerShell.Module
         {
             lock (Gate)
             {
+                _imports++;
                 if (Mode != null) return;
                 _moduleFolder = Path.GetDirectoryName(cmdletAssembly.Location) ?? "";
                 var folder = Path.Combine(_moduleFolder, "dependencies");
@@ -46,6 +48,24 @@ namespace Rebundle.PowerShell.Module
                 _folder = folder;
                 Mode = RunsOnDotNetCore() && File.Exists(Path.Combine(_moduleFolder, LoadContextAssembly)) ? "Rebundle" : "LoadFrom";
                 AppDomain.CurrentDomain.AssemblyResolve += OnAssemblyResolve;
+            }
+        }
+
+        /// <summary>
+        /// At Remove-Module: when no runspace has the module imported any more, stop answering
+        /// for its dependencies. Whatever was loaded stays loaded (a load context is never
+        /// unloaded here), and the next Import-Module hooks the resolver again and reuses it.
+        /// </summary>
+        public static void Uninstall()
+        {
+            lock (Gate)
+            {
+                // Counted, because the resolver is the process's while imports are per runspace:
+                // removing the module from one runspace must not break another that still uses it.
+                _imports = Math.Max(0, _imports - 1);
+                if (_imports > 0 || Mode == null) return;
+                AppDomain.CurrentDomain.AssemblyResolve -= OnAssemblyResolve;
+                Mode = null;
             }
         }
 
