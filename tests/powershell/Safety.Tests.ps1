@@ -42,6 +42,17 @@ BeforeAll {
         [pscustomobject]@{ Lines = $lines; ExitCode = $LASTEXITCODE; Text = $lines -join "`n" }
     }
 
+    # Runs one script in two `pwsh -NonInteractive` processes at the same time; returns both outputs.
+    function Invoke-TwiceAtOnce([string] $Script, [int] $TimeoutSeconds) {
+        $encoded = [Convert]::ToBase64String([Text.Encoding]::Unicode.GetBytes("Import-Module '$(Get-RebundleModulePath)'; $Script"))
+        $pwsh = Get-PwshCommand
+        $jobs = 1..2 | ForEach-Object {
+            Start-ThreadJob -ScriptBlock { param($exe, $prefix, $encoded) & $exe @prefix -NoProfile -NonInteractive -EncodedCommand $encoded 2>&1 | ForEach-Object { "$_" } } -ArgumentList $pwsh.Exe, $pwsh.Prefix, $encoded
+        }
+        $jobs | Wait-Job -Timeout $TimeoutSeconds | Receive-Job
+        $jobs | Remove-Job -Force
+    }
+
     function Get-FleetPicture([string] $Farm) {
         (Get-TtmServer -Farm $Farm | Sort-Object Id | ForEach-Object { "$($_.Alias)=$($_.Id)" }) -join ',' +
         '|' + ((Get-TtmFarmRole -Farm $Farm | Sort-Object Alias | ForEach-Object { "$($_.Alias)->$($_.Role)" }) -join ',')
@@ -156,13 +167,7 @@ Describe 'Leases (issue 10, case 5)' {
         $counts = @{}
         Get-TtmFarmRole -Farm Dev | ForEach-Object { $counts[$_.Alias] = $_.DesiredCount }
         $script = "`$ErrorView = 'NormalView'; $($fleet.Connect); Invoke-TtmRecycle -Farm Dev -BatchSize 6 -Timeout 0:2:0 | Out-Null; 'exit:' + `$?"
-        $encoded = [Convert]::ToBase64String([Text.Encoding]::Unicode.GetBytes("Import-Module '$(Get-RebundleModulePath)'; $script"))
-        $pwsh = Get-PwshCommand
-        $jobs = 1..2 | ForEach-Object {
-            Start-ThreadJob -ScriptBlock { param($exe, $prefix, $encoded) & $exe @prefix -NoProfile -NonInteractive -EncodedCommand $encoded 2>&1 | ForEach-Object { "$_" } } -ArgumentList $pwsh.Exe, $pwsh.Prefix, $encoded
-        }
-        $outputs = $jobs | Wait-Job -Timeout 180 | Receive-Job
-        $jobs | Remove-Job -Force
+        $outputs = Invoke-TwiceAtOnce $script -TimeoutSeconds 180
 
         ($outputs -match 'TtmFarmBusy') | Should -Not -BeNullOrEmpty
         ($outputs -join "`n") | Should -Match "farm Dev is in use by another run: .* \(process \d+, Invoke-TtmRecycle"
@@ -179,13 +184,7 @@ Describe 'Leases (issue 10, case 5)' {
         $counts = @{}
         Get-TtmFarmRole -Farm Production | ForEach-Object { $counts[$_.Alias] = $_.DesiredCount }
         $script = "`$ErrorView = 'NormalView'; $($fleet.Connect); Invoke-TtmRebundle -Resume '$journal' -ApproveProduction 6>`$null | Out-Null"
-        $encoded = [Convert]::ToBase64String([Text.Encoding]::Unicode.GetBytes("Import-Module '$(Get-RebundleModulePath)'; $script"))
-        $pwsh = Get-PwshCommand
-        $jobs = 1..2 | ForEach-Object {
-            Start-ThreadJob -ScriptBlock { param($exe, $prefix, $encoded) & $exe @prefix -NoProfile -NonInteractive -EncodedCommand $encoded 2>&1 | ForEach-Object { "$_" } } -ArgumentList $pwsh.Exe, $pwsh.Prefix, $encoded
-        }
-        $outputs = $jobs | Wait-Job -Timeout 240 | Receive-Job
-        $jobs | Remove-Job -Force
+        $outputs = Invoke-TwiceAtOnce $script -TimeoutSeconds 240
 
         ($outputs -join "`n") | Should -Match ([regex]::Escape("journal $journal is in use by another run"))
         Get-TtmFarmRole -Farm Production | ForEach-Object {

@@ -29,7 +29,7 @@ namespace Rebundle.Safety
         {
             var previous = _approver.Value;
             _approver.Value = approver;
-            return new Scope(() => _approver.Value = previous);
+            return new DisposableAction(() => _approver.Value = previous);
         }
 
         /// <summary>The protected farms among <paramref name="farms"/>.</summary>
@@ -48,19 +48,6 @@ namespace Rebundle.Safety
                 $"{intent.Description} touches protected farm {farms}, and that was not approved, so nothing was changed. " +
                 (approver?.HowToApprove ?? "Run it from a Rebundle cmdlet with -Force to approve it."),
                 protectedFarms[0]);
-        }
-
-        private sealed class Scope : IDisposable
-        {
-            private Action? _end;
-
-            public Scope(Action end) => _end = end;
-
-            public void Dispose()
-            {
-                _end?.Invoke();
-                _end = null;
-            }
         }
     }
 }

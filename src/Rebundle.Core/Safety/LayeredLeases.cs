@@ -32,30 +32,16 @@ namespace Rebundle.Safety
             try
             {
                 var inner = second();
-                return new Pair(inner, first);
+                return new DisposableAction(() =>
+                {
+                    try { inner.Dispose(); }
+                    finally { first.Dispose(); }
+                });
             }
             catch
             {
                 first.Dispose();
                 throw;
-            }
-        }
-
-        private sealed class Pair : IDisposable
-        {
-            private readonly IDisposable _inner;
-            private readonly IDisposable _outer;
-
-            public Pair(IDisposable inner, IDisposable outer)
-            {
-                _inner = inner;
-                _outer = outer;
-            }
-
-            public void Dispose()
-            {
-                try { _inner.Dispose(); }
-                finally { _outer.Dispose(); }
             }
         }
     }

@@ -60,14 +60,14 @@ namespace Rebundle.PowerShell.Infrastructure.Files
                 foreach (var path in taken) Release(path);
                 throw;
             }
-            return new Lease(() => taken.ForEach(Release));
+            return new DisposableAction(() => taken.ForEach(Release));
         }
 
         public IDisposable AcquireJournal(string journalPath, string purpose)
         {
             var path = Path.GetFullPath(journalPath) + ".lock";
             Take(path, purpose, $"journal {journalPath}");
-            return new Lease(() => Release(path));
+            return new DisposableAction(() => Release(path));
         }
 
         private void Take(string lockPath, string purpose, string what)
@@ -148,19 +148,6 @@ namespace Rebundle.PowerShell.Infrastructure.Files
             public FileStream Stream { get; }
 
             public int Count { get; set; } = 1;
-        }
-
-        private sealed class Lease : IDisposable
-        {
-            private Action? _release;
-
-            public Lease(Action release) => _release = release;
-
-            public void Dispose()
-            {
-                _release?.Invoke();
-                _release = null;
-            }
         }
     }
 }
