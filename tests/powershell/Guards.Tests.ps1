@@ -16,38 +16,6 @@ BeforeAll {
     Import-Module (Get-RebundleModulePath) -Force
     Set-Ec2TestCredentials
 
-    # A fresh, fast Sandbox connected here; Connect is the line a child process uses to reach it.
-    function New-GuardSandbox([string] $ConfigurationPath) {
-        $folder = Join-Path $TestDrive ([guid]::NewGuid().ToString('n'))
-        New-Item -ItemType Directory $folder | Out-Null
-        $audit = Join-Path $folder 'audit.log'
-        $config = if ($ConfigurationPath) { " -ConfigurationPath '$ConfigurationPath'" } else { '' }
-        $connect = "Connect-TtmFleet -Sandbox -Path '$folder' -AuditLogPath '$audit'$config | Out-Null"
-        Invoke-Expression $connect
-        $zero = [TimeSpan]::Zero
-        Set-TtmSandbox -BootDelay $zero -ImageDelay $zero -RespawnDelay ([TimeSpan]::FromSeconds(30))
-        [pscustomobject]@{ Connect = $connect; Folder = $folder; AuditLog = $audit; StateFile = Join-Path $folder 'sandbox.json'; Endpoint = $null }
-    }
-
-    # The same on the loopback EC2 endpoint; there "nothing changed" is read from its request log.
-    function New-GuardEc2Fleet {
-        $folder = Join-Path $TestDrive ([guid]::NewGuid().ToString('n'))
-        New-Item -ItemType Directory $folder | Out-Null
-        $audit = Join-Path $folder 'audit.log'
-        $endpoint = Start-TestEc2Endpoint -BootSeconds 0.2 -ImageSeconds 0.2
-        $connect = "Connect-TtmFleet -Aws -EndpointUrl '$($endpoint.Url)' -Region us-east-1 -PollInterval '0:0:0.2' -AuditLogPath '$audit' | Out-Null"
-        Invoke-Expression $connect
-        [pscustomobject]@{ Connect = $connect; Folder = $folder; AuditLog = $audit; StateFile = $null; Endpoint = $endpoint }
-    }
-
-    # Runs a script in `pwsh -NonInteractive` after connecting; returns its lines and exit code.
-    function Invoke-NonInteractive($Fleet, [string] $Script) {
-        # NormalView prints each error's FullyQualifiedErrorId; the script's own command comes
-        # last, so the exit code is the one pwsh gives it.
-        $lines = Invoke-ChildRebundle "`$ErrorView = 'NormalView'; $($Fleet.Connect); $Script"
-        [pscustomobject]@{ Lines = $lines; ExitCode = $LASTEXITCODE; Text = $lines -join "`n" }
-    }
-
     # What "nothing changed" means: the Sandbox file byte for byte (on EC2: the mutating requests
     # it has answered), and the audit log's length. A farm lease's ttm:lease tag is not a change.
     function Get-FleetState($Fleet) {
@@ -74,7 +42,7 @@ AfterAll {
 
 Describe 'The Production guard in pwsh -NonInteractive, for every changing cmdlet (<Backend>)' -ForEach $backends {
     BeforeAll {
-        $script:fleet = if ($Backend -eq 'Aws') { New-GuardEc2Fleet } else { New-GuardSandbox }
+        $script:fleet = New-GuardedFleet -Backend $Backend
         $script:baseImage = (Get-TtmRole -Name TTM-Base).ImageId
     }
 
@@ -122,7 +90,7 @@ Describe 'The Production guard in pwsh -NonInteractive, for every changing cmdle
 
 Describe 'Invoke-TtmRebundle and Undo-TtmRebundle in pwsh -NonInteractive' {
     BeforeAll {
-        $script:fleet = New-GuardSandbox
+        $script:fleet = New-GuardedFleet
         $script:journal = Join-Path $fleet.Folder 'sidekiq.jsonl'
         $script:seededImage = (Get-TtmRole -Name Sidekiq).ImageId
     }
@@ -164,7 +132,7 @@ Describe 'Invoke-TtmRebundle and Undo-TtmRebundle in pwsh -NonInteractive' {
 
 Describe 'Remove-TtmRoleVersion asks before every deletion' {
     BeforeAll {
-        $script:fleet = New-GuardSandbox
+        $script:fleet = New-GuardedFleet
         # A second version of Reports (made from Dev, which needs no approval), so KeepLatest 1 has one to retire.
         Get-TtmServer -Farm Dev -Role Reports | New-TtmRoleSnapshot -Timeout 0:1:0 | Out-Null
         $script:noJournals = Join-Path $fleet.Folder 'journals'
@@ -195,7 +163,7 @@ Describe 'A protected farm named in the configuration file' {
     BeforeAll {
         $config = Join-Path $TestDrive 'protect-dev.json'
         '{ "protectedFarms": ["Dev"] }' | Set-Content $config
-        $script:fleet = New-GuardSandbox -ConfigurationPath $config
+        $script:fleet = New-GuardedFleet -ConfigurationPath $config
     }
 
     It 'protects Dev: Set-TtmFarmRole and Invoke-TtmRecycle there are refused in pwsh -NonInteractive' {
@@ -218,7 +186,7 @@ Describe 'A protected farm named in the configuration file' {
 
 Describe 'A piped server is the whole scope of Invoke-TtmRecycle' {
     BeforeAll {
-        $script:fleet = New-GuardSandbox
+        $script:fleet = New-GuardedFleet
     }
 
     It 'replaces one of the two Production RailsAppServer servers when only that one is piped' {

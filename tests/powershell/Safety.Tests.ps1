@@ -15,33 +15,6 @@ BeforeAll {
     Import-Module (Get-RebundleModulePath) -Force
     Set-Ec2TestCredentials
 
-    # A fresh fleet of the given kind, connected here; returns the Connect-TtmFleet line a child process uses.
-    function New-GuardFleet([string] $Backend) {
-        $folder = Join-Path $TestDrive ([guid]::NewGuid().ToString('n'))
-        New-Item -ItemType Directory $folder | Out-Null
-        $audit = Join-Path $folder 'audit.log'
-        if ($Backend -eq 'Sandbox') {
-            $connect = "Connect-TtmFleet -Sandbox -Path '$folder' -AuditLogPath '$audit' | Out-Null"
-            Connect-TtmFleet -Sandbox -Path $folder -AuditLogPath $audit | Out-Null
-            $zero = [TimeSpan]::Zero
-            Set-TtmSandbox -BootDelay $zero -ImageDelay $zero -RespawnDelay ([TimeSpan]::FromSeconds(30))
-        }
-        else {
-            $endpoint = Start-TestEc2Endpoint -BootSeconds 0.2 -ImageSeconds 0.2
-            $connect = "Connect-TtmFleet -Aws -EndpointUrl '$($endpoint.Url)' -Region us-east-1 -PollInterval '0:0:0.2' -AuditLogPath '$audit' | Out-Null"
-            Connect-TtmFleet -Aws -EndpointUrl $endpoint.Url -Region us-east-1 -PollInterval '0:0:0.2' -AuditLogPath $audit | Out-Null
-        }
-        [pscustomobject]@{ Connect = $connect; Folder = $folder; AuditLog = $audit }
-    }
-
-    # Runs a script in `pwsh -NonInteractive` after connecting; returns its lines and exit code.
-    function Invoke-NonInteractive($Fleet, [string] $Script) {
-        # NormalView prints each error's FullyQualifiedErrorId (the concise view shows only messages);
-        # the script's own command comes last, so the exit code is the one pwsh gives it.
-        $lines = Invoke-ChildRebundle "`$ErrorView = 'NormalView'; $($Fleet.Connect); $Script"
-        [pscustomobject]@{ Lines = $lines; ExitCode = $LASTEXITCODE; Text = $lines -join "`n" }
-    }
-
     # Runs one script in two `pwsh -NonInteractive` processes at the same time; returns both outputs.
     function Invoke-TwiceAtOnce([string] $Script, [int] $TimeoutSeconds) {
         $encoded = [Convert]::ToBase64String([Text.Encoding]::Unicode.GetBytes("Import-Module '$(Get-RebundleModulePath)'; $Script"))
@@ -66,7 +39,7 @@ AfterAll {
 
 Describe 'Approval is decided by what a change touches (<Backend>)' -ForEach $backends {
     BeforeAll {
-        $script:fleet = New-GuardFleet $Backend
+        $script:fleet = New-GuardedFleet -Backend $Backend
     }
 
     It 'refuses a rebundle whose test farm is Production, before Production changes (issue 10, case 2)' {
@@ -125,7 +98,7 @@ Describe 'Approval is decided by what a change touches (<Backend>)' -ForEach $ba
 
 Describe 'Write-ahead audit (issue 10, case 9)' {
     BeforeAll {
-        $script:fleet = New-GuardFleet Sandbox
+        $script:fleet = New-GuardedFleet
     }
 
     It 'changes nothing when the audit log cannot be written, and says so with TtmAuditFailed' {
@@ -158,7 +131,7 @@ Describe 'Write-ahead audit (issue 10, case 9)' {
 
 Describe 'Leases (issue 10, case 5)' {
     BeforeAll {
-        $script:fleet = New-GuardFleet Sandbox
+        $script:fleet = New-GuardedFleet
         # Boots long enough that the two processes' recycles overlap whatever their start-up times.
         Set-TtmSandbox -BootDelay ([TimeSpan]::FromSeconds(8)) -RespawnDelay ([TimeSpan]::FromSeconds(60))
     }

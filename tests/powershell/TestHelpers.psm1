@@ -39,4 +39,50 @@ function Invoke-ChildRebundle {
     & $pwsh.Exe @($pwsh.Prefix) -NoProfile -NonInteractive -EncodedCommand $encoded 2>&1 | ForEach-Object { "$_" }
 }
 
+# A new folder under Pester's TestDrive (cleaned up with it), or under the temp folder outside Pester.
+function New-TestFolder {
+    $drive = Get-PSDrive TestDrive -ErrorAction Ignore
+    $root = if ($drive) { $drive.Root } else { [IO.Path]::GetTempPath() }
+    $folder = Join-Path $root ('rebundle-' + [guid]::NewGuid().ToString('n'))
+    New-Item -ItemType Directory $folder | Out-Null
+    $folder
+}
+
+# A fresh, fast fleet connected here, for tests that then act in a child process: the Sandbox, or
+# the loopback EC2 endpoint (Ec2Endpoint.psm1 must be imported). Connect is the line that child
+# runs to reach the same fleet; on EC2 "nothing changed" is read from Endpoint's request log.
+function New-GuardedFleet {
+    param(
+        [ValidateSet('Sandbox', 'Aws')] [string] $Backend = 'Sandbox',
+        [string] $ConfigurationPath,
+        [string] $Folder = (New-TestFolder)
+    )
+    New-Item -ItemType Directory $Folder -Force | Out-Null
+    $audit = Join-Path $Folder 'audit.log'
+    $config = if ($ConfigurationPath) { " -ConfigurationPath '$ConfigurationPath'" } else { '' }
+    $endpoint = $null
+    if ($Backend -eq 'Sandbox') {
+        $connect = "Connect-TtmFleet -Sandbox -Path '$Folder' -AuditLogPath '$audit'$config | Out-Null"
+        Invoke-Expression $connect
+        $zero = [TimeSpan]::Zero
+        Set-TtmSandbox -BootDelay $zero -ImageDelay $zero -RespawnDelay ([TimeSpan]::FromSeconds(30))
+    }
+    else {
+        $endpoint = Start-TestEc2Endpoint -BootSeconds 0.2 -ImageSeconds 0.2
+        $connect = "Connect-TtmFleet -Aws -EndpointUrl '$($endpoint.Url)' -Region us-east-1 -PollInterval '0:0:0.2' -AuditLogPath '$audit'$config | Out-Null"
+        Invoke-Expression $connect
+    }
+    $state = if ($Backend -eq 'Sandbox') { Join-Path $Folder 'sandbox.json' } else { $null }
+    [pscustomobject]@{ Connect = $connect; Folder = $Folder; AuditLog = $audit; StateFile = $state; Endpoint = $endpoint }
+}
+
+# Runs a script in `pwsh -NonInteractive` after the fleet's Connect line; returns its lines, text and
+# exit code. NormalView prints each error's FullyQualifiedErrorId (the concise view shows only
+# messages); the script's own command comes last, so the exit code is the one pwsh gives it.
+function Invoke-NonInteractive {
+    param([Parameter(Mandatory)] $Fleet, [Parameter(Mandatory)] [string] $Script)
+    $lines = Invoke-ChildRebundle "`$ErrorView = 'NormalView'; $($Fleet.Connect); $Script"
+    [pscustomobject]@{ Lines = $lines; ExitCode = $LASTEXITCODE; Text = $lines -join "`n" }
+}
+
 Export-ModuleMember -Function *

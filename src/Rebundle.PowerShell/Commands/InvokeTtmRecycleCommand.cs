@@ -65,12 +65,6 @@ namespace Rebundle.PowerShell.Commands
         [Parameter]
         public SwitchParameter Force { get; set; }
 
-        protected override void Begin()
-        {
-            if (Timeout <= TimeSpan.Zero)
-                throw new TtmException(TtmErrorCode.InvalidArgument, $"-Timeout must be positive; got {Timeout}.");
-        }
-
         protected override void Process()
         {
             switch (ParameterSetName)

@@ -71,8 +71,6 @@ namespace Rebundle.PowerShell.Commands
             if (Version != null) _version = RoleVersion.Parse(Version);
             if (Version != null && (Major || ReplaceImage))
                 throw new TtmException(TtmErrorCode.InvalidArgument, "-Version names the version itself; leave out -Major and -ReplaceImage when you give it.");
-            if (Timeout <= TimeSpan.Zero)
-                throw new TtmException(TtmErrorCode.InvalidArgument, $"-Timeout must be positive; got {Timeout}.");
         }
 
         protected override void Process()
