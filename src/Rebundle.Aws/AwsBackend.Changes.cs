@@ -136,12 +136,18 @@ namespace Rebundle.Aws
         }
 
         /// <summary>
-        /// RunInstances from the farm role's role template ($Default version) with the farm-role
-        /// tags and the lowest index no live server of the farm role holds. A client token makes
-        /// a retried launch the same launch, never a second server.
+        /// RunInstances from the role the farm role runs now (its template's $Default version) with
+        /// the farm-role tags and the lowest index no live server of the farm role holds. A client
+        /// token makes a retried launch the same launch, never a second server.
         /// </summary>
         public Server LaunchServer(FarmRole farmRole)
         {
+            // The farm role must still exist, as on the Sandbox and Scalr: no orphan server of a farm role that is gone.
+            var farmRoleName = TtmTags.FarmRoleTemplate(farmRole.Farm, farmRole.Alias);
+            var current = Templates($"Reading farm role {farmRole}", new List<Filter> { TtmTags.Filter("launch-template-name", farmRoleName) })
+                .Select(AwsMapping.FarmRoleOf).FirstOrDefault(r => r != null)
+                ?? throw new TtmException(TtmErrorCode.FarmRoleNotFound, $"There is no launch template {farmRoleName} for farm role {farmRole}; nothing was launched. Run Get-TtmFarmRole -Farm {farmRole.Farm} to list farm roles.", farmRole.ToString());
+            farmRole = farmRole with { Role = current.Role };
             var used = new HashSet<int>(ReadServers(new Backends.ServerQuery { Farms = new[] { farmRole.Farm }, Aliases = new[] { farmRole.Alias } })
                 .Where(s => s.Farm == farmRole.Farm && s.Alias == farmRole.Alias)
                 .Select(s => s.Index));

@@ -53,6 +53,9 @@ namespace Rebundle.Aws
                 if (code == "InvalidAMIName.Duplicate")
                     return new TtmException(TtmErrorCode.BackendError,
                         $"{doing} failed: an image of that name exists already ({service.Message}). Deregister it (EC2 console, AMIs) if it is a failed leftover, or snapshot to another version.", target, error) { BackendCode = code };
+                if (code == "IncorrectInstanceState")
+                    return new TtmException(TtmErrorCode.ServerNotRunning,
+                        $"{doing} failed: the server is not in a state for it (EC2 says {code}: {service.Message}). Wait until it runs (Get-TtmServer), then try again.", target, error) { BackendCode = code };
                 if (code.EndsWith(".NotFound", StringComparison.Ordinal) || code.EndsWith(".NotFoundException", StringComparison.Ordinal) || code.StartsWith("InvalidAMIID.", StringComparison.Ordinal))
                     return new TtmException(notFound == TtmErrorCode.BackendError ? NotFoundCodeOf(code) : notFound,
                         $"{doing} failed: EC2 says {code}: {service.Message}", target, error) { BackendCode = code };

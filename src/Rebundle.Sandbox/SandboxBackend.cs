@@ -102,6 +102,9 @@ namespace Rebundle.Sandbox
         {
             if (state.Roles.Any(r => string.Equals(r.Name, roleName, StringComparison.OrdinalIgnoreCase)))
                 throw new TtmException(TtmErrorCode.RoleAlreadyExists, $"Role {roleName} already exists; a role is never overwritten.", roleName);
+            // The new role takes its launch settings from the template, as on AWS and Scalr: it must exist.
+            if (!state.Roles.Any(r => string.Equals(r.Name, template.Name, StringComparison.OrdinalIgnoreCase)))
+                throw new TtmException(TtmErrorCode.RoleNotFound, $"There is no role named '{template.Name}' to copy role {roleName} from. Run Get-TtmRole -IncludeVersions to list roles.", template.Name);
             RequireImage(state, imageId);
             var record = new RoleRecord { Id = new SandboxIds(state).Role(), Name = RoleName.Parse(roleName).FullName, ImageId = imageId, CreatedAt = Clock.UtcNow, CreatedByRun = runId };
             state.Roles.Add(record);

@@ -1,62 +1,46 @@
 using System;
-using System.Linq;
+using System.Collections.Generic;
 using Rebundle.Naming;
 
 namespace Rebundle.Sandbox
 {
     /// <summary>
-    /// The fleet a new Sandbox starts with: the runbook's farms, the base role, the production
-    /// roles and their versioned roles at 1-6, every server already running.
+    /// The fleet a new Sandbox starts with: <see cref="RunbookFleet"/> (the one description the
+    /// loopback EC2 endpoint and Scalr seed from too), every server already running.
     /// </summary>
     internal static class SandboxSeed
     {
         public static SandboxState Create(NameTables names, DateTimeOffset now)
         {
+            var seed = RunbookFleet.From(names);
             var state = new SandboxState();
             var ids = new SandboxIds(state);
-            var seededAt = now - TimeSpan.FromDays(30);
+            var seededAt = now - RunbookFleet.Age;
 
-            string NewImage(string name)
+            var images = new Dictionary<string, string>();
+            foreach (var role in seed.Roles)
             {
-                var image = new ImageRecord { Id = ids.Image(), Name = name, CreatedAt = seededAt, ReadyAt = seededAt };
-                state.Images.Add(image);
-                return image.Id;
-            }
-
-            void AddRole(string name, string imageId) =>
-                state.Roles.Add(new RoleRecord { Id = ids.Role(), Name = name, ImageId = imageId, CreatedAt = seededAt });
-
-            AddRole(names.BaseRole, NewImage(names.BaseRole));
-            foreach (var role in names.ProductionRoles)
-            {
-                var image = NewImage(role + "-1-6");
-                AddRole(role, image);
-                AddRole(role + "-1-6", image);
-            }
-
-            void AddFarm(string farm, Func<string, (string role, int count)?> layout, string[] aliases)
-            {
-                var farmRecord = new FarmRecord { Id = ids.Farm(), Name = farm };
-                state.Farms.Add(farmRecord);
-                foreach (var alias in aliases)
+                if (!images.TryGetValue(role.Image, out var imageId))
                 {
-                    var placement = layout(alias);
-                    if (placement == null) continue;
-                    var farmRole = new FarmRoleRecord { Id = ids.FarmRole(), FarmId = farmRecord.Id, Alias = alias, Role = placement.Value.role, Count = placement.Value.count };
+                    imageId = images[role.Image] = ids.Image();
+                    state.Images.Add(new ImageRecord { Id = imageId, Name = role.Image, CreatedAt = seededAt, ReadyAt = seededAt });
+                }
+                state.Roles.Add(new RoleRecord { Id = ids.Role(), Name = role.Name, ImageId = imageId, CreatedAt = seededAt });
+            }
+
+            foreach (var farm in seed.Farms)
+            {
+                var farmRecord = new FarmRecord { Id = ids.Farm(), Name = farm.Name };
+                state.Farms.Add(farmRecord);
+                foreach (var placement in farm.FarmRoles)
+                {
+                    var farmRole = new FarmRoleRecord { Id = ids.FarmRole(), FarmId = farmRecord.Id, Alias = placement.Alias, Role = placement.Role, Count = placement.Count };
                     state.FarmRoles.Add(farmRole);
+                    var image = images[seed.ImageOf(placement.Role)];
                     for (var index = 1; index <= farmRole.Count; index++)
-                    {
-                        var image = state.Roles.First(r => r.Name == farmRole.Role).ImageId;
                         state.Servers.Add(ids.NewServer(farmRole, index, image, seededAt, seededAt));
-                    }
                 }
             }
-
-            var stagingAliases = new[] { names.BaseRole, "RailsAppServer", "NodeAppServer", "Sidekiq", "DevDebug", "SystemWatcher" };
-            var farmAliases = new[] { "RailsAppServer", "NodeAppServer", "Sidekiq", "Reports", "DevDebug", "SystemWatcher" };
-            AddFarm(names.StagingFarm, _ => (names.BaseRole, 1), stagingAliases);
-            AddFarm(names.TestFarm, alias => (alias, 1), farmAliases);
-            AddFarm(names.ProductionFarm, alias => (alias, alias == "RailsAppServer" ? 2 : 1), farmAliases);
             return state;
         }
     }

@@ -75,6 +75,9 @@ namespace Rebundle.Scalr
 
         public Role CreateRole(string roleName, Role template, string imageId, string? runId = null)
         {
+            // Checked first, so a duplicate name registers no image (Scalr itself would refuse the POST with a 409).
+            if (ListRoles().Any(r => string.Equals(r.Name, roleName, StringComparison.OrdinalIgnoreCase)))
+                throw new TtmException(TtmErrorCode.RoleAlreadyExists, $"Scalr has a role named '{roleName}' already; a role is never overwritten. Pick another version.", roleName);
             var source = ScalrRole.From(_client.Get($"roles/{template.Id}/"));
             var image = EnsureRegistered(imageId, roleName, source.OsId, ListImages());
             var created = ScalrRole.From(_client.Post("roles/", new Dictionary<string, object?>

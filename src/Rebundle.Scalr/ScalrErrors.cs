@@ -38,22 +38,34 @@ namespace Rebundle.Scalr
             }
         }
 
-        /// <summary>The most specific not-found code for a route: the last collection named in the path.</summary>
+        /// <summary>
+        /// The most specific not-found code for a route: the last collection named in the path
+        /// with an id after it. A route ending in a collection under an object
+        /// (<c>farm-roles/40/servers/</c>, a launch or a list) misses that object, the farm role,
+        /// not a server; a top-level list (<c>farms/</c> of an unknown environment) keeps its own.
+        /// </summary>
         internal static TtmErrorCode NotFoundCode(string path)
         {
-            var segments = path.Split(new[] { '/' }, StringSplitOptions.RemoveEmptyEntries);
-            for (var i = segments.Length - 1; i >= 0; i--)
+            var query = path.IndexOf('?');
+            var segments = (query < 0 ? path : path.Substring(0, query)).Split(new[] { '/' }, StringSplitOptions.RemoveEmptyEntries);
+            for (var i = segments.Length - 2; i >= 0; i--)
             {
-                switch (segments[i])
-                {
-                    case "servers": return TtmErrorCode.ServerNotFound;
-                    case "images": return TtmErrorCode.ImageNotFound;
-                    case "farm-roles": return TtmErrorCode.FarmRoleNotFound;
-                    case "roles": return TtmErrorCode.RoleNotFound;
-                    case "farms": return TtmErrorCode.FarmNotFound;
-                }
+                if (CollectionCode(segments[i]) is { } code) return code;
             }
-            return TtmErrorCode.BackendError;
+            return segments.Length > 0 && CollectionCode(segments[segments.Length - 1]) is { } last ? last : TtmErrorCode.BackendError;
+        }
+
+        private static TtmErrorCode? CollectionCode(string segment)
+        {
+            switch (segment)
+            {
+                case "servers": return TtmErrorCode.ServerNotFound;
+                case "images": return TtmErrorCode.ImageNotFound;
+                case "farm-roles": return TtmErrorCode.FarmRoleNotFound;
+                case "roles": return TtmErrorCode.RoleNotFound;
+                case "farms": return TtmErrorCode.FarmNotFound;
+                default: return null;
+            }
         }
 
         private static (string? code, string? message) ReadEnvelope(string body)

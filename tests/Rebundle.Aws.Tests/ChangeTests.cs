@@ -241,7 +241,9 @@ public class ChangeTests
     public void LaunchServer_from_a_role_without_a_template_is_RoleNotFound()
     {
         using var fleet = new AwsFleet();
-        var farmRole = fleet.Backend.GetFarmRoles(new[] { "Dev" }).Single(r => r.Alias == "Sidekiq") with { Role = "Gone" };
+        // The farm role runs a role whose template is gone (a launch uses the role the farm role runs now).
+        fleet.Ec2.SetTag(fleet.Ec2.LaunchTemplateNamed("farm/Dev/Sidekiq")!.Id, "ttm:role", "Gone");
+        var farmRole = fleet.Backend.GetFarmRoles(new[] { "Dev" }).Single(r => r.Alias == "Sidekiq");
 
         var error = Assert.Throws<TtmException>(() => fleet.Backend.LaunchServer(farmRole));
 

@@ -1,52 +1,37 @@
 using System.Collections.Generic;
 using System.Linq;
+using Rebundle.Naming;
 
 namespace Rebundle.Ec2Endpoint;
 
 /// <summary>
-/// The runbook's fleet laid out the way docs/aws.md describes, the same fleet the Sandbox
-/// starts with: farms Rebundle-Staging, Dev and Production; role TTM-Base and the seven
-/// production roles, each with a versioned role at 1-6 on the same image; every server running.
+/// The runbook's fleet (<see cref="RunbookFleet"/>, the one description the Sandbox seeds from
+/// too) laid out the way docs/aws.md describes: roles as launch templates <c>role/&lt;Role&gt;</c>,
+/// farm roles as <c>farm/&lt;Farm&gt;/&lt;Alias&gt;</c>, servers as tagged running instances.
 /// </summary>
 public static class RunbookSeed
 {
-    public const string BaseRole = "TTM-Base";
-
-    public static readonly string[] ProductionRoles = { "RailsAppServer", "NodeAppServer", "Sidekiq", "Reports", "DataLoad", "DevDebug", "SystemWatcher" };
-
-    public static readonly string[] StagingAliases = { BaseRole, "RailsAppServer", "NodeAppServer", "Sidekiq", "DevDebug", "SystemWatcher" };
-
-    public static readonly string[] FarmAliases = { "RailsAppServer", "NodeAppServer", "Sidekiq", "Reports", "DevDebug", "SystemWatcher" };
-
     public static void Apply(Ec2Fleet fleet)
     {
+        var seed = RunbookFleet.Default;
+        var images = new Dictionary<string, string>();
         var roleTemplates = new Dictionary<string, Ec2LaunchTemplate>();
-        void AddRole(string name, string imageId) => roleTemplates[name] = fleet.AddLaunchTemplate("role/" + name, RoleData(imageId), Tags(("ttm:kind", "role"), ("ttm:role", name)));
-
-        AddRole(BaseRole, fleet.AddImage(BaseRole).Id);
-        foreach (var role in ProductionRoles)
+        foreach (var role in seed.Roles)
         {
-            var image = fleet.AddImage(role + "-1-6").Id;
-            AddRole(role, image);
-            AddRole(role + "-1-6", image);
+            if (!images.TryGetValue(role.Image, out var imageId)) imageId = images[role.Image] = fleet.AddImage(role.Image).Id;
+            roleTemplates[role.Name] = fleet.AddLaunchTemplate("role/" + role.Name, RoleData(imageId), Tags(("ttm:kind", "role"), ("ttm:role", role.Name)));
         }
 
-        void AddFarm(string farm, IEnumerable<string> aliases, System.Func<string, string> roleOf, System.Func<string, int> countOf)
+        foreach (var farm in seed.Farms)
         {
-            foreach (var alias in aliases)
+            foreach (var farmRole in farm.FarmRoles)
             {
-                var role = roleOf(alias);
-                var count = countOf(alias);
-                AddFarmRole(fleet, farm, alias, role, count);
-                var template = roleTemplates[role];
-                for (var index = 1; index <= count; index++)
-                    fleet.AddInstance(template.Versions[0].Data["ImageId"], ServerTags(farm, alias, role, index), template.Id);
+                AddFarmRole(fleet, farm.Name, farmRole.Alias, farmRole.Role, farmRole.Count);
+                var template = roleTemplates[farmRole.Role];
+                for (var index = 1; index <= farmRole.Count; index++)
+                    fleet.AddInstance(images[seed.ImageOf(farmRole.Role)], ServerTags(farm.Name, farmRole.Alias, farmRole.Role, index), template.Id);
             }
         }
-
-        AddFarm("Rebundle-Staging", StagingAliases, _ => BaseRole, _ => 1);
-        AddFarm("Dev", FarmAliases, alias => alias, _ => 1);
-        AddFarm("Production", FarmAliases, alias => alias, alias => alias == "RailsAppServer" ? 2 : 1);
     }
 
     /// <summary>A farm role: launch template <c>farm/&lt;Farm&gt;/&lt;Alias&gt;</c> carrying the farm-role tags.</summary>

@@ -46,6 +46,10 @@ public class ClientTests
         Assert.Equal(TtmErrorCode.ImageNotFound, ScalrErrors.NotFoundCode("/api/v1beta0/user/5/roles/3/images/xyz/actions/replace/"));
         Assert.Equal(TtmErrorCode.FarmRoleNotFound, ScalrErrors.NotFoundCode("/api/v1beta0/user/5/farm-roles/40/"));
         Assert.Equal(TtmErrorCode.RoleNotFound, ScalrErrors.NotFoundCode("/api/v1beta0/user/5/roles/3/"));
+        // A launch into (or a list of) a farm role that is gone misses the farm role, not a server.
+        Assert.Equal(TtmErrorCode.FarmRoleNotFound, ScalrErrors.NotFoundCode("/api/v1beta0/user/5/farm-roles/40/servers/"));
+        Assert.Equal(TtmErrorCode.RoleNotFound, ScalrErrors.NotFoundCode("/api/v1beta0/user/5/roles/3/images/?pageNum=2"));
+        Assert.Equal(TtmErrorCode.FarmNotFound, ScalrErrors.NotFoundCode("/api/v1beta0/user/6/farms/?maxResults=1")); // Connect: no such environment
     }
 
     [Fact]

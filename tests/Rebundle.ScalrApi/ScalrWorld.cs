@@ -1,6 +1,7 @@
 using System;
 using System.Collections.Generic;
 using System.Linq;
+using Rebundle.Naming;
 
 namespace Rebundle.ScalrApi;
 
@@ -147,34 +148,30 @@ public sealed class ScalrWorld
     }
 
     /// <summary>
-    /// The runbook's fleet: Rebundle-Staging runs TTM-Base under six aliases; Dev and
-    /// Production run the production roles; every production role has a versioned 1-6 twin.
+    /// The runbook's fleet (<see cref="RunbookFleet"/>, the one description the Sandbox and the
+    /// EC2 endpoint seed from too) as Scalr farms, farm roles, roles and images.
     /// </summary>
     public void SeedRunbook()
     {
-        var longAgo = Now - TimeSpan.FromDays(30);
-        string[] production = { "RailsAppServer", "NodeAppServer", "Sidekiq", "Reports", "DataLoad", "DevDebug", "SystemWatcher" };
+        var seed = RunbookFleet.Default;
+        var longAgo = Now - RunbookFleet.Age;
         // With EC2 behind us, use the images and instances its runbook seed made (same fleet).
         var amis = Ec2?.ImagesByName() ?? new Dictionary<string, string>();
         _instances = Ec2?.TaggedInstances() ?? new Dictionary<(string, string, int), string>();
-        string? Ami(string role) => amis.TryGetValue(role + "-1-6", out var v) || amis.TryGetValue(role, out v) ? v : null;
-        var baseRole = AddRole("TTM-Base", AddImage("TTM-Base", Ami("TTM-Base")), longAgo);
-        var roles = production.ToDictionary(n => n, n => AddRole(n, AddImage(n, Ami(n)), longAgo));
-        foreach (var name in production)
+        var images = new Dictionary<string, ImageRecord>();
+        var roles = new Dictionary<string, RoleRecord>();
+        foreach (var role in seed.Roles)
         {
-            var versioned = AddRole(name + "-1-6", null, longAgo);
-            versioned.ImageIds.AddRange(roles[name].ImageIds);
+            if (!images.TryGetValue(role.Image, out var image))
+                image = images[role.Image] = AddImage(role.Image, amis.TryGetValue(role.Image, out var ami) ? ami : null);
+            roles[role.Name] = AddRole(role.Name, image, longAgo);
         }
 
-        var staging = AddFarm("Rebundle-Staging");
-        foreach (var alias in new[] { "TTM-Base", "RailsAppServer", "NodeAppServer", "Sidekiq", "DevDebug", "SystemWatcher" })
-            AddFarmRole(staging, alias, baseRole, 1, longAgo);
-
-        var farmRoles = new[] { "RailsAppServer", "NodeAppServer", "Sidekiq", "Reports", "DevDebug", "SystemWatcher" };
-        var dev = AddFarm("Dev");
-        foreach (var alias in farmRoles) AddFarmRole(dev, alias, roles[alias], 1, longAgo);
-        var prod = AddFarm("Production");
-        foreach (var alias in farmRoles) AddFarmRole(prod, alias, roles[alias], alias == "RailsAppServer" ? 2 : 1, longAgo);
+        foreach (var farm in seed.Farms)
+        {
+            var record = AddFarm(farm.Name);
+            foreach (var farmRole in farm.FarmRoles) AddFarmRole(record, farmRole.Alias, roles[farmRole.Role], farmRole.Count, longAgo);
+        }
     }
 
     private FarmRecord AddFarm(string name)

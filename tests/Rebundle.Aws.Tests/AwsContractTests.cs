@@ -1,0 +1,17 @@
+using Rebundle.Backends;
+using Rebundle.Contract;
+using Rebundle.Runbook;
+
+namespace Rebundle.Aws.Tests;
+
+/// <summary>The backend contract (tests/Contract) on AwsBackend, through the real AWSSDK.EC2 client, against the loopback EC2 endpoint.</summary>
+public sealed class AwsContractTests : BackendContract
+{
+    private readonly AwsFleet _aws = new();
+
+    protected override IFleetBackend Backend => _aws.Backend;
+
+    protected override ManualClock Clock => _aws.Clock;
+
+    public override void Dispose() => _aws.Dispose();
+}

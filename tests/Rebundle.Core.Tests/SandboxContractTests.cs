@@ -1,0 +1,17 @@
+using Rebundle.Backends;
+using Rebundle.Contract;
+using Rebundle.Runbook;
+
+namespace Rebundle.Tests;
+
+/// <summary>The backend contract (tests/Contract) on a fresh Sandbox in a temporary folder.</summary>
+public sealed class SandboxContractTests : BackendContract
+{
+    private readonly TestFleet _sandbox = new();
+
+    protected override IFleetBackend Backend => _sandbox.Backend;
+
+    protected override ManualClock Clock => _sandbox.Clock;
+
+    public override void Dispose() => _sandbox.Dispose();
+}
