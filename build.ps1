@@ -65,10 +65,10 @@ function Invoke-Build {
     if (Test-Path $moduleOut) { Remove-Item $moduleOut -Recurse -Force }
     $dependencies = Join-Path $moduleOut 'dependencies'
     New-Item -ItemType Directory -Path $moduleOut, $dependencies | Out-Null
-    # The cmdlets and the types they expose load as usual; every other dll (backends, AWSSDK.*,
+    # The cmdlets and the types they expose (Core's, Remote's) load as usual; every other dll (backends, AWSSDK.*,
     # SSH.NET and theirs) goes to dependencies/, which PowerShell 7 loads in the module's own
     # AssemblyLoadContext (docs/module.md). The host provides System.Management.Automation.
-    $rootAssemblies = 'Rebundle.PowerShell.dll', 'Rebundle.Core.dll'
+    $rootAssemblies = 'Rebundle.PowerShell.dll', 'Rebundle.Core.dll', 'Rebundle.Remote.dll'
     foreach ($dll in Get-ChildItem $publish -Filter *.dll | Where-Object Name -ne 'System.Management.Automation.dll') {
         Copy-Item $dll.FullName -Destination $(if ($dll.Name -in $rootAssemblies) { $moduleOut } else { $dependencies })
     }

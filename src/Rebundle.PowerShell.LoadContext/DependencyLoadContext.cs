@@ -13,7 +13,7 @@ namespace Rebundle.PowerShell.LoadContext
     /// AWSSDK.*, SSH.NET and theirs) apart from the rest of the session, so another module
     /// that loaded a different AWSSDK.Core or SSH.NET first cannot break Rebundle, nor Rebundle
     /// them. Two kinds of assembly still come from the default context: those not in the folder
-    /// (Rebundle.Core, whose types the cmdlets and this context share; PowerShell; the runtime),
+    /// (Rebundle.Core and Rebundle.Remote, whose types the cmdlets and this context share; PowerShell; the runtime),
     /// and those the runtime itself provides at the same or a newer version (System.Text.Json
     /// and friends, shipped only for Windows PowerShell): one copy of those is enough.
     /// </summary>

@@ -47,11 +47,13 @@ AfterAll {
 }
 
 Describe 'The module layout' {
-    It 'ships AWSSDK.Core and the backends under dependencies/, and only the cmdlets and the core beside the manifest' {
+    It 'ships AWSSDK.Core, SSH.NET and the backends under dependencies/, and only the cmdlets, the core and the remote logic beside the manifest' {
         Join-Path $dependencies 'AWSSDK.Core.dll' | Should -Exist
         Join-Path $dependencies 'Rebundle.Sandbox.dll' | Should -Exist
+        Join-Path $dependencies 'Rebundle.Ssh.dll' | Should -Exist
+        Join-Path $dependencies 'Renci.SshNet.dll' | Should -Exist
         (Get-ChildItem (Split-Path $module) -Filter *.dll).Name | Sort-Object |
-            Should -Be @('Rebundle.Core.dll', 'Rebundle.PowerShell.dll', 'Rebundle.PowerShell.LoadContext.dll')
+            Should -Be @('Rebundle.Core.dll', 'Rebundle.PowerShell.dll', 'Rebundle.PowerShell.LoadContext.dll', 'Rebundle.Remote.dll')
     }
 }
 
@@ -132,7 +134,29 @@ foreach (`$context in [System.Runtime.Loader.AssemblyLoadContext]::All) {
         foreach ($dll in 'Rebundle.Sandbox.dll', 'Rebundle.Aws.dll', 'AWSSDK.Core.dll', 'AWSSDK.EC2.dll') {
             $loaded | Should -Contain "LOADED Rebundle $dll"
         }
-        $loaded | Where-Object { $_ -like 'LOADED Default *' -and $_ -notmatch 'Rebundle\.(PowerShell|Core|PowerShell\.LoadContext)\.dll$' } |
+        $loaded | Where-Object { $_ -like 'LOADED Default *' -and $_ -notmatch 'Rebundle\.(PowerShell|Core|Remote|PowerShell\.LoadContext)\.dll$' } |
             Should -BeNullOrEmpty -Because 'nothing from dependencies/ may land in the default context'
+    }
+    It 'loads the remote logic with the cmdlets, whose parameters use its types, and SSH.NET in its own context' {
+        $output = Invoke-Child @"
+Import-Module '$module'
+'CHECK TYPE ' + (Split-Path (Get-Command Test-TtmServer).Parameters['Check'].ParameterType.Assembly.Location -Leaf)
+Connect-TtmFleet -Sandbox -Path '$(Join-Path $TestDrive remote)' | Out-Null
+Set-Content -Path '$(Join-Path $TestDrive not-a-key.pem)' -Value 'not a key'
+# Nothing listens on port 1: the point is only that the SSH work ran far enough to load SSH.NET.
+Get-TtmServer | Select-Object -First 1 | Invoke-TtmSsh 'true' -Address 127.0.0.1 -Port 1 -KeyFile '$(Join-Path $TestDrive not-a-key.pem)' -ConnectTimeout 0:00:02 -Confirm:`$false -ErrorAction SilentlyContinue -ErrorVariable failed
+'FAILED ' + `$failed[0].FullyQualifiedErrorId
+foreach (`$context in [System.Runtime.Loader.AssemblyLoadContext]::All) {
+    foreach (`$assembly in `$context.Assemblies | Where-Object { -not `$_.IsDynamic -and `$_.Location -like '$(Split-Path $module)*' }) {
+        'LOADED {0} {1}' -f `$context.Name, (Split-Path `$assembly.Location -Leaf)
+    }
+}
+"@
+        $output | Should -Contain 'CHECK TYPE Rebundle.Remote.dll' -Because ($output -join "`n")
+        $output | Should -Contain 'FAILED TtmSshKeyNotFound,Rebundle.PowerShell.Commands.InvokeTtmSshCommand'
+        $output | Should -Contain 'LOADED Default Rebundle.Remote.dll'
+        $output | Should -Contain 'LOADED Rebundle Rebundle.Ssh.dll'
+        $output | Should -Contain 'LOADED Rebundle Renci.SshNet.dll'
+        $output | Should -Not -Contain 'LOADED Rebundle Rebundle.Remote.dll' -Because 'one copy of the remote types, the one the cmdlets bind'
     }
 }

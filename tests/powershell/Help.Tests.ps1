@@ -95,7 +95,8 @@ foreach (`$__group in Get-Content '$runnable' -Raw | ConvertFrom-Json | Group-Ob
     It 'every cmdlet has at least two examples that run as written (SSH cmdlets: where they can without a server)' {
         # The SSH cmdlets work on a real server over SSH, which the Sandbox's servers are not;
         # their examples run here only where they need no connection (-WhatIf).
-        $needSsh = { param($c) $c.ImplementingType.BaseType.Name -eq 'TtmSshCmdlet' }
+        # Those are the remote cmdlets that take servers from the pipeline (Invoke-TtmRebundle, remote too, runs on the Sandbox).
+        $needSsh = { param($c) $c.Parameters.ContainsKey('InputObject') -and $c.ImplementingType.IsSubclassOf($c.ImplementingType.Assembly.GetType('Rebundle.PowerShell.Remote.TtmRemoteCmdlet')) }
         foreach ($command in Get-Command -Module Rebundle -CommandType Cmdlet | Where-Object { -not (& $needSsh $_) }) {
             @($results | Where-Object Command -eq $command.Name).Count | Should -BeGreaterOrEqual 2 -Because "$($command.Name) needs two runnable examples in docs/help/$($command.Name).md"
         }

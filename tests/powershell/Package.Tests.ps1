@@ -57,6 +57,7 @@ Describe 'The package' {
         $files | Should -Contain 'Rebundle.psd1'
         $files | Should -Contain 'en-US/Rebundle.PowerShell.dll-Help.xml'
         $files | Should -Contain 'dependencies/Rebundle.Sandbox.dll'
+        $files | Should -Contain 'Rebundle.Remote.dll' -Because 'the remote cmdlets bind its types in the default context'
     }
 
     It 'installs with Install-PSResource from a folder repository into a clean module path, and runs' {

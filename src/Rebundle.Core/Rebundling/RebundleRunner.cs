@@ -80,12 +80,20 @@ namespace Rebundle.Rebundling
         /// <summary>Refuses, before anything is written, a plan whose OS update or checks need SSH this run has not got.</summary>
         public void RequireReachable(RebundlePlan plan)
         {
+            var why = WhyUnreachable(plan);
+            if (why != null) throw why;
+        }
+
+        /// <summary>Why the plan's OS update or checks cannot run here (what -WhatIf adds to the plan), or null.</summary>
+        public TtmException? WhyUnreachable(RebundlePlan plan)
+        {
             if (!plan.SkipOsUpdate && plan.HasBaseStep && _preparation == null)
-                throw new TtmException(TtmErrorCode.InvalidArgument,
+                return new TtmException(TtmErrorCode.InvalidArgument,
                     $"Updating the OS of the {plan.BaseRole} server needs SSH, which the {_fleet.Backend.Kind} backend's servers do not offer here. Pass -SkipOsUpdate (or -Address to reach a real server).");
             if (plan.Verify && _preparation == null)
-                throw new TtmException(TtmErrorCode.InvalidArgument,
+                return new TtmException(TtmErrorCode.InvalidArgument,
                     $"This rebundle checks servers over SSH, which the {_fleet.Backend.Kind} backend's servers do not offer here. Leave out -Check (or give -Address to reach a real server).");
+            return null;
         }
 
         /// <summary>Servers per farm now, for the plan's batch counts.</summary>

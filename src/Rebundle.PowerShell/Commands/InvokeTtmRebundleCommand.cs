@@ -1,16 +1,12 @@
 using System;
 using System.Collections.Generic;
-using System.IO;
 using System.Management.Automation;
 using System.Runtime.CompilerServices;
-using System.Security;
 using Rebundle.Errors;
 using Rebundle.PowerShell.Infrastructure;
 using Rebundle.PowerShell.Infrastructure.Files;
 using Rebundle.PowerShell.Remote;
 using Rebundle.Rebundling;
-using Rebundle.Remote;
-using Rebundle.Ssh;
 
 namespace Rebundle.PowerShell.Commands
 {
@@ -21,7 +17,7 @@ namespace Rebundle.PowerShell.Commands
     /// </summary>
     [Cmdlet(VerbsLifecycle.Invoke, "TtmRebundle", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium)]
     [OutputType(typeof(RebundleResult), typeof(RebundlePlanReport))]
-    public sealed class InvokeTtmRebundleCommand : TtmRemoteCmdlet
+    public sealed class InvokeTtmRebundleCommand : TtmCheckCmdlet
     {
         [Parameter]
         [ValidateNotNullOrEmpty]
@@ -80,35 +76,9 @@ namespace Rebundle.PowerShell.Commands
         [ValidateTimeSpanRange("0:00:01", "7.00:00:00")]
         public TimeSpan Timeout { get; set; } = TimeSpan.FromMinutes(30);
 
-        #region Remote work: the OS update (step 1) and the checks (steps 5 and 6) go over SSH
-
-        /// <summary>Checks run on the staging and test servers before snapshot and before the gate; none without it.</summary>
-        [Parameter]
-        [ValidateNotNullOrEmpty]
-        public ServerCheckKind[]? Check { get; set; }
-
-        /// <summary>Services the Service check wants active.</summary>
-        [Parameter]
-        [ValidateNotNullOrEmpty]
-        public string[]? Service { get; set; }
-
-        /// <summary>Packages the Package check wants installed.</summary>
-        [Parameter]
-        [ValidateNotNullOrEmpty]
-        public string[]? PackageName { get; set; }
-
-        /// <summary>Commands the Command check wants to exit 0.</summary>
-        [Parameter]
-        [ValidateNotNullOrEmpty]
-        public string[]? Command { get; set; }
-
-        [Parameter]
-        [ValidateNotNullOrEmpty]
-        public string ChefCachePath { get; set; } = ServerCheck.DefaultChefCachePath;
-
-        // The SSH parameters (-KeyFile, -User, -KnownHostsFile, ...) come from TtmRemoteCmdlet.
-
-        #endregion
+        // The remote work: the OS update (step 1) and the checks (steps 5 and 6) go over SSH.
+        // -Check (none without it: no checks), -Service, -PackageName, -Command and -ChefCachePath
+        // come from TtmCheckCmdlet; the SSH parameters (-KeyFile, -User, ...) from TtmRemoteCmdlet.
 
         // Production is approved by -ApproveProduction only, never by a prompt halfway through an
         // unattended run, whatever farm the operator named as staging or test.
@@ -141,20 +111,16 @@ namespace Rebundle.PowerShell.Commands
             var resuming = Resume != null;
             var journalPath = resuming
                 ? GetUnresolvedProviderPathFromPSPath(Resume!)
-                : JournalPath != null ? GetUnresolvedProviderPathFromPSPath(JournalPath) : DefaultJournalPath();
+                : JournalPath != null ? GetUnresolvedProviderPathFromPSPath(JournalPath) : DeferredJournal.DefaultPath();
             // One run per journal: a second -Resume of it is refused (TtmFarmBusy) before it reads or repairs the file.
             using var journalLock = resuming || !WhatIfRequested ? Fleet.Leases.AcquireJournal(journalPath, $"Invoke-TtmRebundle {journalPath}") : null;
-            // Read the plan without creating the journal, so -WhatIf leaves no file behind.
-            var journal = resuming ? FileJournal.Open(journalPath, WriteWarning) : (IJournal)new DeferredJournal(journalPath);
-            // Remote work as the journal's plan (when resuming) or this command asks for it. A backend
-            // whose servers SSH cannot reach (the Sandbox's addresses are made up) needs -Address (a real test server).
+            var journal = DeferredJournal.OpenOrDefer(journalPath, resuming, WriteWarning);
             var recorded = RebundleRunner.RecordedPlan(journal);
             if (resuming && recorded != null) RequireSameRun(recorded, journalPath);
-            var remoteWork = !(recorded?.SkipOsUpdate ?? SkipOsUpdate) || (recorded?.Verify ?? Check != null);
-            var reachable = Fleet.Backend.Capability<Backends.ISshReachableServers>() != null || Address != null;
-            var runner = new RebundleRunner(Fleet, journal, Reporter, remoteWork && reachable ? Preparation() : null);
+            var remoteWork = RemoteWorkRule.Applies(recorded, options, Fleet.Backend, addressGiven: Address != null);
+            var runner = new RebundleRunner(Fleet, journal, Reporter, remoteWork ? Preparation() : null);
             var plan = runner.Plan(options);
-            var unreachable = Unreachable(runner, plan);
+            var unreachable = runner.WhyUnreachable(plan);
             // -WhatIf shows the plan even where its remote work could not run (the Sandbox), with why.
             if (unreachable != null && !WhatIfRequested) throw unreachable;
 
@@ -185,12 +151,6 @@ namespace Rebundle.PowerShell.Commands
             ? LanguagePrimitives.IsTrue(whatIf)
             : LanguagePrimitives.IsTrue(GetVariableValue("WhatIfPreference"));
 
-        private static TtmException? Unreachable(RebundleRunner runner, RebundlePlan plan)
-        {
-            try { runner.RequireReachable(plan); return null; }
-            catch (TtmException e) { return e; }
-        }
-
         /// <summary>With -Resume, the parameters typed again must be the journal's (the run is not re-planned).</summary>
         private void RequireSameRun(RebundlePlan recorded, string journalPath)
         {
@@ -214,36 +174,7 @@ namespace Rebundle.PowerShell.Commands
 
         // Its own method, not inlined, so SSH.NET loads only when remote work is asked for.
         [MethodImpl(MethodImplOptions.NoInlining)]
-        private IServerPreparation Preparation()
-        {
-            var checks = ServerCheck.Plan(Check, ChefCachePath, Service, PackageName, Command);
-            return new RemoteServerPreparation(
-                new SshNetShellFactory(),
-                new SshTargets(Options(TimeSpan.FromMinutes(5)), new KeyFileResolver(HomeDirectory, File.Exists), AskForPassphrase),
-                new OsUpdateOptions { Reboot = true },
-                new ServerVerifier(checks, TimeSpan.FromMinutes(1)),
-                Fleet.Backend.Clock,
-                Reporter,
-                ThrottleLimit);
-        }
-
-        private static string DefaultJournalPath() => Path.Combine(
-            Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".rebundle", "journals",
-            $"rebundle-{DateTime.UtcNow:yyyyMMdd-HHmmss}.jsonl");
-
-        /// <summary>A new journal that only creates its file with the first entry.</summary>
-        private sealed class DeferredJournal : IJournal
-        {
-            private readonly string _path;
-            private FileJournal? _file;
-
-            public DeferredJournal(string path) => _path = path;
-
-            public string Location => _path;
-
-            public System.Collections.Generic.IReadOnlyList<JournalEntry> Entries => (System.Collections.Generic.IReadOnlyList<JournalEntry>?)_file?.Entries ?? Array.Empty<JournalEntry>();
-
-            public void Append(JournalEntry entry) => (_file ??= FileJournal.Create(_path)).Append(entry);
-        }
+        private IServerPreparation Preparation() =>
+            SshWork().RebundlePreparation(Options(TimeSpan.FromMinutes(5)), PlannedChecks(), Fleet.Backend.Clock);
     }
 }

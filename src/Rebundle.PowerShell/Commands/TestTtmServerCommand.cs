@@ -25,32 +25,14 @@ namespace Rebundle.PowerShell.Commands
     /// </summary>
     [Cmdlet(VerbsDiagnostic.Test, "TtmServer", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium)]
     [OutputType(typeof(Rebundle.Domain.Server), typeof(ServerCheckResult))]
-    public sealed class TestTtmServerCommand : TtmSshCmdlet
+    public sealed class TestTtmServerCommand : TtmCheckCmdlet
     {
-        /// <summary>Which kinds of check run (default: every kind; Chef always, the others for what is named).</summary>
-        [Parameter]
-        [ValidateNotNullOrEmpty]
-        public ServerCheckKind[]? Check { get; set; }
+        // -Check (default: every kind; Chef always, the others for what is named), -Service,
+        // -PackageName, -Command and -ChefCachePath come from TtmCheckCmdlet.
 
-        /// <summary>systemd services that must be active.</summary>
-        [Parameter]
-        [ValidateNotNullOrEmpty]
-        public string[]? Service { get; set; }
-
-        /// <summary>Debian packages that must be installed.</summary>
-        [Parameter]
-        [ValidateNotNullOrEmpty]
-        public string[]? PackageName { get; set; }
-
-        /// <summary>Shell commands that must exit with 0.</summary>
-        [Parameter]
-        [ValidateNotNullOrEmpty]
-        public string[]? Command { get; set; }
-
-        /// <summary>Chef's file cache (file_cache_path in client.rb).</summary>
-        [Parameter]
-        [ValidateNotNullOrEmpty]
-        public string ChefCachePath { get; set; } = ServerCheck.DefaultChefCachePath;
+        /// <summary>A server from Get-TtmServer.</summary>
+        [Parameter(Mandatory = true, ValueFromPipeline = true)]
+        public Server? InputObject { get; set; }
 
         /// <summary>How long each check may run.</summary>
         [Parameter]
@@ -65,14 +47,19 @@ namespace Rebundle.PowerShell.Commands
         [Parameter]
         public SwitchParameter Force { get; set; }
 
+        private readonly PipedServers _piped = new PipedServers();
         private ServerVerifier _verifier = null!;
+
+        private IReadOnlyList<Server> Servers => _piped.All;
 
         protected override void Begin()
         {
             base.Begin();
             RequireSeconds(Timeout, nameof(Timeout));
-            _verifier = new ServerVerifier(ServerCheck.Plan(Check, ChefCachePath, Service, PackageName, Command), Timeout);
+            _verifier = new ServerVerifier(PlannedChecks(), Timeout);
         }
+
+        protected override void Process() => _piped.Add(InputObject);
 
         protected override void End()
         {

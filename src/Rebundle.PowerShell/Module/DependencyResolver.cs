@@ -15,8 +15,9 @@ namespace Rebundle.PowerShell.Module
     /// session neither breaks Rebundle nor is broken by it;</item>
     /// <item>on Windows PowerShell 5.1, which has one context, they load from the folder.</item>
     /// </list>
-    /// The pattern is PSResourceGet's: Rebundle.PowerShell.dll and Rebundle.Core.dll (whose types
-    /// the cmdlets expose) stay in the default context; everything else is found here.
+    /// The pattern is PSResourceGet's: Rebundle.PowerShell.dll, Rebundle.Core.dll and
+    /// Rebundle.Remote.dll (whose types the cmdlets expose) stay in the default context;
+    /// everything else is found here.
     /// </summary>
     internal static class DependencyResolver
     {

@@ -70,8 +70,6 @@ namespace Rebundle.PowerShell.Remote
         [ValidateTimeSpanRange("0:00:01", "1:00:00")]
         public TimeSpan ConnectTimeout { get; set; } = TimeSpan.FromSeconds(30);
 
-        protected static string HomeDirectory => Environment.GetFolderPath(Environment.SpecialFolder.UserProfile);
-
         protected override void Begin()
         {
             RequireSeconds(ConnectTimeout, "ConnectTimeout");
@@ -121,7 +119,7 @@ namespace Rebundle.PowerShell.Remote
         /// </summary>
         protected List<(Server Server, SshConnectionSettings Settings)> Targets(TimeSpan commandTimeout, IEnumerable<Server> servers)
         {
-            var targets = new SshTargets(Options(commandTimeout), new KeyFileResolver(HomeDirectory, File.Exists), AskForPassphrase);
+            var targets = SshWork().Targets(Options(commandTimeout));
             var list = new List<(Server, SshConnectionSettings)>();
             foreach (var server in servers)
             {
@@ -146,7 +144,7 @@ namespace Rebundle.PowerShell.Remote
             User = User,
             Port = Port,
             Address = Address,
-            KnownHostsFile = KnownHostsFile != null ? GetUnresolvedProviderPathFromPSPath(KnownHostsFile) : Path.Combine(HomeDirectory, ".ssh", "known_hosts"),
+            KnownHostsFile = KnownHostsFile != null ? GetUnresolvedProviderPathFromPSPath(KnownHostsFile) : SshWorkFactory.DefaultKnownHostsFile,
             HostKeyFingerprints = HostKeyFingerprint ?? Array.Empty<string>(),
             TrustNewHostKey = TrustNewHostKey,
             ConnectTimeout = ConnectTimeout,
@@ -161,10 +159,13 @@ namespace Rebundle.PowerShell.Remote
             string activity, List<(Server Server, SshConnectionSettings Settings)> targets, Func<RemoteWork, T> work)
         {
             var servers = targets.ToDictionary(t => t.Settings, t => t.Server);
-            var runner = new RemoteRunner(new SshNetShellFactory(), Reporter, ThrottleLimit);
+            var runner = SshWork().Runner();
             foreach (var outcome in runner.Run(activity, targets.Select(t => t.Settings).ToList(), work, Cancellation))
                 yield return (servers[outcome.Target], outcome);
         }
+
+        /// <summary>The shared SSH wiring (Rebundle.Ssh), with this cmdlet's reporter, -ThrottleLimit and passphrase prompt.</summary>
+        protected SshWorkFactory SshWork() => new SshWorkFactory(Reporter, ThrottleLimit, AskForPassphrase);
 
         /// <summary>Asks, hidden, for the passphrase of a key that needs one; null for a key that does not.</summary>
         protected SecureString? AskForPassphrase(string keyFile)
