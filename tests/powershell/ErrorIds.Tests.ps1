@@ -1,7 +1,8 @@
 # The error ids scripts match on: every TtmErrorCode has a decided ErrorCategory (a table, so a new
 # code without a decision fails here), and every code a cmdlet can reach without a real SSH
 # server comes out of that cmdlet as ErrorId "Ttm<Code>" with that category (issue 12).
-# The codes that need a real sshd (host key, command, timeout, check) are reached in Ssh.Tests.ps1.
+# The codes that need a real sshd (host key, command, timeout, check) are reached on the loopback
+# sshd of SshTestServer.ps1, with a message that says what to do.
 
 BeforeDiscovery {
     # The decided category of each code; ErrorMapper.CategoryOf must agree, and so must every cmdlet below.
@@ -150,6 +151,85 @@ Describe 'Error ids reached from the cmdlets on the Sandbox' {
 
         $lines | Should -Contain 'id:TtmApprovalRequired,Rebundle.PowerShell.Commands.SetTtmFarmRoleCommand'
         $lines | Should -Contain "category:$($categories.ApprovalRequired)"
+    }
+}
+
+Describe 'Error ids reached from Invoke-TtmRebundle -Resume' {
+    It 'TtmRoleConflict: a role the run planned was made by someone else before the resume' {
+        $sandbox = New-TestSandbox -Path (Join-Path $TestDrive ([guid]::NewGuid().ToString('n')))
+        $journal = Join-Path $sandbox.Path 'j.jsonl'
+        # The run stops in the staging recycle, before its snapshots: a replacement never boots.
+        Set-TtmSandbox -NeverBoot 'Rebundle-Staging/RailsAppServer'
+        $stopped = Get-FirstError { Invoke-TtmRebundle -SkipOsUpdate -BatchSize 6 -JournalPath $journal -Timeout 0:0:2 }
+        $stopped.FullyQualifiedErrorId | Should -BeLike 'TtmReplacementTimeout,*'
+        Set-TtmSandbox -NeverBoot @()
+        # Someone snapshots a Dev server into the name the run planned.
+        New-TtmRoleSnapshot -Farm Dev -Role RailsAppServer -Version 1-7 -Confirm:$false | Out-Null
+        $productionImage = (Get-TtmRole -Name RailsAppServer).ImageId
+
+        $record = Get-FirstError { Invoke-TtmRebundle -Resume $journal -ApproveProduction }
+
+        Assert-TtmError $record RoleConflict $categories.RoleConflict
+        $record.Exception.Message | Should -BeLike "Role RailsAppServer-1-7, which this rebundle*planned to create, was made outside this rebundle*It is not adopted*retire it and run -Resume '$journal' again, or start a new rebundle*"
+        (Get-TtmRole -Name RailsAppServer).ImageId | Should -Be $productionImage
+    }
+}
+
+Describe 'Error ids reached from the SSH cmdlets on a real sshd' {
+    BeforeAll {
+        . (Join-Path $PSScriptRoot 'SshTestServer.ps1')
+        $script:sshd = Start-TestSshd
+        $script:ssh = @{ Address = '127.0.0.1'; Port = $sshd.Port; User = $sshd.User; KeyFile = $sshd.KeyFile; KnownHostsFile = $sshd.KnownHostsFile }
+    }
+
+    AfterAll { Stop-TestSshd $sshd }
+
+    BeforeEach {
+        Reset-TestSshdState $sshd
+        $script:sandbox = New-TestSandbox -Path (Join-Path $TestDrive ([guid]::NewGuid().ToString('n')))
+        $script:server = Get-TtmServer -Farm Dev -Role Reports
+    }
+
+    It 'TtmSshHostKeyRejected: the known-hosts file lists another key for the server' {
+        $otherKey = Join-Path $sandbox.Path 'other_host_key'
+        & ssh-keygen -q -t ed25519 -N '' -f $otherKey | Out-Null
+        $knownHosts = Join-Path $sandbox.Path 'known_hosts'
+        "[127.0.0.1]:$($sshd.Port) $((Get-Content "$otherKey.pub" -Raw).Split(' ')[0..1] -join ' ')" | Set-Content $knownHosts
+        $marker = Join-Path $sshd.State 'host-key-ran'
+        $settings = $ssh.Clone(); $settings.KnownHostsFile = $knownHosts
+
+        $record = Get-FirstError { $server | Invoke-TtmSsh @settings -Command "touch $marker" -TrustNewHostKey }
+
+        Assert-TtmError $record SshHostKeyRejected $categories.SshHostKeyRejected
+        $record.Exception.Message | Should -BeLike "*has CHANGED*$($sshd.HostKeyFingerprint)*$knownHosts line 1*ssh-keygen -R '``[127.0.0.1``]:$($sshd.Port)' -f '$knownHosts'*"
+        $marker | Should -Not -Exist -Because 'nothing is sent to a server whose key is rejected, -TrustNewHostKey or not'
+    }
+
+    It 'TtmSshCommandFailed: apt-get exits non-zero on a held dpkg lock' {
+        '' | Set-Content (Join-Path $sshd.State 'apt-locked')
+
+        $record = Get-FirstError { $server | Update-TtmServerOs @ssh -Reboot -Confirm:$false }
+
+        Assert-TtmError $record SshCommandFailed $categories.SshCommandFailed
+        $record.Exception.Message | Should -BeLike 'apt-get update failed on Reports.1 (exit 100)*held the dpkg lock*wait for it and run again.'
+        Join-Path $sshd.State 'reboot.log' | Should -Not -Exist
+    }
+
+    It 'TtmSshTimeout: the server does not come back from its reboot within -RebootTimeout' {
+        '' | Set-Content (Join-Path $sshd.State 'reboot-never')
+
+        # Longer than the 5 s between attempts, so at least one connection is refused on the way.
+        $record = Get-FirstError { $server | Update-TtmServerOs @ssh -Reboot -RebootTimeout 0:0:7 -Confirm:$false }
+
+        Assert-TtmError $record SshTimeout $categories.SshTimeout
+        $record.Exception.Message | Should -BeLike 'Reports.1 (127.0.0.1) did not come back within 00:00:07 after the reboot (not answering yet). The updates are installed; check the server''s console, then run Test-TtmServer on it.'
+    }
+
+    It 'TtmCheckFailed: a check command exits non-zero' {
+        $record = Get-FirstError { $server | Test-TtmServer @ssh -Check Command -Command 'test -e /no/such/file' }
+
+        Assert-TtmError $record CheckFailed $categories.CheckFailed
+        $record.Exception.Message | Should -BeLike 'Reports.1 of farm Dev failed 1 of 1 checks, so it is not passed on: Command test -e /no/such/file: *Fix the server (or the check) and run Test-TtmServer on it again*'
     }
 }
 

@@ -239,10 +239,12 @@ Get-TtmServer -Farm Rebundle-Staging -Role TTM-Base |
             Join-Path $sshd.State 'apt.log' | Should -Not -Exist
         }
 
-        It 'upgrades, installs, reboots and waits until the server is back with a new boot time' {
+        It 'upgrades, installs, reboots and waits through the refused connections until the server is back with a new boot time' {
             "The following packages will be upgraded:`n  openssl`nSetting up openssl (3.0.15-1~deb12u1) ...`n" |
                 Set-Content (Join-Path $sshd.State 'apt-upgrade.out')
-            '1' | Set-Content (Join-Path $sshd.State 'reboot-delay')
+            # Down longer than the 5 s between attempts: at least one reconnect is refused.
+            '6' | Set-Content (Join-Path $sshd.State 'reboot-delay')
+            $watch = [Diagnostics.Stopwatch]::StartNew()
 
             $result = Get-TtmServer -Farm Rebundle-Staging -Role TTM-Base |
                 Update-TtmServerOs @ssh -Package nginx -Reboot -RebootTimeout '00:01:00' -Confirm:$false
@@ -252,6 +254,8 @@ Get-TtmServer -Farm Rebundle-Staging -Role TTM-Base |
             $result.Installed | Should -Be @('nginx')
             $result.Rebooted | Should -BeTrue
             $result.BootTimeAfter | Should -Not -Be $result.BootTimeBefore
+            $result.BootTimeAfter | Should -Be (Get-Content (Join-Path $sshd.State 'boot-time'))
+            $watch.Elapsed.TotalSeconds | Should -BeGreaterThan 6 -Because 'it waited while the server refused connections'
             (Get-Content (Join-Path $sshd.State 'apt.log'))[0] | Should -BeLike 'DEBIAN_FRONTEND=noninteractive *update'
         }
 

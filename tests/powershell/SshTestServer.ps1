@@ -6,7 +6,9 @@
     the foreground on a free 127.0.0.1 port, running as the current user, with a generated
     host key and user key, its own authorized_keys, and a PATH for sessions that puts the
     fake apt-get, dpkg-query, systemctl, uptime and reboot from tests/Rebundle.Ssh.Tests/Fakes
-    first. The fakes keep their state in the returned object's State folder.
+    first. The fakes keep their state in the returned object's State folder. The fake reboot
+    really takes sshd away (connections drop, the port refuses) and starts it again later;
+    Reset-TestSshdState makes sure it answers for the next test.
 #>
 
 function Start-TestSshd {
@@ -44,26 +46,12 @@ PubkeyAuthentication yes
 PermitRootLogin prohibit-password
 MaxStartups 100
 MaxSessions 100
-SetEnv PATH=$($bin):/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin FAKE_STATE=$state
+SetEnv PATH=$($bin):/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin FAKE_STATE=$state FAKE_SSHD_ROOT=$root
 LogLevel VERBOSE
 "@ | Set-Content $config
     if ((& id -u) -eq '0') { New-Item -ItemType Directory -Force -Path /run/sshd | Out-Null }
 
-    $log = Join-Path $root 'sshd.log'
-    $process = Start-Process -FilePath /usr/sbin/sshd -ArgumentList '-D', '-e', '-f', $config -RedirectStandardError $log -PassThru
-    $deadline = [DateTime]::UtcNow.AddSeconds(15)
-    while ($true) {
-        if ($process.HasExited) { throw "sshd exited: $(Get-Content $log -Raw)" }
-        try {
-            $client = [Net.Sockets.TcpClient]::new('127.0.0.1', $port)
-            $client.Dispose()
-            break
-        }
-        catch {
-            if ([DateTime]::UtcNow -gt $deadline) { throw "sshd did not listen on $port within 15s: $(Get-Content $log -Raw)" }
-            Start-Sleep -Milliseconds 100
-        }
-    }
+    $process = Start-TestSshdProcess $root $port
 
     $hostKey = (Get-Content (Join-Path $root 'host_ed25519.pub') -Raw).Split(' ')
     $knownHosts = Join-Path $root 'known_hosts'
@@ -83,14 +71,59 @@ LogLevel VERBOSE
     }
 }
 
-# Puts the fakes back to a healthy server: old boot time, nothing installed, Chef done.
+# Starts sshd in the foreground from $Root's sshd_config and waits until it answers on $Port.
+function Start-TestSshdProcess([string] $Root, [int] $Port) {
+    $log = Join-Path $Root 'sshd.log'
+    $process = Start-Process -FilePath /usr/sbin/sshd -ArgumentList '-D', '-E', $log, '-f', (Join-Path $Root 'sshd_config') -PassThru
+    $deadline = [DateTime]::UtcNow.AddSeconds(15)
+    while (-not (Test-TestSshdAnswers $Port)) {
+        if ($process.HasExited) { throw "sshd exited: $(Get-Content $log -Raw)" }
+        if ([DateTime]::UtcNow -gt $deadline) { throw "sshd did not listen on $Port within 15s: $(Get-Content $log -Raw)" }
+        Start-Sleep -Milliseconds 100
+    }
+    $process
+}
+
+# Whether sshd answers on $Port with its banner now (the fake reboot takes it away for a while).
+function Test-TestSshdAnswers([int] $Port) {
+    try {
+        $client = [Net.Sockets.TcpClient]::new('127.0.0.1', $Port)
+        try {
+            $stream = $client.GetStream(); $stream.ReadTimeout = 2000
+            return $stream.Read([byte[]]::new(64), 0, 64) -gt 0
+        }
+        finally { $client.Dispose() }
+    }
+    catch { return $false }
+}
+
+# The live process whose pid the file in $Root holds (sshd.pid, or a fake reboot's restart.pid).
+function Get-TestSshdPidProcess([string] $Root, [string] $PidFile) {
+    $path = Join-Path $Root $PidFile
+    if (-not (Test-Path $path)) { return $null }
+    Get-Process -Id ([int](Get-Content $path -Raw).Trim()) -ErrorAction SilentlyContinue
+}
+
+# Puts the fakes back to a healthy server: answering, old boot time, nothing installed, Chef done.
 function Reset-TestSshdState($Sshd) {
+    # A reboot of an earlier test may still be pending (its restart would change the boot time
+    # under this test) or may never come back: cancel it, and start sshd if it is down.
+    $restart = Get-TestSshdPidProcess $Sshd.Root 'restart.pid'
+    if ($restart -and $restart.ProcessName -ne 'sshd') { Stop-Process -Id $restart.Id -Force; $restart.WaitForExit(5000) | Out-Null }
+    Remove-Item (Join-Path $Sshd.Root 'restart.pid') -ErrorAction SilentlyContinue
+    if (-not (Test-TestSshdAnswers $Sshd.Port)) { $Sshd.Process = Start-TestSshdProcess $Sshd.Root $Sshd.Port }
     Get-ChildItem $Sshd.State | Remove-Item -Recurse -Force
     '2026-01-01 00:00:00' | Set-Content (Join-Path $Sshd.State 'boot-time')
     New-Item -ItemType Directory -Path (Join-Path $Sshd.ChefCache 'cookbooks') | Out-Null
 }
 
 function Stop-TestSshd($Sshd) {
-    if ($Sshd -and -not $Sshd.Process.HasExited) { Stop-Process -Id $Sshd.Process.Id -Force }
+    if (-not $Sshd) { return }
+    # The sshd started here, or the one a fake reboot started, and a restart still pending.
+    foreach ($pidFile in 'restart.pid', 'sshd.pid') {
+        $process = Get-TestSshdPidProcess $Sshd.Root $pidFile
+        if ($process) { Stop-Process -Id $process.Id -Force -ErrorAction SilentlyContinue }
+    }
+    if (-not $Sshd.Process.HasExited) { Stop-Process -Id $Sshd.Process.Id -Force }
     if ($Sshd) { Remove-Item $Sshd.Root -Recurse -Force -ErrorAction SilentlyContinue }
 }

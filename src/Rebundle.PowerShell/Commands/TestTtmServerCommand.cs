@@ -104,7 +104,8 @@ namespace Rebundle.PowerShell.Commands
             {
                 WriteTtmError(new TtmException(TtmErrorCode.CheckFailed,
                     $"{server.Name} of farm {server.Farm} failed {failed.Count} of {results.Count} checks, so it is not passed on: " +
-                    string.Join("; ", failed.Select(f => $"{f.Check}: {f.Detail}")), server.Name), server);
+                    string.Join("; ", failed.Select(f => $"{f.Check}: {f.Detail}")) +
+                    ". Fix the server (or the check) and run Test-TtmServer on it again; -AsCheckResult lists every check.", server.Name), server);
             }
         }
     }

@@ -10,13 +10,16 @@ namespace Rebundle.Ssh.Tests.Fixture;
 /// port, running as the current user with a generated host key and user keys, its own
 /// authorized_keys, and a PATH for sessions that puts fake apt-get, dpkg-query, systemctl,
 /// uptime and reboot first, so OS updates and checks run end to end without touching the
-/// machine's packages. The fakes keep their state in <see cref="StateDir"/>.
+/// machine's packages. The fakes keep their state in <see cref="StateDir"/>. The fake reboot
+/// really takes sshd away (connections drop, the port refuses) and starts it again later;
+/// <see cref="ResetState"/> makes sure it answers for the next test.
 /// </summary>
 public sealed class SshdFixture : IDisposable
 {
     public const string Passphrase = "correct horse";
-    private readonly Process _sshd;
     private readonly string _log;
+    private readonly string _config;
+    private Process? _sshd;
 
     public SshdFixture()
     {
@@ -43,8 +46,8 @@ public sealed class SshdFixture : IDisposable
 
         User = Environment.UserName;
         Port = FreePort();
-        var config = Path.Combine(Root, "sshd_config");
-        File.WriteAllText(config, $"""
+        _config = Path.Combine(Root, "sshd_config");
+        File.WriteAllText(_config, $"""
             Port {Port}
             ListenAddress 127.0.0.1
             HostKey {HostKeyFile}
@@ -60,25 +63,14 @@ public sealed class SshdFixture : IDisposable
             # Parallel tests open many connections at once; the default drops some.
             MaxStartups 100
             MaxSessions 100
-            SetEnv PATH={bin}:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin FAKE_STATE={StateDir}
+            SetEnv PATH={bin}:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin FAKE_STATE={StateDir} FAKE_SSHD_ROOT={Root}
             LogLevel VERBOSE
             """);
         if (Environment.UserName == "root")
             Directory.CreateDirectory("/run/sshd"); // sshd started by root insists on its privilege-separation dir
 
         _log = Path.Combine(Root, "sshd.log");
-        var start = new ProcessStartInfo("/usr/sbin/sshd")
-        {
-            ArgumentList = { "-D", "-e", "-f", config },
-            RedirectStandardError = true,
-            RedirectStandardOutput = true,
-            UseShellExecute = false,
-        };
-        _sshd = Process.Start(start)!;
-        var log = new StreamWriter(_log) { AutoFlush = true };
-        _sshd.ErrorDataReceived += (_, e) => { if (e.Data != null) lock (log) log.WriteLine(e.Data); };
-        _sshd.BeginErrorReadLine();
-        WaitUntilListening();
+        StartSshd();
 
         HostKeyFingerprint = Fingerprint(HostKeyFile + ".pub");
         KnownHostsFile = Path.Combine(Root, "known_hosts");
@@ -127,9 +119,16 @@ public sealed class SshdFixture : IDisposable
         ConnectTimeout = TimeSpan.FromSeconds(15),
     };
 
-    /// <summary>Puts the fakes back to a healthy server: old boot time, nothing installed, Chef done.</summary>
+    /// <summary>Puts the fakes back to a healthy server: answering, old boot time, nothing installed, Chef done.</summary>
     public void ResetState()
     {
+        // A reboot of an earlier test may still be pending (its restart would change the boot
+        // time under this test) or may never come back: cancel it, and start sshd if it is down.
+        var restart = Running(Path.Combine(Root, "restart.pid"));
+        if (restart != null && restart.ProcessName != "sshd") Stop(restart);
+        File.Delete(Path.Combine(Root, "restart.pid"));
+        if (!Answers()) StartSshd();
+
         foreach (var entry in Directory.GetFileSystemEntries(StateDir))
         {
             if (Directory.Exists(entry)) Directory.Delete(entry, true);
@@ -152,13 +151,60 @@ public sealed class SshdFixture : IDisposable
     {
         try
         {
-            if (!_sshd.HasExited) _sshd.Kill();
-            _sshd.WaitForExit(5000);
+            // The sshd started here, or the one a fake reboot started, and a restart still pending.
+            foreach (var pidFile in new[] { "restart.pid", "sshd.pid" })
+                if (Running(Path.Combine(Root, pidFile)) is { } process) Stop(process);
+            if (_sshd is { HasExited: false }) Stop(_sshd);
         }
         finally
         {
-            _sshd.Dispose();
+            _sshd?.Dispose();
             try { Directory.Delete(Root, true); } catch (IOException) { }
+        }
+    }
+
+    private void StartSshd()
+    {
+        _sshd?.Dispose();
+        var start = new ProcessStartInfo("/usr/sbin/sshd")
+        {
+            ArgumentList = { "-D", "-e", "-f", _config },
+            RedirectStandardError = true,
+            RedirectStandardOutput = true,
+            UseShellExecute = false,
+        };
+        _sshd = Process.Start(start)!;
+        var log = new StreamWriter(_log, append: true) { AutoFlush = true };
+        _sshd.ErrorDataReceived += (_, e) => { if (e.Data != null) lock (log) log.WriteLine(e.Data); };
+        _sshd.BeginErrorReadLine();
+        WaitUntilListening();
+    }
+
+    /// <summary>The live process whose pid <paramref name="pidFile"/> holds, if any.</summary>
+    private static Process? Running(string pidFile)
+    {
+        if (!File.Exists(pidFile) || !int.TryParse(File.ReadAllText(pidFile).Trim(), out var pid)) return null;
+        try
+        {
+            var process = Process.GetProcessById(pid);
+            return process.HasExited ? null : process;
+        }
+        catch (ArgumentException)
+        {
+            return null;
+        }
+    }
+
+    private static void Stop(Process process)
+    {
+        try
+        {
+            process.Kill();
+            process.WaitForExit(5000);
+        }
+        catch (InvalidOperationException)
+        {
+            // Exited meanwhile.
         }
     }
 
@@ -181,6 +227,28 @@ public sealed class SshdFixture : IDisposable
         return output.Result;
     }
 
+    /// <summary>Whether sshd answers on the port with its banner now.</summary>
+    public bool Answers()
+    {
+        try
+        {
+            using var client = new TcpClient();
+            client.Connect(IPAddress.Loopback, Port);
+            using var stream = client.GetStream();
+            stream.ReadTimeout = 2000;
+            var banner = new byte[64];
+            return stream.Read(banner) > 0;
+        }
+        catch (SocketException)
+        {
+            return false;
+        }
+        catch (IOException)
+        {
+            return false;
+        }
+    }
+
     private static int FreePort()
     {
         using var listener = new TcpListener(IPAddress.Loopback, 0);
@@ -193,19 +261,9 @@ public sealed class SshdFixture : IDisposable
         var deadline = DateTime.UtcNow.AddSeconds(15);
         while (DateTime.UtcNow < deadline)
         {
-            if (_sshd.HasExited)
+            if (_sshd!.HasExited)
                 throw new InvalidOperationException($"sshd exited with {_sshd.ExitCode}: {Log}");
-            try
-            {
-                using var client = new TcpClient();
-                client.Connect(IPAddress.Loopback, Port);
-                using var stream = client.GetStream();
-                stream.ReadTimeout = 2000;
-                var banner = new byte[64];
-                if (stream.Read(banner) > 0) return;
-            }
-            catch (SocketException) { }
-            catch (IOException) { }
+            if (Answers()) return;
             Thread.Sleep(100);
         }
 

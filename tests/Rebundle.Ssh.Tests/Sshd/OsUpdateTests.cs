@@ -78,11 +78,12 @@ public sealed class OsUpdateTests
     }
 
     [Fact]
-    public void Reboot_waits_until_ssh_answers_with_a_new_boot_time()
+    public void Reboot_waits_through_the_refused_connections_until_ssh_answers_with_a_new_boot_time()
     {
-        File.WriteAllText(_sshd.State("reboot-delay"), "2");
+        File.WriteAllText(_sshd.State("reboot-delay"), "3");
         var reporter = new TestReporter();
         var options = new OsUpdateOptions { Reboot = true, RebootTimeout = TimeSpan.FromSeconds(40), RebootPollInterval = TimeSpan.FromMilliseconds(500) };
+        var watch = System.Diagnostics.Stopwatch.StartNew();
 
         var outcome = Assert.Single(Update(options, reporter, _sshd.Server()));
 
@@ -93,13 +94,33 @@ public sealed class OsUpdateTests
         Assert.Equal(File.ReadAllText(_sshd.State("boot-time")).Trim(), result.BootTimeAfter);
         Assert.NotEqual(result.BootTimeBefore, result.BootTimeAfter);
         Assert.Single(File.ReadAllLines(_sshd.State("reboot.log")));
-        // It polled while the old boot time was still reported, with progress saying so.
-        Assert.Contains(reporter.Progresses, p => p.ActivityId == OsUpdater.ProgressId && p.Status.Contains("old boot time"));
+        Assert.True(watch.Elapsed >= TimeSpan.FromSeconds(3), $"back after {watch.Elapsed}, before sshd was");
+        // Each round after the first follows an attempt that was refused; the server never
+        // answered with its old boot time, because it was down until it had a new one.
+        var waiting = reporter.Progresses.Where(p => p.ActivityId == OsUpdater.ProgressId && !p.Completed).Select(p => p.Status).ToList();
+        Assert.True(waiting.Count(s => s.StartsWith("not answering yet", StringComparison.Ordinal)) >= 3, string.Join(" | ", waiting));
+        Assert.DoesNotContain(waiting, s => s.Contains("old boot time"));
         Assert.Contains(reporter.Progresses, p => p.ActivityId == OsUpdater.ProgressId && p.Completed);
     }
 
     [Fact]
-    public void A_server_that_never_comes_back_ends_the_wait_at_the_timeout()
+    public void A_server_that_never_answers_again_ends_the_wait_at_the_timeout_saying_so()
+    {
+        File.WriteAllText(_sshd.State("reboot-never"), "");
+        var options = new OsUpdateOptions { Reboot = true, RebootTimeout = TimeSpan.FromSeconds(4), RebootPollInterval = TimeSpan.FromMilliseconds(500) };
+        var watch = System.Diagnostics.Stopwatch.StartNew();
+
+        var outcome = Assert.Single(Update(options, new TestReporter(), _sshd.Server("TTM-Base.4")));
+
+        Assert.Equal(TtmErrorCode.SshTimeout, outcome.Error!.Code);
+        Assert.Contains("TTM-Base.4 (127.0.0.1) did not come back within 00:00:04 after the reboot (not answering yet)", outcome.Error.Message);
+        Assert.Contains("The updates are installed; check the server's console", outcome.Error.Message);
+        Assert.InRange(watch.Elapsed, TimeSpan.FromSeconds(4), TimeSpan.FromSeconds(20));
+        Assert.False(_sshd.Answers(), "the fake server came back");
+    }
+
+    [Fact]
+    public void A_server_that_comes_back_with_its_old_boot_time_ends_the_wait_at_the_timeout()
     {
         File.WriteAllText(_sshd.State("reboot-stuck"), "");
         var options = new OsUpdateOptions { Reboot = true, RebootTimeout = TimeSpan.FromSeconds(6), RebootPollInterval = TimeSpan.FromMilliseconds(500) };
@@ -109,7 +130,7 @@ public sealed class OsUpdateTests
 
         Assert.Equal(TtmErrorCode.SshTimeout, outcome.Error!.Code);
         Assert.Contains("did not come back within", outcome.Error.Message);
-        Assert.Contains("old boot time", outcome.Error.Message);
+        Assert.Contains("still up with the old boot time 2026-01-01 00:00:00", outcome.Error.Message);
         Assert.True(watch.Elapsed < TimeSpan.FromSeconds(30), $"took {watch.Elapsed}");
     }
 
