@@ -4,12 +4,17 @@
 # (Pending + Running) servers, nothing made that is not on record, and a run that can go on.
 BeforeAll {
     Import-Module (Join-Path $PSScriptRoot 'TestHelpers.psm1') -Force
+    Import-Module (Join-Path $PSScriptRoot 'Ec2Endpoint.psm1') -Force
     Import-Module (Get-RebundleModulePath) -Force
 
     # The command running in its own runspace on the same Sandbox and audit log, as a second window would.
     function Start-Stoppable([object] $Sandbox, [string] $Script) {
+        Start-InRunspace "Connect-TtmFleet -Sandbox -Path '$($Sandbox.Path)' -AuditLogPath '$($Sandbox.AuditLog)' | Out-Null; $Script"
+    }
+
+    function Start-InRunspace([string] $Script) {
         $ps = [powershell]::Create()
-        $null = $ps.AddScript("Import-Module '$(Get-RebundleModulePath)'; Connect-TtmFleet -Sandbox -Path '$($Sandbox.Path)' -AuditLogPath '$($Sandbox.AuditLog)' | Out-Null; $Script")
+        $null = $ps.AddScript("Import-Module '$(Get-RebundleModulePath)'; $Script")
         [pscustomobject]@{ PowerShell = $ps; Async = $ps.BeginInvoke() }
     }
 
@@ -114,6 +119,35 @@ Describe 'Ctrl+C during Undo-TtmRebundle' {
         Undo-TtmRebundle -Journal $journal -BatchSize 3 -Force | Out-Null
         Get-TtmRole | ForEach-Object { $_.ImageId | Should -Be $images[$_.Name] -Because "$($_.Name) is back on its old image" }
         (Get-TtmServer -Farm Production -Role Sidekiq).ImageId | Should -Be $images['Sidekiq']
+        Get-LiveCounts | Should -Be $before
+    }
+}
+
+Describe 'Ctrl+C while EC2 holds its answer (loopback endpoint process)' {
+    BeforeAll {
+        Set-Ec2TestCredentials
+        $script:ec2 = Start-TestEc2Endpoint
+        Connect-TestEc2Fleet $ec2 | Out-Null
+    }
+
+    AfterAll {
+        Invoke-RestMethod -Method Post -Uri "$($ec2.Url)_ttm/release" | Out-Null
+        Stop-TestEc2Endpoint
+        Restore-Ec2TestCredentials
+    }
+
+    It 'Invoke-TtmRecycle stopped during a stalled RunInstances returns within 2 s and launches nothing' {
+        $before = Get-LiveCounts
+        Clear-Ec2RequestLog $ec2
+        Invoke-RestMethod -Method Post -Uri "$($ec2.Url)_ttm/stall?action=RunInstances" | Out-Null
+        $run = Start-InRunspace "Connect-TtmFleet -Aws -EndpointUrl '$($ec2.Url)' -Region us-east-1 -PollInterval '0:0:0.2' | Out-Null; Invoke-TtmRecycle -Farm Dev -Role Reports"
+        Wait-Until { (Invoke-RestMethod -Uri "$($ec2.Url)_ttm/stall").held } 'EC2 holds the launch'
+
+        Stop-Stoppable $run | Should -BeLessThan 2
+
+        Wait-Until { (Invoke-RestMethod -Uri "$($ec2.Url)_ttm/stall").abandoned -ge 1 } 'the SDK drops the held request'
+        Invoke-RestMethod -Method Post -Uri "$($ec2.Url)_ttm/release" | Out-Null
+        Get-Ec2RequestLog $ec2 | Where-Object action -In 'RunInstances', 'TerminateInstances' | Should -BeNullOrEmpty
         Get-LiveCounts | Should -Be $before
     }
 }
