@@ -91,6 +91,31 @@ public class CancellationTests
         Assert.True(abandoned, "the SDK kept the DescribeInstances request open");
     }
 
+    [Fact]
+    public void A_read_stopped_while_the_SDK_backs_off_from_throttling_returns_within_2s()
+    {
+        // Throttled without end: the SDK retries nine times, backing off up to 20 s between tries.
+        using var fleet = new AwsFleet(options: new AwsConnectionOptions { MaxRetries = 9 });
+        fleet.Ec2.Faults.ThrottleNext = 1000;
+        using var cancel = new CancellationTokenSource();
+        var stopwatch = new Stopwatch();
+        var presser = Task.Run(() =>
+        {
+            // The third try has failed: the SDK is backing off before the fourth.
+            SpinWait.SpinUntil(() => fleet.Calls("DescribeLaunchTemplates") >= 3, TimeSpan.FromSeconds(60));
+            stopwatch.Start();
+            cancel.Cancel();
+        });
+
+        var error = Record.Exception(() => fleet.Backend.GetRoles(cancel.Token));
+        stopwatch.Stop();
+        presser.GetAwaiter().GetResult();
+
+        Assert.IsAssignableFrom<OperationCanceledException>(error);
+        Assert.True(stopwatch.Elapsed < Prompt, $"took {stopwatch.Elapsed}");
+        Assert.InRange(fleet.Calls("DescribeLaunchTemplates"), 3, 4);
+    }
+
     /// <summary>
     /// Runs <paramref name="call"/> and presses Ctrl+C once the endpoint holds its request: what
     /// it threw, how long it took after the press, and whether the endpoint saw the client drop
