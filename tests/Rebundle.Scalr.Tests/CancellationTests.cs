@@ -74,6 +74,34 @@ public class CancellationTests
         Assert.True(abandoned, "the client kept the farms request open");
     }
 
+    [Fact]
+    public void A_read_stopped_while_the_client_backs_off_from_503s_returns_within_2s()
+    {
+        using var scalr = new LoopbackScalr();
+        var options = scalr.Options();
+        options.MaxRetries = 6; // backing off 0.5, 1, 2, 4, 8, 16 s on the real clock
+        using var backend = ScalrBackend.Connect(options, SystemClock.Instance);
+        scalr.Server.ClearLog();
+        scalr.Server.FailNext(100);
+        using var cancel = new CancellationTokenSource();
+        var stopwatch = new Stopwatch();
+        var presser = Task.Run(() =>
+        {
+            // The fourth try has failed: the client sleeps 4 s before the fifth.
+            SpinWait.SpinUntil(() => scalr.Server.RequestLog.Count >= 4, TimeSpan.FromSeconds(60));
+            stopwatch.Start();
+            cancel.Cancel();
+        });
+
+        var error = Record.Exception(() => backend.GetFarms(cancel.Token));
+        stopwatch.Stop();
+        presser.GetAwaiter().GetResult();
+
+        Assert.IsAssignableFrom<OperationCanceledException>(error);
+        Assert.True(stopwatch.Elapsed < Prompt, $"took {stopwatch.Elapsed}");
+        Assert.Equal(4, scalr.Server.RequestLog.Count);
+    }
+
     /// <summary>
     /// Runs <paramref name="call"/> and presses Ctrl+C once the server holds its request: what it
     /// threw, how long it took after the press, and whether the server saw the client drop the
