@@ -2,6 +2,7 @@ using System;
 using System.Collections.Generic;
 using System.Globalization;
 using System.Linq;
+using System.Threading;
 using Amazon.EC2;
 using Amazon.EC2.Model;
 using Rebundle.Domain;
@@ -13,13 +14,13 @@ namespace Rebundle.Aws
     /// <summary>The changes: each is one object, done so that a failure leaves nothing half-made.</summary>
     public sealed partial class AwsBackend
     {
-        public Image CreateImage(Server source, string imageName, bool noReboot = false)
+        public Image CreateImage(Server source, string imageName, bool noReboot = false, CancellationToken cancellationToken = default)
         {
             var role = TtmTags.RoleOfImageName(imageName);
             var tags = new List<Tag> { TtmTags.Tag(TtmTags.Role, role), TtmTags.Tag(TtmTags.SourceInstance, source.Id) };
             try
             {
-                var response = _calls.Call($"Creating image {imageName} of server {source.Name} ({source.Id})", (ec2, cancel) => ec2.CreateImageAsync(new CreateImageRequest
+                var response = _calls.Call($"Creating image {imageName} of server {source.Name} ({source.Id})", cancellationToken, (ec2, cancel) => ec2.CreateImageAsync(new CreateImageRequest
                 {
                     InstanceId = source.Id,
                     Name = imageName,
@@ -38,12 +39,12 @@ namespace Rebundle.Aws
             {
                 // CreateImage has no client token: when a retry (or an earlier run) already made this
                 // image from this very server and it is not failed, carry on with that one.
-                return ExistingImage(imageName, source.Id) ?? throw e;
+                return ExistingImage(imageName, source.Id, cancellationToken) ?? throw e;
             }
         }
 
-        private Image? ExistingImage(string imageName, string sourceInstanceId) =>
-            _calls.Call($"Reading image {imageName}", (ec2, cancel) => ec2.DescribeImagesAsync(new DescribeImagesRequest
+        private Image? ExistingImage(string imageName, string sourceInstanceId, CancellationToken cancellationToken) =>
+            _calls.Call($"Reading image {imageName}", cancellationToken, (ec2, cancel) => ec2.DescribeImagesAsync(new DescribeImagesRequest
             {
                 Owners = new List<string> { "self" },
                 Filters = new List<Filter> { TtmTags.Filter("name", imageName), TtmTags.TagFilter(TtmTags.SourceInstance, new[] { sourceInstanceId }) },
@@ -56,9 +57,9 @@ namespace Rebundle.Aws
         /// role's default version and the new image. One CreateLaunchTemplate call: it either
         /// exists afterwards, complete, or not at all.
         /// </summary>
-        public Role CreateRole(string roleName, Role template, string imageId, string? runId = null)
+        public Role CreateRole(string roleName, Role template, string imageId, string? runId = null, CancellationToken cancellationToken = default)
         {
-            var source = _calls.Call($"Reading the launch settings of role {template.Name}", (ec2, cancel) => ec2.DescribeLaunchTemplateVersionsAsync(new DescribeLaunchTemplateVersionsRequest
+            var source = _calls.Call($"Reading the launch settings of role {template.Name}", cancellationToken, (ec2, cancel) => ec2.DescribeLaunchTemplateVersionsAsync(new DescribeLaunchTemplateVersionsRequest
             {
                 LaunchTemplateName = TtmTags.RoleTemplate(template.Name),
                 Versions = new List<string> { "$Default" },
@@ -69,7 +70,7 @@ namespace Rebundle.Aws
             if (runId != null) tags.Add(TtmTags.Tag(TtmTags.RunId, runId));
             var data = LaunchDataCopy.ToRequest(source.LaunchTemplateData);
             data.ImageId = imageId;
-            var created = _calls.Call($"Creating role {roleName}", (ec2, cancel) => ec2.CreateLaunchTemplateAsync(new CreateLaunchTemplateRequest
+            var created = _calls.Call($"Creating role {roleName}", cancellationToken, (ec2, cancel) => ec2.CreateLaunchTemplateAsync(new CreateLaunchTemplateRequest
             {
                 LaunchTemplateName = TtmTags.RoleTemplate(roleName),
                 VersionDescription = $"Image {imageId}, launch settings of role {template.Name}",
@@ -88,16 +89,16 @@ namespace Rebundle.Aws
         }
 
         /// <summary>A new version of the role's template, copied from the default with the new image, made the default.</summary>
-        public Role SetRoleImage(Role role, string imageId)
+        public Role SetRoleImage(Role role, string imageId, CancellationToken cancellationToken = default)
         {
             var name = TtmTags.RoleTemplate(role.Name);
-            var template = _calls.Call($"Reading role {role.Name}", (ec2, cancel) => ec2.DescribeLaunchTemplatesAsync(new DescribeLaunchTemplatesRequest
+            var template = _calls.Call($"Reading role {role.Name}", cancellationToken, (ec2, cancel) => ec2.DescribeLaunchTemplatesAsync(new DescribeLaunchTemplatesRequest
             {
                 LaunchTemplateNames = new List<string> { name },
             }, cancel), role.Name, TtmErrorCode.RoleNotFound).LaunchTemplates?.FirstOrDefault()
                 ?? throw new TtmException(TtmErrorCode.RoleNotFound, $"There is no launch template {name} for role {role.Name}.", role.Name);
 
-            var version = _calls.Call($"Adding image {imageId} to role {role.Name}", (ec2, cancel) => ec2.CreateLaunchTemplateVersionAsync(new CreateLaunchTemplateVersionRequest
+            var version = _calls.Call($"Adding image {imageId} to role {role.Name}", cancellationToken, (ec2, cancel) => ec2.CreateLaunchTemplateVersionAsync(new CreateLaunchTemplateVersionRequest
             {
                 LaunchTemplateId = template.LaunchTemplateId,
                 SourceVersion = (template.DefaultVersionNumber ?? 1).ToString(CultureInfo.InvariantCulture),
@@ -108,7 +109,7 @@ namespace Rebundle.Aws
 
             // Until this call succeeds the role still launches from its old default version; the
             // new version is only history, so a failure here leaves the role as it was.
-            _calls.Call($"Making image {imageId} the default of role {role.Name}", (ec2, cancel) => ec2.ModifyLaunchTemplateAsync(new ModifyLaunchTemplateRequest
+            _calls.Call($"Making image {imageId} the default of role {role.Name}", cancellationToken, (ec2, cancel) => ec2.ModifyLaunchTemplateAsync(new ModifyLaunchTemplateRequest
             {
                 LaunchTemplateId = template.LaunchTemplateId,
                 DefaultVersion = (version.VersionNumber ?? 0).ToString(CultureInfo.InvariantCulture),
@@ -117,17 +118,17 @@ namespace Rebundle.Aws
         }
 
         /// <summary>Rewrites the farm role's ttm:role tag, after checking that both templates exist.</summary>
-        public FarmRole SetFarmRoleRole(FarmRole farmRole, string roleName)
+        public FarmRole SetFarmRoleRole(FarmRole farmRole, string roleName, CancellationToken cancellationToken = default)
         {
             var farmRoleName = TtmTags.FarmRoleTemplate(farmRole.Farm, farmRole.Alias);
             var roleTemplateName = TtmTags.RoleTemplate(roleName);
-            var found = Templates($"Reading farm role {farmRole}", new List<Filter> { TtmTags.Filter("launch-template-name", farmRoleName, roleTemplateName) });
+            var found = Templates($"Reading farm role {farmRole}", cancellationToken, new List<Filter> { TtmTags.Filter("launch-template-name", farmRoleName, roleTemplateName) });
             var target = found.FirstOrDefault(t => t.LaunchTemplateName == farmRoleName)
                 ?? throw new TtmException(TtmErrorCode.FarmRoleNotFound, $"There is no launch template {farmRoleName} for farm role {farmRole}; run Get-TtmFarmRole -Farm {farmRole.Farm} to list farm roles.", farmRole.ToString());
             if (found.All(t => t.LaunchTemplateName != roleTemplateName))
                 throw new TtmException(TtmErrorCode.RoleNotFound, $"There is no role {roleName} (no launch template {roleTemplateName}); farm role {farmRole} was left alone. Run Get-TtmRole -IncludeVersions to list roles.", roleName);
 
-            _calls.Call($"Setting farm role {farmRole} to run role {roleName}", (ec2, cancel) => ec2.CreateTagsAsync(new CreateTagsRequest
+            _calls.Call($"Setting farm role {farmRole} to run role {roleName}", cancellationToken, (ec2, cancel) => ec2.CreateTagsAsync(new CreateTagsRequest
             {
                 Resources = new List<string> { target.LaunchTemplateId },
                 Tags = new List<Tag> { TtmTags.Tag(TtmTags.Role, roleName) },
@@ -140,19 +141,19 @@ namespace Rebundle.Aws
         /// the farm-role tags and the lowest index no live server of the farm role holds. A client
         /// token makes a retried launch the same launch, never a second server.
         /// </summary>
-        public Server LaunchServer(FarmRole farmRole)
+        public Server LaunchServer(FarmRole farmRole, CancellationToken cancellationToken = default)
         {
             // The farm role must still exist, as on the Sandbox and Scalr: no orphan server of a farm role that is gone.
             var farmRoleName = TtmTags.FarmRoleTemplate(farmRole.Farm, farmRole.Alias);
-            var current = Templates($"Reading farm role {farmRole}", new List<Filter> { TtmTags.Filter("launch-template-name", farmRoleName) })
+            var current = Templates($"Reading farm role {farmRole}", cancellationToken, new List<Filter> { TtmTags.Filter("launch-template-name", farmRoleName) })
                 .Select(AwsMapping.FarmRoleOf).FirstOrDefault(r => r != null)
                 ?? throw new TtmException(TtmErrorCode.FarmRoleNotFound, $"There is no launch template {farmRoleName} for farm role {farmRole}; nothing was launched. Run Get-TtmFarmRole -Farm {farmRole.Farm} to list farm roles.", farmRole.ToString());
             farmRole = farmRole with { Role = current.Role };
-            var used = new HashSet<int>(ReadServers(new Backends.ServerQuery { Farms = new[] { farmRole.Farm }, Aliases = new[] { farmRole.Alias } })
+            var used = new HashSet<int>(ReadServers(new Backends.ServerQuery { Farms = new[] { farmRole.Farm }, Aliases = new[] { farmRole.Alias } }, cancellationToken)
                 .Where(s => s.Farm == farmRole.Farm && s.Alias == farmRole.Alias)
                 .Select(s => s.Index));
             var index = Enumerable.Range(1, used.Count + 1).First(i => !used.Contains(i));
-            var response = _calls.Call($"Launching a server of farm role {farmRole} from role {farmRole.Role}", (ec2, cancel) => ec2.RunInstancesAsync(new RunInstancesRequest
+            var response = _calls.Call($"Launching a server of farm role {farmRole} from role {farmRole.Role}", cancellationToken, (ec2, cancel) => ec2.RunInstancesAsync(new RunInstancesRequest
             {
                 LaunchTemplate = new LaunchTemplateSpecification { LaunchTemplateName = TtmTags.RoleTemplate(farmRole.Role), Version = "$Default" },
                 MinCount = 1,
@@ -180,9 +181,9 @@ namespace Rebundle.Aws
                 ?? throw new TtmException(TtmErrorCode.BackendError, $"EC2 launched {instance.InstanceId} for farm role {farmRole} without its tags.", instance.InstanceId);
         }
 
-        public void TerminateServer(Server server)
+        public void TerminateServer(Server server, CancellationToken cancellationToken = default)
         {
-            _calls.Call($"Terminating server {server.Name} ({server.Id}) of farm {server.Farm}", (ec2, cancel) => ec2.TerminateInstancesAsync(new TerminateInstancesRequest
+            _calls.Call($"Terminating server {server.Name} ({server.Id}) of farm {server.Farm}", cancellationToken, (ec2, cancel) => ec2.TerminateInstancesAsync(new TerminateInstancesRequest
             {
                 InstanceIds = new List<string> { server.Id },
             }, cancel), server.Name, TtmErrorCode.ServerNotFound);

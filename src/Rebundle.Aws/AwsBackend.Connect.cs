@@ -1,4 +1,5 @@
 using System;
+using System.Threading;
 using System.Collections.Generic;
 using System.Linq;
 using Amazon;
@@ -119,7 +120,7 @@ namespace Rebundle.Aws
 
         private void Probe()
         {
-            _calls.Call("Connecting to EC2", (ec2, cancel) => ec2.DescribeLaunchTemplatesAsync(new DescribeLaunchTemplatesRequest
+            _calls.Call("Connecting to EC2", CancellationToken.None, (ec2, cancel) => ec2.DescribeLaunchTemplatesAsync(new DescribeLaunchTemplatesRequest
             {
                 Filters = new List<Filter> { TtmTags.Filter("tag:" + TtmTags.Kind, TtmTags.KindRole, TtmTags.KindFarmRole) },
                 MaxResults = 5,

@@ -224,7 +224,7 @@ namespace Rebundle.Aws
 
         /// <summary>The farm-role templates of <paramref name="farms"/>: paginated DescribeLaunchTemplates, split at EC2's filter limit.</summary>
         private List<LaunchTemplate> FarmTemplates(string doing, IReadOnlyCollection<string> farms) =>
-            Templates(doing, new List<Filter>
+            Templates(doing, CancellationToken.None, new List<Filter>
             {
                 TtmTags.TagFilter(TtmTags.Kind, new[] { TtmTags.KindFarmRole }),
                 TtmTags.TagFilter(TtmTags.Farm, farms),
@@ -233,7 +233,7 @@ namespace Rebundle.Aws
         private void Tag(string doing, IReadOnlyCollection<string> templateIds, string value)
         {
             foreach (var ids in Chunks(templateIds, TagResources))
-                _calls.Call(doing, (ec2, cancel) => ec2.CreateTagsAsync(new CreateTagsRequest
+                _calls.Call(doing, CancellationToken.None, (ec2, cancel) => ec2.CreateTagsAsync(new CreateTagsRequest
                 {
                     Resources = ids,
                     Tags = new List<Tag> { TtmTags.Tag(TtmTags.Lease, value) },
@@ -249,7 +249,7 @@ namespace Rebundle.Aws
             try
             {
                 foreach (var ids in Chunks(templateIds, TagResources))
-                    _calls.Call("Giving back a farm lease", (ec2, cancel) => ec2.DeleteTagsAsync(new DeleteTagsRequest
+                    _calls.Call("Giving back a farm lease", CancellationToken.None, (ec2, cancel) => ec2.DeleteTagsAsync(new DeleteTagsRequest
                     {
                         Resources = ids,
                         Tags = new List<Tag> { TtmTags.Tag(TtmTags.Lease, value) },

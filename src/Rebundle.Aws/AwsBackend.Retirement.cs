@@ -1,6 +1,7 @@
 using System;
 using System.Collections.Generic;
 using System.Linq;
+using System.Threading;
 using Amazon.EC2.Model;
 using Rebundle.Backends;
 using Rebundle.Domain;
@@ -16,8 +17,8 @@ namespace Rebundle.Aws
     public sealed partial class AwsBackend : IImageLookup, IRoleRetirement
     {
         /// <summary>This account's images with exactly this name (AMI names are unique per account and region).</summary>
-        public IReadOnlyList<Image> FindImagesByName(string name) =>
-            _calls.All<Amazon.EC2.Model.Image>($"Looking for image {name}", async (ec2, token, cancel) =>
+        public IReadOnlyList<Image> FindImagesByName(string name, CancellationToken cancellationToken = default) =>
+            _calls.All<Amazon.EC2.Model.Image>($"Looking for image {name}", cancellationToken, async (ec2, token, cancel) =>
             {
                 var response = await ec2.DescribeImagesAsync(new DescribeImagesRequest
                 {
@@ -35,12 +36,12 @@ namespace Rebundle.Aws
         /// snapshots deleted too, unless the default or latest version of any launch template
         /// still launches from it.
         /// </summary>
-        public void DeleteRole(Role role, bool deleteImage)
+        public void DeleteRole(Role role, bool deleteImage, CancellationToken cancellationToken = default)
         {
             var name = TtmTags.RoleTemplate(role.Name);
-            var template = Templates($"Reading role {role.Name}", new List<Filter> { TtmTags.Filter("launch-template-name", name) }).FirstOrDefault()
+            var template = Templates($"Reading role {role.Name}", cancellationToken, new List<Filter> { TtmTags.Filter("launch-template-name", name) }).FirstOrDefault()
                 ?? throw new TtmException(TtmErrorCode.RoleNotFound, $"There is no role named '{role.Name}' (no launch template {name}).", role.Name);
-            var runBy = Templates($"Reading the farm roles of role {role.Name}", new List<Filter>
+            var runBy = Templates($"Reading the farm roles of role {role.Name}", cancellationToken, new List<Filter>
             {
                 TtmTags.TagFilter(TtmTags.Kind, new[] { TtmTags.KindFarmRole }),
                 TtmTags.TagFilter(TtmTags.Role, new[] { role.Name }),
@@ -49,13 +50,13 @@ namespace Rebundle.Aws
                 throw new TtmException(TtmErrorCode.InvalidArgument,
                     $"Role {role.Name} is still run by farm role {string.Join(", ", runBy)}; it was kept. Point the farm role at another role first (Set-TtmFarmRole).", role.Name);
 
-            _calls.Call($"Deleting role {role.Name}", (ec2, cancel) => ec2.DeleteLaunchTemplateAsync(new DeleteLaunchTemplateRequest
+            _calls.Call($"Deleting role {role.Name}", cancellationToken, (ec2, cancel) => ec2.DeleteLaunchTemplateAsync(new DeleteLaunchTemplateRequest
             {
                 LaunchTemplateId = template.LaunchTemplateId,
             }, cancel), role.Name, TtmErrorCode.RoleNotFound);
 
-            if (!deleteImage || string.IsNullOrEmpty(role.ImageId) || ImageStillLaunched(role.ImageId)) return;
-            _calls.Call($"Deregistering image {role.ImageId} of role {role.Name}", (ec2, cancel) => ec2.DeregisterImageAsync(new DeregisterImageRequest
+            if (!deleteImage || string.IsNullOrEmpty(role.ImageId) || ImageStillLaunched(role.ImageId, cancellationToken)) return;
+            _calls.Call($"Deregistering image {role.ImageId} of role {role.Name}", cancellationToken, (ec2, cancel) => ec2.DeregisterImageAsync(new DeregisterImageRequest
             {
                 ImageId = role.ImageId,
                 DeleteAssociatedSnapshots = true,
@@ -63,8 +64,8 @@ namespace Rebundle.Aws
         }
 
         /// <summary>Whether the default or latest version of any launch template names the image (one pass).</summary>
-        private bool ImageStillLaunched(string imageId) =>
-            _calls.All<LaunchTemplateVersion>($"Checking which roles use image {imageId}", async (ec2, token, cancel) =>
+        private bool ImageStillLaunched(string imageId, CancellationToken cancellationToken) =>
+            _calls.All<LaunchTemplateVersion>($"Checking which roles use image {imageId}", cancellationToken, async (ec2, token, cancel) =>
             {
                 var response = await ec2.DescribeLaunchTemplateVersionsAsync(new DescribeLaunchTemplateVersionsRequest
                 {

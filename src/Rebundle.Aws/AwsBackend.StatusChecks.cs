@@ -1,6 +1,7 @@
 using System;
 using System.Collections.Generic;
 using System.Linq;
+using System.Threading;
 using Amazon.EC2.Model;
 using Rebundle.Domain;
 using Rebundle.Errors;
@@ -22,7 +23,7 @@ namespace Rebundle.Aws
         // Set once the endpoint has said it does not know DescribeInstanceStatus; not asked again.
         private bool _statusChecksNotReported;
 
-        private List<Server> WithStatusChecks(List<Server> servers)
+        private List<Server> WithStatusChecks(List<Server> servers, CancellationToken cancellationToken)
         {
             var running = servers.Where(s => s.Status == ServerStatus.Running).Select(s => s.Id).ToList();
             if (running.Count == 0 || _statusChecksNotReported) return servers;
@@ -30,7 +31,7 @@ namespace Rebundle.Aws
             Dictionary<string, ServerStatus> checkedStatus;
             try
             {
-                checkedStatus = StatusChecks(running);
+                checkedStatus = StatusChecks(running, cancellationToken);
             }
             catch (TtmException e) when (e.BackendCode != null && NotReportedCodes.Contains(e.BackendCode))
             {
@@ -46,10 +47,10 @@ namespace Rebundle.Aws
         /// The checked status of running instances, in one paginated pass: filtered by id for up
         /// to 200 instances, else every running instance's checks (cheaper than many id chunks).
         /// </summary>
-        private Dictionary<string, ServerStatus> StatusChecks(IReadOnlyCollection<string> instanceIds)
+        private Dictionary<string, ServerStatus> StatusChecks(IReadOnlyCollection<string> instanceIds, CancellationToken cancellationToken)
         {
             var filters = instanceIds.Count <= FilterValues ? new List<Filter> { TtmTags.Filter("instance-id", instanceIds) } : null;
-            return _calls.All<InstanceStatus>("Reading server status checks", async (ec2, token, cancel) =>
+            return _calls.All<InstanceStatus>("Reading server status checks", cancellationToken, async (ec2, token, cancel) =>
                 {
                     var response = await ec2.DescribeInstanceStatusAsync(new DescribeInstanceStatusRequest
                     {

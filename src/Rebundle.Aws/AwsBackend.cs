@@ -1,6 +1,7 @@
 using System;
 using System.Collections.Generic;
 using System.Linq;
+using System.Threading;
 using Amazon.EC2.Model;
 using Rebundle.Backends;
 using Rebundle.Domain;
@@ -43,29 +44,29 @@ namespace Rebundle.Aws
 
         public TimeSpan PollInterval { get; }
 
-        public IReadOnlyList<Farm> GetFarms() =>
-            GetFarmRoles()
+        public IReadOnlyList<Farm> GetFarms(CancellationToken cancellationToken = default) =>
+            GetFarmRoles(null, cancellationToken)
                 .GroupBy(r => r.Farm, StringComparer.Ordinal)
                 .Select(g => new Farm { Name = g.Key, Id = g.Key, FarmRoleCount = g.Count() })
                 .OrderBy(f => f.Name, StringComparer.OrdinalIgnoreCase)
                 .ToList();
 
-        public IReadOnlyList<FarmRole> GetFarmRoles(IReadOnlyCollection<string>? farms = null)
+        public IReadOnlyList<FarmRole> GetFarmRoles(IReadOnlyCollection<string>? farms = null, CancellationToken cancellationToken = default)
         {
             if (farms != null && farms.Count == 0) return Array.Empty<FarmRole>();
             var filters = new List<Filter> { TtmTags.TagFilter(TtmTags.Kind, new[] { TtmTags.KindFarmRole }) };
             if (farms != null) filters.Add(TtmTags.TagFilter(TtmTags.Farm, farms));
-            return Templates("Reading farm roles", filters)
+            return Templates("Reading farm roles", cancellationToken, filters)
                 .Select(AwsMapping.FarmRoleOf)
                 .Where(r => r != null)
                 .Select(r => r!)
                 .ToList();
         }
 
-        public IReadOnlyList<Role> GetRoles()
+        public IReadOnlyList<Role> GetRoles(CancellationToken cancellationToken = default)
         {
-            var templates = Templates("Reading roles", new List<Filter> { TtmTags.TagFilter(TtmTags.Kind, new[] { TtmTags.KindRole }) });
-            var images = DefaultVersionImages("Reading roles", templates);
+            var templates = Templates("Reading roles", cancellationToken, new List<Filter> { TtmTags.TagFilter(TtmTags.Kind, new[] { TtmTags.KindRole }) });
+            var images = DefaultVersionImages("Reading roles", templates, cancellationToken);
             var roles = new List<Role>();
             foreach (var template in templates)
             {
@@ -81,16 +82,16 @@ namespace Rebundle.Aws
             return roles;
         }
 
-        public IReadOnlyList<Server> GetServers(ServerQuery query)
+        public IReadOnlyList<Server> GetServers(ServerQuery query, CancellationToken cancellationToken = default)
         {
-            var servers = WithStatusChecks(ReadServers(query));
+            var servers = WithStatusChecks(ReadServers(query, cancellationToken), cancellationToken);
             return query.Statuses == null || query.Statuses.Count == 0
                 ? servers
                 : servers.Where(s => query.Statuses.Contains(s.Status)).ToList();
         }
 
         /// <summary>Servers by their instance state alone (no status checks): one filtered, paginated DescribeInstances pass.</summary>
-        private List<Server> ReadServers(ServerQuery query)
+        private List<Server> ReadServers(ServerQuery query, CancellationToken cancellationToken)
         {
             if ((query.Farms != null && query.Farms.Count == 0) || (query.Aliases != null && query.Aliases.Count == 0) || (query.Ids != null && query.Ids.Count == 0))
                 return new List<Server>();
@@ -103,19 +104,19 @@ namespace Rebundle.Aws
                 filters.Add(TtmTags.Filter("instance-state-name", AwsMapping.LiveStates));
 
             if (query.Ids != null) filters.Add(TtmTags.Filter("instance-id", query.Ids));
-            return Instances("Reading servers", filters)
+            return Instances("Reading servers", cancellationToken, filters)
                 .Select(i => AwsMapping.ServerOf(i, _region))
                 .Where(s => s != null)
                 .Select(s => s!)
                 .ToList();
         }
 
-        public IReadOnlyList<Image> GetImages(IReadOnlyCollection<string> imageIds)
+        public IReadOnlyList<Image> GetImages(IReadOnlyCollection<string> imageIds, CancellationToken cancellationToken = default)
         {
             var images = new List<Image>();
             foreach (var ids in Chunks(imageIds.Where(id => !string.IsNullOrWhiteSpace(id)).Distinct(StringComparer.Ordinal)))
             {
-                images.AddRange(_calls.All<Amazon.EC2.Model.Image>("Reading images", async (ec2, token, cancel) =>
+                images.AddRange(_calls.All<Amazon.EC2.Model.Image>("Reading images", cancellationToken, async (ec2, token, cancel) =>
                 {
                     var response = await ec2.DescribeImagesAsync(new DescribeImagesRequest
                     {
@@ -141,8 +142,8 @@ namespace Rebundle.Aws
         // ---- Batched reads ----------------------------------------------------------------------
 
         /// <summary>Every template the filters match, in as many calls as EC2's filter limit needs (<see cref="FilterLimit"/>).</summary>
-        private List<LaunchTemplate> Templates(string doing, List<Filter> filters) =>
-            FilterLimit.Split(filters).SelectMany(within => _calls.All<LaunchTemplate>(doing, async (ec2, token, cancel) =>
+        private List<LaunchTemplate> Templates(string doing, CancellationToken cancellationToken, List<Filter> filters) =>
+            FilterLimit.Split(filters).SelectMany(within => _calls.All<LaunchTemplate>(doing, cancellationToken, async (ec2, token, cancel) =>
             {
                 var response = await ec2.DescribeLaunchTemplatesAsync(new DescribeLaunchTemplatesRequest
                 {
@@ -159,11 +160,11 @@ namespace Rebundle.Aws
         /// directly; several are read in one pass over the default versions of every launch
         /// template (EC2 has no filter by template for that), so the cost never grows per role.
         /// </summary>
-        private Dictionary<string, string> DefaultVersionImages(string doing, IReadOnlyList<LaunchTemplate> templates)
+        private Dictionary<string, string> DefaultVersionImages(string doing, IReadOnlyList<LaunchTemplate> templates, CancellationToken cancellationToken)
         {
             var wanted = new HashSet<string>(templates.Select(t => t.LaunchTemplateId), StringComparer.Ordinal);
             if (wanted.Count == 0) return new Dictionary<string, string>(StringComparer.Ordinal);
-            var versions = _calls.All<LaunchTemplateVersion>(doing, async (ec2, token, cancel) =>
+            var versions = _calls.All<LaunchTemplateVersion>(doing, cancellationToken, async (ec2, token, cancel) =>
             {
                 var request = new DescribeLaunchTemplateVersionsRequest { Versions = new List<string> { "$Default" }, NextToken = token };
                 if (wanted.Count == 1) request.LaunchTemplateId = wanted.First();
@@ -178,8 +179,8 @@ namespace Rebundle.Aws
         }
 
         /// <summary>Every instance the filters match, in as many calls as EC2's filter limit needs (<see cref="FilterLimit"/>).</summary>
-        private List<Instance> Instances(string doing, List<Filter> filters) =>
-            FilterLimit.Split(filters).SelectMany(within => _calls.All<Instance>(doing, async (ec2, token, cancel) =>
+        private List<Instance> Instances(string doing, CancellationToken cancellationToken, List<Filter> filters) =>
+            FilterLimit.Split(filters).SelectMany(within => _calls.All<Instance>(doing, cancellationToken, async (ec2, token, cancel) =>
             {
                 var response = await ec2.DescribeInstancesAsync(new DescribeInstancesRequest
                 {

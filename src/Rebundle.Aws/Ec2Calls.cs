@@ -10,7 +10,8 @@ namespace Rebundle.Aws
     /// <summary>
     /// Runs the SDK's asynchronous calls to completion for the synchronous backend interface,
     /// maps failures, and walks NextToken pages. Retries and backoff happen inside the SDK
-    /// (standard retry mode), so a call that fails here has already been retried.
+    /// (standard retry mode), so a call that fails here has already been retried. A cancelled
+    /// call throws <see cref="OperationCanceledException"/>, never a TtmException.
     /// </summary>
     internal sealed class Ec2Calls : IDisposable
     {
@@ -25,12 +26,18 @@ namespace Rebundle.Aws
         /// <summary>Region and endpoint, for messages.</summary>
         public string Location { get; }
 
-        public T Call<T>(string doing, Func<IAmazonEC2, CancellationToken, Task<T>> call, object? target = null, TtmErrorCode notFound = TtmErrorCode.BackendError)
+        public T Call<T>(string doing, CancellationToken cancellation, Func<IAmazonEC2, CancellationToken, Task<T>> call, object? target = null, TtmErrorCode notFound = TtmErrorCode.BackendError)
         {
+            cancellation.ThrowIfCancellationRequested();
             try
             {
                 // Task.Run keeps a caller's synchronization context (a PowerShell host's) out of the SDK's continuations.
-                return Task.Run(() => call(Client, CancellationToken.None)).GetAwaiter().GetResult();
+                // The token reaches the HTTP send and the SDK's retry delays, so Ctrl+C ends a stalled or retried call.
+                return Task.Run(() => call(Client, cancellation), cancellation).GetAwaiter().GetResult();
+            }
+            catch (OperationCanceledException) when (cancellation.IsCancellationRequested)
+            {
+                throw new OperationCanceledException($"{doing} was stopped (Ctrl+C) before EC2 ({Location}) answered.", cancellation);
             }
             catch (Exception e) when (!(e is TtmException))
             {
@@ -42,14 +49,14 @@ namespace Rebundle.Aws
         /// Every item of a paginated read: <paramref name="page"/> is called with the previous
         /// page's NextToken (null first) and returns its items and the next token.
         /// </summary>
-        public List<TItem> All<TItem>(string doing, Func<IAmazonEC2, string?, CancellationToken, Task<(IEnumerable<TItem>? Items, string? NextToken)>> page)
+        public List<TItem> All<TItem>(string doing, CancellationToken cancellation, Func<IAmazonEC2, string?, CancellationToken, Task<(IEnumerable<TItem>? Items, string? NextToken)>> page)
         {
             var items = new List<TItem>();
             string? token = null;
             do
             {
                 var current = token;
-                var (found, next) = Call(doing, (client, cancel) => page(client, current, cancel));
+                var (found, next) = Call(doing, cancellation, (client, cancel) => page(client, current, cancel));
                 if (found != null) items.AddRange(found);
                 token = string.IsNullOrEmpty(next) ? null : next;
                 if (token != null && token == current)

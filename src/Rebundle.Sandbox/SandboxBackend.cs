@@ -2,6 +2,7 @@ using System;
 using System.Collections.Generic;
 using System.IO;
 using System.Linq;
+using System.Threading;
 using Rebundle.Backends;
 using Rebundle.Domain;
 using Rebundle.Errors;
@@ -37,7 +38,7 @@ namespace Rebundle.Sandbox
         {
             var folder = string.IsNullOrEmpty(directory) ? DefaultDirectory : Path.GetFullPath(directory);
             var backend = new SandboxBackend(new SandboxStore(Path.Combine(folder, FileName)), names ?? NameTables.Default, clock ?? SystemClock.Instance);
-            backend.Read(_ => true); // seed now, and fail at connect time if the file is unreadable
+            backend.Read(CancellationToken.None, _ => true); // seed now, and fail at connect time if the file is unreadable
             return backend;
         }
 
@@ -52,20 +53,20 @@ namespace Rebundle.Sandbox
 
         public TimeSpan PollInterval => TimeSpan.FromMilliseconds(200);
 
-        public IReadOnlyList<Farm> GetFarms() => Read(state => state.Farms
+        public IReadOnlyList<Farm> GetFarms(CancellationToken cancellationToken = default) => Read(cancellationToken, state => state.Farms
             .Select(f => new Farm { Id = f.Id, Name = f.Name, FarmRoleCount = state.FarmRoles.Count(r => r.FarmId == f.Id) })
             .ToList());
 
-        public IReadOnlyList<FarmRole> GetFarmRoles(IReadOnlyCollection<string>? farms = null) => Read(state => state.FarmRoles
+        public IReadOnlyList<FarmRole> GetFarmRoles(IReadOnlyCollection<string>? farms = null, CancellationToken cancellationToken = default) => Read(cancellationToken, state => state.FarmRoles
             .Select(r => ToFarmRole(state, r))
             .Where(r => farms == null || farms.Contains(r.Farm, StringComparer.OrdinalIgnoreCase))
             .ToList());
 
-        public IReadOnlyList<Role> GetRoles() => Read(state => state.Roles
+        public IReadOnlyList<Role> GetRoles(CancellationToken cancellationToken = default) => Read(cancellationToken, state => state.Roles
             .Select(r => Role.Named(r.Name, r.ImageId, r.Id, r.CreatedAt) with { CreatedByRun = r.CreatedByRun })
             .ToList());
 
-        public IReadOnlyList<Server> GetServers(ServerQuery query) => Read(state => state.Servers
+        public IReadOnlyList<Server> GetServers(ServerQuery query, CancellationToken cancellationToken = default) => Read(cancellationToken, state => state.Servers
             .Select(s => ToServer(state, s))
             .Where(s => query.IncludeTerminated || s.Status != ServerStatus.Terminated)
             .Where(s => query.Farms == null || query.Farms.Contains(s.Farm, StringComparer.OrdinalIgnoreCase))
@@ -74,12 +75,12 @@ namespace Rebundle.Sandbox
             .Where(s => query.Statuses == null || query.Statuses.Count == 0 || query.Statuses.Contains(s.Status))
             .ToList());
 
-        public IReadOnlyList<Image> GetImages(IReadOnlyCollection<string> imageIds) => Read(state => state.Images
+        public IReadOnlyList<Image> GetImages(IReadOnlyCollection<string> imageIds, CancellationToken cancellationToken = default) => Read(cancellationToken, state => state.Images
             .Where(i => imageIds.Contains(i.Id, StringComparer.Ordinal))
             .Select(i => ToImage(i, Clock.UtcNow))
             .ToList());
 
-        public Image CreateImage(Server source, string imageName, bool noReboot = false) => Change(state =>
+        public Image CreateImage(Server source, string imageName, bool noReboot = false, CancellationToken cancellationToken = default) => Change(cancellationToken, state =>
         {
             var server = RequireServer(state, source.Id);
             if (SandboxSimulation.StatusOf(server, Clock.UtcNow) != ServerStatus.Running)
@@ -98,7 +99,7 @@ namespace Rebundle.Sandbox
             return ToImage(image, now);
         });
 
-        public Role CreateRole(string roleName, Role template, string imageId, string? runId = null) => Change(state =>
+        public Role CreateRole(string roleName, Role template, string imageId, string? runId = null, CancellationToken cancellationToken = default) => Change(cancellationToken, state =>
         {
             if (state.Roles.Any(r => string.Equals(r.Name, roleName, StringComparison.OrdinalIgnoreCase)))
                 throw new TtmException(TtmErrorCode.RoleAlreadyExists, $"Role {roleName} already exists; a role is never overwritten.", roleName);
@@ -111,7 +112,7 @@ namespace Rebundle.Sandbox
             return Role.Named(record.Name, record.ImageId, record.Id, record.CreatedAt) with { CreatedByRun = runId };
         });
 
-        public Role SetRoleImage(Role role, string imageId) => Change(state =>
+        public Role SetRoleImage(Role role, string imageId, CancellationToken cancellationToken = default) => Change(cancellationToken, state =>
         {
             var record = state.Roles.FirstOrDefault(r => string.Equals(r.Name, role.Name, StringComparison.OrdinalIgnoreCase))
                 ?? throw new TtmException(TtmErrorCode.RoleNotFound, $"There is no role named '{role.Name}'.", role.Name);
@@ -124,7 +125,7 @@ namespace Rebundle.Sandbox
             return Role.Named(record.Name, record.ImageId, record.Id, record.CreatedAt);
         });
 
-        public FarmRole SetFarmRoleRole(FarmRole farmRole, string roleName) => Change(state =>
+        public FarmRole SetFarmRoleRole(FarmRole farmRole, string roleName, CancellationToken cancellationToken = default) => Change(cancellationToken, state =>
         {
             var record = state.FarmRoles.FirstOrDefault(r => r.Id == farmRole.Id)
                 ?? throw new TtmException(TtmErrorCode.FarmRoleNotFound, $"Farm role {farmRole} no longer exists.", farmRole.ToString());
@@ -134,7 +135,7 @@ namespace Rebundle.Sandbox
             return ToFarmRole(state, record);
         });
 
-        public Server LaunchServer(FarmRole farmRole) => Change(state =>
+        public Server LaunchServer(FarmRole farmRole, CancellationToken cancellationToken = default) => Change(cancellationToken, state =>
         {
             var record = state.FarmRoles.FirstOrDefault(r => r.Id == farmRole.Id)
                 ?? throw new TtmException(TtmErrorCode.FarmRoleNotFound, $"Farm role {farmRole} no longer exists.", farmRole.ToString());
@@ -143,19 +144,19 @@ namespace Rebundle.Sandbox
             return ToServer(state, server);
         });
 
-        public void TerminateServer(Server server) => Change(state =>
+        public void TerminateServer(Server server, CancellationToken cancellationToken = default) => Change(cancellationToken, state =>
         {
             var record = RequireServer(state, server.Id);
             record.TerminatedAt ??= Clock.UtcNow;
             return true;
         });
 
-        public IReadOnlyList<Image> FindImagesByName(string name) => Read(state => state.Images
+        public IReadOnlyList<Image> FindImagesByName(string name, CancellationToken cancellationToken = default) => Read(cancellationToken, state => state.Images
             .Where(i => string.Equals(i.Name, name, StringComparison.Ordinal))
             .Select(i => ToImage(i, Clock.UtcNow))
             .ToList());
 
-        public void DeleteRole(Role role, bool deleteImage) => Change(state =>
+        public void DeleteRole(Role role, bool deleteImage, CancellationToken cancellationToken = default) => Change(cancellationToken, state =>
         {
             var record = state.Roles.FirstOrDefault(r => string.Equals(r.Name, role.Name, StringComparison.OrdinalIgnoreCase))
                 ?? throw new TtmException(TtmErrorCode.RoleNotFound, $"There is no role named '{role.Name}'.", role.Name);
@@ -175,22 +176,30 @@ namespace Rebundle.Sandbox
         }
 
         /// <summary>Changes the rehearsal knobs (delays, faults) stored in the Sandbox file.</summary>
-        public void Simulate(Action<SimulationOptions> change) => Change(state =>
+        public void Simulate(Action<SimulationOptions> change) => Change(CancellationToken.None, state =>
         {
             var options = new SimulationOptions(state.Simulation);
             change(options);
             return true;
         });
 
-        private T Read<T>(Func<SandboxState, T> read) =>
-            _store.Use(state => (read(state), SandboxSimulation.Respawn(state, Clock.UtcNow)), Seed);
+        // One local file under a lock: a call is short, so a stop is honoured before it starts
+        // and never halfway through a write.
+        private T Read<T>(CancellationToken cancellation, Func<SandboxState, T> read)
+        {
+            cancellation.ThrowIfCancellationRequested();
+            return _store.Use(state => (read(state), SandboxSimulation.Respawn(state, Clock.UtcNow)), Seed);
+        }
 
-        private T Change<T>(Func<SandboxState, T> change) =>
-            _store.Use(state =>
+        private T Change<T>(CancellationToken cancellation, Func<SandboxState, T> change)
+        {
+            cancellation.ThrowIfCancellationRequested();
+            return _store.Use(state =>
             {
                 SandboxSimulation.Respawn(state, Clock.UtcNow);
                 return (change(state), true);
             }, Seed);
+        }
 
         private SandboxState Seed() => SandboxSeed.Create(_names, Clock.UtcNow);
 

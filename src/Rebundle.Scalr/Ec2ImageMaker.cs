@@ -2,6 +2,8 @@ using System;
 using System.Collections.Concurrent;
 using System.Collections.Generic;
 using System.Linq;
+using System.Threading;
+using System.Threading.Tasks;
 using Amazon;
 using Amazon.EC2;
 using Amazon.EC2.Model;
@@ -34,7 +36,7 @@ namespace Rebundle.Scalr
                 "Scalr did not say which AWS region the server is in; pass -AwsRegion to Connect-TtmFleet.", "AwsRegion");
 
         /// <summary>Starts CreateImage of <paramref name="instanceId"/>; returns the new AMI id.</summary>
-        public string CreateImage(string region, string instanceId, string name, string roleName, string serverName, bool noReboot = false)
+        public string CreateImage(string region, string instanceId, string name, string roleName, string serverName, bool noReboot, CancellationToken cancellation)
         {
             var request = new CreateImageRequest
             {
@@ -51,7 +53,7 @@ namespace Rebundle.Scalr
                     },
                 },
             };
-            var response = Call(region, $"CreateImage of {instanceId}", instanceId, c => c.CreateImageAsync(request).GetAwaiter().GetResult());
+            var response = Call(region, $"CreateImage of {instanceId}", instanceId, cancellation, (c, cancel) => c.CreateImageAsync(request, cancel));
             return response.ImageId;
         }
 
@@ -59,7 +61,7 @@ namespace Rebundle.Scalr
         /// The images among <paramref name="amiIds"/> that EC2 knows in <paramref name="region"/>,
         /// read in one DescribeImages call (an image-id filter, which skips unknown ids instead of failing).
         /// </summary>
-        public IReadOnlyList<Image> Describe(string region, IReadOnlyCollection<string> amiIds)
+        public IReadOnlyList<Image> Describe(string region, IReadOnlyCollection<string> amiIds, CancellationToken cancellation)
         {
             if (amiIds.Count == 0) return Array.Empty<Image>();
             var request = new DescribeImagesRequest { Filters = new List<Filter> { new Filter("image-id", amiIds.ToList()) } };
@@ -68,7 +70,7 @@ namespace Rebundle.Scalr
             do
             {
                 request.NextToken = token;
-                var page = Call(region, "DescribeImages", string.Join(", ", amiIds), c => c.DescribeImagesAsync(request).GetAwaiter().GetResult());
+                var page = Call(region, "DescribeImages", string.Join(", ", amiIds), cancellation, (c, cancel) => c.DescribeImagesAsync(request, cancel));
                 images.AddRange((page.Images ?? new List<Amazon.EC2.Model.Image>()).Select(ToImage));
                 token = page.NextToken;
             }
@@ -80,7 +82,7 @@ namespace Rebundle.Scalr
         /// Instance id → image id for the given instances in <paramref name="region"/>, in one paged
         /// DescribeInstances (an instance-id filter, which skips ids EC2 does not know).
         /// </summary>
-        public IReadOnlyDictionary<string, string> InstanceImages(string region, IReadOnlyCollection<string> instanceIds)
+        public IReadOnlyDictionary<string, string> InstanceImages(string region, IReadOnlyCollection<string> instanceIds, CancellationToken cancellation)
         {
             var images = new Dictionary<string, string>(StringComparer.Ordinal);
             if (instanceIds.Count == 0) return images;
@@ -89,7 +91,7 @@ namespace Rebundle.Scalr
             do
             {
                 request.NextToken = token;
-                var page = Call(region, "DescribeInstances", string.Join(", ", instanceIds), c => c.DescribeInstancesAsync(request).GetAwaiter().GetResult());
+                var page = Call(region, "DescribeInstances", string.Join(", ", instanceIds), cancellation, (c, cancel) => c.DescribeInstancesAsync(request, cancel));
                 foreach (var instance in (page.Reservations ?? new List<Reservation>()).SelectMany(r => r.Instances ?? new List<Instance>()))
                     images[instance.InstanceId] = instance.ImageId;
                 token = page.NextToken;
@@ -123,11 +125,14 @@ namespace Rebundle.Scalr
             SourceServerId = image.Tags?.FirstOrDefault(t => t.Key == "ttm:source-instance")?.Value,
         };
 
-        private T Call<T>(string region, string what, string target, Func<IAmazonEC2, T> call)
+        private T Call<T>(string region, string what, string target, CancellationToken cancellation, Func<IAmazonEC2, CancellationToken, Task<T>> call)
         {
+            cancellation.ThrowIfCancellationRequested();
             try
             {
-                return call(ClientFor(region));
+                var client = ClientFor(region);
+                // Off the caller's synchronization context; the token ends a stalled or retried call (Ctrl+C).
+                return Task.Run(() => call(client, cancellation), cancellation).GetAwaiter().GetResult();
             }
             catch (AmazonEC2Exception e)
             {

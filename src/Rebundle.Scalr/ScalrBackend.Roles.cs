@@ -1,6 +1,7 @@
 using System;
 using System.Collections.Generic;
 using System.Linq;
+using System.Threading;
 using Rebundle.Domain;
 using Rebundle.Errors;
 
@@ -13,14 +14,14 @@ namespace Rebundle.Scalr
     {
         private const int ParallelRoleReads = 4;
 
-        public IReadOnlyList<Role> GetRoles()
+        public IReadOnlyList<Role> GetRoles(CancellationToken cancellationToken = default)
         {
-            var roles = ListRoles();
-            var images = ListImages().ToDictionary(i => i.Id, StringComparer.Ordinal);
+            var roles = ListRoles(cancellationToken);
+            var images = ListImages(cancellationToken).ToDictionary(i => i.Id, StringComparer.Ordinal);
             // Scalr keeps a role's images under the role, so each role is one (paged) list call.
             var imageOf = roles
                 .AsParallel().AsOrdered().WithDegreeOfParallelism(ParallelRoleReads)
-                .Select(r => (role: r, image: PickImage(RoleImageIds(r.Id).Select(id => images.TryGetValue(id, out var i) ? i : null))))
+                .Select(r => (role: r, image: PickImage(RoleImageIds(r.Id, cancellationToken).Select(id => images.TryGetValue(id, out var i) ? i : null))))
                 .ToList();
             var result = new List<Role>();
             foreach (var (role, image) in imageOf)
@@ -31,11 +32,11 @@ namespace Rebundle.Scalr
             return result;
         }
 
-        public IReadOnlyList<Image> GetImages(IReadOnlyCollection<string> imageIds)
+        public IReadOnlyList<Image> GetImages(IReadOnlyCollection<string> imageIds, CancellationToken cancellationToken = default)
         {
             if (imageIds.Count == 0) return Array.Empty<Image>();
             var wanted = new HashSet<string>(imageIds, StringComparer.Ordinal);
-            var registered = ListImages().Where(i => wanted.Contains(i.CloudImageId)).GroupBy(i => i.CloudImageId).ToDictionary(g => g.Key, g => g.First());
+            var registered = ListImages(cancellationToken).Where(i => wanted.Contains(i.CloudImageId)).GroupBy(i => i.CloudImageId).ToDictionary(g => g.Key, g => g.First());
             var found = new Dictionary<string, Image>(StringComparer.Ordinal);
 
             // Images this session made are still being made in EC2: EC2 knows their state.
@@ -44,7 +45,7 @@ namespace Rebundle.Scalr
             lock (_gate) regions = wanted.Where(_ec2Regions.ContainsKey).ToDictionary(id => id, id => _ec2Regions[id]);
             foreach (var group in regions.GroupBy(p => p.Value))
             {
-                foreach (var image in _ec2.Describe(group.Key, group.Select(p => p.Key).ToList()))
+                foreach (var image in _ec2.Describe(group.Key, group.Select(p => p.Key).ToList(), cancellationToken))
                     found[image.Id] = image;
             }
             foreach (var pair in registered.Where(p => !found.ContainsKey(p.Key)))
@@ -54,32 +55,32 @@ namespace Rebundle.Scalr
             var unknown = wanted.Where(id => !found.ContainsKey(id)).ToList();
             if (unknown.Count > 0 && !string.IsNullOrWhiteSpace(_options.AwsRegion))
             {
-                foreach (var image in _ec2.Describe(_options.AwsRegion!, unknown))
+                foreach (var image in _ec2.Describe(_options.AwsRegion!, unknown, cancellationToken))
                     found[image.Id] = image;
             }
             return imageIds.Where(found.ContainsKey).Select(id => found[id]).ToList();
         }
 
-        public Image CreateImage(Server source, string imageName, bool noReboot = false)
+        public Image CreateImage(Server source, string imageName, bool noReboot = false, CancellationToken cancellationToken = default)
         {
             // The domain server carries Scalr's id; the instance behind it is one GET away.
-            var server = ScalrServer.From(_client.Get($"servers/{source.Id}/"));
+            var server = ScalrServer.From(_client.Get($"servers/{source.Id}/", null, cancellationToken));
             if (string.IsNullOrEmpty(server.CloudServerId) || StatusOf(server.Status) != ServerStatus.Running)
                 throw new TtmException(TtmErrorCode.ServerNotRunning,
                     $"Server {source.Name} of farm {source.Farm} is {server.Status} in Scalr and has no running instance to snapshot. Wait until it runs, then try again.", source.Name);
             var region = _ec2.RegionFor(server.CloudLocation ?? source.Region);
-            var amiId = _ec2.CreateImage(region, server.CloudServerId, imageName, imageName, source.Name, noReboot);
+            var amiId = _ec2.CreateImage(region, server.CloudServerId, imageName, imageName, source.Name, noReboot, cancellationToken);
             lock (_gate) _ec2Regions[amiId] = region;
             return new Image { Id = amiId, Name = imageName, Status = ImageStatus.Pending, CreatedAt = Clock.UtcNow, SourceServerId = source.Id };
         }
 
-        public Role CreateRole(string roleName, Role template, string imageId, string? runId = null)
+        public Role CreateRole(string roleName, Role template, string imageId, string? runId = null, CancellationToken cancellationToken = default)
         {
             // Checked first, so a duplicate name registers no image (Scalr itself would refuse the POST with a 409).
-            if (ListRoles().Any(r => string.Equals(r.Name, roleName, StringComparison.OrdinalIgnoreCase)))
+            if (ListRoles(cancellationToken).Any(r => string.Equals(r.Name, roleName, StringComparison.OrdinalIgnoreCase)))
                 throw new TtmException(TtmErrorCode.RoleAlreadyExists, $"Scalr has a role named '{roleName}' already; a role is never overwritten. Pick another version.", roleName);
-            var source = ScalrRole.From(_client.Get($"roles/{template.Id}/"));
-            var image = EnsureRegistered(imageId, roleName, source.OsId, ListImages());
+            var source = ScalrRole.From(_client.Get($"roles/{template.Id}/", null, cancellationToken));
+            var image = EnsureRegistered(imageId, roleName, source.OsId, ListImages(cancellationToken), cancellationToken);
             var created = ScalrRole.From(_client.Post("roles/", new Dictionary<string, object?>
             {
                 ["name"] = roleName,
@@ -87,14 +88,15 @@ namespace Rebundle.Scalr
                 ["category"] = source.CategoryId == null ? null : new { id = JsonId(source.CategoryId) },
                 ["os"] = source.OsId == null ? null : new { id = source.OsId },
                 ["builtinAutomation"] = source.BuiltinAutomation,
-            }));
+            }, cancellationToken));
             try
             {
-                _client.Post($"roles/{created.Id}/images/", RoleImage(created.Id, image.Id));
+                _client.Post($"roles/{created.Id}/images/", RoleImage(created.Id, image.Id), cancellationToken);
             }
-            catch (TtmException)
+            catch (Exception e) when (e is TtmException || e is OperationCanceledException)
             {
-                // A role without its image must not be left behind: take it away again.
+                // A role without its image must not be left behind, not even after Ctrl+C: take it
+                // away again, on no token (this is what makes the stop clean).
                 try { _client.Send(System.Net.Http.HttpMethod.Delete, _client.PathAndQuery($"roles/{created.Id}/", null), null).Dispose(); }
                 catch (TtmException) { /* the first error is the one to report */ }
                 throw;
@@ -111,19 +113,19 @@ namespace Rebundle.Scalr
             return at < 0 ? null : description!.Substring(at + RunIdMarker.Length).Trim();
         }
 
-        public Role SetRoleImage(Role role, string imageId)
+        public Role SetRoleImage(Role role, string imageId, CancellationToken cancellationToken = default)
         {
-            var source = ScalrRole.From(_client.Get($"roles/{role.Id}/"));
-            var images = ListImages();
-            var image = EnsureRegistered(imageId, role.Name, source.OsId, images);
-            var current = RoleImageIds(role.Id);
+            var source = ScalrRole.From(_client.Get($"roles/{role.Id}/", null, cancellationToken));
+            var images = ListImages(cancellationToken);
+            var image = EnsureRegistered(imageId, role.Name, source.OsId, images, cancellationToken);
+            var current = RoleImageIds(role.Id, cancellationToken);
             if (current.Contains(image.Id)) return role with { ImageId = imageId };
             var byId = images.ToDictionary(i => i.Id, StringComparer.Ordinal);
             var old = PickImage(current.Select(id => byId.TryGetValue(id, out var i) ? i : null));
             if (old == null)
-                _client.Post($"roles/{role.Id}/images/", RoleImage(role.Id, image.Id));
+                _client.Post($"roles/{role.Id}/images/", RoleImage(role.Id, image.Id), cancellationToken);
             else
-                _client.Post($"roles/{role.Id}/images/{old.Id}/actions/replace/", RoleImage(role.Id, image.Id));
+                _client.Post($"roles/{role.Id}/images/{old.Id}/actions/replace/", RoleImage(role.Id, image.Id), cancellationToken);
             return role with { ImageId = imageId };
         }
 
@@ -131,7 +133,7 @@ namespace Rebundle.Scalr
         private static object RoleImage(string roleId, string imageId) => new { role = new { id = JsonId(roleId) }, image = new { id = imageId } };
 
         /// <summary>The Scalr image for an AMI, registered (images/ POST) if Scalr does not know it yet.</summary>
-        private ScalrImage EnsureRegistered(string amiId, string name, string? osId, IReadOnlyList<ScalrImage> images)
+        private ScalrImage EnsureRegistered(string amiId, string name, string? osId, IReadOnlyList<ScalrImage> images, CancellationToken cancellationToken)
         {
             var known = images.FirstOrDefault(i => string.Equals(i.CloudImageId, amiId, StringComparison.Ordinal));
             if (known != null) return known;
@@ -146,7 +148,7 @@ namespace Rebundle.Scalr
                 ["cloudLocation"] = region,
                 ["architecture"] = "x86_64",
                 ["os"] = osId == null ? null : new { id = osId },
-            }));
+            }, cancellationToken));
         }
 
         /// <summary>Of a role's images (one per cloud location), the one for -AwsRegion, else the first.</summary>
@@ -156,19 +158,19 @@ namespace Rebundle.Scalr
             return list.FirstOrDefault(i => string.Equals(i.CloudLocation, _options.AwsRegion, StringComparison.OrdinalIgnoreCase)) ?? list.FirstOrDefault();
         }
 
-        private IReadOnlyList<string> RoleImageIds(string roleId) =>
-            _client.List($"roles/{roleId}/images/").Select(e => Json.RefId(e, "image")).Where(id => id.Length > 0).ToList();
+        private IReadOnlyList<string> RoleImageIds(string roleId, CancellationToken cancellationToken) =>
+            _client.List($"roles/{roleId}/images/", null, cancellationToken).Select(e => Json.RefId(e, "image")).Where(id => id.Length > 0).ToList();
 
-        private IReadOnlyList<ScalrRole> ListRoles() => _client.List("roles/").Select(ScalrRole.From).ToList();
+        private IReadOnlyList<ScalrRole> ListRoles(CancellationToken cancellationToken) => _client.List("roles/", null, cancellationToken).Select(ScalrRole.From).ToList();
 
-        private IReadOnlyList<ScalrImage> ListImages() => _client.List("images/").Select(ScalrImage.From).ToList();
+        private IReadOnlyList<ScalrImage> ListImages(CancellationToken cancellationToken) => _client.List("images/", null, cancellationToken).Select(ScalrImage.From).ToList();
 
         /// <summary>Role id → name, for the farm roles (which name their role by id only).</summary>
-        private IReadOnlyDictionary<string, string> RoleNames() =>
-            ListRoles().GroupBy(r => r.Id).ToDictionary(g => g.Key, g => g.First().Name, StringComparer.Ordinal);
+        private IReadOnlyDictionary<string, string> RoleNames(CancellationToken cancellationToken) =>
+            ListRoles(cancellationToken).GroupBy(r => r.Id).ToDictionary(g => g.Key, g => g.First().Name, StringComparer.Ordinal);
 
-        private ScalrRole FindScalrRole(string roleName) =>
-            ListRoles().FirstOrDefault(r => string.Equals(r.Name, roleName, StringComparison.OrdinalIgnoreCase))
+        private ScalrRole FindScalrRole(string roleName, CancellationToken cancellationToken) =>
+            ListRoles(cancellationToken).FirstOrDefault(r => string.Equals(r.Name, roleName, StringComparison.OrdinalIgnoreCase))
             ?? throw new TtmException(TtmErrorCode.RoleNotFound, $"Scalr has no role named '{roleName}'. Run Get-TtmRole -IncludeVersions to list roles.", roleName);
 
         private static Image FromScalr(ScalrImage image) => new Image

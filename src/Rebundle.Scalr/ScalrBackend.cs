@@ -1,6 +1,7 @@
 using System;
 using System.Collections.Generic;
 using System.Linq;
+using System.Threading;
 using Rebundle.Backends;
 using Rebundle.Domain;
 using Rebundle.Errors;
@@ -79,36 +80,36 @@ namespace Rebundle.Scalr
         public static ScalrBackend ConnectFromEnvironment(IClock? clock = null) =>
             Connect(new ScalrConnectionOptions().WithEnvironmentDefaults(), clock);
 
-        public IReadOnlyList<Farm> GetFarms()
+        public IReadOnlyList<Farm> GetFarms(CancellationToken cancellationToken = default)
         {
-            var farms = ListFarms();
-            return farms.Select(f => new Farm { Name = f.Name, Id = f.Id, FarmRoleCount = ListFarmRoles(f.Id).Count }).ToList();
+            var farms = ListFarms(cancellationToken);
+            return farms.Select(f => new Farm { Name = f.Name, Id = f.Id, FarmRoleCount = ListFarmRoles(f.Id, cancellationToken).Count }).ToList();
         }
 
-        public IReadOnlyList<FarmRole> GetFarmRoles(IReadOnlyCollection<string>? farms = null)
+        public IReadOnlyList<FarmRole> GetFarmRoles(IReadOnlyCollection<string>? farms = null, CancellationToken cancellationToken = default)
         {
-            var selected = ListFarms().Where(f => farms == null || farms.Contains(f.Name, StringComparer.OrdinalIgnoreCase)).ToList();
-            var roleNames = RoleNames();
+            var selected = ListFarms(cancellationToken).Where(f => farms == null || farms.Contains(f.Name, StringComparer.OrdinalIgnoreCase)).ToList();
+            var roleNames = RoleNames(cancellationToken);
             var result = new List<FarmRole>();
             foreach (var farm in selected)
             {
-                foreach (var fr in ListFarmRoles(farm.Id))
+                foreach (var fr in ListFarmRoles(farm.Id, cancellationToken))
                     result.Add(ToFarmRole(farm, fr, roleNames));
             }
             return result;
         }
 
-        public IReadOnlyList<Server> GetServers(ServerQuery query)
+        public IReadOnlyList<Server> GetServers(ServerQuery query, CancellationToken cancellationToken = default)
         {
-            var farmRoles = GetFarmRoles(query.Farms)
+            var farmRoles = GetFarmRoles(query.Farms, cancellationToken)
                 .Where(r => query.Aliases == null || query.Aliases.Contains(r.Alias, StringComparer.OrdinalIgnoreCase))
                 .ToDictionary(r => r.Id, StringComparer.Ordinal);
             if (farmRoles.Count == 0) return Array.Empty<Server>();
 
             // A narrow query reads its farm roles' lists; anything wider reads the environment's one list.
             var raw = query.Ids == null && farmRoles.Count <= PerFarmRoleServerLists
-                ? farmRoles.Keys.SelectMany(id => _client.List($"farm-roles/{id}/servers/")).ToList()
-                : _client.List("servers/").ToList();
+                ? farmRoles.Keys.SelectMany(id => _client.List($"farm-roles/{id}/servers/", null, cancellationToken)).ToList()
+                : _client.List("servers/", null, cancellationToken).ToList();
 
             var ids = query.Ids == null ? null : new HashSet<string>(query.Ids, StringComparer.Ordinal);
             var servers = raw.Select(ScalrServer.From)
@@ -118,7 +119,7 @@ namespace Rebundle.Scalr
                 .Where(p => query.IncludeTerminated || p.server.Status != ServerStatus.Terminated || (query.Statuses?.Contains(ServerStatus.Terminated) ?? false))
                 .Where(p => query.Statuses == null || query.Statuses.Count == 0 || query.Statuses.Contains(p.server.Status))
                 .ToList();
-            var images = InstanceImages(servers.Select(p => p.scalr).ToList());
+            var images = InstanceImages(servers.Select(p => p.scalr).ToList(), cancellationToken);
             return servers.Select(p => images.TryGetValue(p.scalr.CloudServerId, out var image) ? p.server with { ImageId = image } : p.server).ToList();
         }
 
@@ -126,33 +127,34 @@ namespace Rebundle.Scalr
         /// Which image each server's instance runs. Scalr's server object does not say, EC2 does:
         /// one DescribeInstances per region for all of them, when AWS settings were given.
         /// </summary>
-        private IReadOnlyDictionary<string, string> InstanceImages(IReadOnlyList<ScalrServer> servers)
+        private IReadOnlyDictionary<string, string> InstanceImages(IReadOnlyList<ScalrServer> servers, CancellationToken cancellationToken)
         {
             var result = new Dictionary<string, string>(StringComparer.Ordinal);
             if (!_ec2.IsConfigured) return result;
             foreach (var region in servers.Where(s => s.CloudServerId.Length > 0).GroupBy(s => _ec2.RegionFor(s.CloudLocation)))
             {
-                foreach (var pair in _ec2.InstanceImages(region.Key, region.Select(s => s.CloudServerId).Distinct().ToList()))
+                foreach (var pair in _ec2.InstanceImages(region.Key, region.Select(s => s.CloudServerId).Distinct().ToList(), cancellationToken))
                     result[pair.Key] = pair.Value;
             }
             return result;
         }
 
-        public FarmRole SetFarmRoleRole(FarmRole farmRole, string roleName)
+        public FarmRole SetFarmRoleRole(FarmRole farmRole, string roleName, CancellationToken cancellationToken = default)
         {
-            var role = FindScalrRole(roleName);
-            var updated = ScalrFarmRole.From(_client.Patch($"farm-roles/{farmRole.Id}/", new { role = new { id = JsonId(role.Id) } }));
+            var role = FindScalrRole(roleName, cancellationToken);
+            var updated = ScalrFarmRole.From(_client.Patch($"farm-roles/{farmRole.Id}/", new { role = new { id = JsonId(role.Id) } }, cancellationToken));
             return farmRole with { Role = role.Name, DesiredCount = updated.MinInstances };
         }
 
-        public Server LaunchServer(FarmRole farmRole)
+        public Server LaunchServer(FarmRole farmRole, CancellationToken cancellationToken = default)
         {
-            var server = ScalrServer.From(_client.Post($"farm-roles/{farmRole.Id}/servers/", null));
+            var server = ScalrServer.From(_client.Post($"farm-roles/{farmRole.Id}/servers/", null, cancellationToken));
             return ToServer(server, farmRole);
         }
 
         /// <summary>Not forced: Scalr runs its termination hooks (scalr.system.server_terminate_timeout).</summary>
-        public void TerminateServer(Server server) => _client.Post($"servers/{server.Id}/actions/terminate/", new { force = false });
+        public void TerminateServer(Server server, CancellationToken cancellationToken = default) =>
+            _client.Post($"servers/{server.Id}/actions/terminate/", new { force = false }, cancellationToken);
 
         /// <summary>Only SSH-reachable servers: Scalr has no image lookup by name nor role retirement here.</summary>
         public T? Capability<T>() where T : class => this as T;
@@ -163,9 +165,10 @@ namespace Rebundle.Scalr
             _ec2.Dispose();
         }
 
-        private IReadOnlyList<ScalrFarm> ListFarms() => _client.List("farms/").Select(ScalrFarm.From).ToList();
+        private IReadOnlyList<ScalrFarm> ListFarms(CancellationToken cancellationToken) => _client.List("farms/", null, cancellationToken).Select(ScalrFarm.From).ToList();
 
-        private IReadOnlyList<ScalrFarmRole> ListFarmRoles(string farmId) => _client.List($"farms/{farmId}/farm-roles/").Select(ScalrFarmRole.From).ToList();
+        private IReadOnlyList<ScalrFarmRole> ListFarmRoles(string farmId, CancellationToken cancellationToken) =>
+            _client.List($"farms/{farmId}/farm-roles/", null, cancellationToken).Select(ScalrFarmRole.From).ToList();
 
         private static FarmRole ToFarmRole(ScalrFarm farm, ScalrFarmRole fr, IReadOnlyDictionary<string, string> roleNames) => new FarmRole
         {

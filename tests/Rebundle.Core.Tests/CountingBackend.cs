@@ -35,36 +35,36 @@ internal sealed class CountingBackend : IFleetBackend
     /// <summary>How many whole-list reads (farms, farm roles, roles) were made.</summary>
     public int ListReads { get; private set; }
 
-    public IReadOnlyList<Farm> GetFarms() { ListReads++; return _inner.GetFarms(); }
-    public IReadOnlyList<FarmRole> GetFarmRoles(IReadOnlyCollection<string>? farms = null) { ListReads++; return _inner.GetFarmRoles(farms); }
-    public IReadOnlyList<Role> GetRoles() { ListReads++; return _inner.GetRoles(); }
+    public IReadOnlyList<Farm> GetFarms(CancellationToken cancellationToken = default) { ListReads++; return _inner.GetFarms(cancellationToken); }
+    public IReadOnlyList<FarmRole> GetFarmRoles(IReadOnlyCollection<string>? farms = null, CancellationToken cancellationToken = default) { ListReads++; return _inner.GetFarmRoles(farms, cancellationToken); }
+    public IReadOnlyList<Role> GetRoles(CancellationToken cancellationToken = default) { ListReads++; return _inner.GetRoles(cancellationToken); }
 
-    public IReadOnlyList<Server> GetServers(ServerQuery query)
+    public IReadOnlyList<Server> GetServers(ServerQuery query, CancellationToken cancellationToken = default)
     {
         if (query.Ids != null) OnPoll?.Invoke();
-        return _inner.GetServers(query);
+        return _inner.GetServers(query, cancellationToken);
     }
 
-    public IReadOnlyList<Image> GetImages(IReadOnlyCollection<string> imageIds) => _inner.GetImages(imageIds);
-    public Image CreateImage(Server source, string imageName, bool noReboot = false) => _inner.CreateImage(source, imageName, noReboot);
-    public Role CreateRole(string roleName, Role template, string imageId, string? runId = null) => _inner.CreateRole(roleName, template, imageId, runId);
-    public Role SetRoleImage(Role role, string imageId) => _inner.SetRoleImage(role, imageId);
-    public FarmRole SetFarmRoleRole(FarmRole farmRole, string roleName) => _inner.SetFarmRoleRole(farmRole, roleName);
+    public IReadOnlyList<Image> GetImages(IReadOnlyCollection<string> imageIds, CancellationToken cancellationToken = default) => _inner.GetImages(imageIds, cancellationToken);
+    public Image CreateImage(Server source, string imageName, bool noReboot = false, CancellationToken cancellationToken = default) => _inner.CreateImage(source, imageName, noReboot, cancellationToken);
+    public Role CreateRole(string roleName, Role template, string imageId, string? runId = null, CancellationToken cancellationToken = default) => _inner.CreateRole(roleName, template, imageId, runId, cancellationToken);
+    public Role SetRoleImage(Role role, string imageId, CancellationToken cancellationToken = default) => _inner.SetRoleImage(role, imageId, cancellationToken);
+    public FarmRole SetFarmRoleRole(FarmRole farmRole, string roleName, CancellationToken cancellationToken = default) => _inner.SetFarmRoleRole(farmRole, roleName, cancellationToken);
 
-    public Server LaunchServer(FarmRole farmRole)
+    public Server LaunchServer(FarmRole farmRole, CancellationToken cancellationToken = default)
     {
         OnLaunch?.Invoke();
         Launched++;
         MostInFlight = Math.Max(MostInFlight, ++_inFlight);
-        return _inner.LaunchServer(farmRole);
+        return _inner.LaunchServer(farmRole, cancellationToken);
     }
 
-    public void TerminateServer(Server server)
+    public void TerminateServer(Server server, CancellationToken cancellationToken = default)
     {
         OnTerminate?.Invoke();
         Terminated++;
         _inFlight--;
-        _inner.TerminateServer(server);
+        _inner.TerminateServer(server, cancellationToken);
     }
 
     public T? Capability<T>() where T : class => _inner.Capability<T>();

@@ -22,14 +22,18 @@ public sealed class Ec2Endpoint : IDisposable
 {
     private readonly WebApplication _app;
 
-    private Ec2Endpoint(WebApplication app, Ec2Fleet fleet, Uri url)
+    private Ec2Endpoint(WebApplication app, Ec2Fleet fleet, Uri url, AnswerStalls stalls)
     {
         _app = app;
+        Stalls = stalls;
         Fleet = fleet;
         Url = url;
     }
 
     public Ec2Fleet Fleet { get; }
+
+    /// <summary>Answers held back until released (AnswerStalls.cs).</summary>
+    public AnswerStalls Stalls { get; }
 
     /// <summary>The endpoint URL to give the SDK as ServiceURL, e.g. http://127.0.0.1:41234/.</summary>
     public Uri Url { get; }
@@ -42,6 +46,7 @@ public sealed class Ec2Endpoint : IDisposable
         builder.WebHost.UseKestrel(k => k.Listen(IPAddress.Loopback, port));
         var app = builder.Build();
         var handle = fleet;
+        var stalls = new AnswerStalls();
         app.MapPost("/", async context =>
         {
             // The body is read as bytes first: the signature covers its hash.
@@ -54,15 +59,17 @@ public sealed class Ec2Endpoint : IDisposable
                 : new System.Collections.Generic.Dictionary<string, string>();
             var headers = context.Request.Headers.ToDictionary(h => h.Key.ToLowerInvariant(), h => string.Join(",", h.Value.ToArray()), StringComparer.Ordinal);
             var signed = new SignedRequest(context.Request.Method, context.Request.PathBase + context.Request.Path, context.Request.QueryString.Value ?? "", headers, body);
+            if (!await stalls.Hold(parameters.TryGetValue("Action", out var action) ? action : "", context.RequestAborted)) return;
             var (status, answer) = handle.Handle(new QueryRequest(parameters), signed);
             context.Response.StatusCode = status;
             context.Response.ContentType = "text/xml;charset=UTF-8";
             await context.Response.WriteAsync(answer);
         });
         MapControl(app, fleet);
+        stalls.MapControl(app);
         app.StartAsync().GetAwaiter().GetResult();
         var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
-        return new Ec2Endpoint(app, fleet, new Uri(address.TrimEnd('/') + "/"));
+        return new Ec2Endpoint(app, fleet, new Uri(address.TrimEnd('/') + "/"), stalls);
     }
 
     private static void MapControl(WebApplication app, Ec2Fleet fleet)

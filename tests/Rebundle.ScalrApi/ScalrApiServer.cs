@@ -46,6 +46,9 @@ public sealed class ScalrApiServer : IAsyncDisposable, IDisposable
 
     public ScalrWorld World { get; }
 
+    /// <summary>Answers held back until released (AnswerStalls.cs).</summary>
+    public AnswerStalls Stalls { get; } = new();
+
     /// <summary>e.g. <c>http://127.0.0.1:43123</c>.</summary>
     public Uri Url { get; private set; } = new("http://127.0.0.1/");
 
@@ -118,6 +121,7 @@ public sealed class ScalrApiServer : IAsyncDisposable, IDisposable
         var rawQuery = q < 0 ? "" : rawTarget[(q + 1)..];
         using var bodyReader = new StreamReader(request.Body, Encoding.UTF8);
         var body = await bodyReader.ReadToEndAsync();
+        if (!path.StartsWith("/__test/", StringComparison.Ordinal) && !await Stalls.Hold(request.Method, path, context.RequestAborted)) return;
 
         var result = Control(path, rawQuery) ?? Fault(request.Method, path) ?? Authenticate(request, path, rawQuery, body) ?? Route(request.Method, path, rawQuery, body);
         lock (_log) _log.Add(new LoggedRequest(request.Method, path, rawQuery, result.Status, result.ErrorCode));
@@ -139,6 +143,12 @@ public sealed class ScalrApiServer : IAsyncDisposable, IDisposable
             case "/__test/fail":
                 FailNext(int.Parse(query.GetValueOrDefault("count", "1")), int.Parse(query.GetValueOrDefault("status", "503")));
                 return ApiResult.Data(new JsonObject { ["failing"] = _faultsLeft });
+            case "/__test/stall": // ?method=POST&path=<regex>; /__test/release lets it go
+                Stalls.Stall(query.GetValueOrDefault("method", "GET"), query.GetValueOrDefault("path", "$^"));
+                return ApiResult.Data(new JsonObject { ["stalled"] = true });
+            case "/__test/release":
+                Stalls.Release();
+                return ApiResult.Data(new JsonObject { ["abandoned"] = Stalls.Abandoned });
             case "/__test/log":
                 return ApiResult.Data(new JsonArray(RequestLog.Select(r => (JsonNode)new JsonObject
                 {

@@ -1,6 +1,7 @@
 using System;
 using System.Collections.Generic;
 using System.Linq;
+using System.Threading;
 using Rebundle.Backends;
 using Rebundle.Domain;
 using Rebundle.Errors;
@@ -30,6 +31,10 @@ namespace Rebundle.Audit
             Guard = guard ?? ChangeGuard.None;
         }
 
+        /// <summary>The audit outcome's error when Ctrl+C stopped a change before the backend answered.</summary>
+        public const string StoppedMidChange =
+            "Stopped (Ctrl+C) before the backend answered; if the request had reached it, the change may have been made. Check the fleet.";
+
         public ChangeGuard Guard { get; }
 
         public string Kind => _inner.Kind;
@@ -43,17 +48,19 @@ namespace Rebundle.Audit
         /// <summary>EC2's CreateImage (AWS, and Scalr's snapshots) reboots the server unless told not to.</summary>
         public bool SnapshotReboots => Kind != "Sandbox";
 
-        public IReadOnlyList<Farm> GetFarms() => _inner.GetFarms();
+        public IReadOnlyList<Farm> GetFarms(CancellationToken cancellationToken = default) => _inner.GetFarms(cancellationToken);
 
-        public IReadOnlyList<FarmRole> GetFarmRoles(IReadOnlyCollection<string>? farms = null) => _inner.GetFarmRoles(farms);
+        public IReadOnlyList<FarmRole> GetFarmRoles(IReadOnlyCollection<string>? farms = null, CancellationToken cancellationToken = default) =>
+            _inner.GetFarmRoles(farms, cancellationToken);
 
-        public IReadOnlyList<Role> GetRoles() => _inner.GetRoles();
+        public IReadOnlyList<Role> GetRoles(CancellationToken cancellationToken = default) => _inner.GetRoles(cancellationToken);
 
-        public IReadOnlyList<Server> GetServers(ServerQuery query) => _inner.GetServers(query);
+        public IReadOnlyList<Server> GetServers(ServerQuery query, CancellationToken cancellationToken = default) => _inner.GetServers(query, cancellationToken);
 
-        public IReadOnlyList<Image> GetImages(IReadOnlyCollection<string> imageIds) => _inner.GetImages(imageIds);
+        public IReadOnlyList<Image> GetImages(IReadOnlyCollection<string> imageIds, CancellationToken cancellationToken = default) =>
+            _inner.GetImages(imageIds, cancellationToken);
 
-        public Image CreateImage(Server source, string imageName, bool noReboot = false) => Change(
+        public Image CreateImage(Server source, string imageName, bool noReboot = false, CancellationToken cancellationToken = default) => Change(cancellationToken,
             new ChangeIntent
             {
                 Action = "CreateImage",
@@ -62,10 +69,10 @@ namespace Rebundle.Audit
                 After = $"image {imageName}",
                 Description = $"Snapshot server {source} into image {imageName}" + (SnapshotReboots && !noReboot ? " (the server reboots)" : ""),
             },
-            () => _inner.CreateImage(source, imageName, noReboot),
+            () => _inner.CreateImage(source, imageName, noReboot, cancellationToken),
             image => $"image {image.Id} named {imageName}");
 
-        public Role CreateRole(string roleName, Role template, string imageId, string? runId = null) => Change(
+        public Role CreateRole(string roleName, Role template, string imageId, string? runId = null, CancellationToken cancellationToken = default) => Change(cancellationToken,
             new ChangeIntent
             {
                 Action = "CreateRole",
@@ -73,23 +80,23 @@ namespace Rebundle.Audit
                 After = $"role {roleName} from {template.Name} with image {imageId}",
                 Description = $"Create role {roleName}",
             },
-            () => _inner.CreateRole(roleName, template, imageId, runId),
+            () => _inner.CreateRole(roleName, template, imageId, runId, cancellationToken),
             role => $"role {role.Name} from {template.Name} with image {role.ImageId}");
 
-        public Role SetRoleImage(Role role, string imageId) => Change(
+        public Role SetRoleImage(Role role, string imageId, CancellationToken cancellationToken = default) => Change(cancellationToken,
             new ChangeIntent
             {
                 Action = "SetRoleImage",
                 Target = ChangeIntent.RoleTarget(role.Name),
-                Farms = FarmsRunning(role.Name),
+                Farms = FarmsRunning(role.Name, cancellationToken),
                 Before = role.ImageId,
                 After = imageId,
                 Description = $"Set the image of role {role.Name} to {imageId}",
             },
-            () => _inner.SetRoleImage(role, imageId),
+            () => _inner.SetRoleImage(role, imageId, cancellationToken),
             changed => changed.ImageId);
 
-        public FarmRole SetFarmRoleRole(FarmRole farmRole, string roleName) => Change(
+        public FarmRole SetFarmRoleRole(FarmRole farmRole, string roleName, CancellationToken cancellationToken = default) => Change(cancellationToken,
             new ChangeIntent
             {
                 Action = "SetFarmRoleRole",
@@ -99,10 +106,10 @@ namespace Rebundle.Audit
                 After = roleName,
                 Description = $"Make farm role {farmRole} run role {roleName}",
             },
-            () => _inner.SetFarmRoleRole(farmRole, roleName),
+            () => _inner.SetFarmRoleRole(farmRole, roleName, cancellationToken),
             changed => changed.Role);
 
-        public Server LaunchServer(FarmRole farmRole) => Change(
+        public Server LaunchServer(FarmRole farmRole, CancellationToken cancellationToken = default) => Change(cancellationToken,
             new ChangeIntent
             {
                 Action = "LaunchServer",
@@ -111,10 +118,10 @@ namespace Rebundle.Audit
                 After = $"a server from role {farmRole.Role}",
                 Description = $"Launch a server of farm role {farmRole}",
             },
-            () => _inner.LaunchServer(farmRole),
+            () => _inner.LaunchServer(farmRole, cancellationToken),
             server => $"{server.Name} ({server.Id}) from role {server.Role}");
 
-        public void TerminateServer(Server server) => Change(
+        public void TerminateServer(Server server, CancellationToken cancellationToken = default) => Change(cancellationToken,
             new ChangeIntent
             {
                 Action = "TerminateServer",
@@ -126,7 +133,7 @@ namespace Rebundle.Audit
             },
             () =>
             {
-                _inner.TerminateServer(server);
+                _inner.TerminateServer(server, cancellationToken);
                 return true;
             },
             _ => "terminated");
@@ -149,19 +156,19 @@ namespace Rebundle.Audit
 
         public void Dispose() => _inner.Dispose();
 
-        private void DeleteRole(IRoleRetirement retirement, Role role, bool deleteImage) => Change(
+        private void DeleteRole(IRoleRetirement retirement, Role role, bool deleteImage, CancellationToken cancellationToken) => Change(cancellationToken,
             new ChangeIntent
             {
                 Action = "DeleteRole",
                 Target = ChangeIntent.RoleTarget(role.Name),
-                Farms = FarmsRunning(role.Name),
+                Farms = FarmsRunning(role.Name, cancellationToken),
                 Before = $"role {role.Name} with image {role.ImageId}",
                 After = deleteImage ? "deleted with its image" : "deleted",
                 Description = $"Delete role {role.Name}" + (deleteImage ? $" and its image {role.ImageId}" : ""),
             },
             () =>
             {
-                retirement.DeleteRole(role, deleteImage);
+                retirement.DeleteRole(role, deleteImage, cancellationToken);
                 return true;
             },
             _ => deleteImage ? "deleted with its image" : "deleted");
@@ -178,15 +185,17 @@ namespace Rebundle.Audit
                 _inner = inner;
             }
 
-            public void DeleteRole(Role role, bool deleteImage) => _audit.DeleteRole(_inner, role, deleteImage);
+            public void DeleteRole(Role role, bool deleteImage, CancellationToken cancellationToken = default) =>
+                _audit.DeleteRole(_inner, role, deleteImage, cancellationToken);
         }
 
-        private IReadOnlyList<string> FarmsRunning(string roleName) => _inner.GetFarmRoles()
+        private IReadOnlyList<string> FarmsRunning(string roleName, CancellationToken cancellationToken) => _inner.GetFarmRoles(null, cancellationToken)
             .Where(r => string.Equals(r.Role, roleName, StringComparison.OrdinalIgnoreCase))
             .Select(r => r.Farm).Distinct(StringComparer.OrdinalIgnoreCase).ToList();
 
-        private T Change<T>(ChangeIntent intent, Func<T> make, Func<T, string?> after)
+        private T Change<T>(CancellationToken cancellation, ChangeIntent intent, Func<T> make, Func<T, string?> after)
         {
+            cancellation.ThrowIfCancellationRequested(); // stopped already: announce nothing
             Guard.Check(intent);
             var announced = Entry(intent) with { ChangeId = Guid.NewGuid().ToString("N").Substring(0, 16), IsIntent = true };
             _sink.Write(announced); // throws TtmAuditFailed: then nothing has changed
@@ -194,6 +203,13 @@ namespace Rebundle.Audit
             try
             {
                 result = make();
+            }
+            catch (OperationCanceledException)
+            {
+                // Ctrl+C while the backend had the request: it may have acted before the answer
+                // was dropped, so the outcome says where to look rather than that nothing changed.
+                Outcome(announced with { IsIntent = false, Outcome = AuditOutcome.Failed, Error = StoppedMidChange });
+                throw;
             }
             catch (Exception e)
             {

@@ -1,5 +1,6 @@
 using System;
 using System.Collections.Generic;
+using System.Threading;
 using Rebundle.Domain;
 using Rebundle.Runbook;
 
@@ -13,6 +14,10 @@ namespace Rebundle.Backends
     /// Reads return whole lists in as few calls as the backend allows (tag filters and
     /// pagination, never one call per server). Changes act on one object and return it
     /// as it is after the change. Failures are <see cref="Errors.TtmException"/>s.
+    ///
+    /// Every call takes a cancellation token (Ctrl+C): a cancelled call throws
+    /// <see cref="OperationCanceledException"/> promptly, even while the backend is retrying or
+    /// waiting for an answer, and never reports a change it did not make.
     /// </summary>
     public interface IFleetBackend : IDisposable
     {
@@ -28,45 +33,45 @@ namespace Rebundle.Backends
         /// <summary>How often a wait asks the backend again.</summary>
         TimeSpan PollInterval { get; }
 
-        IReadOnlyList<Farm> GetFarms();
+        IReadOnlyList<Farm> GetFarms(CancellationToken cancellationToken = default);
 
         /// <summary>Farm roles of the named farms, or of every farm when <paramref name="farms"/> is null.</summary>
-        IReadOnlyList<FarmRole> GetFarmRoles(IReadOnlyCollection<string>? farms = null);
+        IReadOnlyList<FarmRole> GetFarmRoles(IReadOnlyCollection<string>? farms = null, CancellationToken cancellationToken = default);
 
         /// <summary>Every role, production and versioned.</summary>
-        IReadOnlyList<Role> GetRoles();
+        IReadOnlyList<Role> GetRoles(CancellationToken cancellationToken = default);
 
         /// <summary>Servers matching the query; terminated servers only when the query asks.</summary>
-        IReadOnlyList<Server> GetServers(ServerQuery query);
+        IReadOnlyList<Server> GetServers(ServerQuery query, CancellationToken cancellationToken = default);
 
         /// <summary>The images with the given ids; unknown ids are left out.</summary>
-        IReadOnlyList<Image> GetImages(IReadOnlyCollection<string> imageIds);
+        IReadOnlyList<Image> GetImages(IReadOnlyCollection<string> imageIds, CancellationToken cancellationToken = default);
 
         /// <summary>Starts an image of the server's disk, named <paramref name="imageName"/>. Returns it pending.</summary>
         /// <param name="noReboot">
         /// Take the image without rebooting the server (EC2's NoReboot: the file systems are not
         /// quiesced). Backends that never reboot for a snapshot ignore it.
         /// </param>
-        Image CreateImage(Server source, string imageName, bool noReboot = false);
+        Image CreateImage(Server source, string imageName, bool noReboot = false, CancellationToken cancellationToken = default);
 
         /// <summary>
         /// Creates role <paramref name="roleName"/> with the launch settings of <paramref name="template"/>
         /// and the image <paramref name="imageId"/>. <paramref name="runId"/>, when given, is kept
         /// with the role (<see cref="Role.CreatedByRun"/>) so a resumed rebundle knows it made it.
         /// </summary>
-        Role CreateRole(string roleName, Role template, string imageId, string? runId = null);
+        Role CreateRole(string roleName, Role template, string imageId, string? runId = null, CancellationToken cancellationToken = default);
 
         /// <summary>The role now launches servers from <paramref name="imageId"/>; history is kept where the backend can.</summary>
-        Role SetRoleImage(Role role, string imageId);
+        Role SetRoleImage(Role role, string imageId, CancellationToken cancellationToken = default);
 
         /// <summary>The farm role now runs role <paramref name="roleName"/>.</summary>
-        FarmRole SetFarmRoleRole(FarmRole farmRole, string roleName);
+        FarmRole SetFarmRoleRole(FarmRole farmRole, string roleName, CancellationToken cancellationToken = default);
 
         /// <summary>Launches one more server of the farm role (a replacement). Returns it pending.</summary>
-        Server LaunchServer(FarmRole farmRole);
+        Server LaunchServer(FarmRole farmRole, CancellationToken cancellationToken = default);
 
         /// <summary>Terminates the server.</summary>
-        void TerminateServer(Server server);
+        void TerminateServer(Server server, CancellationToken cancellationToken = default);
 
         /// <summary>
         /// The optional capability <typeparamref name="T"/> (<see cref="IImageLookup"/>,

@@ -1,4 +1,5 @@
 using System.Collections.Generic;
+using System.Threading;
 using Rebundle.Domain;
 
 namespace Rebundle.Backends
@@ -23,14 +24,14 @@ namespace Rebundle.Backends
     /// </summary>
     public interface IImageLookup : IUnauditedCapability
     {
-        IReadOnlyList<Image> FindImagesByName(string name);
+        IReadOnlyList<Image> FindImagesByName(string name, CancellationToken cancellationToken = default);
     }
 
     /// <summary>A backend that can retire a role (and, where it owns them, its image and disk snapshots).</summary>
     public interface IRoleRetirement
     {
         /// <summary>Deletes the role; with <paramref name="deleteImage"/> also its image and the image's snapshots.</summary>
-        void DeleteRole(Role role, bool deleteImage);
+        void DeleteRole(Role role, bool deleteImage, CancellationToken cancellationToken = default);
     }
 
     /// <summary>

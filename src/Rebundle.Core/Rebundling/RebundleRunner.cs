@@ -107,13 +107,13 @@ namespace Rebundle.Rebundling
 
             if (plan.HasBaseStep)
             {
-                if (!plan.SkipOsUpdate) Step("os-update", () => _preparation!.UpdateOs(BaseServers(plan), plan.Packages, cancellation));
+                if (!plan.SkipOsUpdate) Step("os-update", () => _preparation!.UpdateOs(BaseServers(plan, cancellation), plan.Packages, cancellation));
                 Step("base-image", () => SnapshotBase(plan, timeout, cancellation));
             }
             Step("recycle-staging", () => Recycle("recycle-staging", plan.StagingFarm, plan.BatchSize, timeout, cancellation));
             if (plan.Verify) Step("verify-staging", () => Verify(plan.StagingFarm, plan.Snapshots.Keys.ToList(), cancellation));
             Step("snapshot", () => SnapshotRoles(plan, timeout, cancellation));
-            Step("swap-test", () => SwapTest(plan));
+            Step("swap-test", () => SwapTest(plan, cancellation));
             Step("recycle-test", () => Recycle("recycle-test", plan.TestFarm, plan.BatchSize, timeout, cancellation));
             if (plan.Verify) Step("verify-test", () => Verify(plan.TestFarm, plan.TestSwaps, cancellation));
 
@@ -128,7 +128,7 @@ namespace Rebundle.Rebundling
                 Append("gate", "done", new Dictionary<string, string> { ["approved"] = "true" });
             }
 
-            Step("promote", () => Promote(plan));
+            Step("promote", () => Promote(plan, cancellation));
             Step("recycle-production", () => Recycle("recycle-production", plan.ProductionFarm, plan.BatchSize, timeout, cancellation));
             if (!Done("finished")) Append("finished", "done");
             return Result(RebundleStatus.Completed, plan, "The rebundle is complete: production runs the new images.");
@@ -163,15 +163,15 @@ namespace Rebundle.Rebundling
         private void Append(string step, string @event, IReadOnlyDictionary<string, string>? data = null) =>
             _journal.Append(new JournalEntry { At = _fleet.Backend.Clock.UtcNow, Step = step, Event = @event, Data = data ?? new Dictionary<string, string>() });
 
-        private IReadOnlyList<Server> BaseServers(RebundlePlan plan) =>
-            _fleet.GetServers(new[] { plan.StagingFarm }, new[] { plan.BaseRole }, new[] { ServerStatus.Running }).Items;
+        private IReadOnlyList<Server> BaseServers(RebundlePlan plan, CancellationToken cancellation) =>
+            _fleet.GetServers(new[] { plan.StagingFarm }, new[] { plan.BaseRole }, new[] { ServerStatus.Running }, cancellation).Items;
 
         private void SnapshotBase(RebundlePlan plan, TimeSpan timeout, CancellationToken cancellation)
         {
-            var server = BaseServers(plan).FirstOrDefault() ?? throw new TtmException(TtmErrorCode.ServerNotRunning,
+            var server = BaseServers(plan, cancellation).FirstOrDefault() ?? throw new TtmException(TtmErrorCode.ServerNotRunning,
                 $"Farm {plan.StagingFarm} has no running {plan.BaseRole} server to snapshot.", plan.BaseRole);
             if (!Events("base-image", "before").Any())
-                Append("base-image", "before", new Dictionary<string, string> { ["role"] = plan.BaseRole, ["imageId"] = _fleet.Roles().Require(plan.BaseRole).ImageId });
+                Append("base-image", "before", new Dictionary<string, string> { ["role"] = plan.BaseRole, ["imageId"] = _fleet.Roles(cancellation).Require(plan.BaseRole).ImageId });
             var request = new SnapshotRequest { Server = server, ReplaceImage = true, ImageName = plan.BaseImageName };
             var outcome = Snapshot(new[] { (request, "base-image", plan.BaseRole) }, null, timeout, cancellation).Single();
             Append("base-image", "replaced", new Dictionary<string, string> { ["role"] = plan.BaseRole, ["before"] = outcome.Plan.SourceRole.ImageId, ["after"] = outcome.Role!.ImageId });
@@ -189,7 +189,7 @@ namespace Rebundle.Rebundling
                     Adopt(plan, existing);
                     continue;
                 }
-                var server = _fleet.GetServers(new[] { plan.StagingFarm }, new[] { snapshot.Key }, new[] { ServerStatus.Running }).Items.FirstOrDefault()
+                var server = _fleet.GetServers(new[] { plan.StagingFarm }, new[] { snapshot.Key }, new[] { ServerStatus.Running }, cancellation).Items.FirstOrDefault()
                     ?? throw new TtmException(TtmErrorCode.ServerNotRunning, $"Farm {plan.StagingFarm} has no running {snapshot.Key} server to snapshot.", snapshot.Key);
                 wanted.Add((new SnapshotRequest { Server = server, Version = RoleName.Parse(snapshot.Value).Version }, "snapshot", snapshot.Value));
             }
@@ -226,10 +226,10 @@ namespace Rebundle.Rebundling
             if (wanted.Count == 0) return Array.Empty<SnapshotOutcome>();
             var service = new SnapshotService(_fleet, _reporter);
             var plans = new List<SnapshotPlan>();
-            foreach (var ((plan, error), (_, step, target)) in service.Plan(wanted.Select(w => w.request).ToList()).Zip(wanted, (p, w) => (p, w)))
+            foreach (var ((plan, error), (_, step, target)) in service.Plan(wanted.Select(w => w.request).ToList(), cancellation).Zip(wanted, (p, w) => (p, w)))
             {
                 if (error != null) throw error;
-                plans.Add(plan! with { ExistingImageId = ImageStartedBefore(step, target, plan!.ImageName), RunId = runId });
+                plans.Add(plan! with { ExistingImageId = ImageStartedBefore(step, target, plan!.ImageName, cancellation), RunId = runId });
             }
             var outcomes = service.Execute(plans, wait: true, timeout, cancellation, (plan, image) =>
             {
@@ -242,16 +242,16 @@ namespace Rebundle.Rebundling
             return outcomes;
         }
 
-        private string? ImageStartedBefore(string step, string target, string imageName)
+        private string? ImageStartedBefore(string step, string target, string imageName, CancellationToken cancellation)
         {
             var recorded = Events(step, "image").LastOrDefault(e => e["role"] == target)?["imageId"];
             if (recorded != null) return recorded;
             // Started just before a crash, before the journal could say so: find it by name.
             if (!IsResume || !(_fleet.Backend.Capability<IImageLookup>() is { } lookup)) return null;
-            return lookup.FindImagesByName(imageName).FirstOrDefault(i => i.Status != ImageStatus.Failed)?.Id;
+            return lookup.FindImagesByName(imageName, cancellation).FirstOrDefault(i => i.Status != ImageStatus.Failed)?.Id;
         }
 
-        private void SwapTest(RebundlePlan plan)
+        private void SwapTest(RebundlePlan plan, CancellationToken cancellation)
         {
             var service = new RoleAssignmentService(_fleet);
             foreach (var alias in plan.TestSwaps)
@@ -260,22 +260,22 @@ namespace Rebundle.Rebundling
                 var change = service.PlanFarmRole(plan.TestFarm, newRole, alias);
                 if (change.IsNoOp) continue;
                 Append("swap-test", "swapping", new Dictionary<string, string> { ["farm"] = plan.TestFarm, ["alias"] = alias, ["before"] = change.FarmRole.Role, ["after"] = newRole });
-                service.Apply(change);
+                service.Apply(change, cancellation);
                 Append("swap-test", "swapped", new Dictionary<string, string> { ["farm"] = plan.TestFarm, ["alias"] = alias, ["before"] = change.FarmRole.Role, ["after"] = newRole });
             }
         }
 
-        private void Promote(RebundlePlan plan)
+        private void Promote(RebundlePlan plan, CancellationToken cancellation)
         {
             var service = new RoleAssignmentService(_fleet);
-            var catalog = _fleet.Roles();
+            var catalog = _fleet.Roles(cancellation);
             foreach (var role in plan.Promotions)
             {
                 var source = plan.Snapshots.Values.First(r => string.Equals(RoleName.BaseOf(r), role, StringComparison.OrdinalIgnoreCase));
                 var change = service.PlanRoleImage(role, catalog.Require(source).ImageId);
                 if (change.IsNoOp) continue;
                 Append("promote", "promoting", new Dictionary<string, string> { ["role"] = role, ["before"] = change.Role.ImageId, ["after"] = change.NewImageId });
-                service.Apply(change);
+                service.Apply(change, cancellation);
                 Append("promote", "promoted", new Dictionary<string, string> { ["role"] = role, ["before"] = change.Role.ImageId, ["after"] = change.NewImageId });
             }
         }
@@ -286,7 +286,7 @@ namespace Rebundle.Rebundling
             var scope = RecycleScope.Of(new[] { farm });
             var begin = Events(step, "servers").FirstOrDefault();
             if (begin != null) scope.OnlyServers(begin["ids"]!.Split(new[] { ',' }, StringSplitOptions.RemoveEmptyEntries));
-            var plans = service.Plan(scope, batchSize).Items;
+            var plans = service.Plan(scope, batchSize, cancellation).Items;
             if (begin == null)
             {
                 var ids = plans.SelectMany(p => p.Batches.SelectMany(b => b)).Select(s => s.Id).ToList();
@@ -300,7 +300,7 @@ namespace Rebundle.Rebundling
 
         private void Verify(string farm, IReadOnlyList<string> aliases, CancellationToken cancellation)
         {
-            var servers = _fleet.GetServers(new[] { farm }, aliases, new[] { ServerStatus.Running }).Items;
+            var servers = _fleet.GetServers(new[] { farm }, aliases, new[] { ServerStatus.Running }, cancellation).Items;
             var failures = _preparation!.Verify(servers, cancellation);
             if (failures.Count > 0)
                 throw new TtmException(TtmErrorCode.CheckFailed,

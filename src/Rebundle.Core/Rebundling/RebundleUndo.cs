@@ -102,7 +102,10 @@ namespace Rebundle.Rebundling
             : new[] { change.Farm };
 
         /// <summary>Puts one change back, journalled before and after; returns it as Restored.</summary>
-        public UndoChange Apply(UndoChange change)
+        public UndoChange Apply(UndoChange change) => Apply(change, CancellationToken.None);
+
+        /// <summary>As <see cref="Apply(UndoChange)"/>; Ctrl+C (<paramref name="cancellation"/>) reaches the backend call.</summary>
+        public UndoChange Apply(UndoChange change, CancellationToken cancellation)
         {
             if (change.State != UndoState.ToRestore) return change;
             var data = new Dictionary<string, string>
@@ -113,8 +116,8 @@ namespace Rebundle.Rebundling
             };
             Append("restoring", data);
             var service = new RoleAssignmentService(_fleet);
-            if (change.Kind == "RoleImage") service.Apply(service.PlanRoleImage(change.Target, change.RestoreTo));
-            else service.Apply(service.PlanFarmRole(change.Farm, change.RestoreTo, change.Target));
+            if (change.Kind == "RoleImage") service.Apply(service.PlanRoleImage(change.Target, change.RestoreTo), cancellation);
+            else service.Apply(service.PlanFarmRole(change.Farm, change.RestoreTo, change.Target), cancellation);
             Append("restored", data);
             _reporter.Verbose(change.Description);
             return change with { State = UndoState.Restored, Current = change.RestoreTo };
@@ -138,15 +141,15 @@ namespace Rebundle.Rebundling
         /// </summary>
         public IReadOnlyList<RecycledServer> Recycle(string farm, string alias, int batchSize, TimeSpan timeout, CancellationToken cancellation)
         {
-            var farmRole = _fleet.RequireFarmRole(farm, alias);
-            var image = _fleet.Roles().Require(farmRole.Role).ImageId;
-            var stale = _fleet.GetServers(new[] { farm }, new[] { alias }, null).Items
+            var farmRole = _fleet.RequireFarmRole(farm, alias, cancellation);
+            var image = _fleet.Roles(cancellation).Require(farmRole.Role).ImageId;
+            var stale = _fleet.GetServers(new[] { farm }, new[] { alias }, null, cancellation).Items
                 .Where(s => s.Status != ServerStatus.Terminated && s.ImageId != image).Select(s => s.Id).ToList();
             var recycled = new List<RecycledServer>();
             if (stale.Count > 0)
             {
                 var service = new RecycleService(_fleet, _reporter);
-                foreach (var plan in service.Plan(new[] { farm }, new[] { alias }, batchSize, stale).Items)
+                foreach (var plan in service.Plan(new[] { farm }, new[] { alias }, batchSize, stale, cancellation).Items)
                     recycled.AddRange(service.Execute(plan, timeout, cancellation));
             }
             Append("recycled", new Dictionary<string, string> { ["farm"] = farm, ["alias"] = alias, ["servers"] = recycled.Count.ToString(System.Globalization.CultureInfo.InvariantCulture) });

@@ -1,6 +1,7 @@
 using System;
 using System.Collections.Generic;
 using System.Linq;
+using System.Threading;
 using Rebundle.Backends;
 using Rebundle.Domain;
 using Rebundle.Errors;
@@ -60,11 +61,11 @@ namespace Rebundle.Rebundling
             return (retire, kept);
         }
 
-        public void Apply(RoleRetirement retirement)
+        public void Apply(RoleRetirement retirement, System.Threading.CancellationToken cancellation = default)
         {
             var backend = _fleet.Backend.Capability<IRoleRetirement>()
                 ?? throw new TtmException(TtmErrorCode.InvalidArgument, $"The {_fleet.Backend.Kind} backend cannot retire roles.", retirement.Role.Name);
-            backend.DeleteRole(retirement.Role, retirement.DeleteImage);
+            backend.DeleteRole(retirement.Role, retirement.DeleteImage, cancellation);
         }
     }
 }

@@ -1,6 +1,7 @@
 using System;
 using System.Collections.Generic;
 using System.Linq;
+using System.Threading;
 using Rebundle.Backends;
 using Rebundle.Domain;
 using Rebundle.Errors;
@@ -33,18 +34,18 @@ namespace Rebundle.Runbook
 
         public NameTables Names { get; }
 
-        public RoleCatalog Roles() => new RoleCatalog(Backend.GetRoles());
+        public RoleCatalog Roles(CancellationToken cancellation = default) => new RoleCatalog(Backend.GetRoles(cancellation));
 
-        public QueryResult<Farm> GetFarms(IReadOnlyCollection<string>? names)
+        public QueryResult<Farm> GetFarms(IReadOnlyCollection<string>? names, CancellationToken cancellation = default)
         {
-            var farms = Backend.GetFarms();
+            var farms = Backend.GetFarms(cancellation);
             var misses = MissesFor(names, farms.Select(f => f.Name).ToList(), FarmNotFound);
             var items = farms.Where(f => NameMatcher.MatchesAny(f.Name, names)).OrderBy(f => f.Name, StringComparer.OrdinalIgnoreCase).ToList();
             return new QueryResult<Farm>(items, misses);
         }
 
         /// <summary>The farm's exact name, or a <see cref="TtmErrorCode.FarmNotFound"/> error with suggestions.</summary>
-        public string RequireFarm(string name) => FindFarm(name, Backend.GetFarms());
+        public string RequireFarm(string name, CancellationToken cancellation = default) => FindFarm(name, Backend.GetFarms(cancellation));
 
         /// <summary>As <see cref="RequireFarm"/>, on farms already read.</summary>
         public static string FindFarm(string name, IReadOnlyList<Farm> farms)
@@ -53,19 +54,19 @@ namespace Rebundle.Runbook
             return known.FirstOrDefault(n => string.Equals(n, name, StringComparison.OrdinalIgnoreCase)) ?? throw FarmNotFound(name, known);
         }
 
-        public QueryResult<FarmRole> GetFarmRoles(IReadOnlyCollection<string>? farms, IReadOnlyCollection<string>? aliases)
+        public QueryResult<FarmRole> GetFarmRoles(IReadOnlyCollection<string>? farms, IReadOnlyCollection<string>? aliases, CancellationToken cancellation = default)
         {
             var misses = new List<TtmException>();
             IReadOnlyCollection<string>? exactFarms = null;
             if (farms != null && farms.Count > 0)
             {
-                var farmResult = GetFarms(farms);
+                var farmResult = GetFarms(farms, cancellation);
                 misses.AddRange(farmResult.Misses);
                 exactFarms = farmResult.Items.Select(f => f.Name).ToList();
                 if (exactFarms.Count == 0) return new QueryResult<FarmRole>(Array.Empty<FarmRole>(), misses);
             }
 
-            var all = Backend.GetFarmRoles(exactFarms);
+            var all = Backend.GetFarmRoles(exactFarms, cancellation);
             misses.AddRange(MissesFor(aliases, all.Select(r => r.Alias).ToList(), (alias, known) => new TtmException(
                 TtmErrorCode.FarmRoleNotFound,
                 $"No farm role is aliased '{alias}'" + (exactFarms == null ? "." : $" in farm {string.Join(", ", exactFarms)}.") + NameMatcher.SuggestionText(alias, known), alias)));
@@ -78,10 +79,10 @@ namespace Rebundle.Runbook
         }
 
         /// <summary>The farm role aliased <paramref name="alias"/> in <paramref name="farm"/>, or an error with suggestions.</summary>
-        public FarmRole RequireFarmRole(string farm, string alias)
+        public FarmRole RequireFarmRole(string farm, string alias, CancellationToken cancellation = default)
         {
-            var exactFarm = RequireFarm(farm);
-            return FindFarmRole(exactFarm, alias, Backend.GetFarmRoles(new[] { exactFarm }));
+            var exactFarm = RequireFarm(farm, cancellation);
+            return FindFarmRole(exactFarm, alias, Backend.GetFarmRoles(new[] { exactFarm }, cancellation));
         }
 
         /// <summary>As <see cref="RequireFarmRole"/>, on farm roles already read (of any farms).</summary>
@@ -98,9 +99,9 @@ namespace Rebundle.Runbook
         /// Servers of the given farms and farm-role aliases (wildcards allowed). Without
         /// <paramref name="statuses"/>, only live ones: servers shutting down or gone are left out.
         /// </summary>
-        public QueryResult<Server> GetServers(IReadOnlyCollection<string>? farms, IReadOnlyCollection<string>? aliases, IReadOnlyCollection<ServerStatus>? statuses)
+        public QueryResult<Server> GetServers(IReadOnlyCollection<string>? farms, IReadOnlyCollection<string>? aliases, IReadOnlyCollection<ServerStatus>? statuses, CancellationToken cancellation = default)
         {
-            var farmRoles = GetFarmRoles(farms, aliases);
+            var farmRoles = GetFarmRoles(farms, aliases, cancellation);
             if (farmRoles.Misses.Count > 0 && farmRoles.Items.Count == 0)
                 return new QueryResult<Server>(Array.Empty<Server>(), farmRoles.Misses);
 
@@ -112,7 +113,7 @@ namespace Rebundle.Runbook
                 Statuses = statuses,
                 IncludeTerminated = statuses != null && statuses.Contains(ServerStatus.Terminated),
             };
-            var servers = Backend.GetServers(query)
+            var servers = Backend.GetServers(query, cancellation)
                 .Where(s => NameMatcher.MatchesAny(s.Farm, farms) && NameMatcher.MatchesAny(s.Alias, aliases))
                 .Where(s => statuses == null || statuses.Count == 0 ? IsLive(s.Status) : statuses.Contains(s.Status))
                 .OrderBy(s => s.Farm, StringComparer.OrdinalIgnoreCase).ThenBy(s => s.Alias, StringComparer.OrdinalIgnoreCase).ThenBy(s => s.Index)
@@ -124,7 +125,7 @@ namespace Rebundle.Runbook
         public RoleVersion NextVersion(string roleName, bool major) => Roles().NextVersion(RoleName.BaseOf(roleName), major);
 
         /// <summary>Farms (protected ones flagged by the name tables) whose farm roles run <paramref name="roleName"/>.</summary>
-        public IReadOnlyList<string> FarmsRunning(string roleName) => Backend.GetFarmRoles()
+        public IReadOnlyList<string> FarmsRunning(string roleName, CancellationToken cancellation = default) => Backend.GetFarmRoles(null, cancellation)
             .Where(r => string.Equals(r.Role, roleName, StringComparison.OrdinalIgnoreCase))
             .Select(r => r.Farm).Distinct(StringComparer.OrdinalIgnoreCase).ToList();
 

@@ -1,6 +1,7 @@
 using System;
 using System.Collections.Generic;
 using System.Linq;
+using System.Threading;
 using Rebundle.Backends;
 using Rebundle.Domain;
 using Rebundle.Errors;
@@ -27,10 +28,10 @@ namespace Rebundle.Runbook
             _reporter = reporter;
         }
 
-        public QueryResult<RecyclePlan> Plan(RecycleScope scope, int batchSize)
+        public QueryResult<RecyclePlan> Plan(RecycleScope scope, int batchSize, CancellationToken cancellation = default)
         {
-            var farms = _backend.GetFarms();
-            var farmRoles = _backend.GetFarmRoles();
+            var farms = _backend.GetFarms(cancellation);
+            var farmRoles = _backend.GetFarmRoles(null, cancellation);
             var farmOrder = new List<string>();
             var wholeFarmRoles = new HashSet<string>(StringComparer.Ordinal);
             var namedServers = new List<Server>();
@@ -51,13 +52,13 @@ namespace Rebundle.Runbook
             }
             if (farmOrder.Count == 0) return new QueryResult<RecyclePlan>(Array.Empty<RecyclePlan>(), Misses());
 
-            var live = _backend.GetServers(new ServerQuery { Farms = farmOrder, Statuses = Live }).Where(s => Live.Contains(s.Status)).ToList();
+            var live = _backend.GetServers(new ServerQuery { Farms = farmOrder, Statuses = Live }, cancellation).Where(s => Live.Contains(s.Status)).ToList();
             var liveIds = new HashSet<string>(live.Select(s => s.Id), StringComparer.Ordinal);
             foreach (var gone in namedServers.Where(s => !liveIds.Contains(s.Id)))
                 _misses.Add(new TtmException(TtmErrorCode.ServerNotFound,
                     $"Server {gone.Farm}/{gone.Name} ({gone.Id}) is no longer running or pending, so it was not recycled. Run Get-TtmServer to see the farm as it is now.", gone.Name));
             var namedIds = new HashSet<string>(namedServers.Select(s => s.Id), StringComparer.Ordinal);
-            var imageOfRole = _backend.GetRoles().GroupBy(r => r.Name, StringComparer.OrdinalIgnoreCase)
+            var imageOfRole = _backend.GetRoles(cancellation).GroupBy(r => r.Name, StringComparer.OrdinalIgnoreCase)
                 .ToDictionary(g => g.Key, g => g.First().ImageId, StringComparer.OrdinalIgnoreCase);
 
             var plans = new List<RecyclePlan>();

@@ -31,17 +31,17 @@ namespace Rebundle.Runbook
         }
 
         /// <summary>One plan per farm, in the scope's order; misses (unknown farms, aliases, gone servers) are returned, not thrown.</summary>
-        public QueryResult<RecyclePlan> Plan(RecycleScope scope, int batchSize)
+        public QueryResult<RecyclePlan> Plan(RecycleScope scope, int batchSize, CancellationToken cancellation = default)
         {
             if (batchSize < 1)
                 throw new TtmException(TtmErrorCode.InvalidArgument, $"-BatchSize must be 1 or more; got {batchSize}.", batchSize);
-            return new RecyclePlanner(_fleet.Backend, _reporter).Plan(scope, batchSize);
+            return new RecyclePlanner(_fleet.Backend, _reporter).Plan(scope, batchSize, cancellation);
         }
 
         /// <summary>Every farm role of <paramref name="farms"/> (or only <paramref name="aliases"/>).</summary>
         /// <param name="onlyServerIds">When resuming: recycle only these servers (those not yet replaced).</param>
-        public QueryResult<RecyclePlan> Plan(IReadOnlyCollection<string> farms, IReadOnlyCollection<string>? aliases, int batchSize, IReadOnlyCollection<string>? onlyServerIds = null) =>
-            Plan(RecycleScope.Of(farms, aliases).OnlyServers(onlyServerIds), batchSize);
+        public QueryResult<RecyclePlan> Plan(IReadOnlyCollection<string> farms, IReadOnlyCollection<string>? aliases, int batchSize, IReadOnlyCollection<string>? onlyServerIds = null, CancellationToken cancellation = default) =>
+            Plan(RecycleScope.Of(farms, aliases).OnlyServers(onlyServerIds), batchSize, cancellation);
 
         /// <summary>
         /// Replaces every server of the plan, batch by batch, then terminates the plan's leftover
@@ -52,7 +52,7 @@ namespace Rebundle.Runbook
         public IReadOnlyList<RecycledServer> Execute(RecyclePlan plan, TimeSpan timeout, CancellationToken cancellation, Action<RecycledServer>? replaced = null)
         {
             var backend = _fleet.Backend;
-            var farmRoles = backend.GetFarmRoles(new[] { plan.Farm }).ToDictionary(r => r.Id, StringComparer.Ordinal);
+            var farmRoles = backend.GetFarmRoles(new[] { plan.Farm }, cancellation).ToDictionary(r => r.Id, StringComparer.Ordinal);
             var spares = plan.Surplus.Where(s => s.Replaces != null).ToDictionary(s => s.Replaces!.Id, s => s.Server, StringComparer.Ordinal);
             var done = new List<RecycledServer>();
             // Replacements launched or adopted whose old server has not been terminated yet:
@@ -77,7 +77,7 @@ namespace Rebundle.Runbook
                             throw new TtmException(TtmErrorCode.FarmRoleNotFound,
                                 $"Server {old.Name} belongs to a farm role of {plan.Farm} that no longer exists; it was left alone.", old.Name);
                         var isSpare = spares.TryGetValue(old.Id, out var spare);
-                        var replacement = isSpare ? spare! : backend.LaunchServer(farmRole);
+                        var replacement = isSpare ? spare! : backend.LaunchServer(farmRole, cancellation);
                         // Recorded before anything else can throw (even a report, when the host stops).
                         notServing.Add(replacement);
                         replacements.Add((old, replacement));
@@ -89,7 +89,7 @@ namespace Rebundle.Runbook
 
                     var result = new Waiter(backend.Clock, backend.PollInterval, _reporter).WaitForAll(
                         ProgressId + 1, $"Waiting for replacements in farm {plan.Farm}", replacements.Select(r => r.replacement.Id).ToList(),
-                        ids => backend.GetServers(new ServerQuery { Ids = ids, IncludeTerminated = true }), s => s.Id,
+                        ids => backend.GetServers(new ServerQuery { Ids = ids, IncludeTerminated = true }, cancellation), s => s.Id,
                         s => s.Status == ServerStatus.Running ? WaitState.Done : s.Status == ServerStatus.Pending ? WaitState.Waiting : WaitState.Failed,
                         timeout, cancellation);
 
@@ -98,7 +98,7 @@ namespace Rebundle.Runbook
                     foreach (var (old, replacement) in replacements)
                     {
                         if (!running.TryGetValue(replacement.Id, out var now)) continue;
-                        backend.TerminateServer(old);
+                        backend.TerminateServer(old, cancellation);
                         notServing.Remove(replacement);
                         var record = new RecycledServer
                         {

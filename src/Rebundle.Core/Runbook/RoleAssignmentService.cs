@@ -1,6 +1,7 @@
 using System;
 using System.Collections.Generic;
 using System.Linq;
+using System.Threading;
 using Rebundle.Domain;
 using Rebundle.Errors;
 
@@ -56,10 +57,10 @@ namespace Rebundle.Runbook
             return new FarmRoleChange(farmRole, role.Name);
         }
 
-        public FarmRole Apply(FarmRoleChange change)
+        public FarmRole Apply(FarmRoleChange change, CancellationToken cancellation = default)
         {
             if (change.IsNoOp) return change.FarmRole;
-            var changed = _fleet.Backend.SetFarmRoleRole(change.FarmRole, change.NewRole);
+            var changed = _fleet.Backend.SetFarmRoleRole(change.FarmRole, change.NewRole, cancellation);
             if (_farmRoles != null) _farmRoles[_farmRoles.FindIndex(r => r.Id == changed.Id)] = changed with { ChefRole = change.FarmRole.ChefRole };
             return changed;
         }
@@ -83,10 +84,10 @@ namespace Rebundle.Runbook
             return new RoleImageChange(role, imageId, farmsRunning);
         }
 
-        public Role Apply(RoleImageChange change)
+        public Role Apply(RoleImageChange change, CancellationToken cancellation = default)
         {
             if (change.IsNoOp) return change.Role;
-            var changed = _fleet.Backend.SetRoleImage(change.Role, change.NewImageId);
+            var changed = _fleet.Backend.SetRoleImage(change.Role, change.NewImageId, cancellation);
             if (_catalog != null) _catalog = new RoleCatalog(_catalog.All.Select(r => r.Id == changed.Id ? changed : r).ToList());
             return changed;
         }

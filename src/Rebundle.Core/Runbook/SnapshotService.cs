@@ -78,13 +78,13 @@ namespace Rebundle.Runbook
         }
 
         /// <summary>Validates every request; returns a plan or an error for each, in order.</summary>
-        public IReadOnlyList<(SnapshotPlan? Plan, TtmException? Error)> Plan(IReadOnlyList<SnapshotRequest> requests)
+        public IReadOnlyList<(SnapshotPlan? Plan, TtmException? Error)> Plan(IReadOnlyList<SnapshotRequest> requests, CancellationToken cancellation = default)
         {
-            var catalog = _fleet.Roles();
+            var catalog = _fleet.Roles(cancellation);
             var claimed = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
             var results = new List<(SnapshotPlan?, TtmException?)>();
             // Piped server objects may be stale: read their status now, in one call.
-            var current = _fleet.Backend.GetServers(new ServerQuery { Ids = requests.Select(r => r.Server.Id).ToList(), IncludeTerminated = true })
+            var current = _fleet.Backend.GetServers(new ServerQuery { Ids = requests.Select(r => r.Server.Id).ToList(), IncludeTerminated = true }, cancellation)
                 .ToDictionary(s => s.Id, StringComparer.Ordinal);
             foreach (var request in requests)
             {
@@ -160,14 +160,14 @@ namespace Rebundle.Runbook
                     Image image;
                     if (plan.ExistingImageId != null)
                     {
-                        image = backend.GetImages(new[] { plan.ExistingImageId }).FirstOrDefault()
+                        image = backend.GetImages(new[] { plan.ExistingImageId }, cancellation).FirstOrDefault()
                             ?? throw new TtmException(TtmErrorCode.ImageNotFound, $"Image {plan.ExistingImageId} for role {plan.TargetRole} no longer exists.", plan.ExistingImageId);
                         _reporter.Verbose($"Using image {image.Id} already started for {plan.TargetRole}.");
                     }
                     else
                     {
                         _reporter.Verbose($"Creating image {plan.ImageName} from server {plan.Server.Name} ({plan.Server.Id}).");
-                        image = backend.CreateImage(plan.Server, plan.ImageName, plan.NoReboot);
+                        image = backend.CreateImage(plan.Server, plan.ImageName, plan.NoReboot, cancellation);
                     }
                     imageStarted?.Invoke(plan, image);
                     started.Add((plan, image));
@@ -184,7 +184,7 @@ namespace Rebundle.Runbook
             {
                 var result = new Waiter(backend.Clock, backend.PollInterval, _reporter).WaitForAll(
                     ProgressId, "Waiting for images to become available", started.Select(s => s.image.Id).ToList(),
-                    backend.GetImages, i => i.Id,
+                    ids => backend.GetImages(ids, cancellation), i => i.Id,
                     i => i.Status == ImageStatus.Available ? WaitState.Done : i.Status == ImageStatus.Failed ? WaitState.Failed : WaitState.Waiting,
                     timeout, cancellation);
                 ready = result.Done.ToDictionary(i => i.Id);
@@ -209,8 +209,8 @@ namespace Rebundle.Runbook
                 try
                 {
                     var role = plan.ReplaceImage
-                        ? backend.SetRoleImage(plan.SourceRole, finished.Id)
-                        : backend.CreateRole(plan.TargetRole, plan.SourceRole, finished.Id, plan.RunId);
+                        ? backend.SetRoleImage(plan.SourceRole, finished.Id, cancellation)
+                        : backend.CreateRole(plan.TargetRole, plan.SourceRole, finished.Id, plan.RunId, cancellation);
                     _reporter.Verbose(plan.ReplaceImage ? $"Role {role.Name} now uses image {finished.Id}." : $"Created role {role.Name} with image {finished.Id}.");
                     outcomes.Add(new SnapshotOutcome(plan, role, finished, null));
                 }

@@ -84,14 +84,14 @@ namespace Rebundle.PowerShell.Commands
         protected override void End()
         {
             var service = new RecycleService(Fleet, Reporter);
-            var farms = service.Plan(_scope, BatchSize).Items.Select(p => p.Farm).ToList();
+            var farms = service.Plan(_scope, BatchSize, Cancellation).Items.Select(p => p.Farm).ToList();
             // Held until the recycle ends (the process's end included): a second recycle of these
             // farms is refused with TtmFarmBusy instead of doubling every replacement. The plan is
             // made again under the lease, so surplus is judged with nobody else launching.
             using var lease = farms.Count == 0 || MyInvocation.BoundParameters.ContainsKey("WhatIf")
                 ? null
                 : Fleet.Leases.AcquireFarms(farms, $"Invoke-TtmRecycle {string.Join(", ", farms)}", breakExpired: Force);
-            var plans = service.Plan(_scope, BatchSize);
+            var plans = service.Plan(_scope, BatchSize, Cancellation);
             foreach (var miss in plans.Misses) WriteTtmError(miss);
             foreach (var plan in plans.Items)
             {

@@ -100,7 +100,7 @@ namespace Rebundle.PowerShell.Commands
             var service = new SnapshotService(Fleet, Reporter);
             var requests = _servers.Select(s => new SnapshotRequest { Server = s, Major = Major, Version = _version, ReplaceImage = ReplaceImage, NoReboot = NoReboot }).ToList();
             var approved = new List<SnapshotPlan>();
-            foreach (var (plan, error) in service.Plan(requests))
+            foreach (var (plan, error) in service.Plan(requests, Cancellation))
             {
                 if (error != null) WriteTtmError(error);
                 // A snapshot touches the server's farm (on AWS the server reboots), and a replaced image every farm running the role.

@@ -61,7 +61,7 @@ namespace Rebundle.PowerShell.Commands
                 if (!ShouldChange(retirement.Role.Name, retirement.Description, System.Array.Empty<string>(), Force, alwaysAsk: true)) continue;
                 try
                 {
-                    service.Apply(retirement);
+                    service.Apply(retirement, Cancellation);
                     WriteObject(retirement.Role);
                 }
                 catch (TtmException e)

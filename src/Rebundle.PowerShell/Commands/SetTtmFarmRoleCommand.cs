@@ -57,7 +57,7 @@ namespace Rebundle.PowerShell.Commands
                     return;
                 }
                 if (!ShouldChange($"{Farm}/{change.FarmRole.Alias}", change.Description, new[] { Farm }, Force)) return;
-                var changed = Service.Apply(change);
+                var changed = Service.Apply(change, Cancellation);
                 if (PassThru) WriteObject(changed);
             }
             catch (TtmException e) when (e.Code == TtmErrorCode.FarmRoleNotFound && MyInvocation.ExpectingInput && Alias == null)

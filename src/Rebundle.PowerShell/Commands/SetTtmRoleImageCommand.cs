@@ -59,7 +59,7 @@ namespace Rebundle.PowerShell.Commands
                     return;
                 }
                 if (!ShouldChange(change.Role.Name, change.Description, change.FarmsAffected, Force)) return;
-                var changed = Service.Apply(change);
+                var changed = Service.Apply(change, Cancellation);
                 if (PassThru) WriteObject(changed);
             }
             catch (TtmException e)

@@ -72,7 +72,7 @@ namespace Rebundle.PowerShell.Commands
             var restored = 0;
             foreach (var change in changes)
             {
-                var result = undo.Apply(change);
+                var result = undo.Apply(change, Cancellation);
                 if (result.State == UndoState.Restored) restored++;
                 WriteObject(result);
             }
