@@ -18,8 +18,8 @@ using Microsoft.Extensions.Logging;
 
 namespace Rebundle.ScalrApi;
 
-/// <summary>One request as the server saw it.</summary>
-public sealed record LoggedRequest(string Method, string Path, string Query, int Status, string? ErrorCode);
+/// <summary>One request as the server saw it, with both bodies (the contract tests check them against Scalr's spec).</summary>
+public sealed record LoggedRequest(string Method, string Path, string Query, int Status, string? ErrorCode, string RequestBody = "", string ResponseBody = "");
 
 /// <summary>
 /// The loopback Scalr: Kestrel on 127.0.0.1, every request's V1-HMAC-SHA256 signature checked
@@ -120,10 +120,11 @@ public sealed class ScalrApiServer : IAsyncDisposable, IDisposable
         var body = await bodyReader.ReadToEndAsync();
 
         var result = Control(path, rawQuery) ?? Fault(request.Method, path) ?? Authenticate(request, path, rawQuery, body) ?? Route(request.Method, path, rawQuery, body);
-        lock (_log) _log.Add(new LoggedRequest(request.Method, path, rawQuery, result.Status, result.ErrorCode));
+        var answer = result.Body.ToJsonString();
+        lock (_log) _log.Add(new LoggedRequest(request.Method, path, rawQuery, result.Status, result.ErrorCode, body, answer));
         context.Response.StatusCode = result.Status;
         context.Response.ContentType = "application/json";
-        await context.Response.WriteAsync(result.Body.ToJsonString());
+        await context.Response.WriteAsync(answer);
     }
 
     /// <summary>

@@ -210,14 +210,14 @@ internal sealed class ScalrRoutes
     {
         ["id"] = f.Id, ["name"] = f.Name, ["description"] = "", ["status"] = "running",
         ["project"] = Ref("b0d8c1a4-7b5d-4c6e-9f00-000000000001"), ["owner"] = Ref(1),
-        ["timezone"] = "UTC", ["launchOrder"] = "simultaneous", ["teams"] = new JsonArray(),
+        ["timezone"] = "UTC", ["launchOrder"] = "sequential", ["teams"] = new JsonArray(),
     };
 
     private JsonObject FarmRole(FarmRoleRecord r) => new()
     {
         ["id"] = r.Id, ["alias"] = r.Alias, ["farm"] = Ref(r.FarmId), ["role"] = Ref(r.RoleId),
         ["platform"] = "ec2",
-        ["placement"] = new JsonObject { ["placementConfigurationType"] = "AwsClassic", ["region"] = _options.Region },
+        ["placement"] = new JsonObject { ["placementConfigurationType"] = "AwsClassicPlacementConfiguration", ["region"] = _options.Region },
         ["instance"] = new JsonObject { ["instanceConfigurationType"] = "AwsInstanceConfiguration", ["instanceType"] = Ref("m3.medium") },
         ["scaling"] = new JsonObject { ["enabled"] = true, ["minInstances"] = r.MinInstances, ["maxInstances"] = r.MinInstances + 2 },
     };
