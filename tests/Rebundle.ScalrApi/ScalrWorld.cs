@@ -52,7 +52,7 @@ public sealed class ServerRecord
     public string ImageId { get; init; } = "";
     public DateTimeOffset Launched { get; init; }
     public DateTimeOffset? TerminateRequested { get; set; }
-    /// <summary>Boots into "failed" instead of "running" (fault injection).</summary>
+    /// <summary>Its launch fails (fault injection): Scalr has no "failed" status; the server ends terminated without ever running.</summary>
     public bool WillFail { get; init; }
 }
 
@@ -91,7 +91,7 @@ public sealed class ScalrWorld
         var now = Now;
         if (server.TerminateRequested is { } asked)
             return now >= asked + _options.TerminateDelay ? "terminated" : "pending_terminate";
-        if (now >= server.Launched + _options.BootDelay) return server.WillFail ? "failed" : "running";
+        if (now >= server.Launched + _options.BootDelay) return server.WillFail ? "terminated" : "running";
         return now >= server.Launched + _options.BootDelay / 2 ? "initializing" : "pending";
     }
 
