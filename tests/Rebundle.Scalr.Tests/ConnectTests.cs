@@ -74,6 +74,7 @@ public class ConnectTests
         var e = Assert.Throws<TtmException>(() => ScalrBackend.Connect(scalr.Options(envId: "6"), scalr.Clock));
         Assert.Equal(TtmErrorCode.AccessDenied, e.Code);
         Assert.Equal("ObjectNotFound", e.BackendCode); // Scalr says so for an environment the key cannot see
+        Assert.Contains("-EnvironmentId", e.Message);
     }
 
     [Fact]

@@ -104,7 +104,7 @@ public class LoopbackStrictnessTests
     {
         using var scalr = new LoopbackScalr();
         var options = scalr.Options();
-        options.MaxRetries = 0;
+        options.ThrottleBudget = TimeSpan.Zero; // the client would wait it out otherwise
         using var client = new ScalrClient(options, scalr.Clock);
         scalr.Server.LimitRequests(2, TimeSpan.FromSeconds(10));
         client.Get("farms/" + scalr.Server.World.Farms[0].Id + "/");
@@ -125,7 +125,7 @@ public class LoopbackStrictnessTests
         var farmRole = scalr.Server.World.FarmRoles.First();
         var before = scalr.Server.World.Servers.Count;
         scalr.Server.LoseAnswers(1, (method, _) => method == "POST");
-        Assert.Throws<TtmException>(() => client.Post($"farm-roles/{farmRole.Id}/servers/", null));
+        Assert.ThrowsAny<TtmException>(() => client.Post($"farm-roles/{farmRole.Id}/servers/", null));
         Assert.Equal(before + 1, scalr.Server.World.Servers.Count);
         Assert.Equal("AnswerLost", scalr.Server.RequestLog.Single().ErrorCode);
     }

@@ -257,7 +257,7 @@ internal sealed class ScalrRoutes
     private static JsonObject Role(RoleRecord r) => new()
     {
         ["id"] = r.Id, ["name"] = r.Name, ["description"] = r.Description,
-        ["category"] = Ref(r.CategoryId), ["os"] = Ref(r.OsId),
+        ["category"] = r.CategoryId == 0 ? null : Ref(r.CategoryId), ["os"] = r.OsId.Length == 0 ? null : Ref(r.OsId),
         ["builtinAutomation"] = new JsonArray(r.BuiltinAutomation.Select(b => (JsonNode)b).ToArray()),
         ["deprecated"] = false, ["scope"] = "environment", ["quickStart"] = false, ["useScalrAgent"] = true,
         ["added"] = Time(r.Added),

@@ -119,6 +119,14 @@ public sealed class ScalrWorld
         return role;
     }
 
+    /// <summary>A role as Scalr could hold one made long ago: no category, no os (what the client must not copy).</summary>
+    public RoleRecord AddRoleWithout(string name)
+    {
+        var role = new RoleRecord { Id = NextId(), Name = name, Added = Now, OsId = "", CategoryId = 0 };
+        Roles.Add(role);
+        return role;
+    }
+
     public ServerRecord Launch(FarmRoleRecord farmRole, DateTimeOffset? at = null, string? existingInstance = null)
     {
         var role = Roles.First(r => r.Id == farmRole.RoleId);
