@@ -14,7 +14,7 @@ namespace Rebundle.Scalr
     /// Snapshots are EC2 CreateImage of the server's instance, registered in Scalr once
     /// available. Reads use list routes with pagination; see docs/scalr.md for each route.
     /// </summary>
-    public sealed partial class ScalrBackend : IFleetBackend, ISshReachableServers
+    public sealed partial class ScalrBackend : IFleetBackend, ISshReachableServers, IPollBackoff
     {
         /// <summary>Above this many farm roles, one environment-wide server list is cheaper than one list per farm role.</summary>
         private const int PerFarmRoleServerLists = 2;
@@ -42,6 +42,9 @@ namespace Rebundle.Scalr
         public IClock Clock { get; }
 
         public TimeSpan PollInterval => _options.PollInterval ?? TimeSpan.FromSeconds(5);
+
+        /// <summary>Long waits poll less and less often, up to six times the first interval (Scalr's rate limit is per key).</summary>
+        public TimeSpan LongestPollInterval => TimeSpan.FromTicks(PollInterval.Ticks * 6);
 
         /// <summary>The client, for callers that want its request log.</summary>
         public ScalrClient Client => _client;
@@ -208,7 +211,7 @@ namespace Rebundle.Scalr
             }
         }
 
-        /// <summary>Only SSH-reachable servers: Scalr has no image lookup by name nor role retirement here.</summary>
+        /// <summary>SSH-reachable servers and poll backoff only: Scalr has no image lookup by name nor role retirement here.</summary>
         public T? Capability<T>() where T : class => this as T;
 
         public void Dispose()

@@ -195,4 +195,21 @@ public class ThrottleAndLostAnswerTests
         Assert.Equal(12, log.Count(r => r.Path.Contains("/servers/") && r.Query == ""));
         Assert.Equal(6, log.Count(r => r.Path.EndsWith("/images/") && r.Query.StartsWith("cloudImageId=")));
     }
+
+    [Fact]
+    public void A_long_wait_polls_less_and_less_often()
+    {
+        using var scalr = new LoopbackScalr();
+        using var fleet = new Fleet(scalr.Connect());
+        var recycle = new RecycleService(fleet, NullReporter.Instance);
+        var plan = Assert.Single(recycle.Plan(new[] { "Dev" }, new[] { "Reports" }, 1).Items);
+        scalr.Server.ClearLog();
+
+        var done = Assert.Single(recycle.Execute(plan, Timeout, CancellationToken.None));
+
+        // The replacement boots in 60 s. Polling every 5 s would read it 12 times; pauses of
+        // 5, 7.5, 11.3, 16.9 and 25.3 s read it 5 times.
+        var polls = scalr.Server.RequestLog.Count(r => r.Method == "GET" && r.Path.EndsWith($"/servers/{done.NewId}/"));
+        Assert.InRange(polls, 4, 6);
+    }
 }
