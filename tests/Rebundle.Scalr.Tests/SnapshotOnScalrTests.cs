@@ -118,8 +118,10 @@ public class SnapshotOnScalrTests
         var options = scalr.Options();
         options.AwsProfileName = "no-such-rebundle-profile";
         var e = Assert.Throws<TtmException>(() => ScalrBackend.Connect(options, scalr.Clock));
-        Assert.Equal(TtmErrorCode.ConfigInvalid, e.Code);
+        // As on the AWS backend (one EC2 layer), naming Scalr's parameter.
+        Assert.Equal(TtmErrorCode.AccessDenied, e.Code);
         Assert.Contains("no-such-rebundle-profile", e.Message);
+        Assert.Contains("-AwsProfileName", e.Message);
         Assert.Empty(scalr.Server.RequestLog);
         Assert.Empty(scalr.Ec2!.Requests.Where(r => r.Action != "DescribeImages" && r.Action != "DescribeInstances")); // only the Scalr seed's reads
     }
