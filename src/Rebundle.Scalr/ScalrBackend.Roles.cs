@@ -189,6 +189,16 @@ namespace Rebundle.Scalr
             {
                 return registered; // registered meanwhile (by us before a lost answer, or by someone else)
             }
+            catch (TtmException e) when (e.BackendCode == "InvalidValue")
+            {
+                // Scalr checks the AMI with the environment's own cloud credentials, which may be
+                // another AWS account than the operator's that made it.
+                var made = string.IsNullOrWhiteSpace(_options.AwsProfileName) ? "the AWS SDK's default credentials" : $"AWS profile '{_options.AwsProfileName}' (-AwsProfileName)";
+                throw new TtmException(TtmErrorCode.BackendError,
+                    $"{e.Message} Image {amiId} was made in {region ?? "the server's region"} with {made}; Scalr checks it with the cloud credentials of environment {_options.EnvironmentId}. " +
+                    $"If those are another AWS account, share the image with that account (or connect with -AwsProfileName for the environment's account) and snapshot again; the image {amiId} stays in EC2 until you deregister it.",
+                    amiId, e) { BackendCode = e.BackendCode };
+            }
         }
 
         /// <summary>Of a role's images (one per cloud location), the one for -AwsRegion, else the first.</summary>

@@ -185,4 +185,19 @@ public class SnapshotOnScalrTests
         Assert.All(servers.Where(s => s.Farm == "Rebundle-Staging"), s => Assert.Equal(roles.Require("TTM-Base").ImageId, s.ImageId));
         Assert.All(servers.Where(s => s.Farm == "Production"), s => Assert.Equal(roles.Require(s.Alias).ImageId, s.ImageId));
     }
+
+    [Fact]
+    public void An_image_scalr_cannot_see_names_both_credentials()
+    {
+        using var scalr = new LoopbackScalr(withEc2: true);
+        using var backend = scalr.Connect();
+        var template = backend.GetRoles().Single(r => r.Name == "TTM-Base");
+        // An AMI the environment's cloud credentials cannot see (here: EC2 does not have it at all).
+        var e = Assert.Throws<TtmException>(() => backend.CreateRole("Reports-1-7", template, "ami-0000000000000dead"));
+        Assert.Equal("InvalidValue", e.BackendCode);
+        Assert.Contains("AWS SDK's default credentials", e.Message);
+        Assert.Contains("cloud credentials of environment 5", e.Message);
+        Assert.Contains("share the image", e.Message);
+        Assert.DoesNotContain(backend.GetRoles(), r => r.Name == "Reports-1-7");
+    }
 }
