@@ -47,6 +47,33 @@ public class ContractTests
     }
 
     [Fact]
+    public void Reconciling_reads_refusals_and_the_rate_limit_follow_the_spec_too()
+    {
+        using var scalr = new LoopbackScalr(withEc2: true);
+        using (var backend = scalr.Connect())
+        {
+            var template = backend.GetRoles().Single(r => r.Name == "TTM-Base");
+            var ami = scalr.Ec2!.Images.First().Id;
+            scalr.Server.LimitRequests(6, TimeSpan.FromSeconds(3));
+            scalr.Server.LoseAnswers(3, (method, _) => method == "POST");
+            backend.CreateRole("Reports-1-7", template, ami);
+            var farmRole = backend.GetFarmRoles(new[] { "Dev" }).Single(r => r.Alias == "Reports");
+            scalr.Server.LoseAnswers(2, (method, _) => method == "POST");
+            var server = backend.LaunchServer(farmRole);
+            backend.TerminateServer(server);
+            backend.TerminateServer(server); // 409 UnacceptableState
+        }
+
+        var log = scalr.Server.RequestLog.Where(r => r.Status != 0).ToList(); // a lost answer has none to check
+        Assert.Contains(log, r => r.ErrorCode == "LimitExceeded");
+        Assert.Contains(log, r => r.ErrorCode == "UnacceptableState");
+        Assert.Contains(log, r => r.Query.StartsWith("name="));
+        Assert.Contains(log, r => r.Query.StartsWith("cloudImageId="));
+        var problems = log.SelectMany(Check).ToList();
+        Assert.True(problems.Count == 0, "Left the spec:\n" + string.Join("\n", problems.Distinct().Take(40)));
+    }
+
+    [Fact]
     public void The_checker_refuses_what_scalr_refuses()
     {
         var spec = ScalrSpec.Instance;
