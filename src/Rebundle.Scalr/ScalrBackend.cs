@@ -77,7 +77,17 @@ namespace Rebundle.Scalr
                 client.Dispose();
                 throw;
             }
-            return new ScalrBackend(options, client, clock ?? SystemClock.Instance);
+            var backend = new ScalrBackend(options, client, clock ?? SystemClock.Instance);
+            try
+            {
+                backend.CheckAwsAccountSeesEnvironmentImages();
+            }
+            catch
+            {
+                backend.Dispose();
+                throw;
+            }
+            return backend;
         }
 
         /// <summary>Connects with options from SCALR_URL, SCALR_KEY_ID, SCALR_SECRET and SCALR_ENV_ID.</summary>

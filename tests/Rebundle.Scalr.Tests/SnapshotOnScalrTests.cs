@@ -200,4 +200,36 @@ public class SnapshotOnScalrTests
         Assert.Contains("share the image", e.Message);
         Assert.DoesNotContain(backend.GetRoles(), r => r.Name == "Reports-1-7");
     }
+
+    [Fact]
+    public void Connect_refuses_aws_credentials_that_cannot_see_the_environments_images()
+    {
+        using var scalr = new LoopbackScalr(withEc2: true);
+        lock (scalr.Server.World.Gate)
+        {
+            // The environment's first image is one the operator's account (the loopback EC2) does not have.
+            var foreign = scalr.Server.World.AddImage("ForeignAccount", "ami-0000000000000beef");
+            scalr.Server.World.Images.Remove(foreign);
+            scalr.Server.World.Images.Insert(0, foreign);
+        }
+
+        var e = Assert.Throws<TtmException>(() => scalr.Connect());
+
+        Assert.Equal(TtmErrorCode.ConfigInvalid, e.Code);
+        Assert.Contains("ami-0000000000000beef", e.Message);
+        Assert.Contains("-AwsProfileName", e.Message);
+    }
+
+    [Fact]
+    public void Connect_without_aws_settings_does_not_ask_ec2()
+    {
+        using var scalr = new LoopbackScalr(withEc2: true);
+        var options = scalr.Options();
+        options.AwsRegion = null;
+        options.Ec2EndpointUrl = null;
+        scalr.Ec2!.ClearRequests();
+        using var backend = ScalrBackend.Connect(options, scalr.Clock);
+        Assert.Empty(scalr.Ec2.Requests);
+        Assert.Single(scalr.Server.RequestLog); // the one probe
+    }
 }
