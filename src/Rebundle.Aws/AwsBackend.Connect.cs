@@ -15,7 +15,6 @@ namespace Rebundle.Aws
     public sealed partial class AwsBackend
     {
         private static readonly TimeSpan DefaultPollInterval = TimeSpan.FromSeconds(5);
-        private const int DefaultMaxRetries = 4;
 
         /// <summary>
         /// Connects to EC2 and proves the connection with one cheap read (a page of Rebundle's
@@ -25,16 +24,9 @@ namespace Rebundle.Aws
         public static AwsBackend Connect(AwsConnectionOptions options, IClock? clock = null)
         {
             if (options == null) throw new ArgumentNullException(nameof(options));
-            var credentials = ProfileCredentials(options.ProfileName, out var profileRegion);
+            var credentials = Ec2ClientFactory.ProfileCredentials(options.ProfileName, out var profileRegion, Ec2Parameters.Aws);
             var region = options.Region ?? profileRegion ?? EnvironmentRegion();
-            var config = new AmazonEC2Config
-            {
-                // Standard mode: exponential backoff with jitter, throttling (RequestLimitExceeded,
-                // 503) and transient network errors retried, a retry quota so an outage is not hammered.
-                RetryMode = RequestRetryMode.Standard,
-                MaxErrorRetry = options.MaxRetries ?? DefaultMaxRetries,
-                Timeout = options.RequestTimeout ?? TimeSpan.FromSeconds(30),
-            };
+            var config = Ec2ClientFactory.Config(options.MaxRetries, options.RequestTimeout);
             string location;
             if (!string.IsNullOrEmpty(options.EndpointUrl))
             {
@@ -78,42 +70,17 @@ namespace Rebundle.Aws
             }
         }
 
-        /// <summary>Credentials of a named profile (null for the SDK's default chain), and the profile's region.</summary>
-        private static AWSCredentials? ProfileCredentials(string? profileName, out string? region)
-        {
-            region = null;
-            if (string.IsNullOrEmpty(profileName)) return null;
-            var store = ProfileStore();
-            if (!store.TryGetProfile(profileName, out var profile) || !store.TryGetAWSCredentials(profileName, out var credentials))
-                throw new TtmException(TtmErrorCode.AccessDenied,
-                    $"There is no usable AWS profile named '{profileName}' in the shared credentials or config files (~/.aws/credentials, ~/.aws/config, or AWS_SHARED_CREDENTIALS_FILE / AWS_CONFIG_FILE). Create it with 'aws configure --profile {profileName}' or name another profile.",
-                    profileName);
-            region = profile.Region?.SystemName;
-            return credentials;
-        }
-
         /// <summary>
         /// The region from AWS_REGION / AWS_DEFAULT_REGION, else from the default profile
         /// (AWS_PROFILE or "default"). Unlike the SDK's own fallback this never asks the instance
         /// metadata service, so a laptop without a region fails at once with a clear message.
         /// </summary>
-        /// <summary>
-        /// The shared credentials/config files. The SDK reads AWS_SHARED_CREDENTIALS_FILE only once
-        /// per process, so it is read here on every connect: a session that changes it (or a
-        /// test) gets the file it names now.
-        /// </summary>
-        private static CredentialProfileStoreChain ProfileStore()
-        {
-            var credentialsFile = Environment.GetEnvironmentVariable("AWS_SHARED_CREDENTIALS_FILE");
-            return string.IsNullOrWhiteSpace(credentialsFile) ? new CredentialProfileStoreChain() : new CredentialProfileStoreChain(credentialsFile);
-        }
-
         private static string? EnvironmentRegion()
         {
             var fromEnvironment = new[] { "AWS_REGION", "AWS_DEFAULT_REGION" }.Select(Environment.GetEnvironmentVariable).FirstOrDefault(v => !string.IsNullOrWhiteSpace(v));
             if (fromEnvironment != null) return fromEnvironment;
             var profileName = Environment.GetEnvironmentVariable("AWS_PROFILE");
-            return ProfileStore().TryGetProfile(string.IsNullOrWhiteSpace(profileName) ? "default" : profileName, out var profile)
+            return Ec2ClientFactory.ProfileStore().TryGetProfile(string.IsNullOrWhiteSpace(profileName) ? "default" : profileName, out var profile)
                 ? profile.Region?.SystemName
                 : null;
         }

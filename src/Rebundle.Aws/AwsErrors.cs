@@ -31,8 +31,9 @@ namespace Rebundle.Aws
         /// attempted ("Reading instances"); <paramref name="notFound"/> names the code to use when
         /// EC2 says the object does not exist.
         /// </summary>
-        public static TtmException Map(Exception error, string doing, string location, object? target = null, TtmErrorCode notFound = TtmErrorCode.BackendError)
+        public static TtmException Map(Exception error, string doing, string location, object? target = null, TtmErrorCode notFound = TtmErrorCode.BackendError, Ec2Parameters? names = null)
         {
+            names ??= Ec2Parameters.Aws;
             if (error is TtmException ttm) return ttm;
             if (error is AggregateException aggregate && aggregate.InnerExceptions.Count == 1) error = aggregate.InnerExceptions[0];
 
@@ -41,7 +42,7 @@ namespace Rebundle.Aws
                 var code = service.ErrorCode;
                 if (DeniedCodes.Contains(code))
                     return new TtmException(TtmErrorCode.AccessDenied,
-                        $"{doing} was refused by EC2 ({location}): {code}: {service.Message} Check the credentials (environment variables, -ProfileName, instance role) and that they are allowed the EC2 actions listed in docs/aws.md.",
+                        $"{doing} was refused by EC2 ({location}): {code}: {service.Message} Check the credentials (environment variables, {names.Profile}, instance role) and that they are allowed the EC2 actions listed in docs/aws.md.",
                         target, error) { BackendCode = code };
                 if (BusyCodes.Contains(code))
                     return new TtmException(TtmErrorCode.BackendError,
@@ -64,13 +65,13 @@ namespace Rebundle.Aws
 
             if (IsNetwork(error))
                 return new TtmException(TtmErrorCode.ConnectionFailed,
-                    $"{doing} failed: cannot reach EC2 at {location} ({Innermost(error).Message}). Check -Region or -EndpointUrl and the network, then connect again.",
+                    $"{doing} failed: cannot reach EC2 at {location} ({Innermost(error).Message}). Check {names.Region} or {names.Endpoint} and the network, then connect again.",
                     target, error);
 
             if (error is AmazonClientException client && client.Message.IndexOf("credential", StringComparison.OrdinalIgnoreCase) >= 0)
                 // The SDK's own text lists every provider it tried; it stays in the inner exception.
                 return new TtmException(TtmErrorCode.AccessDenied,
-                    $"{doing} failed: no AWS credentials were found in the environment (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY), the shared credentials and config files, or an instance role. Set the variables, run 'aws configure', or pass -ProfileName.",
+                    $"{doing} failed: no AWS credentials were found in the environment (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY), the shared credentials and config files, or an instance role. Set the variables, run 'aws configure', or pass {names.Profile}.",
                     target, error);
 
             return new TtmException(TtmErrorCode.BackendError, $"{doing} failed against EC2 ({location}): {Innermost(error).Message}", target, error);

@@ -15,10 +15,13 @@ namespace Rebundle.Aws
     /// </summary>
     internal sealed class Ec2Calls : IDisposable
     {
-        public Ec2Calls(IAmazonEC2 client, string location)
+        private readonly Ec2Parameters _names;
+
+        public Ec2Calls(IAmazonEC2 client, string location, Ec2Parameters? names = null)
         {
             Client = client;
             Location = location;
+            _names = names ?? Ec2Parameters.Aws;
         }
 
         public IAmazonEC2 Client { get; }
@@ -41,7 +44,7 @@ namespace Rebundle.Aws
             }
             catch (Exception e) when (!(e is TtmException))
             {
-                throw AwsErrors.Map(e, doing, Location, target, notFound);
+                throw AwsErrors.Map(e, doing, Location, target, notFound, _names);
             }
         }
 

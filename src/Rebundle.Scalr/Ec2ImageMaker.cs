@@ -3,12 +3,10 @@ using System.Collections.Concurrent;
 using System.Collections.Generic;
 using System.Linq;
 using System.Threading;
-using System.Threading.Tasks;
-using Amazon;
 using Amazon.EC2;
 using Amazon.EC2.Model;
 using Amazon.Runtime;
-using Amazon.Runtime.CredentialManagement;
+using Rebundle.Aws;
 using Rebundle.Domain;
 using Image = Rebundle.Domain.Image;
 using Rebundle.Errors;
@@ -18,13 +16,14 @@ namespace Rebundle.Scalr
     /// <summary>
     /// The EC2 half of a Scalr snapshot: Scalr's API registers images but does not make them,
     /// so the image is made with EC2 CreateImage of the server's instance and read back with
-    /// DescribeImages. One SDK client per region, created on first use, so nothing loads the
-    /// SDK until a snapshot is taken.
+    /// DescribeImages. It is the AWS backend's EC2 layer (Ec2ClientFactory: credentials and the
+    /// standard retry mode; Ec2Calls and AwsErrors: calls and error mapping; TtmTags: tag names),
+    /// with one client per region, created on first use, so nothing loads the SDK until needed.
     /// </summary>
     internal sealed class Ec2ImageMaker : IDisposable
     {
         private readonly ScalrConnectionOptions _options;
-        private readonly ConcurrentDictionary<string, IAmazonEC2> _clients = new ConcurrentDictionary<string, IAmazonEC2>(StringComparer.Ordinal);
+        private readonly ConcurrentDictionary<string, Ec2Calls> _clients = new ConcurrentDictionary<string, Ec2Calls>(StringComparer.Ordinal);
 
         public Ec2ImageMaker(ScalrConnectionOptions options) => _options = options;
 
@@ -49,11 +48,11 @@ namespace Rebundle.Scalr
                     new TagSpecification
                     {
                         ResourceType = ResourceType.Image,
-                        Tags = new List<Tag> { new Tag("ttm:role", roleName), new Tag("ttm:source-instance", instanceId) },
+                        Tags = new List<Tag> { new Tag(TtmTags.Role, roleName), new Tag(TtmTags.SourceInstance, instanceId) },
                     },
                 },
             };
-            var response = Call(region, $"CreateImage of {instanceId}", instanceId, cancellation, (c, cancel) => c.CreateImageAsync(request, cancel));
+            var response = Calls(region).Call($"Making an image of {instanceId} (CreateImage)", cancellation, (c, cancel) => c.CreateImageAsync(request, cancel), instanceId);
             return response.ImageId;
         }
 
@@ -70,7 +69,7 @@ namespace Rebundle.Scalr
             do
             {
                 request.NextToken = token;
-                var page = Call(region, "DescribeImages", string.Join(", ", amiIds), cancellation, (c, cancel) => c.DescribeImagesAsync(request, cancel));
+                var page = Calls(region).Call("Reading images (DescribeImages)", cancellation, (c, cancel) => c.DescribeImagesAsync(request, cancel), string.Join(", ", amiIds));
                 images.AddRange((page.Images ?? new List<Amazon.EC2.Model.Image>()).Select(ToImage));
                 token = page.NextToken;
             }
@@ -91,7 +90,7 @@ namespace Rebundle.Scalr
             do
             {
                 request.NextToken = token;
-                var page = Call(region, "DescribeInstances", string.Join(", ", instanceIds), cancellation, (c, cancel) => c.DescribeInstancesAsync(request, cancel));
+                var page = Calls(region).Call("Reading instances (DescribeInstances)", cancellation, (c, cancel) => c.DescribeInstancesAsync(request, cancel), string.Join(", ", instanceIds));
                 foreach (var instance in (page.Reservations ?? new List<Reservation>()).SelectMany(r => r.Instances ?? new List<Instance>()))
                     images[instance.InstanceId] = instance.ImageId;
                 token = page.NextToken;
@@ -122,59 +121,13 @@ namespace Rebundle.Scalr
             },
             StatusReason = image.StateReason?.Message,
             CreatedAt = DateTimeOffset.TryParse(image.CreationDate, out var created) ? created : (DateTimeOffset?)null,
-            SourceServerId = image.Tags?.FirstOrDefault(t => t.Key == "ttm:source-instance")?.Value,
+            SourceServerId = image.Tags?.FirstOrDefault(t => t.Key == TtmTags.SourceInstance)?.Value,
         };
 
-        private T Call<T>(string region, string what, string target, CancellationToken cancellation, Func<IAmazonEC2, CancellationToken, Task<T>> call)
-        {
-            cancellation.ThrowIfCancellationRequested();
-            try
-            {
-                var client = ClientFor(region);
-                // Off the caller's synchronization context; the token ends a stalled or retried call (Ctrl+C).
-                return Task.Run(() => call(client, cancellation), cancellation).GetAwaiter().GetResult();
-            }
-            catch (AmazonEC2Exception e)
-            {
-                var denied = e.ErrorCode == "UnauthorizedOperation" || e.ErrorCode == "AuthFailure";
-                throw new TtmException(denied ? TtmErrorCode.AccessDenied : TtmErrorCode.BackendError,
-                    $"EC2 refused {what} in {region} ({e.ErrorCode}): {e.Message}" +
-                    (denied ? " Use AWS credentials allowed to create and describe images (-AwsProfileName)." : " Nothing was changed in Scalr."),
-                    target, e) { BackendCode = e.ErrorCode };
-            }
-            catch (AmazonServiceException e)
-            {
-                throw new TtmException(TtmErrorCode.ConnectionFailed,
-                    $"EC2 {what} in {region} failed: {e.Message} Check -AwsRegion, -Ec2EndpointUrl and the network.", target, e);
-            }
-            catch (AmazonClientException e)
-            {
-                throw new TtmException(TtmErrorCode.ConnectionFailed,
-                    $"EC2 {what} in {region} could not run: {e.Message} Check the AWS credentials (-AwsProfileName) and -AwsRegion.", target, e);
-            }
-        }
+        private Ec2Calls Calls(string region) => _clients.GetOrAdd(region, r =>
+            new Ec2Calls(Ec2ClientFactory.Create(r, _options.AwsProfileName, _options.Ec2EndpointUrl, Ec2Parameters.Scalr), $"{r}{(string.IsNullOrWhiteSpace(_options.Ec2EndpointUrl) ? "" : " at " + _options.Ec2EndpointUrl)}", Ec2Parameters.Scalr));
 
-        private IAmazonEC2 ClientFor(string region) => _clients.GetOrAdd(region, r =>
-        {
-            var config = new AmazonEC2Config { RegionEndpoint = RegionEndpoint.GetBySystemName(r) };
-            if (!string.IsNullOrWhiteSpace(_options.Ec2EndpointUrl))
-            {
-                config.ServiceURL = _options.Ec2EndpointUrl;
-                config.AuthenticationRegion = r;
-            }
-            var credentials = ProfileCredentials();
-            return credentials == null ? new AmazonEC2Client(config) : new AmazonEC2Client(credentials, config);
-        });
-
-        /// <summary>The -AwsProfileName credentials (null for the SDK's default chain), or an error naming the missing profile.</summary>
-        public AWSCredentials? ProfileCredentials()
-        {
-            if (string.IsNullOrWhiteSpace(_options.AwsProfileName)) return null;
-            if (!new CredentialProfileStoreChain().TryGetAWSCredentials(_options.AwsProfileName, out AWSCredentials credentials))
-                throw new TtmException(TtmErrorCode.ConfigInvalid,
-                    $"There is no AWS profile named '{_options.AwsProfileName}' in the shared credentials file. Create it (aws configure --profile {_options.AwsProfileName}) or pass another -AwsProfileName.",
-                    _options.AwsProfileName);
-            return credentials;
-        }
+        /// <summary>The -AwsProfileName credentials (null for the SDK's default chain), or an error naming the missing profile, as on the AWS backend.</summary>
+        public AWSCredentials? ProfileCredentials() => Ec2ClientFactory.ProfileCredentials(_options.AwsProfileName, out _, Ec2Parameters.Scalr);
     }
 }

@@ -36,7 +36,6 @@ namespace Rebundle.Scalr
         {
             if (imageIds.Count == 0) return Array.Empty<Image>();
             var wanted = new HashSet<string>(imageIds, StringComparer.Ordinal);
-            var registered = ListImages(cancellationToken).Where(i => wanted.Contains(i.CloudImageId)).GroupBy(i => i.CloudImageId).ToDictionary(g => g.Key, g => g.First());
             var found = new Dictionary<string, Image>(StringComparer.Ordinal);
 
             // Images this session made are still being made in EC2: EC2 knows their state.
@@ -48,8 +47,11 @@ namespace Rebundle.Scalr
                 foreach (var image in _ec2.Describe(group.Key, group.Select(p => p.Key).ToList(), cancellationToken))
                     found[image.Id] = image;
             }
-            foreach (var pair in registered.Where(p => !found.ContainsKey(p.Key)))
-                found[pair.Key] = FromScalr(pair.Value);
+            // The rest one filtered read each (a poll reads what it waits for, not every image).
+            foreach (var id in wanted.Where(id => !found.ContainsKey(id)).ToList())
+            {
+                if (RegisteredImage(id, cancellationToken) is { } registered) found[id] = FromScalr(registered);
+            }
 
             // Anything else is asked of EC2 in the configured region, when there is one.
             var unknown = wanted.Where(id => !found.ContainsKey(id)).ToList();
@@ -77,21 +79,19 @@ namespace Rebundle.Scalr
         public Role CreateRole(string roleName, Role template, string imageId, string? runId = null, CancellationToken cancellationToken = default)
         {
             // Checked first, so a duplicate name registers no image (Scalr itself would refuse the POST with a 409).
-            if (ListRoles(cancellationToken).Any(r => string.Equals(r.Name, roleName, StringComparison.OrdinalIgnoreCase)))
+            if (RoleNamed(roleName, cancellationToken) != null)
                 throw new TtmException(TtmErrorCode.RoleAlreadyExists, $"Scalr has a role named '{roleName}' already; a role is never overwritten. Pick another version.", roleName);
             var source = ScalrRole.From(_client.Get($"roles/{template.Id}/", null, cancellationToken));
-            var image = EnsureRegistered(imageId, roleName, source.OsId, ListImages(cancellationToken), cancellationToken);
-            var created = ScalrRole.From(_client.Post("roles/", new Dictionary<string, object?>
-            {
-                ["name"] = roleName,
-                ["description"] = $"Snapshot of role {template.Name} made by Rebundle" + (runId == null ? "" : RunIdMarker + runId),
-                ["category"] = source.CategoryId == null ? null : new { id = JsonId(source.CategoryId) },
-                ["os"] = source.OsId == null ? null : new { id = source.OsId },
-                ["builtinAutomation"] = source.BuiltinAutomation,
-            }, cancellationToken));
+            var body = RoleBody(roleName, template.Name, source, runId); // refused here, before anything is made
+            var image = EnsureRegistered(imageId, roleName, source, cancellationToken);
+            var created = PostOnce($"the creation of role {roleName}",
+                () => ScalrRole.From(_client.Post("roles/", body, cancellationToken)),
+                () => RoleNamed(roleName, cancellationToken), cancellationToken);
             try
             {
-                _client.Post($"roles/{created.Id}/images/", RoleImage(created.Id, image.Id), cancellationToken);
+                PostOnce($"adding image {imageId} to role {roleName}",
+                    () => { _client.Post($"roles/{created.Id}/images/", RoleImage(created.Id, image.Id), cancellationToken); return Done.Instance; },
+                    () => RoleImageIds(created.Id, cancellationToken).Contains(image.Id) ? Done.Instance : null, cancellationToken);
             }
             catch (Exception e) when (e is TtmException || e is OperationCanceledException)
             {
@@ -104,6 +104,30 @@ namespace Rebundle.Scalr
             return Role.Named(created.Name, imageId, created.Id, created.Added ?? Clock.UtcNow) with { CreatedByRun = runId };
         }
 
+        /// <summary>
+        /// Scalr's Role body for the new version: category, os, agent and automation as the role it
+        /// is made from has them. Scalr requires category and os (and, with its agent, the
+        /// automation), so a source role without them is refused here, before anything is sent.
+        /// </summary>
+        private static Dictionary<string, object> RoleBody(string roleName, string templateName, ScalrRole source, string? runId)
+        {
+            var missing = new[] { source.CategoryId == null ? "category" : null, source.OsId == null ? "os" : null }.Where(m => m != null).ToList();
+            if (missing.Count > 0)
+                throw new TtmException(TtmErrorCode.BackendError,
+                    $"Role {templateName} in Scalr has no {string.Join(" and no ", missing)}, which Scalr needs to make role {roleName} from it. Set them on {templateName} in Scalr, then try again.",
+                    templateName);
+            var body = new Dictionary<string, object>
+            {
+                ["name"] = roleName,
+                ["description"] = $"Snapshot of role {templateName} made by Rebundle" + (runId == null ? "" : RunIdMarker + runId),
+                ["category"] = new { id = JsonId(source.CategoryId!) },
+                ["os"] = new { id = source.OsId! },
+                ["useScalrAgent"] = source.UseScalrAgent,
+            };
+            if (source.UseScalrAgent) body["builtinAutomation"] = source.BuiltinAutomation;
+            return body;
+        }
+
         // Scalr roles have no tags: the run that made a role is the description's last words.
         private const string RunIdMarker = " in rebundle run ";
 
@@ -113,42 +137,73 @@ namespace Rebundle.Scalr
             return at < 0 ? null : description!.Substring(at + RunIdMarker.Length).Trim();
         }
 
+        /// <summary>
+        /// The role's image in the new image's cloud location is replaced (Scalr keeps one image
+        /// per location and replaces only within it). A role with images elsewhere only is refused,
+        /// saying where; a role without images gets the image added.
+        /// </summary>
         public Role SetRoleImage(Role role, string imageId, CancellationToken cancellationToken = default)
         {
             var source = ScalrRole.From(_client.Get($"roles/{role.Id}/", null, cancellationToken));
-            var images = ListImages(cancellationToken);
-            var image = EnsureRegistered(imageId, role.Name, source.OsId, images, cancellationToken);
+            var image = EnsureRegistered(imageId, role.Name, source, cancellationToken);
             var current = RoleImageIds(role.Id, cancellationToken);
             if (current.Contains(image.Id)) return role with { ImageId = imageId };
-            var byId = images.ToDictionary(i => i.Id, StringComparer.Ordinal);
-            var old = PickImage(current.Select(id => byId.TryGetValue(id, out var i) ? i : null));
-            if (old == null)
-                _client.Post($"roles/{role.Id}/images/", RoleImage(role.Id, image.Id), cancellationToken);
-            else
-                _client.Post($"roles/{role.Id}/images/{old.Id}/actions/replace/", RoleImage(role.Id, image.Id), cancellationToken);
+            var images = current.Select(id => ScalrImage.From(_client.Get($"images/{id}/", null, cancellationToken))).ToList();
+            var old = images.FirstOrDefault(i => string.Equals(i.CloudLocation, image.CloudLocation, StringComparison.OrdinalIgnoreCase));
+            if (old == null && images.Count > 0)
+                throw new TtmException(TtmErrorCode.InvalidArgument,
+                    $"Role {role.Name} has images in {string.Join(", ", images.Select(i => i.CloudLocation ?? "(no location)").Distinct())} only; image {imageId} is in {image.CloudLocation ?? "(no location)"}. " +
+                    $"Scalr replaces a role's image only within its cloud location: use an image made in {images[0].CloudLocation} (Connect-TtmFleet -AwsRegion {images[0].CloudLocation}).",
+                    imageId);
+            var route = old == null ? $"roles/{role.Id}/images/" : $"roles/{role.Id}/images/{old.Id}/actions/replace/";
+            PostOnce(old == null ? $"adding image {imageId} to role {role.Name}" : $"replacing the image of role {role.Name}",
+                () => { _client.Post(route, RoleImage(role.Id, image.Id), cancellationToken); return Done.Instance; },
+                () => RoleImageIds(role.Id, cancellationToken).Contains(image.Id) ? Done.Instance : null, cancellationToken);
             return role with { ImageId = imageId };
         }
 
         /// <summary>Scalr's RoleImage object, the body of the add and replace routes.</summary>
         private static object RoleImage(string roleId, string imageId) => new { role = new { id = JsonId(roleId) }, image = new { id = imageId } };
 
-        /// <summary>The Scalr image for an AMI, registered (images/ POST) if Scalr does not know it yet.</summary>
-        private ScalrImage EnsureRegistered(string amiId, string name, string? osId, IReadOnlyList<ScalrImage> images, CancellationToken cancellationToken)
+        /// <summary>
+        /// The Scalr image for an AMI, registered (POST images/) if Scalr does not know it yet, with
+        /// the os of the role it is for. A lost answer, or another registration first, is settled by
+        /// reading the image by cloudImageId.
+        /// </summary>
+        private ScalrImage EnsureRegistered(string amiId, string name, ScalrRole role, CancellationToken cancellationToken)
         {
-            var known = images.FirstOrDefault(i => string.Equals(i.CloudImageId, amiId, StringComparison.Ordinal));
-            if (known != null) return known;
+            if (RegisteredImage(amiId, cancellationToken) is { } known) return known;
             string? region;
             lock (_gate) _ec2Regions.TryGetValue(amiId, out region);
             region ??= _options.AwsRegion;
-            return ScalrImage.From(_client.Post("images/", new Dictionary<string, object?>
+            var body = new Dictionary<string, object>
             {
                 ["name"] = name,
                 ["cloudImageId"] = amiId,
                 ["cloudPlatform"] = "ec2",
-                ["cloudLocation"] = region,
+                // The runbook's AMIs are 64-bit (CreateImage keeps the instance's architecture).
                 ["architecture"] = "x86_64",
-                ["os"] = osId == null ? null : new { id = osId },
-            }, cancellationToken));
+                ["os"] = new { id = role.OsId ?? throw new TtmException(TtmErrorCode.BackendError, $"Role {role.Name} in Scalr has no os, which Scalr needs to register image {amiId}. Set it in Scalr, then try again.", role.Name) },
+            };
+            if (!string.IsNullOrEmpty(region)) body["cloudLocation"] = region!;
+            try
+            {
+                return PostOnce($"the registration of image {amiId}", () => ScalrImage.From(_client.Post("images/", body, cancellationToken)), () => RegisteredImage(amiId, cancellationToken), cancellationToken);
+            }
+            catch (TtmException e) when (e.BackendCode == "UnicityViolation" && RegisteredImage(amiId, cancellationToken) is { } registered)
+            {
+                return registered; // registered meanwhile (by us before a lost answer, or by someone else)
+            }
+            catch (TtmException e) when (e.BackendCode == "InvalidValue")
+            {
+                // Scalr checks the AMI with the environment's own cloud credentials, which may be
+                // another AWS account than the operator's that made it.
+                var made = string.IsNullOrWhiteSpace(_options.AwsProfileName) ? "the AWS SDK's default credentials" : $"AWS profile '{_options.AwsProfileName}' (-AwsProfileName)";
+                throw new TtmException(TtmErrorCode.BackendError,
+                    $"{e.Message} Image {amiId} was made in {region ?? "the server's region"} with {made}; Scalr checks it with the cloud credentials of environment {_options.EnvironmentId}. " +
+                    $"If those are another AWS account, share the image with that account (or connect with -AwsProfileName for the environment's account) and snapshot again; the image {amiId} stays in EC2 until you deregister it.",
+                    amiId, e) { BackendCode = e.BackendCode };
+            }
         }
 
         /// <summary>Of a role's images (one per cloud location), the one for -AwsRegion, else the first.</summary>

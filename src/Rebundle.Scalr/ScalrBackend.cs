@@ -15,7 +15,7 @@ namespace Rebundle.Scalr
     /// Snapshots are EC2 CreateImage of the server's instance, registered in Scalr once
     /// available. Reads use list routes with pagination; see docs/scalr.md for each route.
     /// </summary>
-    public sealed partial class ScalrBackend : IFleetBackend, ISshReachableServers
+    public sealed partial class ScalrBackend : IFleetBackend, ISshReachableServers, IPollBackoff
     {
         /// <summary>Above this many farm roles, one environment-wide server list is cheaper than one list per farm role.</summary>
         private const int PerFarmRoleServerLists = 2;
@@ -24,6 +24,8 @@ namespace Rebundle.Scalr
         private readonly ScalrConnectionOptions _options;
         private readonly Ec2ImageMaker _ec2;
         private readonly Dictionary<string, string> _ec2Regions = new Dictionary<string, string>(StringComparer.Ordinal);
+        /// <summary>Farm roles by id as last read, so a poll of servers by id needs no re-read of farms and roles.</summary>
+        private readonly Dictionary<string, FarmRole> _farmRoles = new Dictionary<string, FarmRole>(StringComparer.Ordinal);
         private readonly object _gate = new object();
 
         private ScalrBackend(ScalrConnectionOptions options, ScalrClient client, IClock clock)
@@ -41,6 +43,9 @@ namespace Rebundle.Scalr
         public IClock Clock { get; }
 
         public TimeSpan PollInterval => _options.PollInterval ?? TimeSpan.FromSeconds(5);
+
+        /// <summary>Long waits poll less and less often, up to six times the first interval (Scalr's rate limit is per key).</summary>
+        public TimeSpan LongestPollInterval => TimeSpan.FromTicks(PollInterval.Ticks * 6);
 
         /// <summary>The client, for callers that want its request log.</summary>
         public ScalrClient Client => _client;
@@ -73,7 +78,17 @@ namespace Rebundle.Scalr
                 client.Dispose();
                 throw;
             }
-            return new ScalrBackend(options, client, clock ?? SystemClock.Instance);
+            var backend = new ScalrBackend(options, client, clock ?? SystemClock.Instance);
+            try
+            {
+                backend.CheckAwsAccountSeesEnvironmentImages();
+            }
+            catch
+            {
+                backend.Dispose();
+                throw;
+            }
+            return backend;
         }
 
         /// <summary>Connects with options from SCALR_URL, SCALR_KEY_ID, SCALR_SECRET and SCALR_ENV_ID.</summary>
@@ -96,25 +111,52 @@ namespace Rebundle.Scalr
                 foreach (var fr in ListFarmRoles(farm.Id, cancellationToken))
                     result.Add(ToFarmRole(farm, fr, roleNames));
             }
+            lock (_gate) foreach (var farmRole in result) _farmRoles[farmRole.Id] = farmRole;
             return result;
         }
 
         public IReadOnlyList<Server> GetServers(ServerQuery query, CancellationToken cancellationToken = default)
         {
+            if (query.Ids != null) return ServersById(query, cancellationToken);
             var farmRoles = GetFarmRoles(query.Farms, cancellationToken)
                 .Where(r => query.Aliases == null || query.Aliases.Contains(r.Alias, StringComparer.OrdinalIgnoreCase))
                 .ToDictionary(r => r.Id, StringComparer.Ordinal);
             if (farmRoles.Count == 0) return Array.Empty<Server>();
 
             // A narrow query reads its farm roles' lists; anything wider reads the environment's one list.
-            var raw = query.Ids == null && farmRoles.Count <= PerFarmRoleServerLists
+            var raw = farmRoles.Count <= PerFarmRoleServerLists
                 ? farmRoles.Keys.SelectMany(id => _client.List($"farm-roles/{id}/servers/", null, cancellationToken)).ToList()
                 : _client.List("servers/", null, cancellationToken).ToList();
 
-            var ids = query.Ids == null ? null : new HashSet<string>(query.Ids, StringComparer.Ordinal);
-            var servers = raw.Select(ScalrServer.From)
-                .Where(s => farmRoles.ContainsKey(s.FarmRoleId))
-                .Where(s => ids == null || ids.Contains(s.Id))
+            return Finish(raw.Select(ScalrServer.From).Where(s => farmRoles.ContainsKey(s.FarmRoleId)), farmRoles, query, cancellationToken);
+        }
+
+        /// <summary>
+        /// Servers asked for by id (what waits poll): one GET per server, farm roles from the last
+        /// read, so a poll round costs one request per waited-for server, not a re-read of the environment.
+        /// </summary>
+        private IReadOnlyList<Server> ServersById(ServerQuery query, CancellationToken cancellationToken)
+        {
+            var found = new List<ScalrServer>();
+            foreach (var id in query.Ids!.Distinct(StringComparer.Ordinal))
+            {
+                try { found.Add(ScalrServer.From(_client.Get($"servers/{id}/", null, cancellationToken))); }
+                catch (TtmException e) when (e.Code == TtmErrorCode.ServerNotFound) { /* gone: not in the answer */ }
+            }
+            Dictionary<string, FarmRole> farmRoles;
+            lock (_gate) farmRoles = new Dictionary<string, FarmRole>(_farmRoles, StringComparer.Ordinal);
+            if (found.Any(s => !farmRoles.ContainsKey(s.FarmRoleId)))
+                farmRoles = GetFarmRoles(null, cancellationToken).ToDictionary(r => r.Id, StringComparer.Ordinal);
+            var selected = farmRoles.Values
+                .Where(r => query.Farms == null || query.Farms.Contains(r.Farm, StringComparer.OrdinalIgnoreCase))
+                .Where(r => query.Aliases == null || query.Aliases.Contains(r.Alias, StringComparer.OrdinalIgnoreCase))
+                .ToDictionary(r => r.Id, StringComparer.Ordinal);
+            return Finish(found.Where(s => selected.ContainsKey(s.FarmRoleId)), selected, query, cancellationToken);
+        }
+
+        private IReadOnlyList<Server> Finish(IEnumerable<ScalrServer> raw, IReadOnlyDictionary<string, FarmRole> farmRoles, ServerQuery query, CancellationToken cancellationToken)
+        {
+            var servers = raw
                 .Select(s => (scalr: s, server: ToServer(s, farmRoles[s.FarmRoleId])))
                 .Where(p => query.IncludeTerminated || p.server.Status != ServerStatus.Terminated || (query.Statuses?.Contains(ServerStatus.Terminated) ?? false))
                 .Where(p => query.Statuses == null || query.Statuses.Count == 0 || query.Statuses.Contains(p.server.Status))
@@ -143,20 +185,44 @@ namespace Rebundle.Scalr
         {
             var role = FindScalrRole(roleName, cancellationToken);
             var updated = ScalrFarmRole.From(_client.Patch($"farm-roles/{farmRole.Id}/", new { role = new { id = JsonId(role.Id) } }, cancellationToken));
-            return farmRole with { Role = role.Name, DesiredCount = updated.MinInstances };
+            var result = farmRole with { Role = role.Name, DesiredCount = updated.MinInstances };
+            lock (_gate) _farmRoles[result.Id] = result;
+            return result;
         }
 
+        /// <summary>
+        /// Launches one server. The farm role's servers are read first, so that after a lost
+        /// answer the server launched since is found and used, never a second one launched.
+        /// </summary>
         public Server LaunchServer(FarmRole farmRole, CancellationToken cancellationToken = default)
         {
-            var server = ScalrServer.From(_client.Post($"farm-roles/{farmRole.Id}/servers/", null, cancellationToken));
+            var before = ServerIdsOf(farmRole.Id, cancellationToken);
+            var server = PostOnce($"the launch of a server in {farmRole.Farm}/{farmRole.Alias}",
+                () => ScalrServer.From(_client.Post($"farm-roles/{farmRole.Id}/servers/", null, cancellationToken)),
+                () => LaunchedSince(farmRole.Id, before, cancellationToken), cancellationToken);
             return ToServer(server, farmRole);
         }
 
-        /// <summary>Not forced: Scalr runs its termination hooks (scalr.system.server_terminate_timeout).</summary>
-        public void TerminateServer(Server server, CancellationToken cancellationToken = default) =>
-            _client.Post($"servers/{server.Id}/actions/terminate/", new { force = false }, cancellationToken);
+        /// <summary>
+        /// Not forced: Scalr runs its termination hooks (scalr.system.server_terminate_timeout).
+        /// A server Scalr is already terminating, or has terminated, is done (Scalr answers a
+        /// second terminate with 409 UnacceptableState).
+        /// </summary>
+        public void TerminateServer(Server server, CancellationToken cancellationToken = default)
+        {
+            try
+            {
+                PostOnce($"the termination of {server.Name}",
+                    () => { _client.Post($"servers/{server.Id}/actions/terminate/", new { force = false }, cancellationToken); return Done.Instance; },
+                    () => IsTerminatingOrGone(server.Id, cancellationToken) ? Done.Instance : null, cancellationToken);
+            }
+            catch (TtmException e) when (e.BackendCode == "UnacceptableState" && IsTerminatingOrGone(server.Id, cancellationToken))
+            {
+                // Already terminating or terminated: what was asked is done.
+            }
+        }
 
-        /// <summary>Only SSH-reachable servers: Scalr has no image lookup by name nor role retirement here.</summary>
+        /// <summary>SSH-reachable servers and poll backoff only: Scalr has no image lookup by name nor role retirement here.</summary>
         public T? Capability<T>() where T : class => this as T;
 
         public void Dispose()
@@ -197,7 +263,12 @@ namespace Rebundle.Scalr
             LaunchedAt = s.Launched,
         };
 
-        /// <summary>Scalr's server states onto the runbook's five.</summary>
+        /// <summary>
+        /// Scalr's server states (the spec's enum) onto the runbook's five. Scalr has no failed
+        /// state: a launch that fails ends terminated without ever running, which a wait for a
+        /// replacement reports as failed. A suspended server is not serving and will not serve
+        /// until someone resumes it, so it counts as failed, not pending.
+        /// </summary>
         internal static ServerStatus StatusOf(string scalrStatus)
         {
             switch (scalrStatus.ToLowerInvariant())
@@ -205,9 +276,9 @@ namespace Rebundle.Scalr
                 case "running": return ServerStatus.Running;
                 case "pending_terminate": return ServerStatus.Terminating;
                 case "terminated": return ServerStatus.Terminated;
-                case "failed":
-                case "missing": return ServerStatus.Failed;
-                // pending_launch, pending, initializing, importing, resuming, suspended: not serving yet.
+                case "pending_suspend":
+                case "suspended": return ServerStatus.Failed;
+                // temporary, pending_launch, pending, initializing, importing, resuming: on the way to running.
                 default: return ServerStatus.Pending;
             }
         }

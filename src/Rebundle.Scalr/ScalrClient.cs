@@ -15,8 +15,9 @@ namespace Rebundle.Scalr
     /// <summary>
     /// A small typed client for Scalr's APIv2 user scope (<c>/api/v1beta0/user/{envId}/…</c>):
     /// signs every request, unwraps <c>data</c>, follows <c>pagination.next</c> to the end,
-    /// turns <c>errors[]</c> into <see cref="TtmException"/>s, and retries 429 and 5xx answers
-    /// with exponential backoff a bounded number of times.
+    /// turns <c>errors[]</c> into <see cref="TtmException"/>s, retries Scalr's rate limit (403
+    /// LimitExceeded) with jittered backoff within a budget, and retries 5xx answers and lost
+    /// connections a bounded number of times, except for POSTs (see <see cref="Send"/>).
     /// </summary>
     public sealed class ScalrClient : IDisposable
     {
@@ -29,9 +30,11 @@ namespace Rebundle.Scalr
         private readonly IClock _clock;
         private readonly HttpClient _http;
         private readonly string _root;
+        private readonly Random _jitter;
 
-        public ScalrClient(ScalrConnectionOptions options, IClock? clock = null, HttpMessageHandler? handler = null)
+        public ScalrClient(ScalrConnectionOptions options, IClock? clock = null, HttpMessageHandler? handler = null, Random? jitter = null)
         {
+            _jitter = jitter ?? new Random();
             options.Validate();
             _options = options;
             _clock = clock ?? SystemClock.Instance;
@@ -83,6 +86,10 @@ namespace Rebundle.Scalr
         /// <summary>
         /// Sends one signed request (re-signed for every retry) and returns the parsed answer,
         /// or throws the mapped error. <paramref name="pathAndQuery"/> starts with '/'.
+        /// Refusals the server did not act on (429, 403 LimitExceeded) are retried for any
+        /// method; a lost answer (timeout, dropped connection, 5xx) is retried only where
+        /// repeating is harmless (not POST): a POST's lost answer is a
+        /// <see cref="ScalrOutcomeUnknownException"/>, for the caller to find out what happened.
         /// </summary>
         public JsonDocument Send(HttpMethod method, string pathAndQuery, byte[]? body, CancellationToken cancellation = default)
         {
@@ -90,35 +97,23 @@ namespace Rebundle.Scalr
             var canonicalQuery = ScalrSigner.CanonicalQuery(query);
             var target = _root + path + (canonicalQuery.Length == 0 ? "" : "?" + canonicalQuery);
             var bodyText = body == null ? "" : Encoding.UTF8.GetString(body);
+            var throttle = new ThrottleBackoff(_options.ThrottleBudget, _jitter);
             for (var attempt = 0; ; attempt++)
             {
                 cancellation.ThrowIfCancellationRequested();
                 HttpResponseMessage response;
                 try
                 {
-                    using var request = new HttpRequestMessage(method, target);
-                    var date = ScalrSigner.FormatDate(DateTimeOffset.UtcNow);
-                    request.Headers.TryAddWithoutValidation(ScalrSigner.KeyIdHeader, _options.KeyId);
-                    request.Headers.TryAddWithoutValidation(ScalrSigner.DateHeader, date);
-                    request.Headers.TryAddWithoutValidation(ScalrSigner.SignatureHeader,
-                        ScalrSigner.Signature(_options.Secret!, ScalrSigner.StringToSign(method.Method, date, path, canonicalQuery, bodyText)));
-                    request.Headers.Accept.ParseAdd("application/json");
-                    if (body != null)
-                    {
-                        request.Content = new ByteArrayContent(body);
-                        request.Content.Headers.TryAddWithoutValidation("Content-Type", "application/json");
-                    }
-                    response = _http.SendAsync(request, cancellation).GetAwaiter().GetResult();
+                    response = SendSigned(method, target, path, canonicalQuery, body, bodyText, cancellation);
                 }
                 catch (Exception e) when (e is HttpRequestException || (e is TaskCanceledException && !cancellation.IsCancellationRequested))
                 {
-                    if (attempt < _options.MaxRetries)
-                    {
-                        Wait(attempt, null, $"{method.Method} {path} failed to connect ({e.Message})", cancellation);
-                        continue;
-                    }
-                    throw new TtmException(TtmErrorCode.ConnectionFailed,
+                    var failure = new TtmException(TtmErrorCode.ConnectionFailed,
                         $"Could not reach Scalr at {_options.ShownUrl} ({method.Method} {path}): {Innermost(e).Message}. Check -Url and the network, then try again.", _options.ShownUrl, e);
+                    if (!IsSafeToRepeat(method)) throw new ScalrOutcomeUnknownException(failure);
+                    if (attempt >= _options.MaxRetries) throw failure;
+                    Wait(attempt, null, $"{method.Method} {path} failed to connect ({e.Message})", cancellation);
+                    continue;
                 }
 
                 using (response)
@@ -126,22 +121,71 @@ namespace Rebundle.Scalr
                     var status = (int)response.StatusCode;
                     var text = response.Content.ReadAsStringAsync().GetAwaiter().GetResult();
                     Log?.Invoke($"Scalr {method.Method} {path}{(canonicalQuery.Length == 0 ? "" : "?" + canonicalQuery)} -> {status}");
-                    if ((status == 429 || status >= 500) && attempt < _options.MaxRetries)
+                    if (status >= 200 && status <= 299) return Parse(method, path, text);
+                    var error = ScalrErrors.FromResponse(method.Method, path, response.StatusCode, text, _options.KeyId);
+                    if (IsRateLimited(status, error))
                     {
-                        Wait(attempt, response.Headers.RetryAfter?.Delta, $"{method.Method} {path} answered {status}", cancellation);
+                        // Scalr did not act: repeating is safe for every method, within the budget.
+                        var pause = throttle.Next(response.Headers.RetryAfter?.Delta)
+                            ?? throw Throttled(method, path, throttle, error);
+                        Log?.Invoke($"Scalr {method.Method} {path} was over the rate limit ({error.BackendCode}); retrying in {pause.TotalSeconds:0.#}s.");
+                        _clock.Sleep(pause, cancellation);
+                        attempt--; // a refusal is not a failed attempt
                         continue;
                     }
-                    if (status < 200 || status > 299)
-                        throw ScalrErrors.FromResponse(method.Method, path, response.StatusCode, text, _options.KeyId);
-                    try
+                    if (status >= 500)
                     {
-                        return JsonDocument.Parse(string.IsNullOrWhiteSpace(text) ? "{}" : text);
+                        if (!IsSafeToRepeat(method)) throw new ScalrOutcomeUnknownException(error);
+                        if (attempt < _options.MaxRetries)
+                        {
+                            Wait(attempt, response.Headers.RetryAfter?.Delta, $"{method.Method} {path} answered {status}", cancellation);
+                            continue;
+                        }
                     }
-                    catch (JsonException e)
-                    {
-                        throw new TtmException(TtmErrorCode.BackendError, $"Scalr answered {method.Method} {path} with something that is not JSON; is -Url the Scalr server?", path, e);
-                    }
+                    throw error;
                 }
+            }
+        }
+
+        /// <summary>GET, PATCH (sets fields to values) and DELETE give the same end state when repeated; a POST may act twice.</summary>
+        private static bool IsSafeToRepeat(HttpMethod method) => method != HttpMethod.Post;
+
+        /// <summary>Scalr's limiter answers 403 LimitExceeded (not 429); 429 is honoured too.</summary>
+        private static bool IsRateLimited(int status, TtmException error) =>
+            status == 429 || (status == 403 && error.BackendCode == "LimitExceeded");
+
+        private TtmException Throttled(HttpMethod method, string path, ThrottleBackoff throttle, TtmException last) =>
+            new TtmException(TtmErrorCode.Throttled,
+                $"Scalr kept refusing {method.Method} {path} over its rate limit ({last.BackendCode}) for {throttle.Slept.TotalSeconds:0} s of retries. " +
+                "Other clients may be using the same API key: wait a few minutes and run the command again (a resumable command resumes), or ask a Scalr administrator to raise the key's limit.",
+                path, last) { BackendCode = last.BackendCode };
+
+        private HttpResponseMessage SendSigned(HttpMethod method, string target, string path, string canonicalQuery, byte[]? body, string bodyText, CancellationToken cancellation)
+        {
+            using var request = new HttpRequestMessage(method, target);
+            var date = ScalrSigner.FormatDate(DateTimeOffset.UtcNow);
+            request.Headers.TryAddWithoutValidation(ScalrSigner.KeyIdHeader, _options.KeyId);
+            request.Headers.TryAddWithoutValidation(ScalrSigner.DateHeader, date);
+            request.Headers.TryAddWithoutValidation(ScalrSigner.SignatureHeader,
+                ScalrSigner.Signature(_options.Secret!, ScalrSigner.StringToSign(method.Method, date, path, canonicalQuery, bodyText)));
+            request.Headers.Accept.ParseAdd("application/json");
+            if (body != null)
+            {
+                request.Content = new ByteArrayContent(body);
+                request.Content.Headers.TryAddWithoutValidation("Content-Type", "application/json");
+            }
+            return _http.SendAsync(request, cancellation).GetAwaiter().GetResult();
+        }
+
+        private static JsonDocument Parse(HttpMethod method, string path, string text)
+        {
+            try
+            {
+                return JsonDocument.Parse(string.IsNullOrWhiteSpace(text) ? "{}" : text);
+            }
+            catch (JsonException e)
+            {
+                throw new TtmException(TtmErrorCode.BackendError, $"Scalr answered {method.Method} {path} with something that is not JSON; is -Url the Scalr server?", path, e);
             }
         }
 

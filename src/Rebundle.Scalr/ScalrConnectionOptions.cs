@@ -44,8 +44,14 @@ namespace Rebundle.Scalr
         /// <summary>How long one HTTP request may take before it is abandoned; default 60 seconds.</summary>
         public TimeSpan? RequestTimeout { get; set; }
 
-        /// <summary>How many times a 429 or 5xx answer is retried before giving up; default 4.</summary>
+        /// <summary>How many times a 429 or 5xx answer (or a lost answer, once checked) is retried before giving up; default 4.</summary>
         public int MaxRetries { get; set; } = 4;
+
+        /// <summary>
+        /// How long in all to keep sleeping and retrying while Scalr answers 403 LimitExceeded
+        /// (its rate limit) before reporting TtmThrottled; default 3 minutes.
+        /// </summary>
+        public TimeSpan ThrottleBudget { get; set; } = TimeSpan.FromMinutes(3);
 
         /// <summary>
         /// Fills the values left empty from SCALR_URL, SCALR_KEY_ID, SCALR_SECRET and

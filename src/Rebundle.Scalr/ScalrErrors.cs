@@ -17,14 +17,21 @@ namespace Rebundle.Scalr
             var (code, message) = ReadEnvelope(body);
             var what = $"Scalr answered {method} {path} with {(int)status} {code ?? status.ToString()}" + (message == null ? "." : $": {message}");
             if (!what.EndsWith(".", StringComparison.Ordinal)) what += ".";
-            var (ttmCode, advice) = Classify(status, path, keyId);
+            var (ttmCode, advice) = Classify(status, code, path, keyId);
             return new TtmException(ttmCode, what + " " + advice, path) { BackendCode = code ?? ((int)status).ToString() };
         }
 
-        private static (TtmErrorCode, string) Classify(HttpStatusCode status, string path, string keyId)
+        private static (TtmErrorCode, string) Classify(HttpStatusCode status, string? code, string path, string keyId)
         {
             switch ((int)status)
             {
+                case 403 when code == "LimitExceeded":
+                    // Scalr's rate limit; the client retries it, so this is seen only when retries are off.
+                    return (TtmErrorCode.Throttled, "Scalr's rate limit for this API key was reached. Wait a little and try again.");
+                case 403 when code == "ObjectNotFound":
+                    // Scalr's answer for an environment the key cannot see.
+                    return (TtmErrorCode.AccessDenied,
+                        $"Scalr has no environment here that API key {keyId} can use. Check -EnvironmentId (SCALR_ENV_ID), or use a key with access to it.");
                 case 401:
                     return (TtmErrorCode.AccessDenied,
                         $"The request signature for API key {keyId} was not accepted. Check -KeyId and -Secret, and that this computer's clock is right (Scalr rejects requests whose date is far off).");

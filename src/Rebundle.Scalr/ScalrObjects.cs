@@ -28,7 +28,7 @@ namespace Rebundle.Scalr
     }
 
     /// <summary>A role: <c>{"id": 7, "name": "RailsAppServer", "os": {"id": "ubuntu-14-04"}, "category": {"id": 1}, "builtinAutomation": ["chef"], …}</c>.</summary>
-    public sealed record ScalrRole(string Id, string Name, string? OsId, string? CategoryId, IReadOnlyList<string> BuiltinAutomation, DateTimeOffset? Added, string? Description = null)
+    public sealed record ScalrRole(string Id, string Name, string? OsId, string? CategoryId, IReadOnlyList<string> BuiltinAutomation, DateTimeOffset? Added, string? Description = null, bool UseScalrAgent = true)
     {
         public static ScalrRole From(JsonElement e) => new ScalrRole(
             Json.Id(e, "id"),
@@ -37,7 +37,9 @@ namespace Rebundle.Scalr
             Json.RefIdOrNull(e, "category"),
             Json.Strings(e, "builtinAutomation"),
             Json.Time(e, "added"),
-            Json.Text(e, "description"));
+            Json.Text(e, "description"),
+            // Scalr's default when the role does not say.
+            Json.Child(e, "useScalrAgent").ValueKind != JsonValueKind.False);
     }
 
     /// <summary>An image registered in Scalr: <c>{"id": "uuid", "cloudImageId": "ami-…", "cloudLocation": "us-east-1", "status": "active", …}</c>.</summary>

@@ -33,7 +33,7 @@ public class ClientTests
         Assert.Equal("ObjectNotFound", missing.BackendCode);
         Assert.Contains("Farm '999999' was not found", missing.Message);
 
-        var duplicate = Assert.Throws<TtmException>(() => client.Post("roles/", new { name = "RailsAppServer" }));
+        var duplicate = Assert.Throws<TtmException>(() => client.Post("roles/", new { name = "RailsAppServer", category = new { id = 1 }, os = new { id = "ubuntu-14-04" }, builtinAutomation = new[] { "chef" } }));
         Assert.Equal(TtmErrorCode.BackendError, duplicate.Code);
         Assert.Equal("UnicityViolation", duplicate.BackendCode);
         Assert.Contains("409", duplicate.Message);

@@ -68,12 +68,13 @@ public class ConnectTests
     }
 
     [Fact]
-    public void A_key_without_access_to_the_environment_is_access_denied()
+    public void A_key_without_access_to_the_environment_is_named_at_connect()
     {
         using var scalr = new LoopbackScalr();
         var e = Assert.Throws<TtmException>(() => ScalrBackend.Connect(scalr.Options(envId: "6"), scalr.Clock));
         Assert.Equal(TtmErrorCode.AccessDenied, e.Code);
-        Assert.Equal("PermissionViolation", e.BackendCode);
+        Assert.Equal("ObjectNotFound", e.BackendCode); // Scalr says so for an environment the key cannot see
+        Assert.Contains("-EnvironmentId", e.Message);
     }
 
     [Fact]

@@ -92,7 +92,7 @@ public class SigningTests
     {
         using var scalr = new LoopbackScalr();
         using var client = scalr.Client();
-        var role = client.Post("roles/", new { name = "Probe-1-0", os = new { id = "ubuntu-14-04" }, description = "ünïcode body" });
+        var role = client.Post("roles/", new { name = "Probe-1-0", category = new { id = 1 }, os = new { id = "ubuntu-14-04" }, builtinAutomation = new[] { "chef" }, description = "ünïcode body" });
         var roleId = role.GetProperty("id").GetInt32();
         var farmRole = client.List("farms/").Select(f => f.GetProperty("id").GetInt32())
             .SelectMany(id => client.List($"farms/{id}/farm-roles/")).First();
@@ -108,7 +108,7 @@ public class SigningTests
         using var scalr = new LoopbackScalr();
         using var client = scalr.Client();
         var path = client.PathAndQuery("roles/", new[] { new KeyValuePair<string, string>("z", "last one"), new KeyValuePair<string, string>("a", "1") });
-        using var answer = client.Send(HttpMethod.Post, path, Encoding.UTF8.GetBytes("{\"name\":\"Query-1-0\"}"));
+        using var answer = client.Send(HttpMethod.Post, path, Encoding.UTF8.GetBytes("{\"name\":\"Query-1-0\",\"category\":{\"id\":1},\"os\":{\"id\":\"ubuntu-14-04\"},\"useScalrAgent\":false}"));
         Assert.Equal("Query-1-0", answer.RootElement.GetProperty("data").GetProperty("name").GetString());
         var logged = Assert.Single(scalr.Server.RequestLog);
         Assert.Equal(201, logged.Status);

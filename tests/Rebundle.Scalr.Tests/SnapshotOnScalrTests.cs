@@ -118,8 +118,10 @@ public class SnapshotOnScalrTests
         var options = scalr.Options();
         options.AwsProfileName = "no-such-rebundle-profile";
         var e = Assert.Throws<TtmException>(() => ScalrBackend.Connect(options, scalr.Clock));
-        Assert.Equal(TtmErrorCode.ConfigInvalid, e.Code);
+        // As on the AWS backend (one EC2 layer), naming Scalr's parameter.
+        Assert.Equal(TtmErrorCode.AccessDenied, e.Code);
         Assert.Contains("no-such-rebundle-profile", e.Message);
+        Assert.Contains("-AwsProfileName", e.Message);
         Assert.Empty(scalr.Server.RequestLog);
         Assert.Empty(scalr.Ec2!.Requests.Where(r => r.Action != "DescribeImages" && r.Action != "DescribeInstances")); // only the Scalr seed's reads
     }
@@ -182,5 +184,52 @@ public class SnapshotOnScalrTests
         Assert.Equal(1, scalr.Ec2.CountOf("DescribeInstances"));
         Assert.All(servers.Where(s => s.Farm == "Rebundle-Staging"), s => Assert.Equal(roles.Require("TTM-Base").ImageId, s.ImageId));
         Assert.All(servers.Where(s => s.Farm == "Production"), s => Assert.Equal(roles.Require(s.Alias).ImageId, s.ImageId));
+    }
+
+    [Fact]
+    public void An_image_scalr_cannot_see_names_both_credentials()
+    {
+        using var scalr = new LoopbackScalr(withEc2: true);
+        using var backend = scalr.Connect();
+        var template = backend.GetRoles().Single(r => r.Name == "TTM-Base");
+        // An AMI the environment's cloud credentials cannot see (here: EC2 does not have it at all).
+        var e = Assert.Throws<TtmException>(() => backend.CreateRole("Reports-1-7", template, "ami-0000000000000dead"));
+        Assert.Equal("InvalidValue", e.BackendCode);
+        Assert.Contains("AWS SDK's default credentials", e.Message);
+        Assert.Contains("cloud credentials of environment 5", e.Message);
+        Assert.Contains("share the image", e.Message);
+        Assert.DoesNotContain(backend.GetRoles(), r => r.Name == "Reports-1-7");
+    }
+
+    [Fact]
+    public void Connect_refuses_aws_credentials_that_cannot_see_the_environments_images()
+    {
+        using var scalr = new LoopbackScalr(withEc2: true);
+        lock (scalr.Server.World.Gate)
+        {
+            // The environment's first image is one the operator's account (the loopback EC2) does not have.
+            var foreign = scalr.Server.World.AddImage("ForeignAccount", "ami-0000000000000beef");
+            scalr.Server.World.Images.Remove(foreign);
+            scalr.Server.World.Images.Insert(0, foreign);
+        }
+
+        var e = Assert.Throws<TtmException>(() => scalr.Connect());
+
+        Assert.Equal(TtmErrorCode.ConfigInvalid, e.Code);
+        Assert.Contains("ami-0000000000000beef", e.Message);
+        Assert.Contains("-AwsProfileName", e.Message);
+    }
+
+    [Fact]
+    public void Connect_without_aws_settings_does_not_ask_ec2()
+    {
+        using var scalr = new LoopbackScalr(withEc2: true);
+        var options = scalr.Options();
+        options.AwsRegion = null;
+        options.Ec2EndpointUrl = null;
+        scalr.Ec2!.ClearRequests();
+        using var backend = ScalrBackend.Connect(options, scalr.Clock);
+        Assert.Empty(scalr.Ec2.Requests);
+        Assert.Single(scalr.Server.RequestLog); // the one probe
     }
 }

@@ -18,8 +18,8 @@ using Microsoft.Extensions.Logging;
 
 namespace Rebundle.ScalrApi;
 
-/// <summary>One request as the server saw it.</summary>
-public sealed record LoggedRequest(string Method, string Path, string Query, int Status, string? ErrorCode);
+/// <summary>One request as the server saw it, with both bodies (the contract tests check them against Scalr's spec).</summary>
+public sealed record LoggedRequest(string Method, string Path, string Query, int Status, string? ErrorCode, string RequestBody = "", string ResponseBody = "");
 
 /// <summary>
 /// The loopback Scalr: Kestrel on 127.0.0.1, every request's V1-HMAC-SHA256 signature checked
@@ -36,6 +36,11 @@ public sealed class ScalrApiServer : IAsyncDisposable, IDisposable
     private int _faultsLeft;
     private int _faultStatus = 503;
     private Func<string, string, bool>? _failWhen;
+    private Func<string, string, bool>? _loseWhen;
+    private int _answersToLose;
+    private int _limit;
+    private TimeSpan _limitWindow;
+    private readonly Queue<DateTimeOffset> _recent = new();
 
     public ScalrApiServer(ScalrApiOptions options)
     {
@@ -76,6 +81,33 @@ public sealed class ScalrApiServer : IAsyncDisposable, IDisposable
     public void FailWhen(Func<string, string, bool>? predicate)
     {
         lock (_faultGate) _failWhen = predicate;
+    }
+
+    /// <summary>
+    /// The next <paramref name="count"/> requests the predicate picks are carried out, then their
+    /// answer is lost: the connection is dropped before a byte is sent, as a timeout would.
+    /// </summary>
+    public void LoseAnswers(int count, Func<string, string, bool> predicate)
+    {
+        lock (_faultGate)
+        {
+            _answersToLose = count;
+            _loseWhen = predicate;
+        }
+    }
+
+    /// <summary>
+    /// Scalr's per-key rate limit: over <paramref name="requests"/> in <paramref name="window"/> (the
+    /// fleet's clock) a request is refused with 403 LimitExceeded and not counted. 0 switches it off.
+    /// </summary>
+    public void LimitRequests(int requests, TimeSpan window)
+    {
+        lock (_faultGate)
+        {
+            _limit = requests;
+            _limitWindow = window;
+            _recent.Clear();
+        }
     }
 
     public static ScalrApiServer Start(ScalrApiOptions options)
@@ -123,11 +155,18 @@ public sealed class ScalrApiServer : IAsyncDisposable, IDisposable
         var body = await bodyReader.ReadToEndAsync();
         if (!path.StartsWith("/__test/", StringComparison.Ordinal) && !await Stalls.Hold(request.Method, path, context.RequestAborted)) return;
 
-        var result = Control(path, rawQuery) ?? Fault(request.Method, path) ?? Authenticate(request, path, rawQuery, body) ?? Route(request.Method, path, rawQuery, body);
-        lock (_log) _log.Add(new LoggedRequest(request.Method, path, rawQuery, result.Status, result.ErrorCode));
+        var result = Control(path, rawQuery) ?? Fault(request.Method, path) ?? Authenticate(request, path, rawQuery, body) ?? Limited() ?? Route(request.Method, path, rawQuery, body);
+        var answer = result.Body.ToJsonString();
+        if (Lose(request.Method, path))
+        {
+            lock (_log) _log.Add(new LoggedRequest(request.Method, path, rawQuery, 0, "AnswerLost", body, answer));
+            context.Abort();
+            return;
+        }
+        lock (_log) _log.Add(new LoggedRequest(request.Method, path, rawQuery, result.Status, result.ErrorCode, body, answer));
         context.Response.StatusCode = result.Status;
         context.Response.ContentType = "application/json";
-        await context.Response.WriteAsync(result.Body.ToJsonString());
+        await context.Response.WriteAsync(answer);
     }
 
     /// <summary>
@@ -149,6 +188,13 @@ public sealed class ScalrApiServer : IAsyncDisposable, IDisposable
             case "/__test/release":
                 Stalls.Release();
                 return ApiResult.Data(new JsonObject { ["abandoned"] = Stalls.Abandoned });
+            case "/__test/limit":
+                LimitRequests(int.Parse(query.GetValueOrDefault("requests", "0")), TimeSpan.FromSeconds(double.Parse(query.GetValueOrDefault("seconds", "1"), System.Globalization.CultureInfo.InvariantCulture)));
+                return ApiResult.Data(new JsonObject { ["limit"] = _limit });
+            case "/__test/lose":
+                var method = query.GetValueOrDefault("method", "POST");
+                LoseAnswers(int.Parse(query.GetValueOrDefault("count", "1")), (m, _) => m == method);
+                return ApiResult.Data(new JsonObject { ["losing"] = _answersToLose });
             case "/__test/log":
                 return ApiResult.Data(new JsonArray(RequestLog.Select(r => (JsonNode)new JsonObject
                 {
@@ -156,6 +202,31 @@ public sealed class ScalrApiServer : IAsyncDisposable, IDisposable
                 }).ToArray()));
             default:
                 return ApiResult.Error(404, "EndpointNotFound", $"There is no test control {path}.");
+        }
+    }
+
+    private bool Lose(string method, string path)
+    {
+        lock (_faultGate)
+        {
+            if (_answersToLose <= 0 || _loseWhen?.Invoke(method, path) != true) return false;
+            _answersToLose--;
+            return true;
+        }
+    }
+
+    private ApiResult? Limited()
+    {
+        lock (_faultGate)
+        {
+            if (_limit <= 0) return null;
+            var now = _options.Clock();
+            while (_recent.Count > 0 && _recent.Peek() <= now - _limitWindow) _recent.Dequeue();
+            if (_recent.Count >= _limit)
+                return ApiResult.Error(403, "LimitExceeded",
+                    "The maximum request rate permitted by the Scalr APIs has been exceeded for your account. For best results, use an increasing or variable sleep interval between requests.");
+            _recent.Enqueue(now);
+            return null;
         }
     }
 
@@ -200,7 +271,8 @@ public sealed class ScalrApiServer : IAsyncDisposable, IDisposable
             return ApiResult.Error(404, "EndpointNotFound", $"There is no endpoint {path}.");
         var rest = path[prefix.Length..].Split('/', StringSplitOptions.RemoveEmptyEntries);
         if (rest.Length == 0 || rest[0] != _options.EnvironmentId)
-            return ApiResult.Error(403, "PermissionViolation", $"API key {_options.KeyId} has no access to environment {(rest.Length == 0 ? "(none)" : rest[0])}.");
+            // What Scalr answers for an environment the key cannot see (not PermissionViolation).
+            return ApiResult.Error(403, "ObjectNotFound", $"Environment {(rest.Length == 0 ? "(none)" : rest[0])} was not found or API key {_options.KeyId} has no access to it.");
         var query = ParseQuery(rawQuery);
         try
         {

@@ -77,31 +77,36 @@ internal sealed class ScalrRoutes
         return ApiResult.Data(FarmRole(farmRole));
     }
 
+    /// <summary>Scalr refuses to terminate twice: 409 UnacceptableState once terminating or terminated.</summary>
     private ApiResult Terminate(ServerRecord server)
     {
-        if (server.TerminateRequested == null)
-        {
-            server.TerminateRequested = _world.Now;
-            _world.Ec2?.Terminate(server.CloudServerId);
-        }
+        if (server.TerminateRequested != null || _world.Status(server) == "terminated")
+            return ApiResult.Error(409, "UnacceptableState", $"Server with id {server.Id} has already been terminated.");
+        server.TerminateRequested = _world.Now;
+        _world.Ec2?.Terminate(server.CloudServerId);
         return ApiResult.Data(Server(server));
     }
 
     private ApiResult CreateRole(string body)
     {
         var json = Parse(body);
-        var name = json?["name"]?.GetValue<string>() ?? "";
-        if (name.Length == 0) return ApiResult.Error(400, "InvalidStructure", "Property 'name' is required.");
+        if (Missing(json, "name", "category", "os") is { } missing) return missing;
+        var name = json!["name"]!.GetValue<string>();
+        if (!RoleNamePattern.IsMatch(name))
+            return ApiResult.Error(400, "InvalidValue", $"Role name '{name}' is not valid: letters, digits and dashes, starting and ending with a letter or digit.");
+        // useScalrAgent defaults to true, and then Scalr wants to know the built-in automation.
+        if (json["useScalrAgent"]?.GetValue<bool>() != false && json["builtinAutomation"] is not JsonArray)
+            return ApiResult.Error(400, "InvalidStructure", "Property 'builtinAutomation' is required when useScalrAgent is true.");
         if (_world.Roles.Any(r => string.Equals(r.Name, name, StringComparison.OrdinalIgnoreCase)))
             return ApiResult.Error(409, "UnicityViolation", $"Role with name '{name}' already exists.");
         var role = new RoleRecord
         {
             Id = _world.NextId(),
             Name = name,
-            OsId = json?["os"]?["id"]?.ToString() ?? "ubuntu-14-04",
-            CategoryId = int.TryParse(json?["category"]?["id"]?.ToString(), out var c) ? c : 1,
-            BuiltinAutomation = json?["builtinAutomation"]?.AsArray().Select(x => x!.ToString()).ToList() ?? new List<string>(),
-            Description = json?["description"]?.ToString() ?? "",
+            OsId = json["os"]!["id"]!.ToString(),
+            CategoryId = int.TryParse(json["category"]!["id"]?.ToString(), out var c) ? c : 1,
+            BuiltinAutomation = (json["builtinAutomation"] as JsonArray)?.Select(x => x!.ToString()).ToList() ?? new List<string>(),
+            Description = json["description"]?.ToString() ?? "",
             Added = _world.Now,
         };
         _world.Roles.Add(role);
@@ -130,7 +135,7 @@ internal sealed class ScalrRoutes
         var image = _world.Images.FirstOrDefault(i => i.Id == imageId);
         if (image == null) return ApiResult.Error(404, "ObjectNotFound", $"Image '{imageId}' was not found.");
         if (role.ImageIds.Select(id => _world.Images.First(i => i.Id == id)).Any(i => i.CloudLocation == image.CloudLocation))
-            return ApiResult.Error(409, "UnicityViolation", $"Role {role.Id} already has an image in {image.CloudLocation}; replace it instead.");
+            return ApiResult.Error(400, "InvalidValue", $"Role {role.Id} already has an image in {image.CloudLocation}; replace it instead.");
         role.ImageIds.Add(image.Id);
         return ApiResult.Data(RoleImage(role.Id, image.Id), 201);
     }
@@ -142,7 +147,13 @@ internal sealed class ScalrRoutes
         var json = Parse(body);
         if (WrongRole(role, json) is { } wrong) return wrong;
         var newId = json?["image"]?["id"]?.ToString() ?? "";
-        if (_world.Images.All(i => i.Id != newId)) return ApiResult.Error(404, "ObjectNotFound", $"Image '{newId}' was not found.");
+        var newImage = _world.Images.FirstOrDefault(i => i.Id == newId);
+        if (newImage == null) return ApiResult.Error(404, "ObjectNotFound", $"Image '{newId}' was not found.");
+        var oldImage = _world.Images.First(i => i.Id == oldImageId);
+        if (newId == oldImageId)
+            return ApiResult.Error(400, "InvalidValue", $"Image {newId} is already the image of role {role.Id}; nothing to replace.");
+        if (newImage.CloudLocation != oldImage.CloudLocation)
+            return ApiResult.Error(400, "InvalidValue", $"Image {newId} is in {newImage.CloudLocation}; the image it replaces is in {oldImage.CloudLocation}. A replacement must be in the same cloud location.");
         role.ImageIds[role.ImageIds.IndexOf(oldImageId)] = newId;
         return ApiResult.Data(RoleImage(role.Id, newId));
     }
@@ -150,14 +161,14 @@ internal sealed class ScalrRoutes
     private ApiResult RegisterImage(string body)
     {
         var json = Parse(body);
-        var cloudImageId = json?["cloudImageId"]?.ToString() ?? "";
-        if (cloudImageId.Length == 0) return ApiResult.Error(400, "InvalidStructure", "Property 'cloudImageId' is required.");
+        if (Missing(json, "name", "cloudPlatform", "cloudImageId", "architecture", "os") is { } missing) return missing;
+        var cloudImageId = json!["cloudImageId"]!.ToString();
         if (_world.Images.Any(i => i.CloudImageId == cloudImageId))
             return ApiResult.Error(409, "UnicityViolation", $"Image {cloudImageId} is already registered.");
         if (_world.Ec2 != null && !_world.Ec2.HasImage(cloudImageId))
             return ApiResult.Error(400, "InvalidValue", $"Image {cloudImageId} was not found in the cloud.");
-        var image = _world.AddImage(json?["name"]?.ToString() ?? cloudImageId, cloudImageId,
-            json?["cloudLocation"]?.ToString() ?? _options.Region, json?["os"]?["id"]?.ToString() ?? "ubuntu-14-04");
+        var image = _world.AddImage(json["name"]!.ToString(), cloudImageId,
+            json["cloudLocation"]?.ToString() ?? _options.Region, json["os"]!["id"]?.ToString() ?? "");
         return ApiResult.Data(Image(image), 201);
     }
 
@@ -177,7 +188,10 @@ internal sealed class ScalrRoutes
     {
         var filters = query.Where(p => p.Key != "pageNum" && p.Key != "maxResults").ToList();
         var items = all.Where(item => filters.All(f => Matches(item[f.Key], f.Value))).ToList();
-        var size = int.TryParse(query.FirstOrDefault(p => p.Key == "maxResults").Value, out var m) && m > 0 ? Math.Min(m, 100) : _options.PageSize;
+        var asked = query.FirstOrDefault(p => p.Key == "maxResults").Value;
+        if (asked != null && (!int.TryParse(asked, out var m) || m < 1 || m > 100))
+            return ApiResult.Error(400, "InvalidValue", $"maxResults must be between 1 and 100, not {asked}.");
+        var size = asked != null ? int.Parse(asked) : _options.PageSize;
         var pageNum = int.TryParse(query.FirstOrDefault(p => p.Key == "pageNum").Value, out var n) && n > 0 ? n : 1;
         var last = Math.Max(1, (items.Count + size - 1) / size);
         string Link(int page) => path + "?" + string.Join("&", filters.Select(f => Uri.EscapeDataString(f.Key) + "=" + Uri.EscapeDataString(f.Value))
@@ -197,6 +211,15 @@ internal sealed class ScalrRoutes
         });
     }
 
+    private static readonly System.Text.RegularExpressions.Regex RoleNamePattern = new("^[A-Za-z0-9][A-Za-z0-9-]*[A-Za-z0-9]$");
+
+    /// <summary>Scalr's 400 InvalidStructure for the first required property absent or null.</summary>
+    private static ApiResult? Missing(JsonNode? body, params string[] required)
+    {
+        var absent = required.FirstOrDefault(name => body?[name] == null);
+        return absent == null ? null : ApiResult.Error(400, "InvalidStructure", $"Property '{absent}' is required.");
+    }
+
     private static bool Matches(JsonNode? field, string value) =>
         field is JsonObject reference ? reference["id"]?.ToString() == value : field?.ToString() == value;
 
@@ -210,14 +233,14 @@ internal sealed class ScalrRoutes
     {
         ["id"] = f.Id, ["name"] = f.Name, ["description"] = "", ["status"] = "running",
         ["project"] = Ref("b0d8c1a4-7b5d-4c6e-9f00-000000000001"), ["owner"] = Ref(1),
-        ["timezone"] = "UTC", ["launchOrder"] = "simultaneous", ["teams"] = new JsonArray(),
+        ["timezone"] = "UTC", ["launchOrder"] = "sequential", ["teams"] = new JsonArray(),
     };
 
     private JsonObject FarmRole(FarmRoleRecord r) => new()
     {
         ["id"] = r.Id, ["alias"] = r.Alias, ["farm"] = Ref(r.FarmId), ["role"] = Ref(r.RoleId),
         ["platform"] = "ec2",
-        ["placement"] = new JsonObject { ["placementConfigurationType"] = "AwsClassic", ["region"] = _options.Region },
+        ["placement"] = new JsonObject { ["placementConfigurationType"] = "AwsClassicPlacementConfiguration", ["region"] = _options.Region },
         ["instance"] = new JsonObject { ["instanceConfigurationType"] = "AwsInstanceConfiguration", ["instanceType"] = Ref("m3.medium") },
         ["scaling"] = new JsonObject { ["enabled"] = true, ["minInstances"] = r.MinInstances, ["maxInstances"] = r.MinInstances + 2 },
     };
@@ -234,7 +257,7 @@ internal sealed class ScalrRoutes
     private static JsonObject Role(RoleRecord r) => new()
     {
         ["id"] = r.Id, ["name"] = r.Name, ["description"] = r.Description,
-        ["category"] = Ref(r.CategoryId), ["os"] = Ref(r.OsId),
+        ["category"] = r.CategoryId == 0 ? null : Ref(r.CategoryId), ["os"] = r.OsId.Length == 0 ? null : Ref(r.OsId),
         ["builtinAutomation"] = new JsonArray(r.BuiltinAutomation.Select(b => (JsonNode)b).ToArray()),
         ["deprecated"] = false, ["scope"] = "environment", ["quickStart"] = false, ["useScalrAgent"] = true,
         ["added"] = Time(r.Added),

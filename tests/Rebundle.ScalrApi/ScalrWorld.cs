@@ -53,7 +53,7 @@ public sealed class ServerRecord
     public string ImageId { get; init; } = "";
     public DateTimeOffset Launched { get; init; }
     public DateTimeOffset? TerminateRequested { get; set; }
-    /// <summary>Boots into "failed" instead of "running" (fault injection).</summary>
+    /// <summary>Its launch fails (fault injection): Scalr has no "failed" status; the server ends terminated without ever running.</summary>
     public bool WillFail { get; init; }
 }
 
@@ -92,7 +92,7 @@ public sealed class ScalrWorld
         var now = Now;
         if (server.TerminateRequested is { } asked)
             return now >= asked + _options.TerminateDelay ? "terminated" : "pending_terminate";
-        if (now >= server.Launched + _options.BootDelay) return server.WillFail ? "failed" : "running";
+        if (now >= server.Launched + _options.BootDelay) return server.WillFail ? "terminated" : "running";
         return now >= server.Launched + _options.BootDelay / 2 ? "initializing" : "pending";
     }
 
@@ -116,6 +116,14 @@ public sealed class ScalrWorld
     {
         var role = new RoleRecord { Id = NextId(), Name = name, Added = added ?? Now };
         if (image != null) role.ImageIds.Add(image.Id);
+        Roles.Add(role);
+        return role;
+    }
+
+    /// <summary>A role as Scalr could hold one made long ago: no category, no os (what the client must not copy).</summary>
+    public RoleRecord AddRoleWithout(string name)
+    {
+        var role = new RoleRecord { Id = NextId(), Name = name, Added = Now, OsId = "", CategoryId = 0 };
         Roles.Add(role);
         return role;
     }

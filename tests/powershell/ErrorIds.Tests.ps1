@@ -18,6 +18,7 @@ BeforeDiscovery {
         SshHostKeyRejected = 'SecurityError'; SshConnectionFailed = 'ConnectionError'; SshCommandFailed = 'InvalidResult'
         SshTimeout = 'OperationTimeout'; CheckFailed = 'InvalidResult'; ApprovalRequired = 'PermissionDenied'
         FarmBusy = 'ResourceBusy'; AuditFailed = 'WriteError'; RoleConflict = 'ResourceExists'; JournalCorrupt = 'InvalidData'
+        Throttled = 'LimitsExceeded'
     }
     $script:table = foreach ($code in $categories.Keys) { @{ Code = $code; Category = $categories[$code] } }
 

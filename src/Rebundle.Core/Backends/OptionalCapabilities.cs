@@ -1,3 +1,4 @@
+using System;
 using System.Collections.Generic;
 using System.Threading;
 using Rebundle.Domain;
@@ -40,5 +41,14 @@ namespace Rebundle.Backends
     /// </summary>
     public interface ISshReachableServers : IUnauditedCapability
     {
+    }
+
+    /// <summary>
+    /// A backend whose polls should slow down as a wait goes on (Scalr: its per-key rate limit).
+    /// The Waiter lengthens the pause between rounds by half each round, up to this.
+    /// </summary>
+    public interface IPollBackoff : IUnauditedCapability
+    {
+        TimeSpan LongestPollInterval { get; }
     }
 }

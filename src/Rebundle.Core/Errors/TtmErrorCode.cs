@@ -51,5 +51,8 @@ namespace Rebundle.Errors
 
         /// <summary>A journal cannot be trusted (not a Rebundle journal, or broken in the middle).</summary>
         JournalCorrupt,
+
+        /// <summary>The backend kept refusing requests over its rate limit after retrying for as long as allowed.</summary>
+        Throttled,
     }
 }

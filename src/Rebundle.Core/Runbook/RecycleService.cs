@@ -87,7 +87,7 @@ namespace Rebundle.Runbook
                             : $"Launched {replacement.Name} ({replacement.Id}) of {plan.Farm} from role {replacement.Role} to replace {old.Name} ({old.Id}).");
                     }
 
-                    var result = new Waiter(backend.Clock, backend.PollInterval, _reporter).WaitForAll(
+                    var result = new Waiter(backend.Clock, backend.PollInterval, _reporter, backend.Capability<IPollBackoff>()?.LongestPollInterval).WaitForAll(
                         ProgressId + 1, $"Waiting for replacements in farm {plan.Farm}", replacements.Select(r => r.replacement.Id).ToList(),
                         ids => backend.GetServers(new ServerQuery { Ids = ids, IncludeTerminated = true }, cancellation), s => s.Id,
                         s => s.Status == ServerStatus.Running ? WaitState.Done : s.Status == ServerStatus.Pending ? WaitState.Waiting : WaitState.Failed,

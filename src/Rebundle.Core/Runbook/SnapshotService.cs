@@ -182,7 +182,7 @@ namespace Rebundle.Runbook
             var ready = started.ToDictionary(s => s.image.Id, s => s.image);
             if (wait)
             {
-                var result = new Waiter(backend.Clock, backend.PollInterval, _reporter).WaitForAll(
+                var result = new Waiter(backend.Clock, backend.PollInterval, _reporter, backend.Capability<IPollBackoff>()?.LongestPollInterval).WaitForAll(
                     ProgressId, "Waiting for images to become available", started.Select(s => s.image.Id).ToList(),
                     ids => backend.GetImages(ids, cancellation), i => i.Id,
                     i => i.Status == ImageStatus.Available ? WaitState.Done : i.Status == ImageStatus.Failed ? WaitState.Failed : WaitState.Waiting,

@@ -68,6 +68,8 @@ namespace Rebundle.PowerShell.Infrastructure
                     return ErrorCategory.PermissionDenied;
                 case TtmErrorCode.SshHostKeyRejected:
                     return ErrorCategory.SecurityError;
+                case TtmErrorCode.Throttled:
+                    return ErrorCategory.LimitsExceeded;
                 default:
                     return ErrorCategory.NotSpecified;
             }
