@@ -196,21 +196,31 @@ function Write-Skips {
     }
 }
 
-# What the tests talk to for real: an OpenSSH server (started on loopback by the SSH fixtures).
-# Installed when missing, so the README's test command works on a fresh Debian machine.
-function Install-TestPrerequisites {
-    if ((Test-Path /usr/sbin/sshd) -or -not $IsLinux) { return }
+# What the tests talk to for real: an OpenSSH server (started on loopback by the SSH fixtures)
+# and Chromium (the fleet report's page is rendered in it). Installed when missing, so the
+# README's test command works on a fresh Debian machine.
+function Install-AptPackages([string[]] $Packages, [string] $Why) {
     $root = (id -u) -eq '0'
     $sudo = if (-not $root -and (Get-Command sudo -ErrorAction SilentlyContinue)) { 'sudo' }
     if ((Get-Command apt-get -ErrorAction SilentlyContinue) -and ($root -or $sudo)) {
-        Write-Host 'Installing openssh-server for the SSH tests (apt-get)...' -ForegroundColor Cyan
+        Write-Host "Installing $($Packages -join ', ') for $Why (apt-get)..." -ForegroundColor Cyan
         $env:DEBIAN_FRONTEND = 'noninteractive'
-        if ($sudo) { & $sudo apt-get update -qq; & $sudo apt-get install -y -qq openssh-server openssh-client | Out-Null }
-        else { apt-get update -qq; apt-get install -y -qq openssh-server openssh-client | Out-Null }
+        if ($sudo) { & $sudo apt-get update -qq; & $sudo apt-get install -y -qq @Packages | Out-Null }
+        else { apt-get update -qq; apt-get install -y -qq @Packages | Out-Null }
     }
+}
+
+function Install-TestPrerequisites {
+    if (-not $IsLinux) { return }
+    if (-not (Test-Path /usr/sbin/sshd)) { Install-AptPackages openssh-server, openssh-client 'the SSH tests' }
     if (-not (Test-Path /usr/sbin/sshd)) {
         # Stop before running anything: a run without it would fail dozens of tests for one reason.
         Write-Host 'The SSH tests need an OpenSSH server at /usr/sbin/sshd: install the openssh-server package (e.g. sudo apt-get install openssh-server), then run the tests again.' -ForegroundColor Red
+        exit 1
+    }
+    if (-not (Get-Command chromium -ErrorAction SilentlyContinue)) { Install-AptPackages chromium 'the fleet report browser test' }
+    if (-not (Get-Command chromium -ErrorAction SilentlyContinue)) {
+        Write-Host 'The fleet report test renders its page in Chromium: install the chromium package (e.g. sudo apt-get install chromium), then run the tests again.' -ForegroundColor Red
         exit 1
     }
 }

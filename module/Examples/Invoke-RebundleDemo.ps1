@@ -32,6 +32,9 @@ function Show-Fleet([string] $Title) {
 }
 
 $sandbox = Join-Path ([IO.Path]::GetTempPath()) ('rebundle-demo-' + [guid]::NewGuid().ToString('n').Substring(0, 8))
+# The report pages outlive the Sandbox folder, so they can be opened after the demo.
+$before = Join-Path ([IO.Path]::GetTempPath()) ((Split-Path $sandbox -Leaf) + '-report-before.html')
+$after = Join-Path ([IO.Path]::GetTempPath()) ((Split-Path $sandbox -Leaf) + '-report-after.html')
 $clock = [Diagnostics.Stopwatch]::StartNew()
 try {
     Write-Step 'Connect a fresh Sandbox fleet' "Connect-TtmFleet -Sandbox -Path $sandbox"
@@ -63,13 +66,28 @@ try {
         'Get-TtmRole -Latest | Set-TtmRoleImage -Force'
     Get-TtmRole -Latest | Set-TtmRoleImage -Force -PassThru | Format-Table | Out-Host
 
-    Write-Step 'Step 8: recycle Production and Dev' 'Invoke-TtmRecycle -Farm Production, Dev -BatchSize 2 -Force'
-    Invoke-TtmRecycle -Farm Production, Dev -BatchSize 2 -Force | Format-Table | Out-Host
+    Write-Step 'The fleet report before the recycle: every Production server still on its old image' `
+        "Get-TtmFleetReport -Farm Production; Get-TtmFleetReport -Html $before"
+    Get-TtmFleetReport -Farm Production | Format-Table | Out-Host
+    Get-TtmFleetReport -Html $before | Out-Null
+
+    Write-Step 'Step 8: recycle Production and Dev (rehearsing a replacement of SystemWatcher that never boots)' `
+        "Set-TtmSandbox -NeverBoot Production/SystemWatcher; Invoke-TtmRecycle -Farm Production, Dev -BatchSize 2 -Force -Timeout '0:0:5'"
+    Set-TtmSandbox -NeverBoot Production/SystemWatcher
+    try { Invoke-TtmRecycle -Farm Production, Dev -BatchSize 2 -Force -Timeout '0:0:5' | Format-Table | Out-Host }
+    catch { Write-Host "   $($_.FullyQualifiedErrorId): $($_.Exception.Message)" -ForegroundColor Yellow }
+    Set-TtmSandbox -NeverBoot @()
+
+    Write-Step 'The fleet report after: only the server whose replacement never booted drifts' `
+        "Get-TtmFleetReport | Where-Object Drift; Get-TtmFleetReport -Html $after"
+    Get-TtmFleetReport | Where-Object Drift | Format-Table | Out-Host
+    Get-TtmFleetReport -Html $after | Out-Null
 
     Show-Fleet 'After: farm roles and roles'
     Write-Step 'Every change is in the audit log' 'Get-TtmAuditLog -Action SetRoleImage, SetFarmRoleRole'
     Get-TtmAuditLog -Action SetRoleImage, SetFarmRoleRole | Format-Table Action, Target, Before, After | Out-Host
     Write-Host ("Runbook rehearsed in {0:0.0}s." -f $clock.Elapsed.TotalSeconds) -ForegroundColor Green
+    Write-Host "Fleet report pages (open in a browser): $before and $after" -ForegroundColor Green
 }
 finally {
     Disconnect-TtmFleet

@@ -28,13 +28,20 @@ namespace Rebundle.Rebundling
 
         public RoleRetirementService(Fleet fleet) => _fleet = fleet;
 
-        public (IReadOnlyList<RoleRetirement> Retire, IReadOnlyList<RoleKept> Kept) Plan(int keepLatest, IReadOnlyCollection<string>? baseNames, IReadOnlyList<UndoNeeds>? undo = null)
+        public (IReadOnlyList<RoleRetirement> Retire, IReadOnlyList<RoleKept> Kept) Plan(int keepLatest, IReadOnlyCollection<string>? baseNames, IReadOnlyList<UndoNeeds>? undo = null) =>
+            Plan(_fleet.Roles(), _fleet.Backend.GetFarmRoles(), keepLatest, baseNames, undo);
+
+        /// <summary>
+        /// The rule itself, on roles and farm roles already read: what <see cref="Plan(int, IReadOnlyCollection{string}?, IReadOnlyList{UndoNeeds}?)"/>
+        /// decides, and what the fleet report calls safe to retire (one rule, so the two never disagree).
+        /// </summary>
+        public static (IReadOnlyList<RoleRetirement> Retire, IReadOnlyList<RoleKept> Kept) Plan(
+            RoleCatalog catalog, IReadOnlyList<FarmRole> farmRoles, int keepLatest, IReadOnlyCollection<string>? baseNames, IReadOnlyList<UndoNeeds>? undo = null)
         {
             undo ??= Array.Empty<UndoNeeds>();
             if (keepLatest < 1)
                 throw new TtmException(TtmErrorCode.InvalidArgument, $"-KeepLatest must be 1 or more so each role keeps a version to roll back to; got {keepLatest}.", keepLatest);
-            var catalog = _fleet.Roles();
-            var inUse = new HashSet<string>(_fleet.Backend.GetFarmRoles().Select(r => r.Role), StringComparer.OrdinalIgnoreCase);
+            var inUse = new HashSet<string>(farmRoles.Select(r => r.Role), StringComparer.OrdinalIgnoreCase);
             var retire = new List<RoleRetirement>();
             var kept = new List<RoleKept>();
             var bases = catalog.All.Where(r => r.IsVersioned).Select(r => r.BaseName).Distinct(StringComparer.OrdinalIgnoreCase)

@@ -1,7 +1,4 @@
 using System;
-using System.Collections.Generic;
-using System.IO;
-using System.Linq;
 using System.Management.Automation;
 using Rebundle.Domain;
 using Rebundle.Errors;
@@ -48,7 +45,7 @@ namespace Rebundle.PowerShell.Commands
             if (KeepUndoFor < TimeSpan.Zero)
                 throw new TtmException(TtmErrorCode.InvalidArgument, $"-KeepUndoFor must be zero or more; got {KeepUndoFor}.", KeepUndoFor);
             var service = new RoleRetirementService(Fleet);
-            var (retire, kept) = service.Plan(KeepLatest, Role, Force ? null : UndoNeedsOfJournals());
+            var (retire, kept) = service.Plan(KeepLatest, Role, Force ? null : JournalUndoNeeds.Read(this, JournalPath, KeepUndoFor, Fleet));
             foreach (var keep in kept)
             {
                 if (keep.Journal != null)
@@ -68,39 +65,6 @@ namespace Rebundle.PowerShell.Commands
                 {
                     WriteTtmError(e);
                 }
-            }
-        }
-
-        /// <summary>What the undo of every journal younger than -KeepUndoFor needs. A journal that cannot be read protects nothing, and says so.</summary>
-        private IReadOnlyList<UndoNeeds> UndoNeedsOfJournals()
-        {
-            var needs = new List<UndoNeeds>();
-            foreach (var file in JournalFiles())
-            {
-                try
-                {
-                    var found = UndoNeeds.Of(file, FileJournal.Peek(file), Fleet.Backend.Clock.UtcNow, KeepUndoFor, RebundlePlan.FleetOf(Fleet.Backend));
-                    if (found != null) needs.Add(found);
-                }
-                catch (Exception e) when (e is TtmException || e is IOException || e is UnauthorizedAccessException)
-                {
-                    WriteWarning($"Could not read the rebundle journal {file} ({e.Message}); what its undo needs is not protected.");
-                }
-            }
-            return needs;
-        }
-
-        private IEnumerable<string> JournalFiles()
-        {
-            var paths = JournalPath?.Select(GetUnresolvedProviderPathFromPSPath)
-                ?? new[] { Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".rebundle", "journals") };
-            foreach (var path in paths)
-            {
-                if (Directory.Exists(path))
-                    foreach (var file in Directory.GetFiles(path, "*.jsonl").OrderBy(f => f, StringComparer.Ordinal)) yield return file;
-                else if (File.Exists(path)) yield return path;
-                else if (JournalPath != null)
-                    WriteWarning($"There is no journal or folder at {path}; no rebundle there is protected.");
             }
         }
     }
