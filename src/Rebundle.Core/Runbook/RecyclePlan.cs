@@ -27,6 +27,9 @@ namespace Rebundle.Runbook
 
         public IReadOnlyList<SurplusServer> Surplus { get; init; } = Array.Empty<SurplusServer>();
 
+        /// <summary>Most replacements in flight at once (the window); 0 for a plan made without it: its largest batch.</summary>
+        public int BatchSize { get; init; }
+
         public int ServerCount => Batches.Sum(b => b.Count);
 
         public string Description

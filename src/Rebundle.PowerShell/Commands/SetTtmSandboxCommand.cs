@@ -18,6 +18,15 @@ namespace Rebundle.PowerShell.Commands
         [ValidateTimeSpanRange("0:00:00", "1.00:00:00")]
         public TimeSpan? BootDelay { get; set; }
 
+        /// <summary>Boots vary: each takes -BootDelay plus up to this much more, drawn from -BootSeed's sequence.</summary>
+        [Parameter]
+        [ValidateTimeSpanRange("0:00:00", "1.00:00:00")]
+        public TimeSpan? BootSpread { get; set; }
+
+        /// <summary>The seed of the boot spread; setting it (again) starts its sequence over, so runs repeat.</summary>
+        [Parameter]
+        public int? BootSeed { get; set; }
+
         [Parameter]
         [ValidateTimeSpanRange("0:00:00", "1.00:00:00")]
         public TimeSpan? ImageDelay { get; set; }
@@ -51,6 +60,8 @@ namespace Rebundle.PowerShell.Commands
             sandbox.Simulate(options =>
             {
                 if (BootDelay != null) options.BootDelay = BootDelay.Value;
+                if (BootSpread != null) options.BootSpread = BootSpread.Value;
+                if (BootSeed != null) options.BootSeed = BootSeed.Value;
                 if (ImageDelay != null) options.ImageDelay = ImageDelay.Value;
                 if (RespawnDelay != null) options.RespawnDelay = RespawnDelay.Value;
                 Replace(options.FailBoot, FailBoot);
