@@ -212,6 +212,19 @@ namespace Rebundle.Sandbox
             return true;
         });
 
+        public void Scale(string farm, string alias, int count) => Change(CancellationToken.None, state =>
+        {
+            var farmRole = state.FarmRoles.FirstOrDefault(r => string.Equals(SandboxSimulation.FarmRoleKey(state, r), farm + "/" + alias, StringComparison.OrdinalIgnoreCase))
+                ?? throw new TtmException(TtmErrorCode.FarmRoleNotFound, $"There is no farm role {farm}/{alias} in the Sandbox. Run Get-TtmFarmRole to list them.", farm + "/" + alias);
+            var imageId = state.Roles.First(r => r.Name == farmRole.Role).ImageId;
+            var now = Clock.UtcNow;
+            var used = new HashSet<int>(state.Servers.Where(s => s.FarmRoleId == farmRole.Id && s.TerminatedAt == null).Select(s => s.Index));
+            for (var index = 1; used.Count < count; index++)
+                if (used.Add(index)) state.Servers.Add(new SandboxIds(state).NewServer(farmRole, index, imageId, now, now));
+            farmRole.Count = Math.Max(farmRole.Count, count);
+            return true;
+        });
+
         // One local file under a lock: a call is short, so a stop is honoured before it starts
         // and never halfway through a write.
         private T Read<T>(CancellationToken cancellation, Func<SandboxState, T> read)

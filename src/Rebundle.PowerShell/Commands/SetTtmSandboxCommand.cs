@@ -50,6 +50,10 @@ namespace Rebundle.PowerShell.Commands
         [AllowEmptyCollection]
         public string[]? FailImage { get; set; }
 
+        /// <summary>Farm roles to grow, "Farm/Alias" = count: e.g. @{ 'Production/RailsAppServer' = 400 }. New servers run at once.</summary>
+        [Parameter]
+        public System.Collections.Hashtable? Scale { get; set; }
+
         protected override void End()
         {
             var sandbox = Fleet.Backend.Capability<ISandboxControl>();
@@ -68,6 +72,15 @@ namespace Rebundle.PowerShell.Commands
                 Replace(options.NeverBoot, NeverBoot);
                 Replace(options.FailImage, FailImage);
             });
+            foreach (System.Collections.DictionaryEntry entry in Scale ?? new System.Collections.Hashtable())
+            {
+                var key = entry.Key?.ToString() ?? "";
+                var slash = key.IndexOf('/');
+                if (slash < 1 || !int.TryParse(entry.Value?.ToString(), out var count) || count < 1 || count > 5000)
+                    throw new TtmException(TtmErrorCode.InvalidArgument,
+                        $"-Scale takes 'Farm/Alias' = count (1 to 5000), e.g. @{{ 'Production/RailsAppServer' = 400 }}; got '{key}' = '{entry.Value}'.", key);
+                sandbox.Scale(key.Substring(0, slash), key.Substring(slash + 1), count);
+            }
         }
 
         private static void Replace(System.Collections.Generic.IList<string> list, string[]? with)
