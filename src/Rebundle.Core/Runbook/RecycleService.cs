@@ -97,7 +97,10 @@ namespace Rebundle.Runbook
                 throw;
             }
             foreach (var farm in farms)
+            {
+                _reporter.Progress(new ProgressReport(ProgressId + 1 + farms.IndexOf(farm) * 2, $"Waiting for replacements in farm {farm.Farm}", "Done", 100, Completed: true));
                 _reporter.Progress(new ProgressReport(ProgressId + farms.IndexOf(farm) * 2, $"Recycling farm {farm.Farm}", "Done", 100, Completed: true));
+            }
         }
 
         internal static TtmException Broken(string farm, Server old, Server replacement, bool timedOut, TimeSpan timeout) => new TtmException(

@@ -144,6 +144,9 @@ namespace Rebundle.Runbook
                     $"{farm.Done} of {total} replaced; {farm.Flying.Count} in flight ({string.Join(", ", farm.Flying.Take(3).Select(f => f.Old.Name))}{(farm.Flying.Count > 3 ? ", …" : "")})" +
                     (_firstFailure != null ? "; stopping after a failure" : ""),
                     total == 0 ? 0 : farm.Done * 100 / total));
+                if (farm.Flying.Count > 0)
+                    _reporter.Progress(new ProgressReport(RecycleService.ProgressId + 1 + i * 2, $"Waiting for replacements in farm {farm.Farm}",
+                        $"{farm.Flying.Count} in flight", -1));
             }
         }
     }
