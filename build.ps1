@@ -9,6 +9,9 @@
     test   - package, then every xunit project (tests/*.Tests) and every Pester file (tests/powershell);
              ends with the line "N passed, N failed, N skipped" and exits non-zero on any failure
              or on any skip whose reason does not name what the machine lacks ("needs sshd", ...)
+    bench  - build, then build/Measure-Recycle.ps1: recycle wall time against its physical limit,
+             lockstep vs rolling window, one farm, two farms, 500 servers; import and first-command
+             time (a couple of minutes; not part of test)
     demo   - build, then walks runbook steps 1 and 4-8 on a fresh Sandbox in a temporary folder
 .EXAMPLE
     dotnet tool restore && dotnet pwsh ./build.ps1 test
@@ -16,7 +19,7 @@
 [CmdletBinding()]
 param(
     [Parameter(Position = 0)]
-    [ValidateSet('build', 'test', 'demo', 'package')]
+    [ValidateSet('build', 'test', 'demo', 'package', 'bench')]
     [string] $Task = 'build',
 
     [ValidateSet('Debug', 'Release')]
@@ -256,4 +259,9 @@ switch ($Task) {
     'test' { Invoke-Test }
     'demo' { Invoke-Demo }
     'package' { Invoke-Package }
+    'bench' {
+        Invoke-Build
+        Invoke-ChildPwsh -NoProfile -File (Join-Path $root 'build/Measure-Recycle.ps1') -ModulePath (Join-Path $moduleOut 'Rebundle.psd1')
+        if ($LASTEXITCODE -ne 0) { exit $LASTEXITCODE }
+    }
 }

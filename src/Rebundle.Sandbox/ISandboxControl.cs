@@ -15,5 +15,11 @@ namespace Rebundle.Sandbox
 
         /// <summary>Changes the simulation options stored in the Sandbox file.</summary>
         void Simulate(Action<SimulationOptions> change);
+
+        /// <summary>
+        /// Grows a farm role to <paramref name="count"/> servers, the new ones running at once, to
+        /// rehearse at fleet scale (a farm of 500). Never shrinks one: that is a recycle's business.
+        /// </summary>
+        void Scale(string farm, string alias, int count);
     }
 }

@@ -151,6 +151,35 @@ namespace Rebundle.Sandbox
             return true;
         });
 
+        /// <summary>One state write for the whole batch: the file is rewritten once, not once per server.</summary>
+        public IReadOnlyList<Server> LaunchServers(FarmRole farmRole, int count, CancellationToken cancellationToken = default) => count < 1
+            ? Array.Empty<Server>()
+            : Change(cancellationToken, state =>
+            {
+                var record = state.FarmRoles.FirstOrDefault(r => r.Id == farmRole.Id)
+                    ?? throw new TtmException(TtmErrorCode.FarmRoleNotFound, $"Farm role {farmRole} no longer exists.", farmRole.ToString());
+                var launched = new List<Server>();
+                for (var i = 0; i < count; i++)
+                {
+                    var server = SandboxSimulation.Launch(state, record, Clock.UtcNow);
+                    state.Servers.Add(server);
+                    launched.Add(ToServer(state, server));
+                }
+                return (IReadOnlyList<Server>)launched;
+            });
+
+        /// <summary>All or nothing: an unknown id terminates none of them.</summary>
+        public void TerminateServers(IReadOnlyCollection<Server> servers, CancellationToken cancellationToken = default)
+        {
+            if (servers.Count == 0) return;
+            Change(cancellationToken, state =>
+            {
+                var records = servers.Select(s => RequireServer(state, s.Id)).ToList();
+                foreach (var record in records) record.TerminatedAt ??= Clock.UtcNow;
+                return true;
+            });
+        }
+
         public IReadOnlyList<Image> FindImagesByName(string name, CancellationToken cancellationToken = default) => Read(cancellationToken, state => state.Images
             .Where(i => string.Equals(i.Name, name, StringComparison.Ordinal))
             .Select(i => ToImage(i, Clock.UtcNow))
@@ -180,6 +209,19 @@ namespace Rebundle.Sandbox
         {
             var options = new SimulationOptions(state.Simulation);
             change(options);
+            return true;
+        });
+
+        public void Scale(string farm, string alias, int count) => Change(CancellationToken.None, state =>
+        {
+            var farmRole = state.FarmRoles.FirstOrDefault(r => string.Equals(SandboxSimulation.FarmRoleKey(state, r), farm + "/" + alias, StringComparison.OrdinalIgnoreCase))
+                ?? throw new TtmException(TtmErrorCode.FarmRoleNotFound, $"There is no farm role {farm}/{alias} in the Sandbox. Run Get-TtmFarmRole to list them.", farm + "/" + alias);
+            var imageId = state.Roles.First(r => r.Name == farmRole.Role).ImageId;
+            var now = Clock.UtcNow;
+            var used = new HashSet<int>(state.Servers.Where(s => s.FarmRoleId == farmRole.Id && s.TerminatedAt == null).Select(s => s.Index));
+            for (var index = 1; used.Count < count; index++)
+                if (used.Add(index)) state.Servers.Add(new SandboxIds(state).NewServer(farmRole, index, imageId, now, now));
+            farmRole.Count = Math.Max(farmRole.Count, count);
             return true;
         });
 
@@ -246,6 +288,20 @@ namespace Rebundle.Sandbox
         internal SimulationOptions(SimulationSettings settings) => _settings = settings;
 
         public TimeSpan BootDelay { get => TimeSpan.FromSeconds(_settings.BootSeconds); set => _settings.BootSeconds = value.TotalSeconds; }
+
+        /// <summary>Each boot takes BootDelay plus a share of this, drawn from <see cref="BootSeed"/>'s sequence.</summary>
+        public TimeSpan BootSpread { get => TimeSpan.FromSeconds(_settings.BootSpreadSeconds); set => _settings.BootSpreadSeconds = value.TotalSeconds; }
+
+        /// <summary>Setting the seed starts its sequence again: a rehearsal run with the same seed boots alike.</summary>
+        public int BootSeed
+        {
+            get => _settings.BootSeed;
+            set
+            {
+                _settings.BootSeed = value;
+                _settings.BootDraws = 0;
+            }
+        }
 
         public TimeSpan ImageDelay { get => TimeSpan.FromSeconds(_settings.ImageSeconds); set => _settings.ImageSeconds = value.TotalSeconds; }
 

@@ -54,8 +54,22 @@ namespace Rebundle.Sandbox
             var neverBoots = sim.NeverBoot.Contains(key, StringComparer.OrdinalIgnoreCase);
             return new SandboxIds(state).NewServer(
                 farmRole, index, role.ImageId, at,
-                neverBoots ? null : at + TimeSpan.FromSeconds(sim.BootSeconds),
+                neverBoots ? null : at + TimeSpan.FromSeconds(sim.BootSeconds + BootSpreadDraw(sim)),
                 sim.FailBoot.Contains(key, StringComparer.OrdinalIgnoreCase));
+        }
+
+        /// <summary>
+        /// The next share of the boot spread: uniform on [0, spread), the n-th number of the seed's
+        /// sequence (SplitMix64), so the same seed and the same launches boot alike on every run.
+        /// </summary>
+        private static double BootSpreadDraw(SimulationSettings sim)
+        {
+            if (sim.BootSpreadSeconds <= 0) return 0;
+            var z = unchecked((ulong)sim.BootSeed * 0x9E3779B97F4A7C15UL + (ulong)(++sim.BootDraws) * 0xBF58476D1CE4E5B9UL);
+            z = unchecked((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9UL);
+            z = unchecked((z ^ (z >> 27)) * 0x94D049BB133111EBUL);
+            z ^= z >> 31;
+            return (z >> 11) * (1.0 / (1UL << 53)) * sim.BootSpreadSeconds;
         }
 
         public static string FarmRoleKey(SandboxState state, FarmRoleRecord farmRole) =>

@@ -30,6 +30,14 @@ namespace Rebundle.Sandbox
     {
         public double BootSeconds { get; set; } = 2;
 
+        /// <summary>Each boot takes BootSeconds plus a share of this, drawn from the seeded sequence (0: every boot alike).</summary>
+        public double BootSpreadSeconds { get; set; }
+
+        public int BootSeed { get; set; }
+
+        /// <summary>How many boots have been drawn since the seed was set: the next draw is the sequence's next number.</summary>
+        public long BootDraws { get; set; }
+
         public double ImageSeconds { get; set; } = 3;
 
         public double RespawnSeconds { get; set; } = 2;

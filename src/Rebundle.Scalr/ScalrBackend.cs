@@ -222,6 +222,16 @@ namespace Rebundle.Scalr
             }
         }
 
+        /// <summary>Scalr's API launches one server a call.</summary>
+        public IReadOnlyList<Server> LaunchServers(FarmRole farmRole, int count, CancellationToken cancellationToken = default) =>
+            Enumerable.Range(0, Math.Max(0, count)).Select(_ => LaunchServer(farmRole, cancellationToken)).ToList();
+
+        /// <summary>Scalr's API terminates one server a call.</summary>
+        public void TerminateServers(IReadOnlyCollection<Server> servers, CancellationToken cancellationToken = default)
+        {
+            foreach (var server in servers) TerminateServer(server, cancellationToken);
+        }
+
         /// <summary>SSH-reachable servers and poll backoff only: Scalr has no image lookup by name nor role retirement here.</summary>
         public T? Capability<T>() where T : class => this as T;
 

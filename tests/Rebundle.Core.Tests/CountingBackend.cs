@@ -41,7 +41,7 @@ internal sealed class CountingBackend : IFleetBackend
 
     public IReadOnlyList<Server> GetServers(ServerQuery query, CancellationToken cancellationToken = default)
     {
-        if (query.Ids != null) OnPoll?.Invoke();
+        if (query.Ids != null || query.IncludeTerminated) OnPoll?.Invoke();
         return _inner.GetServers(query, cancellationToken);
     }
 
@@ -66,6 +66,29 @@ internal sealed class CountingBackend : IFleetBackend
         _inFlight--;
         _inner.TerminateServer(server, cancellationToken);
     }
+
+    public IReadOnlyList<Server> LaunchServers(FarmRole farmRole, int count, CancellationToken cancellationToken = default)
+    {
+        OnLaunch?.Invoke();
+        LaunchCalls++;
+        Launched += count;
+        MostInFlight = Math.Max(MostInFlight, _inFlight += count);
+        return _inner.LaunchServers(farmRole, count, cancellationToken);
+    }
+
+    public void TerminateServers(IReadOnlyCollection<Server> servers, CancellationToken cancellationToken = default)
+    {
+        OnTerminate?.Invoke();
+        TerminateCalls++;
+        Terminated += servers.Count;
+        _inFlight -= servers.Count;
+        _inner.TerminateServers(servers, cancellationToken);
+    }
+
+    /// <summary>Backend calls that launched or terminated (a batch is one call).</summary>
+    public int LaunchCalls { get; private set; }
+
+    public int TerminateCalls { get; private set; }
 
     public T? Capability<T>() where T : class => _inner.Capability<T>();
 

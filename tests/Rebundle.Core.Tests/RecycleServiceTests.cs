@@ -58,8 +58,9 @@ public class RecycleServiceTests : IDisposable
     [Fact]
     public void Capacity_never_drops_below_what_the_farm_role_wants()
     {
-        // Launch first: both replacements run before either old server goes. Counted at each
-        // termination and asserted afterwards, so a recycle that terminates nothing fails too.
+        // Launch first: both replacements run before either old server goes (in one batched
+        // termination). Counted at each termination and asserted afterwards, so a recycle that
+        // terminates nothing fails too.
         var runningAtEachTermination = new List<int>();
         _counting.OnTerminate = () => runningAtEachTermination.Add(
             _t.Backend.GetServers(new ServerQuery { Farms = new[] { "Production" }, Aliases = new[] { "RailsAppServer" } })
@@ -69,7 +70,7 @@ public class RecycleServiceTests : IDisposable
 
         Assert.Equal(2, recycled.Count);
         Assert.Equal(2, _counting.Terminated);
-        Assert.Equal(new[] { 4, 3 }, runningAtEachTermination);
+        Assert.Equal(new[] { 4 }, runningAtEachTermination);
         Assert.Equal(2, _t.Servers("Production", "RailsAppServer").Count(s => s.Status == ServerStatus.Running));
     }
 
@@ -236,7 +237,7 @@ public class RecycleServiceTests : IDisposable
     }
 
     [Fact]
-    public void A_launch_that_fails_mid_batch_terminates_the_replacements_already_launched()
+    public void A_refused_launch_stops_new_launches_and_lets_those_in_flight_finish()
     {
         var before = Ids(_t.Servers("Dev"));
         _counting.OnLaunch = () =>
@@ -247,8 +248,12 @@ public class RecycleServiceTests : IDisposable
         var stopped = Assert.Throws<RecycleStoppedException>(() => RecycleAll(Runbook.RecycleScope.Of(new[] { "Dev" }), batchSize: 3));
 
         Assert.Equal(TtmErrorCode.ApprovalRequired, stopped.Code);
-        Assert.Empty(stopped.Completed);
-        Assert.Equal(before, Ids(Live("Dev")));
+        Assert.Equal(2, stopped.Completed.Count);
+        Assert.Equal(2, _counting.Launched);
+        var live = Ids(Live("Dev"));
+        Assert.Equal(before.Count, live.Count);
+        // The olds of the two that ran are gone; every other old server is still there.
+        Assert.Equal(before.Except(stopped.Completed.Select(r => r.OldId)).OrderBy(i => i), live.Intersect(before).OrderBy(i => i));
     }
 
     [Fact]

@@ -106,3 +106,22 @@ Describe 'Invoke-TtmRecycle converges' {
         ($warnings -join "`n") | Should -Match 'live servers for a count of 1' -Because 'the surplus found is named'
     }
 }
+
+Describe 'Invoke-TtmRecycle plans that read at scale' {
+    BeforeEach { $script:sandbox = New-TestSandbox -Delay 0.1 }
+
+    It '-WhatIf on a 504-server farm summarises per farm role and names the first few; -Verbose names every server' {
+        Set-TtmSandbox -Scale @{ 'Production/RailsAppServer' = 400; 'Production/Sidekiq' = 100 }
+        (Get-TtmServer -Farm Production) | Should -HaveCount 504
+        $hash = Get-FileHashText $sandbox.StateFile
+        $output = Invoke-ChildRebundle "Connect-TtmFleet -Sandbox -Path '$($sandbox.Path)' | Out-Null; Invoke-TtmRecycle -Farm Production -BatchSize 100 -WhatIf -Verbose *>&1 | ForEach-Object { `"`$_`" }"
+        $whatIf = @($output | Where-Object { $_ -match 'What if' })
+        $whatIf | Should -HaveCount 1
+        $whatIf[0] | Should -Match 'Replace 504 server\(s\) of farm Production in 6 batch\(es\) of at most 100 \(DevDebug 1, NodeAppServer 1, RailsAppServer 400, Reports 1, Sidekiq 100, SystemWatcher 1\), first DevDebug.1, NodeAppServer.1, RailsAppServer.1, RailsAppServer.2, RailsAppServer.3 and 499 more'
+        $whatIf[0].Length | Should -BeLessThan 400
+        $verbose = ($output | Where-Object { $_ -match '^Replace 504' }) -join "`n"
+        $verbose | Should -Match 'RailsAppServer.400, Reports.1, Sidekiq.1'
+        $verbose | Should -Match 'Sidekiq.100, SystemWatcher.1$'
+        Get-FileHashText $sandbox.StateFile | Should -Be $hash
+    }
+}

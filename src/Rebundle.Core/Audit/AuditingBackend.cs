@@ -139,6 +139,52 @@ namespace Rebundle.Audit
             _ => "terminated");
 
         /// <summary>
+        /// A batch is one change in the audit log, under the single-server action's name (filters on
+        /// LaunchServer keep finding it): one intent before the call, one outcome naming every server.
+        /// </summary>
+        public IReadOnlyList<Server> LaunchServers(FarmRole farmRole, int count, CancellationToken cancellationToken = default)
+        {
+            if (count < 1) return Array.Empty<Server>();
+            return Change(cancellationToken,
+                new ChangeIntent
+                {
+                    Action = "LaunchServer",
+                    Target = ChangeIntent.FarmRoleTarget(farmRole.Farm, farmRole.Alias),
+                    Farms = new[] { farmRole.Farm },
+                    After = $"{count} server(s) from role {farmRole.Role}",
+                    Description = $"Launch {count} server(s) of farm role {farmRole}",
+                },
+                () => _inner.LaunchServers(farmRole, count, cancellationToken),
+                servers => string.Join(", ", servers.Select(s => $"{s.Name} ({s.Id})")) + $" from role {farmRole.Role}");
+        }
+
+        public void TerminateServers(IReadOnlyCollection<Server> servers, CancellationToken cancellationToken = default)
+        {
+            if (servers.Count == 0) return;
+            var farms = servers.Select(s => s.Farm).Distinct(StringComparer.OrdinalIgnoreCase).ToList();
+            var farmRoles = servers.Select(s => ChangeIntent.FarmRoleTarget(s.Farm, s.Alias)).Distinct(StringComparer.OrdinalIgnoreCase).ToList();
+            var first = servers.First();
+            Change(cancellationToken,
+                new ChangeIntent
+                {
+                    Action = "TerminateServer",
+                    // The narrowest target that holds them all, so -Target filters find the batch.
+                    Target = servers.Count == 1 ? ChangeIntent.ServerTarget(first.Farm, first.Alias, first.Name)
+                        : farmRoles.Count == 1 ? farmRoles[0] : string.Join(",", farms),
+                    Farms = farms,
+                    Before = string.Join(", ", servers.Select(s => $"{s.Name} ({s.Id})")),
+                    After = "terminated",
+                    Description = servers.Count == 1 ? $"Terminate server {first} ({first.Id})" : $"Terminate {servers.Count} servers of {string.Join(", ", farmRoles)}",
+                },
+                () =>
+                {
+                    _inner.TerminateServers(servers, cancellationToken);
+                    return true;
+                },
+                _ => "terminated");
+        }
+
+        /// <summary>
         /// What the backend underneath offers, in a form that keeps this wrapper's promise: a
         /// capability that changes nothing is forwarded as it is; role retirement is handed out
         /// guarded and audited like every other change; any other capability is withheld, so a

@@ -12,8 +12,8 @@ namespace Rebundle.Backends
     /// (versions, names, batching, timeouts) is written once and holds on every backend.
     ///
     /// Reads return whole lists in as few calls as the backend allows (tag filters and
-    /// pagination, never one call per server). Changes act on one object and return it
-    /// as it is after the change. Failures are <see cref="Errors.TtmException"/>s.
+    /// pagination, never one call per server). Changes act on one object (or one batch of
+    /// servers) and return it as it is after the change. Failures are <see cref="Errors.TtmException"/>s.
     ///
     /// Every call takes a cancellation token (Ctrl+C): a cancelled call throws
     /// <see cref="OperationCanceledException"/> promptly, even while the backend is retrying or
@@ -72,6 +72,16 @@ namespace Rebundle.Backends
 
         /// <summary>Terminates the server.</summary>
         void TerminateServer(Server server, CancellationToken cancellationToken = default);
+
+        /// <summary>
+        /// Launches <paramref name="count"/> more servers of the farm role in as few calls as the
+        /// backend allows (the Sandbox: one state write). Returns them pending, each with its own
+        /// index and tags. A count below 1 launches nothing.
+        /// </summary>
+        IReadOnlyList<Server> LaunchServers(FarmRole farmRole, int count, CancellationToken cancellationToken = default);
+
+        /// <summary>Terminates every server given, in as few calls as the backend allows (AWS: 1,000 ids a call).</summary>
+        void TerminateServers(IReadOnlyCollection<Server> servers, CancellationToken cancellationToken = default);
 
         /// <summary>
         /// The optional capability <typeparamref name="T"/> (<see cref="IImageLookup"/>,

@@ -27,20 +27,46 @@ namespace Rebundle.Runbook
 
         public IReadOnlyList<SurplusServer> Surplus { get; init; } = Array.Empty<SurplusServer>();
 
+        /// <summary>Most replacements in flight at once (the window); 0 for a plan made without it: its largest batch.</summary>
+        public int BatchSize { get; init; }
+
         public int ServerCount => Batches.Sum(b => b.Count);
 
-        public string Description
+        /// <summary>Plans up to this many servers name each one; larger ones summarise (<see cref="FullDescription"/> names all).</summary>
+        public const int ListedInFull = 12;
+
+        /// <summary>For -WhatIf and confirmation: every server of a small plan; for a large one, counts per farm role and the first few names.</summary>
+        public string Description => ServerCount <= ListedInFull ? FullDescription : Summary;
+
+        /// <summary>Every server and surplus by name, for -Verbose.</summary>
+        public string FullDescription => Opening + ": " + string.Join(", ", Olds.Select(s => s.Name)) + SurplusText(int.MaxValue);
+
+        private IEnumerable<Server> Olds => Batches.SelectMany(b => b);
+
+        private string Opening =>
+            $"Replace {ServerCount} server(s) of farm {Farm} in {Batches.Count} batch(es) of at most {(Batches.Count == 0 ? 0 : Batches.Max(b => b.Count))}";
+
+        private string Summary
         {
             get
             {
-                var text = $"Replace {ServerCount} server(s) of farm {Farm} in {Batches.Count} batch(es) of at most {(Batches.Count == 0 ? 0 : Batches.Max(b => b.Count))}: " +
-                           string.Join(", ", Batches.SelectMany(b => b).Select(s => s.Name));
-                var uses = Surplus.Where(s => s.Replaces != null).Select(s => $"{s.Server.Name} ({s.Server.Id}) for {s.Replaces!.Name}").ToList();
-                var trims = Surplus.Where(s => s.Replaces == null).Select(s => $"{s.Server.Name} ({s.Server.Id})").ToList();
-                if (uses.Count > 0) text += "; use surplus " + string.Join(", ", uses) + " instead of launching";
-                if (trims.Count > 0) text += "; terminate surplus " + string.Join(", ", trims) + " once its farm role has its count running";
-                return text;
+                var perFarmRole = Olds.GroupBy(s => s.Alias, StringComparer.OrdinalIgnoreCase).Select(g => $"{g.Key} {g.Count()}");
+                const int first = 5;
+                return Opening + " (" + string.Join(", ", perFarmRole) + "), first " +
+                       string.Join(", ", Olds.Take(first).Select(s => s.Name)) + $" and {ServerCount - first} more" + SurplusText(first) +
+                       ". -Verbose lists every server.";
             }
+        }
+
+        private string SurplusText(int names)
+        {
+            string Named(IReadOnlyList<string> all) => string.Join(", ", all.Take(names)) + (all.Count > names ? $" and {all.Count - names} more" : "");
+            var uses = Surplus.Where(s => s.Replaces != null).Select(s => $"{s.Server.Name} ({s.Server.Id}) for {s.Replaces!.Name}").ToList();
+            var trims = Surplus.Where(s => s.Replaces == null).Select(s => $"{s.Server.Name} ({s.Server.Id})").ToList();
+            var text = "";
+            if (uses.Count > 0) text += "; use surplus " + Named(uses) + " instead of launching";
+            if (trims.Count > 0) text += "; terminate surplus " + Named(trims) + " once its farm role has its count running";
+            return text;
         }
     }
 

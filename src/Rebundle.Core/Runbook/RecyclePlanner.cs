@@ -85,6 +85,7 @@ namespace Rebundle.Runbook
                     Batches = ordered.Select((server, i) => (server, i)).GroupBy(x => x.i / batchSize)
                         .Select(b => (IReadOnlyList<Server>)b.Select(x => x.server).ToList()).ToList(),
                     Surplus = surplus,
+                    BatchSize = batchSize,
                 });
             }
             return new QueryResult<RecyclePlan>(plans, Misses());

@@ -11,8 +11,8 @@ namespace Rebundle.Runbook
     /// <summary>
     /// Runbook steps 4, 6 and 8: replace servers so they boot from their role's current image.
     /// Each replacement is launched first and the old server is terminated only once the new
-    /// one runs, so a farm role never has fewer live servers than its count. Batches run one
-    /// after another; within a batch the waits run together. A run that stops for any reason
+    /// one runs, so a farm role never has fewer live servers than its count. Up to the batch
+    /// size of replacements are in flight per farm, refilled as each finishes (RecycleWindow). A run that stops for any reason
     /// (a failed or timed-out replacement, a refused or failed backend call, Ctrl+C) terminates
     /// the replacements that are not yet serving in place of a terminated server, keeps the old
     /// servers, and touches nothing further: every farm role is left at its count.
@@ -43,99 +43,71 @@ namespace Rebundle.Runbook
         public QueryResult<RecyclePlan> Plan(IReadOnlyCollection<string> farms, IReadOnlyCollection<string>? aliases, int batchSize, IReadOnlyCollection<string>? onlyServerIds = null, CancellationToken cancellation = default) =>
             Plan(RecycleScope.Of(farms, aliases).OnlyServers(onlyServerIds), batchSize, cancellation);
 
+        /// <summary>Replaces every server of one plan; see <see cref="Execute(IReadOnlyList{RecyclePlan}, RecycleOptions, CancellationToken, Action{RecycledServer})"/>.</summary>
+        public IReadOnlyList<RecycledServer> Execute(RecyclePlan plan, TimeSpan timeout, CancellationToken cancellation, Action<RecycledServer>? replaced = null) =>
+            Execute(new[] { plan }, new RecycleOptions { Timeout = timeout }, cancellation, replaced);
+
         /// <summary>
-        /// Replaces every server of the plan, batch by batch, then terminates the plan's leftover
-        /// surplus. Returns what was replaced; throws a <see cref="RecycleStoppedException"/>
-        /// (carrying what was done) at the first failure, or the cancellation, after cleaning up.
+        /// Replaces every server of the plans, keeping up to each plan's batch size in flight per
+        /// farm, then terminates the plans' leftover surplus. Farms go one after another in the
+        /// order given, or side by side. Returns what was replaced; throws a
+        /// <see cref="RecycleStoppedException"/> (carrying everything done, in every farm) at the
+        /// first failure once what was in flight has finished, or the cancellation, after cleaning up.
         /// </summary>
-        /// <param name="replaced">Told about each server as soon as it has been replaced.</param>
-        public IReadOnlyList<RecycledServer> Execute(RecyclePlan plan, TimeSpan timeout, CancellationToken cancellation, Action<RecycledServer>? replaced = null)
+        /// <param name="replaced">Told about each server as soon as it has been replaced (on the caller's thread).</param>
+        public IReadOnlyList<RecycledServer> Execute(IReadOnlyList<RecyclePlan> plans, RecycleOptions options, CancellationToken cancellation, Action<RecycledServer>? replaced = null)
         {
-            var backend = _fleet.Backend;
-            var farmRoles = backend.GetFarmRoles(new[] { plan.Farm }, cancellation).ToDictionary(r => r.Id, StringComparer.Ordinal);
-            var spares = plan.Surplus.Where(s => s.Replaces != null).ToDictionary(s => s.Replaces!.Id, s => s.Server, StringComparer.Ordinal);
             var done = new List<RecycledServer>();
-            // Replacements launched or adopted whose old server has not been terminated yet:
-            // if the run stops, these are the surplus it would leave behind.
-            var notServing = new List<Server>();
-            var adopted = new HashSet<string>(StringComparer.Ordinal);
+            void Record(RecycledServer r)
+            {
+                done.Add(r);
+                replaced?.Invoke(r);
+            }
             try
             {
-                var batchNumber = 0;
-                foreach (var batch in plan.Batches)
-                {
-                    batchNumber++;
-                    _reporter.Progress(new ProgressReport(ProgressId, $"Recycling farm {plan.Farm}",
-                        $"Batch {batchNumber} of {plan.Batches.Count}: launching replacements for {string.Join(", ", batch.Select(s => s.Name))}",
-                        plan.ServerCount == 0 ? 0 : done.Count * 100 / plan.ServerCount));
-                    var started = backend.Clock.UtcNow;
-                    var replacements = new List<(Server old, Server replacement)>();
-                    foreach (var old in batch)
-                    {
-                        cancellation.ThrowIfCancellationRequested();
-                        if (!farmRoles.TryGetValue(old.FarmRoleId, out var farmRole))
-                            throw new TtmException(TtmErrorCode.FarmRoleNotFound,
-                                $"Server {old.Name} belongs to a farm role of {plan.Farm} that no longer exists; it was left alone.", old.Name);
-                        var isSpare = spares.TryGetValue(old.Id, out var spare);
-                        var replacement = isSpare ? spare! : backend.LaunchServer(farmRole, cancellation);
-                        // Recorded before anything else can throw (even a report, when the host stops).
-                        notServing.Add(replacement);
-                        replacements.Add((old, replacement));
-                        if (isSpare) adopted.Add(replacement.Id);
-                        _reporter.Verbose(isSpare
-                            ? $"Using surplus {replacement.Name} ({replacement.Id}), launched before an interruption, to replace {old.Name} ({old.Id})."
-                            : $"Launched {replacement.Name} ({replacement.Id}) of {plan.Farm} from role {replacement.Role} to replace {old.Name} ({old.Id}).");
-                    }
-
-                    var result = new Waiter(backend.Clock, backend.PollInterval, _reporter, backend.Capability<IPollBackoff>()?.LongestPollInterval).WaitForAll(
-                        ProgressId + 1, $"Waiting for replacements in farm {plan.Farm}", replacements.Select(r => r.replacement.Id).ToList(),
-                        ids => backend.GetServers(new ServerQuery { Ids = ids, IncludeTerminated = true }, cancellation), s => s.Id,
-                        s => s.Status == ServerStatus.Running ? WaitState.Done : s.Status == ServerStatus.Pending ? WaitState.Waiting : WaitState.Failed,
-                        timeout, cancellation);
-
-                    // Olds whose replacement runs can go; the rest stay, and broken replacements go instead (below).
-                    var running = result.Done.ToDictionary(s => s.Id);
-                    foreach (var (old, replacement) in replacements)
-                    {
-                        if (!running.TryGetValue(replacement.Id, out var now)) continue;
-                        backend.TerminateServer(old, cancellation);
-                        notServing.Remove(replacement);
-                        var record = new RecycledServer
-                        {
-                            Farm = plan.Farm, Alias = old.Alias, OldServer = old.Name, OldId = old.Id, NewServer = now.Name, NewId = now.Id,
-                            Role = now.Role, ImageId = now.ImageId, Duration = backend.Clock.UtcNow - started,
-                        };
-                        done.Add(record);
-                        replaced?.Invoke(record);
-                        _reporter.Verbose($"{now.Name} runs; terminated {old.Name} ({old.Id}).");
-                    }
-
-                    var broken = replacements.FirstOrDefault(r => !running.ContainsKey(r.replacement.Id));
-                    if (broken.replacement != null)
-                        throw Broken(plan, broken.old, broken.replacement, result.TimedOut.Contains(broken.replacement.Id), timeout);
-                }
-
-                // Every old in the plan now has a running replacement: the count is met, so the rest of the surplus can go.
-                TerminateSurplus(plan.Farm, farmRoles, plan.Surplus.Where(s => s.Replaces == null).Select(s => s.Server), countRunningOnly: true, "surplus", _reporter);
+                if (options.SideBySide) Run(plans, options, cancellation, Record);
+                else foreach (var plan in plans) Run(new[] { plan }, options, cancellation, Record);
             }
-            catch (Exception stop)
+            catch (RecycleStoppedException stopped)
             {
-                var leftovers = notServing
-                    .Concat(plan.Surplus.Where(s => !adopted.Contains(s.Server.Id)).Select(s => s.Server));
-                TerminateQuietly(plan.Farm, farmRoles, leftovers);
-                if (stop is TtmException cause && !(stop is RecycleStoppedException)) throw new RecycleStoppedException(done, cause);
-                throw;
+                throw new RecycleStoppedException(done, (TtmException)stopped.InnerException!);
             }
-
-            _reporter.Progress(new ProgressReport(ProgressId, $"Recycling farm {plan.Farm}", "Done", 100, Completed: true));
             return done;
         }
 
-        private static TtmException Broken(RecyclePlan plan, Server old, Server replacement, bool timedOut, TimeSpan timeout) => new TtmException(
+        private void Run(IReadOnlyList<RecyclePlan> plans, RecycleOptions options, CancellationToken cancellation, Action<RecycledServer> replaced)
+        {
+            if (plans.Count == 0) return;
+            var backend = _fleet.Backend;
+            var byFarm = backend.GetFarmRoles(plans.Select(p => p.Farm).ToList(), cancellation);
+            var farms = plans.Select(p => new FarmRecycle(p, byFarm.Where(r => string.Equals(r.Farm, p.Farm, StringComparison.OrdinalIgnoreCase))
+                .ToDictionary(r => r.Id, StringComparer.Ordinal))).ToList();
+            try
+            {
+                new RecycleWindow(backend, _reporter, options, cancellation, replaced).Run(farms);
+                // Every old in the plans now has a running replacement: the counts are met, so the rest of the surplus can go.
+                foreach (var farm in farms)
+                    TerminateSurplus(farm.Farm, farm.FarmRoles, farm.Plan.Surplus.Where(s => s.Replaces == null).Select(s => s.Server), countRunningOnly: true, "surplus", _reporter);
+            }
+            catch (Exception stop)
+            {
+                foreach (var farm in farms)
+                    TerminateQuietly(farm.Farm, farm.FarmRoles, farm.NotServing.Concat(farm.Plan.Surplus.Where(s => !farm.Adopted.Contains(s.Server.Id)).Select(s => s.Server)));
+                if (stop is TtmException cause && !(stop is RecycleStoppedException)) throw new RecycleStoppedException(Array.Empty<RecycledServer>(), cause);
+                throw;
+            }
+            foreach (var farm in farms)
+            {
+                _reporter.Progress(new ProgressReport(ProgressId + 1 + farms.IndexOf(farm) * 2, $"Waiting for replacements in farm {farm.Farm}", "Done", 100, Completed: true));
+                _reporter.Progress(new ProgressReport(ProgressId + farms.IndexOf(farm) * 2, $"Recycling farm {farm.Farm}", "Done", 100, Completed: true));
+            }
+        }
+
+        internal static TtmException Broken(string farm, Server old, Server replacement, bool timedOut, TimeSpan timeout) => new TtmException(
             timedOut ? TtmErrorCode.ReplacementTimeout : TtmErrorCode.ReplacementFailed,
             timedOut
-                ? $"Replacement {replacement.Name} ({replacement.Id}) for server {old.Name} of farm {plan.Farm} was not running within {timeout}. The recycle stopped; {old.Name} was kept and the replacement terminated. Raise -Timeout or look at the role's image, then run Invoke-TtmRecycle again."
-                : $"Replacement {replacement.Name} ({replacement.Id}) for server {old.Name} of farm {plan.Farm} failed to boot. The recycle stopped; {old.Name} was kept. Check role {replacement.Role} and its image, then run Invoke-TtmRecycle again.",
+                ? $"Replacement {replacement.Name} ({replacement.Id}) for server {old.Name} of farm {farm} was not running within {timeout}. The recycle stopped; {old.Name} was kept and the replacement terminated. Raise -Timeout or look at the role's image, then run Invoke-TtmRecycle again."
+                : $"Replacement {replacement.Name} ({replacement.Id}) for server {old.Name} of farm {farm} failed to boot. The recycle stopped; {old.Name} was kept. Check role {replacement.Role} and its image, then run Invoke-TtmRecycle again.",
             old.Name);
 
         // A stop must not hide its cause, and nothing may cut the cleanup short: what it has to say
@@ -180,10 +152,11 @@ namespace Rebundle.Runbook
                         continue;
                     }
                 }
-                _fleet.Backend.TerminateServer(server);
                 terminated.Add(server.Id);
-                reporter.Verbose($"Terminated {what} {server.Name} ({server.Id}) of farm {farm}.");
             }
+            var going = candidates.Where(c => terminated.Contains(c.Id)).ToList();
+            _fleet.Backend.TerminateServers(going);
+            foreach (var server in going) reporter.Verbose($"Terminated {what} {server.Name} ({server.Id}) of farm {farm}.");
         }
     }
 

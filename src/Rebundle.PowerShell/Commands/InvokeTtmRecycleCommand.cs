@@ -57,13 +57,21 @@ namespace Rebundle.PowerShell.Commands
         [ValidateRange(1, 1000)]
         public int BatchSize { get; set; } = 1;
 
-        /// <summary>How long each batch may take to run its replacements.</summary>
+        /// <summary>How long each replacement may take to run, from its launch.</summary>
         [Parameter]
         [ValidateTimeSpanRange("0:00:01", "7.00:00:00")]
         public TimeSpan Timeout { get; set; } = TimeSpan.FromMinutes(15);
 
         [Parameter]
         public SwitchParameter Force { get; set; }
+
+        /// <summary>Recycle the farms at the same time, each with its own window, instead of one after another in the order typed.</summary>
+        [Parameter]
+        public SwitchParameter SideBySide { get; set; }
+
+        /// <summary>The old lockstep batches (each waits for its slowest), kept to measure against (build.ps1 bench).</summary>
+        [Parameter(DontShow = true)]
+        public SwitchParameter Lockstep { get; set; }
 
         protected override void Process()
         {
@@ -93,19 +101,29 @@ namespace Rebundle.PowerShell.Commands
                 : Fleet.Leases.AcquireFarms(farms, $"Invoke-TtmRecycle {string.Join(", ", farms)}", breakExpired: Force);
             var plans = service.Plan(_scope, BatchSize, Cancellation);
             foreach (var miss in plans.Misses) WriteTtmError(miss);
-            foreach (var plan in plans.Items)
+            var options = new RecycleOptions { Timeout = Timeout, SideBySide = SideBySide, Lockstep = Lockstep };
+            if (SideBySide)
             {
-                if (!ShouldChange("farm " + plan.Farm, plan.Description, new[] { plan.Farm }, Force)) continue;
-                try
-                {
-                    foreach (var recycled in service.Execute(plan, Timeout, Cancellation)) WriteObject(recycled);
-                }
-                catch (RecycleStoppedException stopped)
-                {
-                    foreach (var recycled in stopped.Completed) WriteObject(recycled);
-                    throw;
-                }
+                // Every farm is approved before any starts: they run together.
+                var approved = plans.Items.Where(Approve).ToList();
+                Execute(service, approved, options);
+                return;
             }
+            foreach (var plan in plans.Items)
+                if (Approve(plan)) Execute(service, new[] { plan }, options);
+        }
+
+        private bool Approve(RecyclePlan plan)
+        {
+            WriteVerbose(plan.FullDescription);
+            return ShouldChange("farm " + plan.Farm, plan.Description, new[] { plan.Farm }, Force);
+        }
+
+        // Each replaced server is written as soon as it runs, whichever farm it is in.
+        private void Execute(RecycleService service, System.Collections.Generic.IReadOnlyList<RecyclePlan> plans, RecycleOptions options)
+        {
+            if (plans.Count == 0) return;
+            service.Execute(plans, options, Cancellation, WriteObject);
         }
     }
 }

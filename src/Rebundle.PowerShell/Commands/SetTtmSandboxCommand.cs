@@ -18,6 +18,15 @@ namespace Rebundle.PowerShell.Commands
         [ValidateTimeSpanRange("0:00:00", "1.00:00:00")]
         public TimeSpan? BootDelay { get; set; }
 
+        /// <summary>Boots vary: each takes -BootDelay plus up to this much more, drawn from -BootSeed's sequence.</summary>
+        [Parameter]
+        [ValidateTimeSpanRange("0:00:00", "1.00:00:00")]
+        public TimeSpan? BootSpread { get; set; }
+
+        /// <summary>The seed of the boot spread; setting it (again) starts its sequence over, so runs repeat.</summary>
+        [Parameter]
+        public int? BootSeed { get; set; }
+
         [Parameter]
         [ValidateTimeSpanRange("0:00:00", "1.00:00:00")]
         public TimeSpan? ImageDelay { get; set; }
@@ -41,6 +50,10 @@ namespace Rebundle.PowerShell.Commands
         [AllowEmptyCollection]
         public string[]? FailImage { get; set; }
 
+        /// <summary>Farm roles to grow, "Farm/Alias" = count: e.g. @{ 'Production/RailsAppServer' = 400 }. New servers run at once.</summary>
+        [Parameter]
+        public System.Collections.Hashtable? Scale { get; set; }
+
         protected override void End()
         {
             var sandbox = Fleet.Backend.Capability<ISandboxControl>();
@@ -51,12 +64,23 @@ namespace Rebundle.PowerShell.Commands
             sandbox.Simulate(options =>
             {
                 if (BootDelay != null) options.BootDelay = BootDelay.Value;
+                if (BootSpread != null) options.BootSpread = BootSpread.Value;
+                if (BootSeed != null) options.BootSeed = BootSeed.Value;
                 if (ImageDelay != null) options.ImageDelay = ImageDelay.Value;
                 if (RespawnDelay != null) options.RespawnDelay = RespawnDelay.Value;
                 Replace(options.FailBoot, FailBoot);
                 Replace(options.NeverBoot, NeverBoot);
                 Replace(options.FailImage, FailImage);
             });
+            foreach (System.Collections.DictionaryEntry entry in Scale ?? new System.Collections.Hashtable())
+            {
+                var key = entry.Key?.ToString() ?? "";
+                var slash = key.IndexOf('/');
+                if (slash < 1 || !int.TryParse(entry.Value?.ToString(), out var count) || count < 1 || count > 5000)
+                    throw new TtmException(TtmErrorCode.InvalidArgument,
+                        $"-Scale takes 'Farm/Alias' = count (1 to 5000), e.g. @{{ 'Production/RailsAppServer' = 400 }}; got '{key}' = '{entry.Value}'.", key);
+                sandbox.Scale(key.Substring(0, slash), key.Substring(slash + 1), count);
+            }
         }
 
         private static void Replace(System.Collections.Generic.IList<string> list, string[]? with)
