@@ -53,7 +53,10 @@ namespace Rebundle.Runbook
 
                 var nearest = flying.SelectMany(f => f.Flying).Min(f => f.Since) + _options.Timeout - clock.UtcNow;
                 clock.Sleep(nearest <= TimeSpan.Zero ? TimeSpan.Zero : nearest < interval ? nearest : interval, _cancellation);
-                var seen = _backend.GetServers(new ServerQuery { Farms = flying.Select(f => f.Farm).ToList(), IncludeTerminated = true }, _cancellation)
+                // One read of the replacements in flight, by id: on AWS one filtered, paged call, on
+                // Scalr one answer per server rather than a re-read of the farms.
+                var ids = flying.SelectMany(f => f.Flying).Select(f => f.Replacement.Id).ToList();
+                var seen = _backend.GetServers(new ServerQuery { Ids = ids, IncludeTerminated = true }, _cancellation)
                     .GroupBy(s => s.Id, StringComparer.Ordinal).ToDictionary(g => g.Key, g => g.First(), StringComparer.Ordinal);
                 var before = flying.Sum(f => f.Flying.Count);
                 foreach (var farm in flying) Settle(farm, seen, clock.UtcNow);
