@@ -14,6 +14,9 @@ namespace Rebundle.Scalr
     {
         private const int ParallelRoleReads = 4;
 
+        /// <summary>Above this many images, one image list (its pages) is cheaper than a filtered read per image.</summary>
+        private const int FilteredImageReads = 2;
+
         public IReadOnlyList<Role> GetRoles(CancellationToken cancellationToken = default)
         {
             var roles = ListRoles(cancellationToken);
@@ -47,10 +50,20 @@ namespace Rebundle.Scalr
                 foreach (var image in _ec2.Describe(group.Key, group.Select(p => p.Key).ToList(), cancellationToken))
                     found[image.Id] = image;
             }
-            // The rest one filtered read each (a poll reads what it waits for, not every image).
-            foreach (var id in wanted.Where(id => !found.ContainsKey(id)).ToList())
+            // The rest one filtered read each (a poll reads what it waits for, not every image);
+            // more than a few, the image list once (its pages), as GetRoles reads it.
+            var rest = wanted.Where(id => !found.ContainsKey(id)).ToList();
+            if (rest.Count > FilteredImageReads)
             {
-                if (RegisteredImage(id, cancellationToken) is { } registered) found[id] = FromScalr(registered);
+                foreach (var registered in ListImages(cancellationToken).Where(i => rest.Contains(i.CloudImageId, StringComparer.Ordinal)))
+                    if (!found.ContainsKey(registered.CloudImageId)) found[registered.CloudImageId] = FromScalr(registered);
+            }
+            else
+            {
+                foreach (var id in rest)
+                {
+                    if (RegisteredImage(id, cancellationToken) is { } registered) found[id] = FromScalr(registered);
+                }
             }
 
             // Anything else is asked of EC2 in the configured region, when there is one.
