@@ -14,9 +14,6 @@ namespace Rebundle.Scalr
     {
         private const int ParallelRoleReads = 4;
 
-        /// <summary>Above this many images, one image list (its pages) is cheaper than a filtered read per image.</summary>
-        private const int FilteredImageReads = 2;
-
         public IReadOnlyList<Role> GetRoles(CancellationToken cancellationToken = default)
         {
             var roles = ListRoles(cancellationToken);
@@ -50,10 +47,10 @@ namespace Rebundle.Scalr
                 foreach (var image in _ec2.Describe(group.Key, group.Select(p => p.Key).ToList(), cancellationToken))
                     found[image.Id] = image;
             }
-            // The rest one filtered read each (a poll reads what it waits for, not every image);
-            // more than a few, the image list once (its pages), as GetRoles reads it.
+            // The rest one filtered read each (a poll reads what it waits for, not every image),
+            // except while lists are shared (the fleet report): then the image list GetRoles read.
             var rest = wanted.Where(id => !found.ContainsKey(id)).ToList();
-            if (rest.Count > FilteredImageReads)
+            if (_client.IsSharingLists)
             {
                 foreach (var registered in ListImages(cancellationToken).Where(i => rest.Contains(i.CloudImageId, StringComparer.Ordinal)))
                     if (!found.ContainsKey(registered.CloudImageId)) found[registered.CloudImageId] = FromScalr(registered);

@@ -88,6 +88,12 @@ namespace Rebundle.Scalr
             return new SharedListsScope(this);
         }
 
+        /// <summary>Whether a <see cref="ShareLists"/> scope is open: a list read now is read once for the scope.</summary>
+        public bool IsSharingLists
+        {
+            get { lock (_sharedGate) return _sharing > 0; }
+        }
+
         private void EndSharing()
         {
             lock (_sharedGate)
