@@ -47,10 +47,20 @@ namespace Rebundle.Scalr
                 foreach (var image in _ec2.Describe(group.Key, group.Select(p => p.Key).ToList(), cancellationToken))
                     found[image.Id] = image;
             }
-            // The rest one filtered read each (a poll reads what it waits for, not every image).
-            foreach (var id in wanted.Where(id => !found.ContainsKey(id)).ToList())
+            // The rest one filtered read each (a poll reads what it waits for, not every image),
+            // except while lists are shared (the fleet report): then the image list GetRoles read.
+            var rest = wanted.Where(id => !found.ContainsKey(id)).ToList();
+            if (_client.IsSharingLists)
             {
-                if (RegisteredImage(id, cancellationToken) is { } registered) found[id] = FromScalr(registered);
+                foreach (var registered in ListImages(cancellationToken).Where(i => rest.Contains(i.CloudImageId, StringComparer.Ordinal)))
+                    if (!found.ContainsKey(registered.CloudImageId)) found[registered.CloudImageId] = FromScalr(registered);
+            }
+            else
+            {
+                foreach (var id in rest)
+                {
+                    if (RegisteredImage(id, cancellationToken) is { } registered) found[id] = FromScalr(registered);
+                }
             }
 
             // Anything else is asked of EC2 in the configured region, when there is one.

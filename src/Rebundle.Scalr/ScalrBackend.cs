@@ -15,7 +15,7 @@ namespace Rebundle.Scalr
     /// Snapshots are EC2 CreateImage of the server's instance, registered in Scalr once
     /// available. Reads use list routes with pagination; see docs/scalr.md for each route.
     /// </summary>
-    public sealed partial class ScalrBackend : IFleetBackend, ISshReachableServers, IPollBackoff
+    public sealed partial class ScalrBackend : IFleetBackend, ISshReachableServers, IPollBackoff, ISharedListReads
     {
         /// <summary>Above this many farm roles, one environment-wide server list is cheaper than one list per farm role.</summary>
         private const int PerFarmRoleServerLists = 2;
@@ -232,7 +232,10 @@ namespace Rebundle.Scalr
             foreach (var server in servers) TerminateServer(server, cancellationToken);
         }
 
-        /// <summary>SSH-reachable servers and poll backoff only: Scalr has no image lookup by name nor role retirement here.</summary>
+        /// <summary>The fleet report reads farms, farm roles and roles once, not again under servers (each a list of pages).</summary>
+        public IDisposable ReadEachListOnce() => _client.ShareLists();
+
+        /// <summary>SSH-reachable servers, poll backoff and shared list reads only: Scalr has no image lookup by name nor role retirement here.</summary>
         public T? Capability<T>() where T : class => this as T;
 
         public void Dispose()

@@ -31,6 +31,10 @@ namespace Rebundle.Scalr
         private readonly HttpClient _http;
         private readonly string _root;
         private readonly Random _jitter;
+        private readonly object _sharedGate = new object();
+        /// <summary>Lists already read, by path and query, while a <see cref="ShareLists"/> scope is open; else null.</summary>
+        private Dictionary<string, IReadOnlyList<JsonElement>>? _shared;
+        private int _sharing;
 
         public ScalrClient(ScalrConnectionOptions options, IClock? clock = null, HttpMessageHandler? handler = null, Random? jitter = null)
         {
@@ -58,9 +62,63 @@ namespace Rebundle.Scalr
         /// <summary>Every item of a list route, page after page until <c>pagination.next</c> is null.</summary>
         public IReadOnlyList<JsonElement> List(string route, IEnumerable<KeyValuePair<string, string>>? query = null, CancellationToken cancellation = default)
         {
+            var first = PathAndQuery(route, query);
+            lock (_sharedGate)
+            {
+                if (_shared != null && _shared.TryGetValue(first, out var known)) return known;
+            }
+            var items = ReadAllPages(route, first, cancellation);
+            lock (_sharedGate)
+            {
+                if (_shared != null) _shared[first] = items;
+            }
+            return items;
+        }
+
+        /// <summary>
+        /// Until the result is disposed, a list read twice is read once (<see cref="List"/>
+        /// answers later reads from the first): the backend's <c>ISharedListReads</c>.
+        /// </summary>
+        public IDisposable ShareLists()
+        {
+            lock (_sharedGate)
+            {
+                if (_sharing++ == 0) _shared = new Dictionary<string, IReadOnlyList<JsonElement>>(StringComparer.Ordinal);
+            }
+            return new SharedListsScope(this);
+        }
+
+        /// <summary>Whether a <see cref="ShareLists"/> scope is open: a list read now is read once for the scope.</summary>
+        public bool IsSharingLists
+        {
+            get { lock (_sharedGate) return _sharing > 0; }
+        }
+
+        private void EndSharing()
+        {
+            lock (_sharedGate)
+            {
+                if (--_sharing == 0) _shared = null;
+            }
+        }
+
+        private sealed class SharedListsScope : IDisposable
+        {
+            private ScalrClient? _client;
+
+            public SharedListsScope(ScalrClient client) => _client = client;
+
+            public void Dispose()
+            {
+                Interlocked.Exchange(ref _client, null)?.EndSharing();
+            }
+        }
+
+        private IReadOnlyList<JsonElement> ReadAllPages(string route, string first, CancellationToken cancellation)
+        {
             var items = new List<JsonElement>();
             var seen = new HashSet<string>(StringComparer.Ordinal);
-            string? next = PathAndQuery(route, query);
+            string? next = first;
             while (next != null)
             {
                 if (!seen.Add(next) || seen.Count > MaxPages)

@@ -35,17 +35,27 @@ internal sealed class CountingBackend : IFleetBackend
     /// <summary>How many whole-list reads (farms, farm roles, roles) were made.</summary>
     public int ListReads { get; private set; }
 
-    public IReadOnlyList<Farm> GetFarms(CancellationToken cancellationToken = default) { ListReads++; return _inner.GetFarms(cancellationToken); }
-    public IReadOnlyList<FarmRole> GetFarmRoles(IReadOnlyCollection<string>? farms = null, CancellationToken cancellationToken = default) { ListReads++; return _inner.GetFarmRoles(farms, cancellationToken); }
-    public IReadOnlyList<Role> GetRoles(CancellationToken cancellationToken = default) { ListReads++; return _inner.GetRoles(cancellationToken); }
+    /// <summary>Every read, one line each with what it asked for (the Sandbox's "request log").</summary>
+    public List<string> Reads { get; } = new();
+
+    public IReadOnlyList<Farm> GetFarms(CancellationToken cancellationToken = default) { ListReads++; Reads.Add("GetFarms"); return _inner.GetFarms(cancellationToken); }
+    public IReadOnlyList<FarmRole> GetFarmRoles(IReadOnlyCollection<string>? farms = null, CancellationToken cancellationToken = default) { ListReads++; Reads.Add("GetFarmRoles " + Joined(farms)); return _inner.GetFarmRoles(farms, cancellationToken); }
+    public IReadOnlyList<Role> GetRoles(CancellationToken cancellationToken = default) { ListReads++; Reads.Add("GetRoles"); return _inner.GetRoles(cancellationToken); }
 
     public IReadOnlyList<Server> GetServers(ServerQuery query, CancellationToken cancellationToken = default)
     {
         if (query.Ids != null || query.IncludeTerminated) OnPoll?.Invoke();
+        Reads.Add($"GetServers farms={Joined(query.Farms)} aliases={Joined(query.Aliases)} ids={Joined(query.Ids)} statuses={Joined(query.Statuses?.Select(s => s.ToString()).ToList())} terminated={query.IncludeTerminated}");
         return _inner.GetServers(query, cancellationToken);
     }
 
-    public IReadOnlyList<Image> GetImages(IReadOnlyCollection<string> imageIds, CancellationToken cancellationToken = default) => _inner.GetImages(imageIds, cancellationToken);
+    public IReadOnlyList<Image> GetImages(IReadOnlyCollection<string> imageIds, CancellationToken cancellationToken = default)
+    {
+        Reads.Add("GetImages " + Joined(imageIds));
+        return _inner.GetImages(imageIds, cancellationToken);
+    }
+
+    private static string Joined(IEnumerable<string>? values) => values == null ? "*" : string.Join(",", values.OrderBy(v => v, StringComparer.Ordinal));
     public Image CreateImage(Server source, string imageName, bool noReboot = false, CancellationToken cancellationToken = default) => _inner.CreateImage(source, imageName, noReboot, cancellationToken);
     public Role CreateRole(string roleName, Role template, string imageId, string? runId = null, CancellationToken cancellationToken = default) => _inner.CreateRole(roleName, template, imageId, runId, cancellationToken);
     public Role SetRoleImage(Role role, string imageId, CancellationToken cancellationToken = default) => _inner.SetRoleImage(role, imageId, cancellationToken);

@@ -78,11 +78,11 @@ public sealed partial class Ec2Fleet
 
     // ---- What tests and the seed set up (not logged: these are not requests) ----------------
 
-    public Ec2Image AddImage(string name, bool available = true, IEnumerable<KeyValuePair<string, string>>? tags = null)
+    public Ec2Image AddImage(string name, bool available = true, IEnumerable<KeyValuePair<string, string>>? tags = null, DateTimeOffset? createdAt = null)
     {
         lock (_gate)
         {
-            var image = new Ec2Image { Id = NewId("ami"), Name = name, CreatedAt = Now, ReadyAt = available ? Now : Now + Settings.ImageTime, SnapshotId = NewSnapshot() };
+            var image = new Ec2Image { Id = NewId("ami"), Name = name, CreatedAt = createdAt ?? Now, ReadyAt = available ? Now : Now + Settings.ImageTime, SnapshotId = NewSnapshot() };
             image.Tags.Set(tags ?? Array.Empty<KeyValuePair<string, string>>());
             _images.Add(image);
             return image;

@@ -15,10 +15,11 @@ public static class RunbookSeed
     {
         var seed = RunbookFleet.Default;
         var images = new Dictionary<string, string>();
+        var longAgo = fleet.Settings.Now() - RunbookFleet.Age; // as the Sandbox seeds: images made a month ago
         var roleTemplates = new Dictionary<string, Ec2LaunchTemplate>();
         foreach (var role in seed.Roles)
         {
-            if (!images.TryGetValue(role.Image, out var imageId)) imageId = images[role.Image] = fleet.AddImage(role.Image).Id;
+            if (!images.TryGetValue(role.Image, out var imageId)) imageId = images[role.Image] = fleet.AddImage(role.Image, createdAt: longAgo).Id;
             roleTemplates[role.Name] = fleet.AddLaunchTemplate("role/" + role.Name, RoleData(imageId), Tags(("ttm:kind", "role"), ("ttm:role", role.Name)));
         }
 

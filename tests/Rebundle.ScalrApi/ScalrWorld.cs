@@ -55,6 +55,8 @@ public sealed class ServerRecord
     public DateTimeOffset? TerminateRequested { get; set; }
     /// <summary>Its launch fails (fault injection): Scalr has no "failed" status; the server ends terminated without ever running.</summary>
     public bool WillFail { get; init; }
+    /// <summary>It never comes up (fault injection): it stays pending until terminated.</summary>
+    public bool NeverBoots { get; init; }
 }
 
 /// <summary>
@@ -80,6 +82,9 @@ public sealed class ScalrWorld
     /// <summary>Launches still to fail (fault injection).</summary>
     public int FailingLaunches { get; set; }
 
+    /// <summary>Launches still to stall (fault injection): those servers stay pending for ever.</summary>
+    public int StallingLaunches { get; set; }
+
     /// <summary>The EC2 endpoint that owns the instances, or null to make instance ids up.</summary>
     public Ec2Link? Ec2 { get; set; }
 
@@ -92,11 +97,12 @@ public sealed class ScalrWorld
         var now = Now;
         if (server.TerminateRequested is { } asked)
             return now >= asked + _options.TerminateDelay ? "terminated" : "pending_terminate";
+        if (server.NeverBoots) return "pending";
         if (now >= server.Launched + _options.BootDelay) return server.WillFail ? "terminated" : "running";
         return now >= server.Launched + _options.BootDelay / 2 ? "initializing" : "pending";
     }
 
-    public ImageRecord AddImage(string name, string? cloudImageId = null, string? location = null, string osId = "ubuntu-14-04")
+    public ImageRecord AddImage(string name, string? cloudImageId = null, string? location = null, string osId = "ubuntu-14-04", DateTimeOffset? added = null)
     {
         var n = _nextImage++;
         var image = new ImageRecord
@@ -106,7 +112,7 @@ public sealed class ScalrWorld
             CloudImageId = cloudImageId ?? $"ami-{n + 0x5ca1ab1e0000L:x17}",
             CloudLocation = location ?? _options.Region,
             OsId = osId,
-            Added = Now,
+            Added = added ?? Now,
         };
         Images.Add(image);
         return image;
@@ -136,6 +142,8 @@ public sealed class ScalrWorld
         var index = Enumerable.Range(1, taken.Count + 1).First(i => !taken.Contains(i));
         var willFail = FailingLaunches > 0;
         if (willFail) FailingLaunches--;
+        var neverBoots = !willFail && StallingLaunches > 0;
+        if (neverBoots) StallingLaunches--;
         var farm = Farms.First(f => f.Id == farmRole.FarmId);
         var instanceId = existingInstance
             ?? Ec2?.Run(image?.CloudImageId ?? "", farm.Name, farmRole.Alias, role.Name, index)
@@ -150,6 +158,7 @@ public sealed class ScalrWorld
             ImageId = image?.Id ?? "",
             Launched = at ?? Now,
             WillFail = willFail,
+            NeverBoots = neverBoots,
         };
         Servers.Add(server);
         return server;
@@ -171,7 +180,7 @@ public sealed class ScalrWorld
         foreach (var role in seed.Roles)
         {
             if (!images.TryGetValue(role.Image, out var image))
-                image = images[role.Image] = AddImage(role.Image, amis.TryGetValue(role.Image, out var ami) ? ami : null);
+                image = images[role.Image] = AddImage(role.Image, amis.TryGetValue(role.Image, out var ami) ? ami : null, added: longAgo);
             roles[role.Name] = AddRole(role.Name, image, longAgo);
         }
 

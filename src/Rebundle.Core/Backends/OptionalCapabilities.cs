@@ -51,4 +51,17 @@ namespace Rebundle.Backends
     {
         TimeSpan LongestPollInterval { get; }
     }
+
+    /// <summary>
+    /// A backend whose reads read some lists again (Scalr: servers are matched to farm roles,
+    /// farm roles to roles, by reading those lists). Inside <see cref="ReadEachListOnce"/>, each
+    /// list is read at most once and later reads get that answer, so a caller that reads the
+    /// whole fleet for one view (the fleet report) costs each list's pages once. Only for reads
+    /// close together: the view is as old as the scope.
+    /// </summary>
+    public interface ISharedListReads : IUnauditedCapability
+    {
+        /// <summary>Starts the scope; disposing it ends it (scopes may nest).</summary>
+        IDisposable ReadEachListOnce();
+    }
 }

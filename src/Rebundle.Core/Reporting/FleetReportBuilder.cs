@@ -24,6 +24,8 @@ namespace Rebundle.Reporting
         public FleetReport Build(IReadOnlyList<UndoNeeds>? undo = null)
         {
             var backend = _fleet.Backend;
+            // One view: where a backend's reads share lists (Scalr's servers read farm roles), read each once.
+            using var shared = backend.Capability<ISharedListReads>()?.ReadEachListOnce();
             var farmRoles = backend.GetFarmRoles();
             var catalog = new RoleCatalog(backend.GetRoles());
             var servers = backend.GetServers(ServerQuery.All)
