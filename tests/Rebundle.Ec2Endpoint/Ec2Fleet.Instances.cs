@@ -45,12 +45,12 @@ public sealed partial class Ec2Fleet
         var now = Now;
         var matching = _instances
             .Where(i => ids.Count == 0 || ids.Contains(i.Id))
-            .Where(i => r.Bool("IncludeAllInstances") || i.StateAt(now, Settings.ShutdownTime).Name == "running")
+            .Where(i => r.Bool("IncludeAllInstances") || (i.StateAt(now, Settings.ShutdownTime).Name == "running" && i.StatusReportedAt(now, Settings.StatusReportDelay)))
             .Where(i => Passes(filters, name => name switch
             {
                 "instance-id" => new[] { i.Id },
                 "instance-state-name" => new[] { i.StateAt(now, Settings.ShutdownTime).Name },
-                "instance-status.status" or "system-status.status" => new[] { i.StatusChecksAt(now, Settings.StatusCheckTime, Settings.RebootTime) },
+                "instance-status.status" or "system-status.status" => new[] { Checks(i, now) },
                 _ => null,
             }, "instance status"))
             .ToList();
@@ -58,9 +58,9 @@ public sealed partial class Ec2Fleet
         return Response("DescribeInstanceStatus", Items("instanceStatusSet", page.Select(i =>
         {
             var state = i.StateAt(now, Settings.ShutdownTime);
-            var checks = state.Name == "running" ? i.StatusChecksAt(now, Settings.StatusCheckTime, Settings.RebootTime) : "not-applicable";
+            var checks = state.Name == "running" ? Checks(i, now) : "not-applicable";
             XElement Summary(string name) => E(name, E("status", checks),
-                Items("details", new object?[] { E("item", E("name", "reachability"), E("status", checks == "ok" ? "passed" : checks == "impaired" ? "failed" : "initializing")) }));
+                Items("details", new object?[] { E("item", E("name", "reachability"), E("status", checks switch { "ok" => "passed", "impaired" => "failed", "insufficient-data" => "insufficient-data", _ => "initializing" })) }));
             return (object?)E("item",
                 E("instanceId", i.Id),
                 E("availabilityZone", Settings.Region + "a"),
@@ -69,6 +69,9 @@ public sealed partial class Ec2Fleet
                 Summary("instanceStatus"));
         })), Leaf("nextToken", next));
     }
+
+    private string Checks(Ec2Instance instance, DateTimeOffset now) =>
+        instance.StatusChecksAt(now, Settings.StatusCheckTime, Settings.RebootTime, Settings.InsufficientDataTime);
 
     private IEnumerable<string>? InstanceValues(Ec2Instance instance, string filter, DateTimeOffset now) => filter switch
     {

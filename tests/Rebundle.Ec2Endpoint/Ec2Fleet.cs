@@ -105,7 +105,8 @@ public sealed partial class Ec2Fleet
     {
         lock (_gate)
         {
-            var instance = NewInstance(imageId, "t3.small", null, launchTemplateId, "1", null, NewId("r"), running ? Now : Now + Settings.BootTime, null);
+            // A seeded running instance has been up for a day: its status checks passed long ago.
+            var instance = NewInstance(imageId, "t3.small", null, launchTemplateId, "1", null, NewId("r"), running ? Now - TimeSpan.FromDays(1) : Now + Settings.BootTime, null);
             instance.Tags.Set(tags);
             _instances.Add(instance);
             return instance;

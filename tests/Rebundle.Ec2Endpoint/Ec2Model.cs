@@ -67,17 +67,24 @@ public sealed class Ec2Instance
 
     /// <summary>
     /// The instance and system status checks of a running instance: "initializing" for
-    /// <paramref name="checkTime"/> after it starts running, then "ok" (or "impaired"). A reboot
-    /// takes them back to "initializing" for <paramref name="rebootTime"/> plus the check time;
-    /// the instance state stays "running" throughout, as on EC2.
+    /// <paramref name="checkTime"/> after it starts running, then "insufficient-data" for
+    /// <paramref name="insufficientData"/>, then "ok" (or "impaired"). A reboot takes them back
+    /// through the same steps after <paramref name="rebootTime"/>; the instance state stays
+    /// "running" throughout, as on EC2.
     /// </summary>
-    public string StatusChecksAt(DateTimeOffset now, TimeSpan checkTime, TimeSpan rebootTime = default)
+    public string StatusChecksAt(DateTimeOffset now, TimeSpan checkTime, TimeSpan rebootTime = default, TimeSpan insufficientData = default)
     {
         if (Impaired) return RunningAt is { } booted && now < booted + checkTime ? "initializing" : "impaired";
-        if (RunningAt is { } running && now < running + checkTime) return "initializing";
-        if (RebootedAt is { } rebooted && now >= rebooted && now < rebooted + rebootTime + checkTime) return "initializing";
+        string? Since(DateTimeOffset start) =>
+            now < start ? null : now < start + checkTime ? "initializing" : now < start + checkTime + insufficientData ? "insufficient-data" : null;
+        if (RunningAt is { } running && Since(running) is { } afterBoot) return afterBoot;
+        if (RebootedAt is { } rebooted && Since(rebooted + rebootTime) is { } afterReboot) return afterReboot;
+        if (RebootedAt is { } down && now >= down && now < down + rebootTime) return "initializing";
         return "ok";
     }
+
+    /// <summary>Whether DescribeInstanceStatus reports it yet: EC2 leaves a new instance out for a while after it runs.</summary>
+    public bool StatusReportedAt(DateTimeOffset now, TimeSpan delay) => RunningAt is { } running && now >= running + delay;
 
     public (string Name, int Code, string? ReasonCode, string? ReasonMessage) StateAt(DateTimeOffset now, TimeSpan shutdownTime)
     {

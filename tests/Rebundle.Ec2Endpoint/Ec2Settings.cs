@@ -45,6 +45,18 @@ public sealed class Ec2Settings
     /// <summary>How long a running instance's status checks stay "initializing" before they pass.</summary>
     public TimeSpan StatusCheckTime { get; set; } = TimeSpan.Zero;
 
+    /// <summary>
+    /// How long after an instance starts running DescribeInstanceStatus leaves it out, as EC2
+    /// reports checks late. Zero (the default) reports them at once.
+    /// </summary>
+    public TimeSpan StatusReportDelay { get; set; } = TimeSpan.Zero;
+
+    /// <summary>
+    /// How long the checks read "insufficient-data" after "initializing" and before "ok", as EC2
+    /// sometimes reports them. Zero (the default) goes straight to "ok".
+    /// </summary>
+    public TimeSpan InsufficientDataTime { get; set; } = TimeSpan.Zero;
+
     /// <summary>False to answer DescribeInstanceStatus with InvalidAction, like an endpoint that does not report checks.</summary>
     public bool ReportsStatusChecks { get; set; } = true;
 
