@@ -84,7 +84,9 @@ namespace Rebundle.Aws
                     },
                 },
             }, cancel), roleName).LaunchTemplate;
-            return Role.Named(roleName, imageId, created.LaunchTemplateName, AwsMapping.TimeOf(created.CreateTime) ?? Clock.UtcNow) with { CreatedByRun = runId };
+            var role = Role.Named(roleName, imageId, created.LaunchTemplateName, AwsMapping.TimeOf(created.CreateTime) ?? Clock.UtcNow) with { CreatedByRun = runId };
+            RememberRole(role);
+            return role;
         }
 
         /// <summary>A new version of the role's template, copied from the default with the new image, made the default.</summary>
@@ -124,7 +126,7 @@ namespace Rebundle.Aws
             var found = Templates($"Reading farm role {farmRole}", new List<Filter> { TtmTags.Filter("launch-template-name", farmRoleName, roleTemplateName) });
             var target = found.FirstOrDefault(t => t.LaunchTemplateName == farmRoleName)
                 ?? throw new TtmException(TtmErrorCode.FarmRoleNotFound, $"There is no launch template {farmRoleName} for farm role {farmRole}; run Get-TtmFarmRole -Farm {farmRole.Farm} to list farm roles.", farmRole.ToString());
-            if (found.All(t => t.LaunchTemplateName != roleTemplateName))
+            if (found.All(t => t.LaunchTemplateName != roleTemplateName) && UnseenRole(roleName) == null)
                 throw new TtmException(TtmErrorCode.RoleNotFound, $"There is no role {roleName} (no launch template {roleTemplateName}); farm role {farmRole} was left alone. Run Get-TtmRole -IncludeVersions to list roles.", roleName);
 
             _calls.Call($"Setting farm role {farmRole} to run role {roleName}", (ec2, cancel) => ec2.CreateTagsAsync(new CreateTagsRequest
@@ -137,7 +139,8 @@ namespace Rebundle.Aws
 
         /// <summary>
         /// RunInstances from the role the farm role runs now (its template's $Default version) with
-        /// the farm-role tags and the lowest index no live server of the farm role holds. A client
+        /// the farm-role tags and the lowest index no live server of the farm role holds (nor a
+        /// launch of this session EC2 does not show yet: see AwsBackend.Unseen). A client
         /// token makes a retried launch the same launch, never a second server.
         /// </summary>
         public Server LaunchServer(FarmRole farmRole)
@@ -176,8 +179,10 @@ namespace Rebundle.Aws
             }, cancel), farmRole.ToString(), TtmErrorCode.RoleNotFound);
             var instance = response.Reservation?.Instances?.FirstOrDefault()
                 ?? throw new TtmException(TtmErrorCode.BackendError, $"EC2 accepted the launch for farm role {farmRole} but returned no instance.", farmRole.ToString());
-            return AwsMapping.ServerOf(instance, _region)
+            var server = AwsMapping.ServerOf(instance, _region)
                 ?? throw new TtmException(TtmErrorCode.BackendError, $"EC2 launched {instance.InstanceId} for farm role {farmRole} without its tags.", instance.InstanceId);
+            RememberLaunch(server); // its index is taken even while DescribeInstances does not show it yet
+            return server;
         }
 
         public void TerminateServer(Server server)

@@ -49,12 +49,13 @@ namespace Rebundle.Aws
                 throw new TtmException(TtmErrorCode.InvalidArgument,
                     $"Role {role.Name} is still run by farm role {string.Join(", ", runBy)}; it was kept. Point the farm role at another role first (Set-TtmFarmRole).", role.Name);
 
+            ForgetRole(role.Name); // EC2 shows it (found above), and it goes now: it no longer holds its image
             _calls.Call($"Deleting role {role.Name}", (ec2, cancel) => ec2.DeleteLaunchTemplateAsync(new DeleteLaunchTemplateRequest
             {
                 LaunchTemplateId = template.LaunchTemplateId,
             }, cancel), role.Name, TtmErrorCode.RoleNotFound);
 
-            if (!deleteImage || string.IsNullOrEmpty(role.ImageId) || ImageStillLaunched(role.ImageId)) return;
+            if (!deleteImage || string.IsNullOrEmpty(role.ImageId) || UnseenRoleUses(role.ImageId) || ImageStillLaunched(role.ImageId)) return;
             _calls.Call($"Deregistering image {role.ImageId} of role {role.Name}", (ec2, cancel) => ec2.DeregisterImageAsync(new DeregisterImageRequest
             {
                 ImageId = role.ImageId,

@@ -78,7 +78,7 @@ namespace Rebundle.Aws
                 }
                 catch (Errors.TtmException) { }
             }
-            return roles;
+            return WithUnseenRoles(roles);
         }
 
         public IReadOnlyList<Server> GetServers(ServerQuery query)
@@ -103,11 +103,11 @@ namespace Rebundle.Aws
                 filters.Add(TtmTags.Filter("instance-state-name", AwsMapping.LiveStates));
 
             if (query.Ids != null) filters.Add(TtmTags.Filter("instance-id", query.Ids));
-            return Instances("Reading servers", filters)
+            return WithUnseenLaunches(Instances("Reading servers", filters)
                 .Select(i => AwsMapping.ServerOf(i, _region))
                 .Where(s => s != null)
                 .Select(s => s!)
-                .ToList();
+                .ToList(), query);
         }
 
         public IReadOnlyList<Image> GetImages(IReadOnlyCollection<string> imageIds)

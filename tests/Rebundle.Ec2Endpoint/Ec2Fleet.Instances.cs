@@ -18,13 +18,14 @@ public sealed partial class Ec2Fleet
         var ids = r.List("InstanceId");
         if (ids.Count > 0 && r.Get("MaxResults") != null)
             throw new Ec2Error("InvalidParameterCombination", "The parameter instancesSet cannot be used with the parameter maxResults");
-        var missing = ids.Where(id => _instances.All(i => i.Id != id)).ToList();
+        var visible = _instances.Where(i => Seen(i.VisibleAt)).ToList();
+        var missing = ids.Where(id => visible.All(i => i.Id != id)).ToList();
         if (missing.Count > 0)
             throw new Ec2Error("InvalidInstanceID.NotFound", $"The instance IDs '{string.Join(", ", missing)}' do not exist");
 
         var filters = r.Filters();
         var now = Now;
-        var matching = _instances
+        var matching = visible
             .Where(i => ids.Count == 0 || ids.Contains(i.Id))
             .Where(i => Passes(filters, name => InstanceValues(i, name, now), "instances"))
             .ToList();
@@ -44,6 +45,7 @@ public sealed partial class Ec2Fleet
         var filters = r.Filters();
         var now = Now;
         var matching = _instances
+            .Where(i => Seen(i.VisibleAt))
             .Where(i => ids.Count == 0 || ids.Contains(i.Id))
             .Where(i => r.Bool("IncludeAllInstances") || (i.StateAt(now, Settings.ShutdownTime).Name == "running" && i.StatusReportedAt(now, Settings.StatusReportDelay)))
             .Where(i => Passes(filters, name => name switch
@@ -123,6 +125,7 @@ public sealed partial class Ec2Fleet
             else if (Faults.FailLaunches > 0) { Faults.FailLaunches--; runningAt = null; failsAt = Now + Settings.BootTime; }
             else if (Faults.ImpairLaunches > 0) { Faults.ImpairLaunches--; impaired = true; }
             var instance = NewInstance(imageId, Setting("InstanceType") ?? "t3.micro", Setting("KeyName"), template?.Id, version, token, reservation, runningAt, failsAt, impaired);
+            instance.VisibleAt = VisibleFromNow;
             instance.Tags.Set(r.TagsFor("instance"));
             _instances.Add(instance);
             launched.Add(instance);

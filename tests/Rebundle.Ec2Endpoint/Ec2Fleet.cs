@@ -30,6 +30,11 @@ public sealed partial class Ec2Fleet
 
     private DateTimeOffset Now => Settings.Now();
 
+    /// <summary>When an object made now becomes visible to Describe* calls.</summary>
+    private DateTimeOffset VisibleFromNow => Now + Settings.VisibilityDelay;
+
+    private bool Seen(DateTimeOffset visibleAt) => Now >= visibleAt;
+
     // ---- What tests read ------------------------------------------------------------------
 
     public IReadOnlyList<LoggedRequest> Requests
@@ -78,11 +83,12 @@ public sealed partial class Ec2Fleet
 
     // ---- What tests and the seed set up (not logged: these are not requests) ----------------
 
-    public Ec2Image AddImage(string name, bool available = true, IEnumerable<KeyValuePair<string, string>>? tags = null)
+    /// <param name="sharesSnapshotOf">An image whose EBS snapshot this one uses too (as CopyImage or RegisterImage of one snapshot makes).</param>
+    public Ec2Image AddImage(string name, bool available = true, IEnumerable<KeyValuePair<string, string>>? tags = null, Ec2Image? sharesSnapshotOf = null)
     {
         lock (_gate)
         {
-            var image = new Ec2Image { Id = NewId("ami"), Name = name, CreatedAt = Now, ReadyAt = available ? Now : Now + Settings.ImageTime, SnapshotId = NewSnapshot() };
+            var image = new Ec2Image { Id = NewId("ami"), Name = name, CreatedAt = Now, ReadyAt = available ? Now : Now + Settings.ImageTime, SnapshotId = sharesSnapshotOf?.SnapshotId ?? NewSnapshot() };
             image.Tags.Set(tags ?? Array.Empty<KeyValuePair<string, string>>());
             _images.Add(image);
             return image;

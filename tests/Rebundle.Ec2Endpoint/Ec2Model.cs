@@ -49,6 +49,9 @@ public sealed class Ec2Instance
     public string PrivateIp { get; init; } = "";
     public string? ClientToken { get; init; }
     public DateTimeOffset LaunchTime { get; init; }
+
+    /// <summary>When Describe* calls start to see it (EC2 is eventually consistent); seeded objects are seen at once.</summary>
+    public DateTimeOffset VisibleAt { get; set; } = DateTimeOffset.MinValue;
     public TagSet Tags { get; } = new();
 
     /// <summary>When it starts running; null when it never will (a stalled launch).</summary>
@@ -109,6 +112,9 @@ public sealed class Ec2Image
     public string? SourceInstanceId { get; init; }
     public DateTimeOffset CreatedAt { get; init; }
     public DateTimeOffset ReadyAt { get; init; }
+
+    /// <summary>When Describe* calls start to see it (EC2 is eventually consistent); seeded objects are seen at once.</summary>
+    public DateTimeOffset VisibleAt { get; set; } = DateTimeOffset.MinValue;
     public bool Fails { get; init; }
     public TagSet Tags { get; } = new();
 
@@ -129,6 +135,9 @@ public sealed class Ec2TemplateVersion
     public DateTimeOffset CreatedAt { get; init; }
     public string? ClientToken { get; init; }
 
+    /// <summary>When Describe* calls start to see it (EC2 is eventually consistent); seeded objects are seen at once.</summary>
+    public DateTimeOffset VisibleAt { get; set; } = DateTimeOffset.MinValue;
+
     /// <summary><c>LaunchTemplateData.*</c> parameters without the prefix, e.g. <c>ImageId</c>, <c>SecurityGroupId.1</c>.</summary>
     public IReadOnlyDictionary<string, string> Data { get; init; } = new Dictionary<string, string>();
 }
@@ -140,6 +149,9 @@ public sealed class Ec2LaunchTemplate
     public DateTimeOffset CreatedAt { get; init; }
     public string? ClientToken { get; init; }
     public long DefaultVersion { get; set; } = 1;
+
+    /// <summary>When Describe* calls start to see it (EC2 is eventually consistent); seeded objects are seen at once.</summary>
+    public DateTimeOffset VisibleAt { get; set; } = DateTimeOffset.MinValue;
     public List<Ec2TemplateVersion> Versions { get; } = new();
     public TagSet Tags { get; } = new();
 

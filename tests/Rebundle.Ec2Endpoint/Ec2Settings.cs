@@ -66,6 +66,13 @@ public sealed class Ec2Settings
     /// <summary>The most filter values one call may carry, all filters together (EC2: 200, else FilterLimitExceeded).</summary>
     public int MaxFilterValues { get; set; } = 200;
 
+    /// <summary>
+    /// How long a new instance, image, launch template or template version stays invisible to
+    /// Describe* calls, as EC2's eventual consistency (InvalidInstanceID.NotFound and friends
+    /// meanwhile when asked for by id). Zero (the default) shows them at once.
+    /// </summary>
+    public TimeSpan VisibilityDelay { get; set; } = TimeSpan.Zero;
+
     /// <summary>The endpoint's clock; in-process tests share the backend's manual clock through it.</summary>
     public Func<DateTimeOffset> Now { get; set; } = () => DateTimeOffset.UtcNow;
 }
