@@ -151,9 +151,10 @@ namespace Rebundle.Aws
                 .Select(AwsMapping.FarmRoleOf).FirstOrDefault(r => r != null)
                 ?? throw new TtmException(TtmErrorCode.FarmRoleNotFound, $"There is no launch template {farmRoleName} for farm role {farmRole}; nothing was launched. Run Get-TtmFarmRole -Farm {farmRole.Farm} to list farm roles.", farmRole.ToString());
             farmRole = farmRole with { Role = current.Role };
-            var used = new HashSet<int>(ReadServers(new Backends.ServerQuery { Farms = new[] { farmRole.Farm }, Aliases = new[] { farmRole.Alias } })
-                .Where(s => s.Farm == farmRole.Farm && s.Alias == farmRole.Alias)
-                .Select(s => s.Index));
+            var servers = ReadServers(new Backends.ServerQuery { Farms = new[] { farmRole.Farm }, Aliases = new[] { farmRole.Alias } })
+                .Where(s => s.Farm == farmRole.Farm && s.Alias == farmRole.Alias).ToList();
+            RefuseAutoScaled(farmRole, servers);
+            var used = new HashSet<int>(servers.Select(s => s.Index));
             var index = Enumerable.Range(1, used.Count + 1).First(i => !used.Contains(i));
             var response = _calls.Call($"Launching a server of farm role {farmRole} from role {farmRole.Role}", (ec2, cancel) => ec2.RunInstancesAsync(new RunInstancesRequest
             {
@@ -187,6 +188,7 @@ namespace Rebundle.Aws
 
         public void TerminateServer(Server server)
         {
+            RefuseAutoScaled(server);
             _calls.Call($"Terminating server {server.Name} ({server.Id}) of farm {server.Farm}", (ec2, cancel) => ec2.TerminateInstancesAsync(new TerminateInstancesRequest
             {
                 InstanceIds = new List<string> { server.Id },

@@ -103,7 +103,9 @@ namespace Rebundle.Aws
                 filters.Add(TtmTags.Filter("instance-state-name", AwsMapping.LiveStates));
 
             if (query.Ids != null) filters.Add(TtmTags.Filter("instance-id", query.Ids));
-            return WithUnseenLaunches(Instances("Reading servers", filters)
+            var instances = Instances("Reading servers", filters);
+            NoteAutoScalingGroups(instances);
+            return WithUnseenLaunches(instances
                 .Select(i => AwsMapping.ServerOf(i, _region))
                 .Where(s => s != null)
                 .Select(s => s!)

@@ -51,5 +51,8 @@ namespace Rebundle.Errors
 
         /// <summary>A journal cannot be trusted (not a Rebundle journal, or broken in the middle).</summary>
         JournalCorrupt,
+
+        /// <summary>Servers of a farm role belong to an AWS Auto Scaling group: the group replaces them (instance refresh), never Rebundle.</summary>
+        ManagedByAutoScaling,
     }
 }
