@@ -83,7 +83,7 @@ public sealed class Ec2Endpoint : IDisposable
             fleet.SetTag(q["resource"].ToString(), q["key"].ToString(), q["value"].ToString());
             return Results.NoContent();
         });
-        // POST /_ttm/faults?throttle=3&throttleAction=DescribeInstances&stallLaunches=1&failLaunches=1&impairLaunches=1&failImage=Rails*
+        // POST /_ttm/faults?throttle=3&throttleAction=DescribeInstances&stallLaunches=1&failLaunches=1&impairLaunches=1&failImage=Rails*&deny=CreateImage,RunInstances
         app.MapPost("/_ttm/faults", (HttpRequest request) =>
         {
             var q = request.Query;
@@ -98,6 +98,12 @@ public sealed class Ec2Endpoint : IDisposable
                 fleet.Faults.FailLaunches = Int("failLaunches") ?? fleet.Faults.FailLaunches;
                 fleet.Faults.ImpairLaunches = Int("impairLaunches") ?? fleet.Faults.ImpairLaunches;
                 foreach (var pattern in q["failImage"]) fleet.Faults.FailingImageNames.Add(pattern!);
+                if (q.TryGetValue("deny", out var deny))
+                {
+                    // deny=CreateImage,RunInstances: those actions are refused from now on; deny= allows everything again.
+                    fleet.Faults.DeniedActions.Clear();
+                    foreach (var denied in deny.ToString().Split(',', StringSplitOptions.RemoveEmptyEntries)) fleet.Faults.DeniedActions.Add(denied.Trim());
+                }
             }
             return Results.NoContent();
         });

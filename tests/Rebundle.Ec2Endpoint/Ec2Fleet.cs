@@ -149,6 +149,7 @@ public sealed partial class Ec2Fleet
                 SigV4Check.Verify(signed, Settings);
                 CheckFilterLimit(request);
                 InjectThrottle(request.Action);
+                CheckPermission(request);
                 var response = Dispatch(request);
                 RunHook(request.Action);
                 LoseResponse(request.Action);
@@ -175,6 +176,18 @@ public sealed partial class Ec2Fleet
         var values = request.Filters().Sum(f => f.Values.Count);
         if (values > Settings.MaxFilterValues)
             throw new Ec2Error("FilterLimitExceeded", $"The maximum number of filter values specified on a single call is {Settings.MaxFilterValues} (this call has {values}).");
+    }
+
+    /// <summary>
+    /// IAM as EC2 applies it: a denied action is UnauthorizedOperation, with or without DryRun;
+    /// an allowed DryRun is DryRunOperation (HTTP 412) and changes nothing.
+    /// </summary>
+    private void CheckPermission(QueryRequest request)
+    {
+        if (Faults.DeniedActions.Contains(request.Action))
+            throw new Ec2Error("UnauthorizedOperation", $"You are not authorized to perform this operation. User: arn:aws:iam::{Ec2Xml.OwnerId}:user/ttm-test is not authorized to perform: ec2:{request.Action} (denied by the test endpoint).", 403);
+        if (request.Bool("DryRun"))
+            throw new Ec2Error("DryRunOperation", "Request would have succeeded, but DryRun flag is set.", 412);
     }
 
     private void InjectThrottle(string action)

@@ -168,6 +168,9 @@ public sealed class Ec2LaunchTemplate
 /// <summary>One request the endpoint answered, for tests to assert on.</summary>
 public sealed record LoggedRequest(DateTimeOffset At, string Action, IReadOnlyDictionary<string, string> Parameters, int Status, string? ErrorCode)
 {
-    /// <summary>Anything but a Describe* call changes the fleet.</summary>
-    public bool IsMutating => !Action.StartsWith("Describe", StringComparison.Ordinal);
+    /// <summary>Anything but a Describe* call or a DryRun changes the fleet.</summary>
+    public bool IsMutating => !Action.StartsWith("Describe", StringComparison.Ordinal) && !IsDryRun;
+
+    /// <summary>A permission check (DryRun=true): answered DryRunOperation or UnauthorizedOperation, nothing changed.</summary>
+    public bool IsDryRun => Parameters.TryGetValue("DryRun", out var dryRun) && string.Equals(dryRun, "true", StringComparison.OrdinalIgnoreCase);
 }

@@ -102,6 +102,12 @@ public sealed class Ec2Faults
     /// <summary>The next N launched instances run but fail their status checks (impaired).</summary>
     public int ImpairLaunches { get; set; }
 
+    /// <summary>
+    /// Actions the caller's IAM policy does not allow: refused with 403 UnauthorizedOperation,
+    /// DryRun included (EC2 checks the permission first, then answers DryRunOperation when allowed).
+    /// </summary>
+    public HashSet<string> DeniedActions { get; } = new(StringComparer.Ordinal);
+
     /// <summary>Images whose name matches one of these patterns (* and ? wildcards) end failed.</summary>
     public List<string> FailingImageNames { get; } = new();
 }

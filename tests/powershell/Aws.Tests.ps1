@@ -158,6 +158,25 @@ Describe 'Invoke-TtmRebundle on AWS' {
         $journal | Should -Not -Exist
     }
 
+    It 'checks its permissions first: every missing one in one TtmAccessDenied, with -WhatIf too, and nothing changed' {
+        Set-Ec2Fault $ec2 -Deny 'CreateImage,RunInstances'
+        try {
+            Clear-Ec2RequestLog $ec2
+            Invoke-TtmRebundle -SkipOsUpdate -JournalPath $journal -WhatIf -ErrorVariable denied -ErrorAction SilentlyContinue 6>$null | Out-Null
+            $denied | Should -HaveCount 1
+            $denied[0].FullyQualifiedErrorId | Should -BeLike 'TtmAccessDenied,*'
+            $denied[0].Exception.Message | Should -BeLike '*Missing: ec2:CreateImage (snapshot servers); ec2:RunInstances (launch replacement servers).*'
+
+            { Invoke-TtmRebundle -SkipOsUpdate -JournalPath $journal -ErrorAction Stop 6>$null } | Should -Throw -ErrorId 'TtmAccessDenied*'
+
+            $log = Get-Ec2RequestLog $ec2
+            $log | Where-Object mutating | Should -BeNullOrEmpty
+            ($log | Where-Object errorCode -eq 'UnauthorizedOperation').action | Sort-Object -Unique | Should -Be @('CreateImage', 'RunInstances')
+            $journal | Should -Not -Exist
+        }
+        finally { Set-Ec2Fault $ec2 -Deny '' }
+    }
+
     It 'stops at the production gate, then resumed with approval finishes without snapshotting again' {
         $first = Invoke-TtmRebundle -SkipOsUpdate -BatchSize 3 -JournalPath $journal
         $first.Status | Should -Be 'WaitingForApproval'
@@ -166,7 +185,8 @@ Describe 'Invoke-TtmRebundle on AWS' {
 
         (Invoke-TtmRebundle -Resume $journal -ApproveProduction).Status | Should -Be 'Completed'
 
-        Get-Ec2RequestLog $ec2 | Where-Object action -in 'CreateImage', 'CreateLaunchTemplate' | Should -BeNullOrEmpty
+        # (The resumed run's permission check sends them with DryRun, which changes nothing.)
+        Get-Ec2RequestLog $ec2 | Where-Object { $_.mutating -and $_.action -in 'CreateImage', 'CreateLaunchTemplate' } | Should -BeNullOrEmpty
         $image = (Get-TtmRole -Name RailsAppServer-1-7).ImageId
         (Get-TtmRole -Name RailsAppServer).ImageId | Should -Be $image
         (Get-TtmServer -Farm Production -Role RailsAppServer).ImageId | Sort-Object -Unique | Should -Be $image

@@ -97,13 +97,16 @@ function Set-Ec2Fault {
         [string] $ThrottleAction,
         [int] $StallLaunches,
         [int] $FailLaunches,
-        [string] $FailImage
+        [string] $FailImage,
+        # Actions refused with UnauthorizedOperation (DryRun included), comma-separated; '' allows all again.
+        [string] $Deny
     )
     $query = @()
     if ($PSBoundParameters.ContainsKey('Throttle')) { $query += "throttle=$Throttle" }
     if ($ThrottleAction) { $query += "throttleAction=$ThrottleAction" }
     if ($PSBoundParameters.ContainsKey('StallLaunches')) { $query += "stallLaunches=$StallLaunches" }
     if ($PSBoundParameters.ContainsKey('FailLaunches')) { $query += "failLaunches=$FailLaunches" }
+    if ($PSBoundParameters.ContainsKey('Deny')) { $query += 'deny=' + [uri]::EscapeDataString($Deny) }
     if ($FailImage) { $query += 'failImage=' + [uri]::EscapeDataString($FailImage) }
     Invoke-RestMethod -Method Post -Uri "$($Endpoint.Url)_ttm/faults?$($query -join '&')" | Out-Null
 }
