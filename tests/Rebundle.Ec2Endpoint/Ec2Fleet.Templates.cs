@@ -12,13 +12,6 @@ public sealed partial class Ec2Fleet
 {
     private static readonly Regex TemplateName = new(@"^[A-Za-z0-9().\-/_]{3,128}$");
 
-    /// <summary>
-    /// The launch settings this endpoint models. Anything else in LaunchTemplateData is refused,
-    /// so a test notices when the backend starts sending settings nobody checked.
-    /// </summary>
-    private static readonly Regex ModelledData = new(
-        @"^(ImageId|InstanceType|KeyName|UserData|EbsOptimized|Monitoring\.Enabled|IamInstanceProfile\.(Arn|Name)|SecurityGroupId\.\d+|SecurityGroup\.\d+|" +
-        @"BlockDeviceMapping\.\d+\.(DeviceName|Ebs\.(VolumeSize|VolumeType|DeleteOnTermination|Encrypted)))$");
 
     private XElement CreateLaunchTemplate(QueryRequest r)
     {
@@ -177,7 +170,7 @@ public sealed partial class Ec2Fleet
 
     private IReadOnlyDictionary<string, string> CheckedData(IReadOnlyDictionary<string, string> data)
     {
-        foreach (var key in data.Keys.Where(k => !ModelledData.IsMatch(k)))
+        foreach (var key in data.Keys.Where(k => !LaunchDataShape.Accepts(k)))
             throw new Ec2Error("InvalidParameterValue", $"LaunchTemplateData.{key} is not modelled by the test endpoint.");
         if (data.TryGetValue("ImageId", out var imageId) && _images.All(i => i.Id != imageId))
             throw new Ec2Error("InvalidAMIID.NotFound", $"The image id '[{imageId}]' does not exist");
