@@ -13,7 +13,8 @@ namespace Rebundle.Aws.Tests;
 /// </summary>
 public sealed class AwsFleet : IDisposable
 {
-    public AwsFleet(bool seed = true, Action<Ec2Settings>? configure = null, AwsConnectionOptions? options = null)
+    /// <param name="beforeConnect">Called with the endpoint's URL once it listens, before the backend connects (e.g. to point STS at it).</param>
+    public AwsFleet(bool seed = true, Action<Ec2Settings>? configure = null, AwsConnectionOptions? options = null, Action<Uri>? beforeConnect = null)
     {
         Clock = new ManualClock(new DateTimeOffset(DateTimeOffset.UtcNow.Year, 1, 1, 9, 0, 0, TimeSpan.Zero));
         var settings = new Ec2Settings { Now = () => Clock.UtcNow };
@@ -22,6 +23,7 @@ public sealed class AwsFleet : IDisposable
         Ec2 = new Ec2Fleet(settings);
         if (seed) RunbookSeed.Apply(Ec2);
         Endpoint = Rebundle.Ec2Endpoint.Ec2Endpoint.Start(Ec2);
+        beforeConnect?.Invoke(Endpoint.Url);
         options ??= new AwsConnectionOptions();
         options.EndpointUrl ??= Endpoint.Url.ToString();
         options.PollInterval ??= TimeSpan.FromSeconds(5);

@@ -94,7 +94,7 @@ public class FullLaunchTemplateTests
         // The endpoint gave the full shape back (so the comparison below is about something)…
         var sent = typeof(RequestLaunchTemplateData).GetProperties().Where(p => p.GetValue(FullData(oldImage.Id)) != null).Select(p => p.Name).ToList();
         Assert.True(sent.Count >= 18, $"the full template sets only {sent.Count} settings");
-        Assert.Empty(sent.Where(name => typeof(ResponseLaunchTemplateData).GetProperty(name)?.GetValue(source) == null));
+        Assert.DoesNotContain(sent, name => typeof(ResponseLaunchTemplateData).GetProperty(name)?.GetValue(source) == null);
         Assert.Equal(LaunchTemplateHttpTokensState.Required, source.MetadataOptions.HttpTokens);
         Assert.EndsWith("key/1234abcd-12ab-34cd-56ef-1234567890ab", source.BlockDeviceMappings[0].Ebs.KmsKeyId);
         Assert.Equal(new[] { "sg-0aaa1111", "sg-0bbb2222" }, source.NetworkInterfaces[0].Groups);

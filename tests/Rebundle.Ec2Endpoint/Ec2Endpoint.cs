@@ -69,7 +69,7 @@ public sealed class Ec2Endpoint : IDisposable
     {
         app.MapGet("/_ttm/requests", () => Results.Json(fleet.Requests.Select(r => new
         {
-            action = r.Action, status = r.Status, errorCode = r.ErrorCode, mutating = r.IsMutating, parameters = r.Parameters,
+            action = r.Action, status = r.Status, errorCode = r.ErrorCode, mutating = r.IsMutating, parameters = r.Parameters, accessKey = r.AccessKey,
         })));
         app.MapDelete("/_ttm/requests", () =>
         {

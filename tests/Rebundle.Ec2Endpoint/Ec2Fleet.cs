@@ -141,6 +141,7 @@ public sealed partial class Ec2Fleet
     {
         lock (_gate)
         {
+            if (IsStsAction(request.Action)) return HandleSts(request, signed);
             int status;
             string body;
             string? errorCode = null;
@@ -162,10 +163,13 @@ public sealed partial class Ec2Fleet
                 errorCode = e.Code;
                 body = Serialize(Ec2Xml.Error(e.Code, e.Message));
             }
-            _log.Add(new LoggedRequest(Now, request.Action, request.Parameters, status, errorCode));
+            Log(request, status, errorCode, signed);
             return (status, body);
         }
     }
+
+    private void Log(QueryRequest request, int status, string? errorCode, SignedRequest? signed = null) =>
+        _log.Add(new LoggedRequest(Now, request.Action, request.Parameters, status, errorCode, signed == null ? null : SigV4Check.AccessKeyOf(signed)));
 
     private static string Serialize(XElement element) =>
         "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n" + element.ToString(SaveOptions.DisableFormatting);

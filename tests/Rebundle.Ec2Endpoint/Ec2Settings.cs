@@ -14,6 +14,12 @@ public sealed class Ec2Settings
     /// <summary>The access keys the endpoint knows, each with its secret: SigV4 signatures are verified with it.</summary>
     public Dictionary<string, string> Secrets { get; } = new(StringComparer.Ordinal) { [TestAccessKey] = TestSecretKey };
 
+    /// <summary>Session tokens of the temporary keys STS issued: a request signed with such a key must carry its token.</summary>
+    public Dictionary<string, string> SessionTokens { get; } = new(StringComparer.Ordinal);
+
+    /// <summary>Web identity tokens AssumeRoleWithWebIdentity accepts (the identity provider's, e.g. an EKS service account's).</summary>
+    public HashSet<string> WebIdentityTokens { get; } = new(StringComparer.Ordinal);
+
     /// <summary>Replaces the known keys with this one key and its secret.</summary>
     public void UseKey(string accessKey, string secretKey)
     {

@@ -45,6 +45,24 @@ Describe 'Connect-TtmFleet -Aws' {
         $withAws | Where-Object { $_ -like 'SDK:*' } | Should -Be 'SDK:AWSSDK.EC2'
     }
 
+    It 'assumes a role_arn + source_profile profile, AWSSDK.SecurityToken loaded from dependencies/ in the module''s context' {
+        $config = Join-Path $TestDrive 'role-config'
+        $credentials = Join-Path $TestDrive 'role-credentials'
+        Set-Content -Path $credentials -Value "[source]`naws_access_key_id = AKIDTTMTESTKEY000001`naws_secret_access_key = ttm-loopback-secret-000001`n"
+        Set-Content -Path $config -Value "[profile operator]`nrole_arn = arn:aws:iam::123456789012:role/rebundle-operator`nsource_profile = source`nregion = us-east-1`n"
+        Clear-Ec2RequestLog $ec2
+
+        $lines = Invoke-ChildRebundle ("`$env:AWS_CONFIG_FILE = '$config'; `$env:AWS_SHARED_CREDENTIALS_FILE = '$credentials'; `$env:AWS_ENDPOINT_URL_STS = '$($ec2.Url)'; " +
+            "Connect-TtmFleet -Aws -ProfileName operator -EndpointUrl '$($ec2.Url)' | Out-Null; 'FARMS:' + ((Get-TtmFarm).Name -join ','); " +
+            "'STS:' + (([AppDomain]::CurrentDomain.GetAssemblies() | Where-Object { `$_.GetName().Name -eq 'AWSSDK.SecurityToken' } | ForEach-Object { [Runtime.Loader.AssemblyLoadContext]::GetLoadContext(`$_).Name }) -join ',')")
+
+        $lines | Where-Object { $_ -like 'FARMS:*' } | Should -Be 'FARMS:Dev,Production,Rebundle-Staging' -Because ($lines -join "`n")
+        $lines | Where-Object { $_ -like 'STS:*' } | Should -Be 'STS:Rebundle'
+        $log = Get-Ec2RequestLog $ec2
+        ($log | Where-Object action -eq 'AssumeRole').accessKey | Should -Be 'AKIDTTMTESTKEY000001'
+        $log | Where-Object action -like 'Describe*' | ForEach-Object { $_.accessKey | Should -BeLike 'ASIA*' }
+    }
+
     It 'connects through the credential chain and says where' {
         $connection = Connect-TestEc2Fleet $ec2
         $connection.Backend | Should -Be 'Aws'
