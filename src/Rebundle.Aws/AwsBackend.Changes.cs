@@ -32,7 +32,9 @@ namespace Rebundle.Aws
                         new TagSpecification { ResourceType = ResourceType.Snapshot, Tags = tags },
                     },
                 }, cancel), source.Name, TtmErrorCode.ServerNotFound);
-                return new Image { Id = response.ImageId, Name = imageName, Status = ImageStatus.Pending, CreatedAt = Clock.UtcNow, SourceServerId = source.Id };
+                var image = new Image { Id = response.ImageId, Name = imageName, Status = ImageStatus.Pending, CreatedAt = Clock.UtcNow, SourceServerId = source.Id };
+                RememberImage(image); // waited for (Pending) even while DescribeImages does not list it yet
+                return image;
             }
             catch (TtmException e) when (e.BackendCode == "InvalidAMIName.Duplicate")
             {
@@ -42,7 +44,23 @@ namespace Rebundle.Aws
             }
         }
 
-        private Image? ExistingImage(string imageName, string sourceInstanceId) =>
+        /// <summary>
+        /// The image of this name made from this server, not failed. EC2 may not list an image made
+        /// a moment ago (the retried request's first attempt): it is looked for again, once a poll
+        /// interval, for up to a minute.
+        /// </summary>
+        private Image? ExistingImage(string imageName, string sourceInstanceId)
+        {
+            var until = Clock.UtcNow + TimeSpan.FromMinutes(1);
+            while (true)
+            {
+                var found = FindExistingImage(imageName, sourceInstanceId);
+                if (found != null || Clock.UtcNow >= until) return found;
+                Clock.Sleep(PollInterval, System.Threading.CancellationToken.None);
+            }
+        }
+
+        private Image? FindExistingImage(string imageName, string sourceInstanceId) =>
             _calls.Call($"Reading image {imageName}", (ec2, cancel) => ec2.DescribeImagesAsync(new DescribeImagesRequest
             {
                 Owners = new List<string> { "self" },
@@ -189,6 +207,7 @@ namespace Rebundle.Aws
         public void TerminateServer(Server server)
         {
             RefuseAutoScaled(server);
+            ForgetLaunch(server.Id);
             _calls.Call($"Terminating server {server.Name} ({server.Id}) of farm {server.Farm}", (ec2, cancel) => ec2.TerminateInstancesAsync(new TerminateInstancesRequest
             {
                 InstanceIds = new List<string> { server.Id },

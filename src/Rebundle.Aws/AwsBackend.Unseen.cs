@@ -11,8 +11,9 @@ namespace Rebundle.Aws
     /// be missing from Describe* answers for a while. The backend remembers what it made in this
     /// session until a read shows it (or <see cref="UnseenGrace"/> passes), and reads add it back:
     /// so two launches of one farm role never get the same server index, a wait or a stop's
-    /// cleanup still finds the replacement, and a role made a moment ago is found, and its image
-    /// is not retired as unused.
+    /// cleanup still finds the replacement, a role made a moment ago is found (and can be
+    /// retired) and its image is not retired as unused, and an image made a moment ago is waited
+    /// for and found by name.
     /// </summary>
     public sealed partial class AwsBackend
     {
@@ -22,10 +23,33 @@ namespace Rebundle.Aws
         private readonly object _unseenGate = new object();
         private readonly Dictionary<string, Server> _unseenServers = new Dictionary<string, Server>(StringComparer.Ordinal);
         private readonly Dictionary<string, Role> _unseenRoles = new Dictionary<string, Role>(StringComparer.Ordinal);
+        private readonly Dictionary<string, Image> _unseenImages = new Dictionary<string, Image>(StringComparer.Ordinal);
 
         private void RememberLaunch(Server server)
         {
             lock (_unseenGate) _unseenServers[server.Id] = server with { Status = ServerStatus.Pending, LaunchedAt = server.LaunchedAt ?? Clock.UtcNow };
+        }
+
+        private void RememberImage(Image image)
+        {
+            lock (_unseenGate) _unseenImages[image.Id] = image with { Status = ImageStatus.Pending, CreatedAt = image.CreatedAt ?? Clock.UtcNow };
+        }
+
+        /// <summary>A terminated server is not waited for or counted any more, seen or not.</summary>
+        private void ForgetLaunch(string instanceId)
+        {
+            lock (_unseenGate) _unseenServers.Remove(instanceId);
+        }
+
+        /// <summary>What EC2 returned, plus this session's images it does not show yet that <paramref name="wanted"/> picks (as Pending).</summary>
+        private List<Image> WithUnseenImages(List<Image> read, Func<Image, bool> wanted)
+        {
+            lock (_unseenGate)
+            {
+                foreach (var seen in read) _unseenImages.Remove(seen.Id);
+                Forget(_unseenImages, i => i.CreatedAt);
+                return read.Concat(_unseenImages.Values.Where(wanted)).ToList();
+            }
         }
 
         private void RememberRole(Role role)

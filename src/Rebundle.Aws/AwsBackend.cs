@@ -115,6 +115,7 @@ namespace Rebundle.Aws
         public IReadOnlyList<Image> GetImages(IReadOnlyCollection<string> imageIds)
         {
             var images = new List<Image>();
+            var asked = new HashSet<string>(imageIds, StringComparer.Ordinal);
             foreach (var ids in Chunks(imageIds.Where(id => !string.IsNullOrWhiteSpace(id)).Distinct(StringComparer.Ordinal)))
             {
                 images.AddRange(_calls.All<Amazon.EC2.Model.Image>("Reading images", async (ec2, token, cancel) =>
@@ -128,7 +129,7 @@ namespace Rebundle.Aws
                     return (response.Images, response.NextToken);
                 }).Select(AwsMapping.ImageOf));
             }
-            return images;
+            return WithUnseenImages(images, i => asked.Contains(i.Id));
         }
 
         /// <summary>Image lookup, role retirement, SSH-reachable servers and shared leases (a tag on the farm's templates).</summary>

@@ -82,12 +82,14 @@ public class FullLaunchTemplateTests
                 new() { ResourceType = ResourceType.LaunchTemplate, Tags = new List<Tag> { new() { Key = "ttm:kind", Value = "role" }, new() { Key = "ttm:role", Value = "RailsFull" } } },
             },
         }).GetAwaiter().GetResult();
+        fleet.Clock.Advance(AwsFleet.StrictVisibilityDelay); // made a while ago: EC2 lists it
         ResponseLaunchTemplateData Read(string name) => ec2.DescribeLaunchTemplateVersionsAsync(new DescribeLaunchTemplateVersionsRequest
         {
             LaunchTemplateName = name, Versions = new List<string> { "$Default" },
         }).GetAwaiter().GetResult().LaunchTemplateVersions.Single().LaunchTemplateData;
 
         fleet.Backend.CreateRole("RailsFull-1-7", fleet.Fleet.Roles().Require("RailsFull"), newImage.Id);
+        fleet.Clock.Advance(AwsFleet.StrictVisibilityDelay);
 
         var source = Read("role/RailsFull");
         var copy = Read("role/RailsFull-1-7");
