@@ -79,6 +79,37 @@ public class CredentialTests
         Assert.Equal("AuthFailure", error.BackendCode);
     }
 
+    [Fact]
+    public void An_SSO_profile_with_a_cached_login_token_gets_role_credentials_from_the_portal()
+    {
+        var home = Path.Combine(Path.GetTempPath(), "rebundle-sso-home-" + Guid.NewGuid().ToString("N"));
+        var cache = Path.Combine(home, ".aws", "sso", "cache");
+        Directory.CreateDirectory(cache);
+        // `aws sso login --sso-session ttm` caches the token under the SHA-1 of the session's name.
+        var file = Convert.ToHexString(System.Security.Cryptography.SHA1.HashData(System.Text.Encoding.UTF8.GetBytes(TestEnvironment.SsoSession))).ToLowerInvariant() + ".json";
+        File.WriteAllText(Path.Combine(cache, file),
+            $"{{\"startUrl\": \"https://ttm.awsapps.com/start\", \"region\": \"us-east-1\", \"accessToken\": \"ttm-sso-access-token\", \"expiresAt\": \"{DateTime.UtcNow.AddHours(1):yyyy-MM-ddTHH:mm:ssZ}\"}}");
+        using var env = new EnvironmentScope(new() { ["HOME"] = home });
+        EnvironmentScope? portal = null;
+        try
+        {
+            using var fleet = new AwsFleet(configure: s => s.SsoAccessTokens.Add("ttm-sso-access-token"),
+                options: new AwsConnectionOptions { ProfileName = TestEnvironment.SsoProfile },
+                beforeConnect: url => portal = new EnvironmentScope(new() { ["AWS_ENDPOINT_URL_SSO"] = url.ToString() }));
+
+            Assert.Equal(3, fleet.Backend.GetFarms().Count);
+
+            var issued = Assert.Single(fleet.Ec2.Issued);
+            Assert.Equal("arn:aws:iam::123456789012:role/RebundleOperator", issued.RoleArn);
+            Assert.All(fleet.Ec2.Requests.Where(r => r.Action.StartsWith("Describe", StringComparison.Ordinal)), r => Assert.Equal(issued.AccessKey, r.AccessKey));
+        }
+        finally
+        {
+            portal?.Dispose();
+            Directory.Delete(home, recursive: true);
+        }
+    }
+
     /// <summary>Sends the SDK's STS calls to the test's endpoint (AWS_ENDPOINT_URL_STS), for the test's lifetime.</summary>
     private sealed class StsAtEndpoint : IDisposable
     {

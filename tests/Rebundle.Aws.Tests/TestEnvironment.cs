@@ -32,6 +32,10 @@ internal static class TestEnvironment
     public const string ProcessAccessKey = "AKIDTTMPROCESS000001";
     public const string ProcessSecretKey = "ttm-process-secret-000001";
 
+    /// <summary>An SSO profile (sso_session), usable once its token is in the SSO cache as `aws sso login` leaves it.</summary>
+    public const string SsoProfile = "ttm-sso";
+    public const string SsoSession = "ttm";
+
     /// <summary>The region in the good profile's config, different from AWS_REGION to show which one wins.</summary>
     public const string ProfileRegion = "eu-west-1";
 
@@ -51,7 +55,9 @@ internal static class TestEnvironment
         File.WriteAllText(config,
             $"[profile {GoodProfile}]\nregion = {ProfileRegion}\n\n" +
             $"[profile {RoleProfile}]\nrole_arn = {RoleArn}\nsource_profile = {GoodProfile}\nrole_session_name = rebundle-test\nregion = {Region}\n\n" +
-            $"[profile {ProcessProfile}]\ncredential_process = /bin/sh {process}\nregion = {Region}\n");
+            $"[profile {ProcessProfile}]\ncredential_process = /bin/sh {process}\nregion = {Region}\n\n" +
+            $"[profile {SsoProfile}]\nsso_session = {SsoSession}\nsso_account_id = 123456789012\nsso_role_name = RebundleOperator\nregion = {Region}\n\n" +
+            $"[sso-session {SsoSession}]\nsso_start_url = https://ttm.awsapps.com/start\nsso_region = {Region}\nsso_registration_scopes = sso:account:access\n");
         Environment.SetEnvironmentVariable("AWS_SHARED_CREDENTIALS_FILE", credentials);
         Environment.SetEnvironmentVariable("AWS_CONFIG_FILE", config);
         Environment.SetEnvironmentVariable("AWS_ACCESS_KEY_ID", AccessKey);

@@ -59,6 +59,16 @@ public sealed class Ec2Endpoint : IDisposable
             context.Response.ContentType = "text/xml;charset=UTF-8";
             await context.Response.WriteAsync(answer);
         });
+        // SSO portal: GET /federation/credentials?account_id=…&role_name=… with x-amz-sso_bearer_token.
+        app.MapGet("/federation/credentials", async context =>
+        {
+            var q = context.Request.Query;
+            var (status, json) = handle.SsoRoleCredentials(q["account_id"].ToString(), q["role_name"].ToString(),
+                context.Request.Headers.TryGetValue("x-amz-sso_bearer_token", out var bearer) ? bearer.ToString() : null);
+            context.Response.StatusCode = status;
+            context.Response.ContentType = "application/json";
+            await context.Response.WriteAsync(json);
+        });
         MapControl(app, fleet);
         app.StartAsync().GetAwaiter().GetResult();
         var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();

@@ -30,6 +30,33 @@ public sealed partial class Ec2Fleet
         get { lock (_gate) return _issued.ToList(); }
     }
 
+    /// <summary>
+    /// SSO's GetRoleCredentials (GET /federation/credentials, as the SDK's SSO provider calls it
+    /// with the token `aws sso login` cached): temporary keys for the account's role, JSON.
+    /// </summary>
+    public (int Status, string Body) SsoRoleCredentials(string? accountId, string? roleName, string? bearerToken)
+    {
+        lock (_gate)
+        {
+            var request = new QueryRequest(new Dictionary<string, string> { ["Action"] = "GetRoleCredentials", ["account_id"] = accountId ?? "", ["role_name"] = roleName ?? "" });
+            if (bearerToken == null || !Settings.SsoAccessTokens.Contains(bearerToken))
+            {
+                Log(request, 401, "UnauthorizedException");
+                return (401, "{\"message\":\"Session token not found or invalid\"}");
+            }
+            var roleArn = $"arn:aws:iam::{accountId}:role/{roleName}";
+            var issued = new IssuedCredential("GetRoleCredentials", roleArn, "sso",
+                "ASIA" + RandomNumberGenerator.GetHexString(16, lowercase: false), RandomNumberGenerator.GetHexString(40, lowercase: true),
+                "ttm-session-" + RandomNumberGenerator.GetHexString(64, lowercase: true));
+            _issued.Add(issued);
+            Settings.Secrets[issued.AccessKey] = issued.SecretKey;
+            Settings.SessionTokens[issued.AccessKey] = issued.SessionToken;
+            Log(request, 200, null);
+            var expiration = (Settings.SignatureClock() + TimeSpan.FromHours(1)).ToUnixTimeMilliseconds();
+            return (200, $"{{\"roleCredentials\":{{\"accessKeyId\":\"{issued.AccessKey}\",\"secretAccessKey\":\"{issued.SecretKey}\",\"sessionToken\":\"{issued.SessionToken}\",\"expiration\":{expiration}}}}}");
+        }
+    }
+
     private (int Status, string Body) HandleSts(QueryRequest request, SignedRequest signed)
     {
         try

@@ -20,6 +20,9 @@ public sealed class Ec2Settings
     /// <summary>Web identity tokens AssumeRoleWithWebIdentity accepts (the identity provider's, e.g. an EKS service account's).</summary>
     public HashSet<string> WebIdentityTokens { get; } = new(StringComparer.Ordinal);
 
+    /// <summary>SSO access tokens (as `aws sso login` caches them) GetRoleCredentials accepts.</summary>
+    public HashSet<string> SsoAccessTokens { get; } = new(StringComparer.Ordinal);
+
     /// <summary>Replaces the known keys with this one key and its secret.</summary>
     public void UseKey(string accessKey, string secretKey)
     {
