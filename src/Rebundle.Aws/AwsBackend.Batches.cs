@@ -24,6 +24,9 @@ namespace Rebundle.Aws
 
         public void TerminateServers(IReadOnlyCollection<Server> servers, CancellationToken cancellationToken = default)
         {
+            // An Auto Scaling group's server is refused before any of the batch is terminated.
+            foreach (var server in servers) RefuseAutoScaled(server, cancellationToken);
+            foreach (var server in servers) ForgetLaunch(server.Id);
             var ids = servers.Select(s => s.Id).Distinct(StringComparer.Ordinal).ToList();
             for (var start = 0; start < ids.Count; start += TerminateIdsPerCall)
             {

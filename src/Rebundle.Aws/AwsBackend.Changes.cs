@@ -33,7 +33,9 @@ namespace Rebundle.Aws
                         new TagSpecification { ResourceType = ResourceType.Snapshot, Tags = tags },
                     },
                 }, cancel), source.Name, TtmErrorCode.ServerNotFound);
-                return new Image { Id = response.ImageId, Name = imageName, Status = ImageStatus.Pending, CreatedAt = Clock.UtcNow, SourceServerId = source.Id };
+                var image = new Image { Id = response.ImageId, Name = imageName, Status = ImageStatus.Pending, CreatedAt = Clock.UtcNow, SourceServerId = source.Id };
+                RememberImage(image); // waited for (Pending) even while DescribeImages does not list it yet
+                return image;
             }
             catch (TtmException e) when (e.BackendCode == "InvalidAMIName.Duplicate")
             {
@@ -43,7 +45,23 @@ namespace Rebundle.Aws
             }
         }
 
-        private Image? ExistingImage(string imageName, string sourceInstanceId, CancellationToken cancellationToken) =>
+        /// <summary>
+        /// The image of this name made from this server, not failed. EC2 may not list an image made
+        /// a moment ago (the retried request's first attempt): it is looked for again, once a poll
+        /// interval, for up to a minute.
+        /// </summary>
+        private Image? ExistingImage(string imageName, string sourceInstanceId, CancellationToken cancellationToken)
+        {
+            var until = Clock.UtcNow + TimeSpan.FromMinutes(1);
+            while (true)
+            {
+                var found = FindExistingImage(imageName, sourceInstanceId, cancellationToken);
+                if (found != null || Clock.UtcNow >= until) return found;
+                Clock.Sleep(PollInterval, cancellationToken);
+            }
+        }
+
+        private Image? FindExistingImage(string imageName, string sourceInstanceId, CancellationToken cancellationToken) =>
             _calls.Call($"Reading image {imageName}", cancellationToken, (ec2, cancel) => ec2.DescribeImagesAsync(new DescribeImagesRequest
             {
                 Owners = new List<string> { "self" },
@@ -85,7 +103,9 @@ namespace Rebundle.Aws
                     },
                 },
             }, cancel), roleName).LaunchTemplate;
-            return Role.Named(roleName, imageId, created.LaunchTemplateName, AwsMapping.TimeOf(created.CreateTime) ?? Clock.UtcNow) with { CreatedByRun = runId };
+            var role = Role.Named(roleName, imageId, created.LaunchTemplateName, AwsMapping.TimeOf(created.CreateTime) ?? Clock.UtcNow) with { CreatedByRun = runId };
+            RememberRole(role);
+            return role;
         }
 
         /// <summary>A new version of the role's template, copied from the default with the new image, made the default.</summary>
@@ -125,7 +145,7 @@ namespace Rebundle.Aws
             var found = Templates($"Reading farm role {farmRole}", cancellationToken, new List<Filter> { TtmTags.Filter("launch-template-name", farmRoleName, roleTemplateName) });
             var target = found.FirstOrDefault(t => t.LaunchTemplateName == farmRoleName)
                 ?? throw new TtmException(TtmErrorCode.FarmRoleNotFound, $"There is no launch template {farmRoleName} for farm role {farmRole}; run Get-TtmFarmRole -Farm {farmRole.Farm} to list farm roles.", farmRole.ToString());
-            if (found.All(t => t.LaunchTemplateName != roleTemplateName))
+            if (found.All(t => t.LaunchTemplateName != roleTemplateName) && UnseenRole(roleName) == null)
                 throw new TtmException(TtmErrorCode.RoleNotFound, $"There is no role {roleName} (no launch template {roleTemplateName}); farm role {farmRole} was left alone. Run Get-TtmRole -IncludeVersions to list roles.", roleName);
 
             _calls.Call($"Setting farm role {farmRole} to run role {roleName}", cancellationToken, (ec2, cancel) => ec2.CreateTagsAsync(new CreateTagsRequest
@@ -138,7 +158,8 @@ namespace Rebundle.Aws
 
         /// <summary>
         /// RunInstances from the role the farm role runs now (its template's $Default version) with
-        /// the farm-role tags and the lowest index no live server of the farm role holds. A client
+        /// the farm-role tags and the lowest index no live server of the farm role holds (nor a
+        /// launch of this session EC2 does not show yet: see AwsBackend.Unseen). A client
         /// token makes a retried launch the same launch, never a second server.
         /// </summary>
         public Server LaunchServer(FarmRole farmRole, CancellationToken cancellationToken = default)
@@ -149,9 +170,10 @@ namespace Rebundle.Aws
                 .Select(AwsMapping.FarmRoleOf).FirstOrDefault(r => r != null)
                 ?? throw new TtmException(TtmErrorCode.FarmRoleNotFound, $"There is no launch template {farmRoleName} for farm role {farmRole}; nothing was launched. Run Get-TtmFarmRole -Farm {farmRole.Farm} to list farm roles.", farmRole.ToString());
             farmRole = farmRole with { Role = current.Role };
-            var used = new HashSet<int>(ReadServers(new Backends.ServerQuery { Farms = new[] { farmRole.Farm }, Aliases = new[] { farmRole.Alias } }, cancellationToken)
-                .Where(s => s.Farm == farmRole.Farm && s.Alias == farmRole.Alias)
-                .Select(s => s.Index));
+            var servers = ReadServers(new Backends.ServerQuery { Farms = new[] { farmRole.Farm }, Aliases = new[] { farmRole.Alias } }, cancellationToken)
+                .Where(s => s.Farm == farmRole.Farm && s.Alias == farmRole.Alias).ToList();
+            RefuseAutoScaled(farmRole, servers);
+            var used = new HashSet<int>(servers.Select(s => s.Index));
             var index = Enumerable.Range(1, used.Count + 1).First(i => !used.Contains(i));
             var response = _calls.Call($"Launching a server of farm role {farmRole} from role {farmRole.Role}", cancellationToken, (ec2, cancel) => ec2.RunInstancesAsync(new RunInstancesRequest
             {
@@ -177,12 +199,16 @@ namespace Rebundle.Aws
             }, cancel), farmRole.ToString(), TtmErrorCode.RoleNotFound);
             var instance = response.Reservation?.Instances?.FirstOrDefault()
                 ?? throw new TtmException(TtmErrorCode.BackendError, $"EC2 accepted the launch for farm role {farmRole} but returned no instance.", farmRole.ToString());
-            return AwsMapping.ServerOf(instance, _region)
+            var server = AwsMapping.ServerOf(instance, _region)
                 ?? throw new TtmException(TtmErrorCode.BackendError, $"EC2 launched {instance.InstanceId} for farm role {farmRole} without its tags.", instance.InstanceId);
+            RememberLaunch(server); // its index is taken even while DescribeInstances does not show it yet
+            return server;
         }
 
         public void TerminateServer(Server server, CancellationToken cancellationToken = default)
         {
+            RefuseAutoScaled(server, cancellationToken);
+            ForgetLaunch(server.Id);
             _calls.Call($"Terminating server {server.Name} ({server.Id}) of farm {server.Farm}", cancellationToken, (ec2, cancel) => ec2.TerminateInstancesAsync(new TerminateInstancesRequest
             {
                 InstanceIds = new List<string> { server.Id },

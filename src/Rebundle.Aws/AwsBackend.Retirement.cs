@@ -16,9 +16,10 @@ namespace Rebundle.Aws
     /// </summary>
     public sealed partial class AwsBackend : IImageLookup, IRoleRetirement
     {
-        /// <summary>This account's images with exactly this name (AMI names are unique per account and region).</summary>
-        public IReadOnlyList<Image> FindImagesByName(string name, CancellationToken cancellationToken = default) =>
-            _calls.All<Amazon.EC2.Model.Image>($"Looking for image {name}", cancellationToken, async (ec2, token, cancel) =>
+        /// <summary>This account's images with exactly this name (AMI names are unique per account and region), and one made this session that EC2 does not list yet.</summary>
+        public IReadOnlyList<Image> FindImagesByName(string name, CancellationToken cancellationToken = default)
+        {
+            var found = _calls.All<Amazon.EC2.Model.Image>($"Looking for image {name}", cancellationToken, async (ec2, token, cancel) =>
             {
                 var response = await ec2.DescribeImagesAsync(new DescribeImagesRequest
                 {
@@ -29,6 +30,8 @@ namespace Rebundle.Aws
                 }, cancel).ConfigureAwait(false);
                 return (response.Images, response.NextToken);
             }).Select(AwsMapping.ImageOf).ToList();
+            return WithUnseenImages(found, i => i.Name == name);
+        }
 
         /// <summary>
         /// Deletes launch template <c>role/&lt;Role&gt;</c> (with every version), unless a farm role
@@ -39,8 +42,10 @@ namespace Rebundle.Aws
         public void DeleteRole(Role role, bool deleteImage, CancellationToken cancellationToken = default)
         {
             var name = TtmTags.RoleTemplate(role.Name);
-            var template = Templates($"Reading role {role.Name}", cancellationToken, new List<Filter> { TtmTags.Filter("launch-template-name", name) }).FirstOrDefault()
-                ?? throw new TtmException(TtmErrorCode.RoleNotFound, $"There is no role named '{role.Name}' (no launch template {name}).", role.Name);
+            // A role made a moment ago is deleted by name: EC2 may not list it yet.
+            var templateId = Templates($"Reading role {role.Name}", cancellationToken, new List<Filter> { TtmTags.Filter("launch-template-name", name) }).FirstOrDefault()?.LaunchTemplateId;
+            if (templateId == null && UnseenRole(role.Name) == null)
+                throw new TtmException(TtmErrorCode.RoleNotFound, $"There is no role named '{role.Name}' (no launch template {name}).", role.Name);
             var runBy = Templates($"Reading the farm roles of role {role.Name}", cancellationToken, new List<Filter>
             {
                 TtmTags.TagFilter(TtmTags.Kind, new[] { TtmTags.KindFarmRole }),
@@ -50,12 +55,14 @@ namespace Rebundle.Aws
                 throw new TtmException(TtmErrorCode.InvalidArgument,
                     $"Role {role.Name} is still run by farm role {string.Join(", ", runBy)}; it was kept. Point the farm role at another role first (Set-TtmFarmRole).", role.Name);
 
+            ForgetRole(role.Name); // it goes now: it no longer holds its image
             _calls.Call($"Deleting role {role.Name}", cancellationToken, (ec2, cancel) => ec2.DeleteLaunchTemplateAsync(new DeleteLaunchTemplateRequest
             {
-                LaunchTemplateId = template.LaunchTemplateId,
+                LaunchTemplateId = templateId,
+                LaunchTemplateName = templateId == null ? name : null,
             }, cancel), role.Name, TtmErrorCode.RoleNotFound);
 
-            if (!deleteImage || string.IsNullOrEmpty(role.ImageId) || ImageStillLaunched(role.ImageId, cancellationToken)) return;
+            if (!deleteImage || string.IsNullOrEmpty(role.ImageId) || UnseenRoleUses(role.ImageId) || ImageStillLaunched(role.ImageId, cancellationToken)) return;
             _calls.Call($"Deregistering image {role.ImageId} of role {role.Name}", cancellationToken, (ec2, cancel) => ec2.DeregisterImageAsync(new DeregisterImageRequest
             {
                 ImageId = role.ImageId,

@@ -10,7 +10,7 @@ namespace Rebundle.Aws
 {
     /// <summary>
     /// EC2 status checks: a server counts as Running only once its instance and system checks
-    /// have passed, so a recycle terminates the old server only after the replacement is
+    /// are both "ok" (unreported, initializing or insufficient-data is Pending), so a recycle terminates the old server only after the replacement is
     /// healthy. Endpoints that do not report checks are trusted on the instance state alone.
     /// </summary>
     public sealed partial class AwsBackend
@@ -38,8 +38,10 @@ namespace Rebundle.Aws
                 _statusChecksNotReported = true;
                 return servers;
             }
+            // EC2 reports a new instance's checks late: a running instance it leaves out has passed nothing yet.
             return servers
-                .Select(s => s.Status == ServerStatus.Running && checkedStatus.TryGetValue(s.Id, out var status) ? s with { Status = status } : s)
+                .Select(s => s.Status != ServerStatus.Running ? s
+                    : s with { Status = checkedStatus.TryGetValue(s.Id, out var status) ? status : ServerStatus.Pending })
                 .ToList();
         }
 

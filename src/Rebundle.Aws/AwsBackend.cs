@@ -79,7 +79,7 @@ namespace Rebundle.Aws
                 }
                 catch (Errors.TtmException) { }
             }
-            return roles;
+            return WithUnseenRoles(roles);
         }
 
         public IReadOnlyList<Server> GetServers(ServerQuery query, CancellationToken cancellationToken = default)
@@ -104,16 +104,19 @@ namespace Rebundle.Aws
                 filters.Add(TtmTags.Filter("instance-state-name", AwsMapping.LiveStates));
 
             if (query.Ids != null) filters.Add(TtmTags.Filter("instance-id", query.Ids));
-            return Instances("Reading servers", cancellationToken, filters)
+            var instances = Instances("Reading servers", cancellationToken, filters);
+            NoteAutoScalingGroups(instances);
+            return WithUnseenLaunches(instances
                 .Select(i => AwsMapping.ServerOf(i, _region))
                 .Where(s => s != null)
                 .Select(s => s!)
-                .ToList();
+                .ToList(), query);
         }
 
         public IReadOnlyList<Image> GetImages(IReadOnlyCollection<string> imageIds, CancellationToken cancellationToken = default)
         {
             var images = new List<Image>();
+            var asked = new HashSet<string>(imageIds, StringComparer.Ordinal);
             foreach (var ids in Chunks(imageIds.Where(id => !string.IsNullOrWhiteSpace(id)).Distinct(StringComparer.Ordinal)))
             {
                 images.AddRange(_calls.All<Amazon.EC2.Model.Image>("Reading images", cancellationToken, async (ec2, token, cancel) =>
@@ -127,7 +130,7 @@ namespace Rebundle.Aws
                     return (response.Images, response.NextToken);
                 }).Select(AwsMapping.ImageOf));
             }
-            return images;
+            return WithUnseenImages(images, i => asked.Contains(i.Id));
         }
 
         /// <summary>Image lookup, role retirement, SSH-reachable servers and shared leases (a tag on the farm's templates).</summary>

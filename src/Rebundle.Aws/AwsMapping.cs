@@ -78,15 +78,16 @@ namespace Rebundle.Aws
         }
 
         /// <summary>
-        /// A running server's status once its status checks are known: Pending while either
-        /// check is "initializing", Failed when either is "impaired", else Running.
+        /// A running server's status from its status checks: Running only when both the instance
+        /// and the system check are "ok"; Failed when either is "impaired"; anything else
+        /// ("initializing", "insufficient-data", "not-applicable", none) is still Pending, so a
+        /// recycle never terminates an old server for a replacement that has passed nothing.
         /// </summary>
         public static ServerStatus StatusAfterChecks(InstanceStatus checks)
         {
             var summaries = new[] { checks.Status?.Status?.Value, checks.SystemStatus?.Status?.Value }; // Status is the instance check
             if (summaries.Contains("impaired")) return ServerStatus.Failed;
-            if (summaries.Contains("initializing")) return ServerStatus.Pending;
-            return ServerStatus.Running;
+            return summaries.All(s => s == "ok") ? ServerStatus.Running : ServerStatus.Pending;
         }
 
         public static ImageStatus StatusOf(Ec2Image image)

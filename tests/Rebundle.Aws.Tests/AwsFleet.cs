@@ -13,15 +13,25 @@ namespace Rebundle.Aws.Tests;
 /// </summary>
 public sealed class AwsFleet : IDisposable
 {
-    public AwsFleet(bool seed = true, Action<Ec2Settings>? configure = null, AwsConnectionOptions? options = null)
+    /// <param name="beforeConnect">Called with the endpoint's URL once it listens, before the backend connects (e.g. to point STS at it).</param>
+    public AwsFleet(bool seed = true, Action<Ec2Settings>? configure = null, AwsConnectionOptions? options = null, Action<Uri>? beforeConnect = null)
     {
         Clock = new ManualClock(new DateTimeOffset(DateTimeOffset.UtcNow.Year, 1, 1, 9, 0, 0, TimeSpan.Zero));
-        var settings = new Ec2Settings { Now = () => Clock.UtcNow };
+        // EC2 as strict as it is: new objects show late, status checks are reported late and read
+        // insufficient-data before ok. A test that needs them otherwise says so in configure.
+        var settings = new Ec2Settings
+        {
+            Now = () => Clock.UtcNow,
+            VisibilityDelay = StrictVisibilityDelay,
+            StatusReportDelay = TimeSpan.FromSeconds(10),
+            InsufficientDataTime = TimeSpan.FromSeconds(10),
+        };
         settings.UseKey(TestEnvironment.AccessKey, TestEnvironment.SecretKey);
         configure?.Invoke(settings);
         Ec2 = new Ec2Fleet(settings);
         if (seed) RunbookSeed.Apply(Ec2);
         Endpoint = Rebundle.Ec2Endpoint.Ec2Endpoint.Start(Ec2);
+        beforeConnect?.Invoke(Endpoint.Url);
         options ??= new AwsConnectionOptions();
         options.EndpointUrl ??= Endpoint.Url.ToString();
         options.PollInterval ??= TimeSpan.FromSeconds(5);
@@ -46,6 +56,9 @@ public sealed class AwsFleet : IDisposable
     }
 
     private readonly List<AwsBackend> _others = new();
+
+    /// <summary>How long new instances, images and templates stay out of Describe* answers in every test (EC2: seconds).</summary>
+    public static readonly TimeSpan StrictVisibilityDelay = TimeSpan.FromSeconds(5);
 
     public ManualClock Clock { get; }
 

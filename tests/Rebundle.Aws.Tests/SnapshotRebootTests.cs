@@ -18,7 +18,7 @@ public class SnapshotRebootTests
 
     private static (AwsFleet Fleet, Server Server) ServingServer()
     {
-        var fleet = new AwsFleet(configure: s => { s.RebootTime = Reboot; s.StatusCheckTime = Checks; });
+        var fleet = new AwsFleet(configure: s => { s.RebootTime = Reboot; s.StatusCheckTime = Checks; s.InsufficientDataTime = TimeSpan.Zero; });
         fleet.Clock.Advance(TimeSpan.FromMinutes(5)); // the seeded servers' own boot checks have passed
         var server = fleet.Backend.GetServers(new ServerQuery { Farms = new[] { "Production" }, Aliases = new[] { "Sidekiq" } }).Single();
         Assert.Equal(ServerStatus.Running, server.Status);

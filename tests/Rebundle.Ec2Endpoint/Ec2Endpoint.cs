@@ -65,6 +65,16 @@ public sealed class Ec2Endpoint : IDisposable
             context.Response.ContentType = "text/xml;charset=UTF-8";
             await context.Response.WriteAsync(answer);
         });
+        // SSO portal: GET /federation/credentials?account_id=…&role_name=… with x-amz-sso_bearer_token.
+        app.MapGet("/federation/credentials", async context =>
+        {
+            var q = context.Request.Query;
+            var (status, json) = handle.SsoRoleCredentials(q["account_id"].ToString(), q["role_name"].ToString(),
+                context.Request.Headers.TryGetValue("x-amz-sso_bearer_token", out var bearer) ? bearer.ToString() : null);
+            context.Response.StatusCode = status;
+            context.Response.ContentType = "application/json";
+            await context.Response.WriteAsync(json);
+        });
         MapControl(app, fleet);
         stalls.MapControl(app);
         app.StartAsync().GetAwaiter().GetResult();
@@ -76,7 +86,7 @@ public sealed class Ec2Endpoint : IDisposable
     {
         app.MapGet("/_ttm/requests", () => Results.Json(fleet.Requests.Select(r => new
         {
-            action = r.Action, status = r.Status, errorCode = r.ErrorCode, mutating = r.IsMutating, parameters = r.Parameters,
+            action = r.Action, status = r.Status, errorCode = r.ErrorCode, mutating = r.IsMutating, parameters = r.Parameters, accessKey = r.AccessKey,
         })));
         app.MapDelete("/_ttm/requests", () =>
         {
@@ -90,7 +100,7 @@ public sealed class Ec2Endpoint : IDisposable
             fleet.SetTag(q["resource"].ToString(), q["key"].ToString(), q["value"].ToString());
             return Results.NoContent();
         });
-        // POST /_ttm/faults?throttle=3&throttleAction=DescribeInstances&stallLaunches=1&failLaunches=1&impairLaunches=1&failImage=Rails*
+        // POST /_ttm/faults?throttle=3&throttleAction=DescribeInstances&stallLaunches=1&failLaunches=1&impairLaunches=1&failImage=Rails*&deny=CreateImage,RunInstances
         app.MapPost("/_ttm/faults", (HttpRequest request) =>
         {
             var q = request.Query;
@@ -105,6 +115,12 @@ public sealed class Ec2Endpoint : IDisposable
                 fleet.Faults.FailLaunches = Int("failLaunches") ?? fleet.Faults.FailLaunches;
                 fleet.Faults.ImpairLaunches = Int("impairLaunches") ?? fleet.Faults.ImpairLaunches;
                 foreach (var pattern in q["failImage"]) fleet.Faults.FailingImageNames.Add(pattern!);
+                if (q.TryGetValue("deny", out var deny))
+                {
+                    // deny=CreateImage,RunInstances: those actions are refused from now on; deny= allows everything again.
+                    fleet.Faults.DeniedActions.Clear();
+                    foreach (var denied in deny.ToString().Split(',', StringSplitOptions.RemoveEmptyEntries)) fleet.Faults.DeniedActions.Add(denied.Trim());
+                }
             }
             return Results.NoContent();
         });

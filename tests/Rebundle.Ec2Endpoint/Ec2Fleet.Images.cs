@@ -31,6 +31,7 @@ public sealed partial class Ec2Fleet
             CreatedAt = Now, ReadyAt = Now + Settings.ImageTime, SnapshotId = NewSnapshot(),
             Fails = Faults.FailingImageNames.Any(pattern => Wildcard(name, pattern)),
         };
+        image.VisibleAt = VisibleFromNow;
         image.Tags.Set(r.TagsFor("image"));
         _images.Add(image);
         // Unless told NoReboot, EC2 shuts the instance down for the image and boots it again:
@@ -39,22 +40,27 @@ public sealed partial class Ec2Fleet
         return Response("CreateImage", E("imageId", image.Id));
     }
 
-    /// <summary>Removes the image; with DeleteAssociatedSnapshots also its EBS snapshot.</summary>
+    /// <summary>
+    /// Removes the image; with DeleteAssociatedSnapshots also its EBS snapshot, unless another
+    /// image uses that snapshot too (EC2 then skips it and still deregisters the image).
+    /// </summary>
     private XElement DeregisterImage(QueryRequest r)
     {
         var id = r.Require("ImageId");
         var image = _images.FirstOrDefault(i => i.Id == id) ?? throw new Ec2Error("InvalidAMIID.NotFound", $"The image id '[{id}]' does not exist");
         _images.Remove(image);
         if (!r.Bool("DeleteAssociatedSnapshots")) return Response("DeregisterImage", E("return", true));
-        _snapshots.Remove(image.SnapshotId);
+        var shared = _images.Any(i => i.SnapshotId == image.SnapshotId);
+        if (!shared) _snapshots.Remove(image.SnapshotId);
         return Response("DeregisterImage", E("return", true),
-            Items("deleteSnapshotResultSet", new object?[] { E("item", E("snapshotId", image.SnapshotId), E("returnCode", "success")) }));
+            Items("deleteSnapshotResultSet", new object?[] { E("item", E("snapshotId", image.SnapshotId), E("returnCode", shared ? "skipped" : "success")) }));
     }
 
     private XElement DescribeImages(QueryRequest r)
     {
         var ids = r.List("ImageId");
-        var missing = ids.Where(id => _images.All(i => i.Id != id)).ToList();
+        var visible = _images.Where(i => Seen(i.VisibleAt)).ToList();
+        var missing = ids.Where(id => visible.All(i => i.Id != id)).ToList();
         if (missing.Count > 0)
             throw new Ec2Error("InvalidAMIID.NotFound", $"The image id '[{string.Join(", ", missing)}]' does not exist");
         var owners = r.List("Owner");
@@ -63,7 +69,7 @@ public sealed partial class Ec2Fleet
 
         var filters = r.Filters();
         var now = Now;
-        var matching = _images
+        var matching = visible
             .Where(i => ids.Count == 0 || ids.Contains(i.Id))
             .Where(i => Passes(filters, name => name switch
             {

@@ -18,13 +18,14 @@ public sealed partial class Ec2Fleet
         var ids = r.List("InstanceId");
         if (ids.Count > 0 && r.Get("MaxResults") != null)
             throw new Ec2Error("InvalidParameterCombination", "The parameter instancesSet cannot be used with the parameter maxResults");
-        var missing = ids.Where(id => _instances.All(i => i.Id != id)).ToList();
+        var visible = _instances.Where(i => Seen(i.VisibleAt)).ToList();
+        var missing = ids.Where(id => visible.All(i => i.Id != id)).ToList();
         if (missing.Count > 0)
             throw new Ec2Error("InvalidInstanceID.NotFound", $"The instance IDs '{string.Join(", ", missing)}' do not exist");
 
         var filters = r.Filters();
         var now = Now;
-        var matching = _instances
+        var matching = visible
             .Where(i => ids.Count == 0 || ids.Contains(i.Id))
             .Where(i => Passes(filters, name => InstanceValues(i, name, now), "instances"))
             .ToList();
@@ -44,13 +45,14 @@ public sealed partial class Ec2Fleet
         var filters = r.Filters();
         var now = Now;
         var matching = _instances
+            .Where(i => Seen(i.VisibleAt))
             .Where(i => ids.Count == 0 || ids.Contains(i.Id))
-            .Where(i => r.Bool("IncludeAllInstances") || i.StateAt(now, Settings.ShutdownTime).Name == "running")
+            .Where(i => r.Bool("IncludeAllInstances") || (i.StateAt(now, Settings.ShutdownTime).Name == "running" && i.StatusReportedAt(now, Settings.StatusReportDelay)))
             .Where(i => Passes(filters, name => name switch
             {
                 "instance-id" => new[] { i.Id },
                 "instance-state-name" => new[] { i.StateAt(now, Settings.ShutdownTime).Name },
-                "instance-status.status" or "system-status.status" => new[] { i.StatusChecksAt(now, Settings.StatusCheckTime, Settings.RebootTime) },
+                "instance-status.status" or "system-status.status" => new[] { Checks(i, now) },
                 _ => null,
             }, "instance status"))
             .ToList();
@@ -58,9 +60,9 @@ public sealed partial class Ec2Fleet
         return Response("DescribeInstanceStatus", Items("instanceStatusSet", page.Select(i =>
         {
             var state = i.StateAt(now, Settings.ShutdownTime);
-            var checks = state.Name == "running" ? i.StatusChecksAt(now, Settings.StatusCheckTime, Settings.RebootTime) : "not-applicable";
+            var checks = state.Name == "running" ? Checks(i, now) : "not-applicable";
             XElement Summary(string name) => E(name, E("status", checks),
-                Items("details", new object?[] { E("item", E("name", "reachability"), E("status", checks == "ok" ? "passed" : checks == "impaired" ? "failed" : "initializing")) }));
+                Items("details", new object?[] { E("item", E("name", "reachability"), E("status", checks switch { "ok" => "passed", "impaired" => "failed", "insufficient-data" => "insufficient-data", _ => "initializing" })) }));
             return (object?)E("item",
                 E("instanceId", i.Id),
                 E("availabilityZone", Settings.Region + "a"),
@@ -69,6 +71,9 @@ public sealed partial class Ec2Fleet
                 Summary("instanceStatus"));
         })), Leaf("nextToken", next));
     }
+
+    private string Checks(Ec2Instance instance, DateTimeOffset now) =>
+        instance.StatusChecksAt(now, Settings.StatusCheckTime, Settings.RebootTime, Settings.InsufficientDataTime);
 
     private IEnumerable<string>? InstanceValues(Ec2Instance instance, string filter, DateTimeOffset now) => filter switch
     {
@@ -120,6 +125,7 @@ public sealed partial class Ec2Fleet
             else if (Faults.FailLaunches > 0) { Faults.FailLaunches--; runningAt = null; failsAt = Now + Settings.BootTime; }
             else if (Faults.ImpairLaunches > 0) { Faults.ImpairLaunches--; impaired = true; }
             var instance = NewInstance(imageId, Setting("InstanceType") ?? "t3.micro", Setting("KeyName"), template?.Id, version, token, reservation, runningAt, failsAt, impaired);
+            instance.VisibleAt = VisibleFromNow;
             instance.Tags.Set(r.TagsFor("instance"));
             _instances.Add(instance);
             launched.Add(instance);

@@ -12,13 +12,6 @@ public sealed partial class Ec2Fleet
 {
     private static readonly Regex TemplateName = new(@"^[A-Za-z0-9().\-/_]{3,128}$");
 
-    /// <summary>
-    /// The launch settings this endpoint models. Anything else in LaunchTemplateData is refused,
-    /// so a test notices when the backend starts sending settings nobody checked.
-    /// </summary>
-    private static readonly Regex ModelledData = new(
-        @"^(ImageId|InstanceType|KeyName|UserData|EbsOptimized|Monitoring\.Enabled|IamInstanceProfile\.(Arn|Name)|SecurityGroupId\.\d+|SecurityGroup\.\d+|" +
-        @"BlockDeviceMapping\.\d+\.(DeviceName|Ebs\.(VolumeSize|VolumeType|DeleteOnTermination|Encrypted)))$");
 
     private XElement CreateLaunchTemplate(QueryRequest r)
     {
@@ -35,8 +28,8 @@ public sealed partial class Ec2Fleet
         if (data.Count == 0)
             throw new Ec2Error("MissingParameter", "The request must contain the parameter LaunchTemplateData.");
 
-        var template = new Ec2LaunchTemplate { Id = NewId("lt"), Name = name, CreatedAt = Now, ClientToken = token };
-        template.Versions.Add(new Ec2TemplateVersion { Number = 1, CreatedAt = Now, Description = r.Get("VersionDescription"), Data = data });
+        var template = new Ec2LaunchTemplate { Id = NewId("lt"), Name = name, CreatedAt = Now, ClientToken = token, VisibleAt = VisibleFromNow };
+        template.Versions.Add(new Ec2TemplateVersion { Number = 1, CreatedAt = Now, Description = r.Get("VersionDescription"), Data = data, VisibleAt = VisibleFromNow });
         template.Tags.Set(r.TagsFor("launch-template"));
         _templates.Add(template);
         return Response("CreateLaunchTemplate", Template("launchTemplate", template));
@@ -59,7 +52,7 @@ public sealed partial class Ec2Fleet
         }
         foreach (var pair in overrides) data[pair.Key] = pair.Value;
 
-        var version = new Ec2TemplateVersion { Number = template.LatestVersion + 1, CreatedAt = Now, Description = r.Get("VersionDescription"), Data = data, ClientToken = token };
+        var version = new Ec2TemplateVersion { Number = template.LatestVersion + 1, CreatedAt = Now, Description = r.Get("VersionDescription"), Data = data, ClientToken = token, VisibleAt = VisibleFromNow };
         template.Versions.Add(version);
         return Response("CreateLaunchTemplateVersion", Version("launchTemplateVersion", template, version));
     }
@@ -90,13 +83,14 @@ public sealed partial class Ec2Fleet
         var names = r.List("LaunchTemplateName");
         if ((ids.Count > 0 || names.Count > 0) && r.Get("MaxResults") != null)
             throw new Ec2Error("InvalidParameterCombination", "MaxResults cannot be used with launch template IDs or names.");
-        foreach (var id in ids.Where(id => _templates.All(t => t.Id != id)))
+        var visible = _templates.Where(t => Seen(t.VisibleAt)).ToList();
+        foreach (var id in ids.Where(id => visible.All(t => t.Id != id)))
             throw new Ec2Error("InvalidLaunchTemplateId.NotFound", $"At least one of the launch templates specified in the request does not exist: {id}");
-        foreach (var name in names.Where(n => _templates.All(t => t.Name != n)))
+        foreach (var name in names.Where(n => visible.All(t => t.Name != n)))
             throw new Ec2Error("InvalidLaunchTemplateName.NotFoundException", $"At least one of the launch templates specified in the request does not exist: {name}");
 
         var filters = r.Filters();
-        var matching = _templates
+        var matching = visible
             .Where(t => (ids.Count == 0 && names.Count == 0) || ids.Contains(t.Id) || names.Contains(t.Name))
             .Where(t => Passes(filters, name => name switch
             {
@@ -120,11 +114,11 @@ public sealed partial class Ec2Fleet
             // Without a template EC2 answers $Latest / $Default of every template in the account.
             if (selectors.Count == 0 || selectors.Any(s => s != "$Latest" && s != "$Default"))
                 throw new Ec2Error("MissingParameter", "Without a launch template id or name, only the versions $Latest and $Default may be asked for.");
-            templates = _templates;
+            templates = _templates.Where(t => Seen(t.VisibleAt));
         }
         else
         {
-            templates = new[] { FindTemplate(id, name) };
+            templates = new[] { FindTemplate(id, name, visibleOnly: true) };
         }
 
         long? min = r.Get("MinVersion") is { } minText ? long.Parse(minText) : null;
@@ -134,8 +128,8 @@ public sealed partial class Ec2Fleet
         foreach (var template in templates)
         {
             var versions = selectors.Count == 0
-                ? template.Versions.Where(v => (min == null || v.Number >= min) && (max == null || v.Number <= max))
-                : selectors.Select(s => template.Version(s) ?? throw new Ec2Error("InvalidLaunchTemplateId.VersionNotFound", $"Could not find launch template version {s} of {template.Name}.")).Distinct();
+                ? template.Versions.Where(v => Seen(v.VisibleAt) && (min == null || v.Number >= min) && (max == null || v.Number <= max))
+                : selectors.Select(s => VisibleVersion(template, s) ?? throw new Ec2Error("InvalidLaunchTemplateId.VersionNotFound", $"Could not find launch template version {s} of {template.Name}.")).Distinct();
             matching.AddRange(versions
                 .Where(v => Passes(filters, f => f switch
                 {
@@ -150,20 +144,33 @@ public sealed partial class Ec2Fleet
             Items("launchTemplateVersionSet", page.Select(p => (object?)Version("item", p.Template, p.Version))), Leaf("nextToken", next));
     }
 
-    private Ec2LaunchTemplate FindTemplate(string? id, string? name)
+    /// <summary>
+    /// A version as Describe* sees it: a new version is not seen yet (nor counted as $Latest);
+    /// $Default is the version ModifyLaunchTemplate last named.
+    /// </summary>
+    private Ec2TemplateVersion? VisibleVersion(Ec2LaunchTemplate template, string selector)
     {
+        if (selector == "$Default") return template.Version(selector);
+        var seen = template.Versions.Where(v => Seen(v.VisibleAt)).ToList();
+        if (selector == "$Latest") return seen.OrderByDescending(v => v.Number).FirstOrDefault();
+        return long.TryParse(selector, out var number) ? seen.FirstOrDefault(v => v.Number == number) : null;
+    }
+
+    private Ec2LaunchTemplate FindTemplate(string? id, string? name, bool visibleOnly = false)
+    {
+        var templates = visibleOnly ? _templates.Where(t => Seen(t.VisibleAt)) : _templates;
         if (id != null)
-            return _templates.FirstOrDefault(t => t.Id == id)
+            return templates.FirstOrDefault(t => t.Id == id)
                    ?? throw new Ec2Error("InvalidLaunchTemplateId.NotFound", $"The specified launch template, with template ID {id}, does not exist.");
         if (name != null)
-            return _templates.FirstOrDefault(t => t.Name == name)
+            return templates.FirstOrDefault(t => t.Name == name)
                    ?? throw new Ec2Error("InvalidLaunchTemplateName.NotFoundException", $"The specified launch template, with template name {name}, does not exist.");
         throw new Ec2Error("MissingParameter", "The request must contain LaunchTemplateId or LaunchTemplateName.");
     }
 
     private IReadOnlyDictionary<string, string> CheckedData(IReadOnlyDictionary<string, string> data)
     {
-        foreach (var key in data.Keys.Where(k => !ModelledData.IsMatch(k)))
+        foreach (var key in data.Keys.Where(k => !LaunchDataShape.Accepts(k)))
             throw new Ec2Error("InvalidParameterValue", $"LaunchTemplateData.{key} is not modelled by the test endpoint.");
         if (data.TryGetValue("ImageId", out var imageId) && _images.All(i => i.Id != imageId))
             throw new Ec2Error("InvalidAMIID.NotFound", $"The image id '[{imageId}]' does not exist");

@@ -30,6 +30,11 @@ public sealed partial class Ec2Fleet
 
     private DateTimeOffset Now => Settings.Now();
 
+    /// <summary>When an object made now becomes visible to Describe* calls.</summary>
+    private DateTimeOffset VisibleFromNow => Now + Settings.VisibilityDelay;
+
+    private bool Seen(DateTimeOffset visibleAt) => Now >= visibleAt;
+
     // ---- What tests read ------------------------------------------------------------------
 
     public IReadOnlyList<LoggedRequest> Requests
@@ -78,11 +83,12 @@ public sealed partial class Ec2Fleet
 
     // ---- What tests and the seed set up (not logged: these are not requests) ----------------
 
-    public Ec2Image AddImage(string name, bool available = true, IEnumerable<KeyValuePair<string, string>>? tags = null, DateTimeOffset? createdAt = null)
+    /// <param name="sharesSnapshotOf">An image whose EBS snapshot this one uses too (as CopyImage or RegisterImage of one snapshot makes).</param>
+    public Ec2Image AddImage(string name, bool available = true, IEnumerable<KeyValuePair<string, string>>? tags = null, Ec2Image? sharesSnapshotOf = null, DateTimeOffset? createdAt = null)
     {
         lock (_gate)
         {
-            var image = new Ec2Image { Id = NewId("ami"), Name = name, CreatedAt = createdAt ?? Now, ReadyAt = available ? Now : Now + Settings.ImageTime, SnapshotId = NewSnapshot() };
+            var image = new Ec2Image { Id = NewId("ami"), Name = name, CreatedAt = createdAt ?? Now, ReadyAt = available ? Now : Now + Settings.ImageTime, SnapshotId = sharesSnapshotOf?.SnapshotId ?? NewSnapshot() };
             image.Tags.Set(tags ?? Array.Empty<KeyValuePair<string, string>>());
             _images.Add(image);
             return image;
@@ -105,7 +111,8 @@ public sealed partial class Ec2Fleet
     {
         lock (_gate)
         {
-            var instance = NewInstance(imageId, "t3.small", null, launchTemplateId, "1", null, NewId("r"), running ? Now : Now + Settings.BootTime, null);
+            // A seeded running instance has been up for a day: its status checks passed long ago.
+            var instance = NewInstance(imageId, "t3.small", null, launchTemplateId, "1", null, NewId("r"), running ? Now - TimeSpan.FromDays(1) : Now + Settings.BootTime, null);
             instance.Tags.Set(tags);
             _instances.Add(instance);
             return instance;
@@ -134,6 +141,7 @@ public sealed partial class Ec2Fleet
     {
         lock (_gate)
         {
+            if (IsStsAction(request.Action)) return HandleSts(request, signed);
             int status;
             string body;
             string? errorCode = null;
@@ -142,6 +150,7 @@ public sealed partial class Ec2Fleet
                 SigV4Check.Verify(signed, Settings);
                 CheckFilterLimit(request);
                 InjectThrottle(request.Action);
+                CheckPermission(request);
                 var response = Dispatch(request);
                 RunHook(request.Action);
                 LoseResponse(request.Action);
@@ -154,10 +163,13 @@ public sealed partial class Ec2Fleet
                 errorCode = e.Code;
                 body = Serialize(Ec2Xml.Error(e.Code, e.Message));
             }
-            _log.Add(new LoggedRequest(Now, request.Action, request.Parameters, status, errorCode));
+            Log(request, status, errorCode, signed);
             return (status, body);
         }
     }
+
+    private void Log(QueryRequest request, int status, string? errorCode, SignedRequest? signed = null) =>
+        _log.Add(new LoggedRequest(Now, request.Action, request.Parameters, status, errorCode, signed == null ? null : SigV4Check.AccessKeyOf(signed)));
 
     private static string Serialize(XElement element) =>
         "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n" + element.ToString(SaveOptions.DisableFormatting);
@@ -168,6 +180,18 @@ public sealed partial class Ec2Fleet
         var values = request.Filters().Sum(f => f.Values.Count);
         if (values > Settings.MaxFilterValues)
             throw new Ec2Error("FilterLimitExceeded", $"The maximum number of filter values specified on a single call is {Settings.MaxFilterValues} (this call has {values}).");
+    }
+
+    /// <summary>
+    /// IAM as EC2 applies it: a denied action is UnauthorizedOperation, with or without DryRun;
+    /// an allowed DryRun is DryRunOperation (HTTP 412) and changes nothing.
+    /// </summary>
+    private void CheckPermission(QueryRequest request)
+    {
+        if (Faults.DeniedActions.Contains(request.Action))
+            throw new Ec2Error("UnauthorizedOperation", $"You are not authorized to perform this operation. User: arn:aws:iam::{Ec2Xml.OwnerId}:user/ttm-test is not authorized to perform: ec2:{request.Action} (denied by the test endpoint).", 403);
+        if (request.Bool("DryRun"))
+            throw new Ec2Error("DryRunOperation", "Request would have succeeded, but DryRun flag is set.", 412);
     }
 
     private void InjectThrottle(string action)

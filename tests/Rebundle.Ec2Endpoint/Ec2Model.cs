@@ -49,6 +49,9 @@ public sealed class Ec2Instance
     public string PrivateIp { get; init; } = "";
     public string? ClientToken { get; init; }
     public DateTimeOffset LaunchTime { get; init; }
+
+    /// <summary>When Describe* calls start to see it (EC2 is eventually consistent); seeded objects are seen at once.</summary>
+    public DateTimeOffset VisibleAt { get; set; } = DateTimeOffset.MinValue;
     public TagSet Tags { get; } = new();
 
     /// <summary>When it starts running; null when it never will (a stalled launch).</summary>
@@ -67,17 +70,24 @@ public sealed class Ec2Instance
 
     /// <summary>
     /// The instance and system status checks of a running instance: "initializing" for
-    /// <paramref name="checkTime"/> after it starts running, then "ok" (or "impaired"). A reboot
-    /// takes them back to "initializing" for <paramref name="rebootTime"/> plus the check time;
-    /// the instance state stays "running" throughout, as on EC2.
+    /// <paramref name="checkTime"/> after it starts running, then "insufficient-data" for
+    /// <paramref name="insufficientData"/>, then "ok" (or "impaired"). A reboot takes them back
+    /// through the same steps after <paramref name="rebootTime"/>; the instance state stays
+    /// "running" throughout, as on EC2.
     /// </summary>
-    public string StatusChecksAt(DateTimeOffset now, TimeSpan checkTime, TimeSpan rebootTime = default)
+    public string StatusChecksAt(DateTimeOffset now, TimeSpan checkTime, TimeSpan rebootTime = default, TimeSpan insufficientData = default)
     {
         if (Impaired) return RunningAt is { } booted && now < booted + checkTime ? "initializing" : "impaired";
-        if (RunningAt is { } running && now < running + checkTime) return "initializing";
-        if (RebootedAt is { } rebooted && now >= rebooted && now < rebooted + rebootTime + checkTime) return "initializing";
+        string? Since(DateTimeOffset start) =>
+            now < start ? null : now < start + checkTime ? "initializing" : now < start + checkTime + insufficientData ? "insufficient-data" : null;
+        if (RunningAt is { } running && Since(running) is { } afterBoot) return afterBoot;
+        if (RebootedAt is { } rebooted && Since(rebooted + rebootTime) is { } afterReboot) return afterReboot;
+        if (RebootedAt is { } down && now >= down && now < down + rebootTime) return "initializing";
         return "ok";
     }
+
+    /// <summary>Whether DescribeInstanceStatus reports it yet: EC2 leaves a new instance out for a while after it runs.</summary>
+    public bool StatusReportedAt(DateTimeOffset now, TimeSpan delay) => RunningAt is { } running && now >= running + delay;
 
     public (string Name, int Code, string? ReasonCode, string? ReasonMessage) StateAt(DateTimeOffset now, TimeSpan shutdownTime)
     {
@@ -102,6 +112,9 @@ public sealed class Ec2Image
     public string? SourceInstanceId { get; init; }
     public DateTimeOffset CreatedAt { get; init; }
     public DateTimeOffset ReadyAt { get; init; }
+
+    /// <summary>When Describe* calls start to see it (EC2 is eventually consistent); seeded objects are seen at once.</summary>
+    public DateTimeOffset VisibleAt { get; set; } = DateTimeOffset.MinValue;
     public bool Fails { get; init; }
     public TagSet Tags { get; } = new();
 
@@ -122,6 +135,9 @@ public sealed class Ec2TemplateVersion
     public DateTimeOffset CreatedAt { get; init; }
     public string? ClientToken { get; init; }
 
+    /// <summary>When Describe* calls start to see it (EC2 is eventually consistent); seeded objects are seen at once.</summary>
+    public DateTimeOffset VisibleAt { get; set; } = DateTimeOffset.MinValue;
+
     /// <summary><c>LaunchTemplateData.*</c> parameters without the prefix, e.g. <c>ImageId</c>, <c>SecurityGroupId.1</c>.</summary>
     public IReadOnlyDictionary<string, string> Data { get; init; } = new Dictionary<string, string>();
 }
@@ -133,6 +149,9 @@ public sealed class Ec2LaunchTemplate
     public DateTimeOffset CreatedAt { get; init; }
     public string? ClientToken { get; init; }
     public long DefaultVersion { get; set; } = 1;
+
+    /// <summary>When Describe* calls start to see it (EC2 is eventually consistent); seeded objects are seen at once.</summary>
+    public DateTimeOffset VisibleAt { get; set; } = DateTimeOffset.MinValue;
     public List<Ec2TemplateVersion> Versions { get; } = new();
     public TagSet Tags { get; } = new();
 
@@ -147,8 +166,12 @@ public sealed class Ec2LaunchTemplate
 }
 
 /// <summary>One request the endpoint answered, for tests to assert on.</summary>
-public sealed record LoggedRequest(DateTimeOffset At, string Action, IReadOnlyDictionary<string, string> Parameters, int Status, string? ErrorCode)
+/// <param name="AccessKey">The access key the request was signed with (null when unsigned).</param>
+public sealed record LoggedRequest(DateTimeOffset At, string Action, IReadOnlyDictionary<string, string> Parameters, int Status, string? ErrorCode, string? AccessKey = null)
 {
-    /// <summary>Anything but a Describe* call changes the fleet.</summary>
-    public bool IsMutating => !Action.StartsWith("Describe", StringComparison.Ordinal);
+    /// <summary>Anything but a Describe* call or a DryRun changes the fleet.</summary>
+    public bool IsMutating => !Action.StartsWith("Describe", StringComparison.Ordinal) && !IsDryRun;
+
+    /// <summary>A permission check (DryRun=true): answered DryRunOperation or UnauthorizedOperation, nothing changed.</summary>
+    public bool IsDryRun => Parameters.TryGetValue("DryRun", out var dryRun) && string.Equals(dryRun, "true", StringComparison.OrdinalIgnoreCase);
 }

@@ -14,6 +14,15 @@ public sealed class Ec2Settings
     /// <summary>The access keys the endpoint knows, each with its secret: SigV4 signatures are verified with it.</summary>
     public Dictionary<string, string> Secrets { get; } = new(StringComparer.Ordinal) { [TestAccessKey] = TestSecretKey };
 
+    /// <summary>Session tokens of the temporary keys STS issued: a request signed with such a key must carry its token.</summary>
+    public Dictionary<string, string> SessionTokens { get; } = new(StringComparer.Ordinal);
+
+    /// <summary>Web identity tokens AssumeRoleWithWebIdentity accepts (the identity provider's, e.g. an EKS service account's).</summary>
+    public HashSet<string> WebIdentityTokens { get; } = new(StringComparer.Ordinal);
+
+    /// <summary>SSO access tokens (as `aws sso login` caches them) GetRoleCredentials accepts.</summary>
+    public HashSet<string> SsoAccessTokens { get; } = new(StringComparer.Ordinal);
+
     /// <summary>Replaces the known keys with this one key and its secret.</summary>
     public void UseKey(string accessKey, string secretKey)
     {
@@ -45,6 +54,18 @@ public sealed class Ec2Settings
     /// <summary>How long a running instance's status checks stay "initializing" before they pass.</summary>
     public TimeSpan StatusCheckTime { get; set; } = TimeSpan.Zero;
 
+    /// <summary>
+    /// How long after an instance starts running DescribeInstanceStatus leaves it out, as EC2
+    /// reports checks late. Zero (the default) reports them at once.
+    /// </summary>
+    public TimeSpan StatusReportDelay { get; set; } = TimeSpan.Zero;
+
+    /// <summary>
+    /// How long the checks read "insufficient-data" after "initializing" and before "ok", as EC2
+    /// sometimes reports them. Zero (the default) goes straight to "ok".
+    /// </summary>
+    public TimeSpan InsufficientDataTime { get; set; } = TimeSpan.Zero;
+
     /// <summary>False to answer DescribeInstanceStatus with InvalidAction, like an endpoint that does not report checks.</summary>
     public bool ReportsStatusChecks { get; set; } = true;
 
@@ -53,6 +74,13 @@ public sealed class Ec2Settings
 
     /// <summary>The most filter values one call may carry, all filters together (EC2: 200, else FilterLimitExceeded).</summary>
     public int MaxFilterValues { get; set; } = 200;
+
+    /// <summary>
+    /// How long a new instance, image, launch template or template version stays invisible to
+    /// Describe* calls, as EC2's eventual consistency (InvalidInstanceID.NotFound and friends
+    /// meanwhile when asked for by id). Zero (the default) shows them at once.
+    /// </summary>
+    public TimeSpan VisibilityDelay { get; set; } = TimeSpan.Zero;
 
     /// <summary>The endpoint's clock; in-process tests share the backend's manual clock through it.</summary>
     public Func<DateTimeOffset> Now { get; set; } = () => DateTimeOffset.UtcNow;
@@ -82,6 +110,12 @@ public sealed class Ec2Faults
 
     /// <summary>The next N launched instances run but fail their status checks (impaired).</summary>
     public int ImpairLaunches { get; set; }
+
+    /// <summary>
+    /// Actions the caller's IAM policy does not allow: refused with 403 UnauthorizedOperation,
+    /// DryRun included (EC2 checks the permission first, then answers DryRunOperation when allowed).
+    /// </summary>
+    public HashSet<string> DeniedActions { get; } = new(StringComparer.Ordinal);
 
     /// <summary>Images whose name matches one of these patterns (* and ? wildcards) end failed.</summary>
     public List<string> FailingImageNames { get; } = new();

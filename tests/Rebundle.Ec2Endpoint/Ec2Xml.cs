@@ -93,45 +93,11 @@ public static class Ec2Xml
             E("createTime", Time(version.CreatedAt)),
             E("createdBy", "arn:aws:iam::" + OwnerId + ":user/ttm-test"),
             E("defaultVersion", version.Number == template.DefaultVersion),
-            LaunchData(version.Data),
+            LaunchDataShape.ToXml(version.Data),
             E("launchTemplateId", template.Id),
             E("launchTemplateName", template.Name),
             Leaf("versionDescription", version.Description),
             E("versionNumber", version.Number));
-
-    /// <summary>The launch data of a version; <see cref="LaunchData.Modelled"/> lists what is understood.</summary>
-    public static XElement LaunchData(IReadOnlyDictionary<string, string> data)
-    {
-        string? Get(string key) => data.TryGetValue(key, out var v) ? v : null;
-        IEnumerable<string> Numbered(string prefix) => data.Keys
-            .Where(k => k.StartsWith(prefix + ".", StringComparison.Ordinal))
-            .Select(k => k.Substring(prefix.Length + 1).Split('.')[0])
-            .Distinct().OrderBy(n => int.Parse(n, CultureInfo.InvariantCulture));
-
-        var profile = Get("IamInstanceProfile.Arn") != null || Get("IamInstanceProfile.Name") != null
-            ? E("iamInstanceProfile", Leaf("arn", Get("IamInstanceProfile.Arn")), Leaf("name", Get("IamInstanceProfile.Name")))
-            : null;
-        var devices = Numbered("BlockDeviceMapping").Select(n =>
-        {
-            string? Part(string key) => Get($"BlockDeviceMapping.{n}.{key}");
-            var hasEbs = data.Keys.Any(k => k.StartsWith($"BlockDeviceMapping.{n}.Ebs.", StringComparison.Ordinal));
-            return E("item",
-                Leaf("deviceName", Part("DeviceName")),
-                hasEbs ? E("ebs", Leaf("deleteOnTermination", Part("Ebs.DeleteOnTermination")), Leaf("encrypted", Part("Ebs.Encrypted")),
-                    Leaf("volumeSize", Part("Ebs.VolumeSize")), Leaf("volumeType", Part("Ebs.VolumeType"))) : null);
-        }).ToList();
-        return E("launchTemplateData",
-            devices.Count == 0 ? null : Items("blockDeviceMappingSet", devices),
-            Leaf("ebsOptimized", Get("EbsOptimized")),
-            profile,
-            Leaf("imageId", Get("ImageId")),
-            Leaf("instanceType", Get("InstanceType")),
-            Leaf("keyName", Get("KeyName")),
-            Get("Monitoring.Enabled") == null ? null : E("monitoring", E("enabled", Get("Monitoring.Enabled"))),
-            Numbered("SecurityGroupId").Any() ? Items("securityGroupIdSet", Numbered("SecurityGroupId").Select(n => (object?)Get("SecurityGroupId." + n))) : null,
-            Numbered("SecurityGroup").Any() ? Items("securityGroupSet", Numbered("SecurityGroup").Select(n => (object?)Get("SecurityGroup." + n))) : null,
-            Leaf("userData", Get("UserData")));
-    }
 
     private static string PublicIpOf(string privateIp) => "203.0.113." + privateIp.Split('.').Last();
 

@@ -4,7 +4,7 @@ using System.Threading;
 using Rebundle.Ec2Endpoint;
 
 // dotnet Rebundle.Ec2Endpoint.dll [--port 0] [--seed runbook] [--boot-seconds 2] [--image-seconds 3]
-//   [--shutdown-seconds 1] [--status-check-seconds 0] [--reboot-seconds 1] [--page-size 1000] [--access-key KEY] [--secret-key SECRET] [--region us-east-1] [--lifetime-seconds 1800]
+//   [--shutdown-seconds 1] [--status-check-seconds 0] [--status-report-seconds 0] [--insufficient-data-seconds 0] [--visibility-seconds 0] [--reboot-seconds 1] [--page-size 1000] [--access-key KEY] [--secret-key SECRET] [--region us-east-1] [--lifetime-seconds 1800]
 // Prints the endpoint URL as the first line of stdout, then serves until stopped (Ctrl+C,
 // SIGTERM) or until the lifetime ends, so a forgotten test process never runs for ever.
 var settings = new Ec2Settings { BootTime = TimeSpan.FromSeconds(2), ImageTime = TimeSpan.FromSeconds(3), ShutdownTime = TimeSpan.FromSeconds(1), RebootTime = TimeSpan.FromSeconds(1) };
@@ -26,6 +26,9 @@ for (var i = 0; i < args.Length; i++)
         case "--shutdown-seconds": settings.ShutdownTime = TimeSpan.FromSeconds(Seconds()); break;
         case "--reboot-seconds": settings.RebootTime = TimeSpan.FromSeconds(Seconds()); break;
         case "--status-check-seconds": settings.StatusCheckTime = TimeSpan.FromSeconds(Seconds()); break;
+        case "--status-report-seconds": settings.StatusReportDelay = TimeSpan.FromSeconds(Seconds()); break;
+        case "--insufficient-data-seconds": settings.InsufficientDataTime = TimeSpan.FromSeconds(Seconds()); break;
+        case "--visibility-seconds": settings.VisibilityDelay = TimeSpan.FromSeconds(Seconds()); break;
         case "--page-size": settings.MaxPageSize = int.Parse(Next(), CultureInfo.InvariantCulture); break;
         case "--access-key": accessKey = Next(); break;
         case "--secret-key": secretKey = Next(); break;

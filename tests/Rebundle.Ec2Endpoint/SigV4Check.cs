@@ -28,7 +28,15 @@ public static class SigV4Check
     private static readonly Regex Header = new(
         @"^AWS4-HMAC-SHA256 Credential=(?<key>[^/,\s]+)/(?<day>\d{8})/(?<region>[^/,\s]+)/(?<service>[^/,\s]+)/aws4_request,\s*SignedHeaders=(?<headers>[a-z0-9\-;]+),\s*Signature=(?<signature>[0-9a-f]{64})$");
 
-    public static void Verify(SignedRequest request, Ec2Settings settings)
+    /// <summary>The access key a request is signed with, or null when it is not signed.</summary>
+    public static string? AccessKeyOf(SignedRequest request)
+    {
+        var match = Header.Match(request.Header("authorization") ?? "");
+        return match.Success ? match.Groups["key"].Value : null;
+    }
+
+    /// <param name="service">The service the credential scope must name: ec2, or sts for AssumeRole.</param>
+    public static void Verify(SignedRequest request, Ec2Settings settings, string service = "ec2")
     {
         var match = Header.Match(request.Header("authorization") ?? "");
         if (!match.Success)
@@ -36,6 +44,9 @@ public static class SigV4Check
         var key = match.Groups["key"].Value;
         if (!settings.Secrets.TryGetValue(key, out var secret))
             throw new Ec2Error("AuthFailure", "AWS was not able to validate the provided access credentials", 401);
+        // Temporary keys from STS are valid only with the session token issued with them.
+        if (settings.SessionTokens.TryGetValue(key, out var token) && request.Header("x-amz-security-token") != token)
+            throw new Ec2Error("AuthFailure", "AWS was not able to validate the provided access credentials (temporary keys need their session token).", 401);
 
         var amzDate = request.Header("x-amz-date");
         if (amzDate == null || !DateTimeOffset.TryParseExact(amzDate, "yyyyMMdd'T'HHmmss'Z'", CultureInfo.InvariantCulture,
@@ -50,16 +61,16 @@ public static class SigV4Check
             throw Mismatch($"Date in Credential scope does not match YYYYMMDD from ISO-8601 version of date from HTTP: '{day}' != '{amzDate.Substring(0, 8)}'.");
         if (match.Groups["region"].Value != settings.Region)
             throw Mismatch($"Credential should be scoped to a valid region, not '{match.Groups["region"].Value}'.");
-        if (match.Groups["service"].Value != "ec2")
-            throw Mismatch($"Credential should be scoped to correct service: 'ec2'.");
+        if (match.Groups["service"].Value != service)
+            throw Mismatch($"Credential should be scoped to correct service: '{service}'.");
 
         var signedHeaders = match.Groups["headers"].Value;
         if (!signedHeaders.Split(';').Contains("host"))
             throw Mismatch("'Host' must be a 'SignedHeader' in the AWS Authorization.");
         var canonical = CanonicalRequest(request, signedHeaders);
-        var scope = $"{day}/{settings.Region}/ec2/aws4_request";
+        var scope = $"{day}/{settings.Region}/{service}/aws4_request";
         var stringToSign = $"AWS4-HMAC-SHA256\n{amzDate}\n{scope}\n{Hex(SHA256.HashData(Encoding.UTF8.GetBytes(canonical)))}";
-        var signingKey = new[] { day, settings.Region, "ec2", "aws4_request" }
+        var signingKey = new[] { day, settings.Region, service, "aws4_request" }
             .Aggregate(Encoding.UTF8.GetBytes("AWS4" + secret), (k, part) => HMACSHA256.HashData(k, Encoding.UTF8.GetBytes(part)));
         var expected = Hex(HMACSHA256.HashData(signingKey, Encoding.UTF8.GetBytes(stringToSign)));
         if (!CryptographicOperations.FixedTimeEquals(Encoding.ASCII.GetBytes(expected), Encoding.ASCII.GetBytes(match.Groups["signature"].Value)))

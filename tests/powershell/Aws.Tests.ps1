@@ -45,6 +45,24 @@ Describe 'Connect-TtmFleet -Aws' {
         $withAws | Where-Object { $_ -like 'SDK:*' } | Should -Be 'SDK:AWSSDK.EC2'
     }
 
+    It 'assumes a role_arn + source_profile profile, AWSSDK.SecurityToken loaded from dependencies/ in the module''s context' {
+        $config = Join-Path $TestDrive 'role-config'
+        $credentials = Join-Path $TestDrive 'role-credentials'
+        Set-Content -Path $credentials -Value "[source]`naws_access_key_id = AKIDTTMTESTKEY000001`naws_secret_access_key = ttm-loopback-secret-000001`n"
+        Set-Content -Path $config -Value "[profile operator]`nrole_arn = arn:aws:iam::123456789012:role/rebundle-operator`nsource_profile = source`nregion = us-east-1`n"
+        Clear-Ec2RequestLog $ec2
+
+        $lines = Invoke-ChildRebundle ("`$env:AWS_CONFIG_FILE = '$config'; `$env:AWS_SHARED_CREDENTIALS_FILE = '$credentials'; `$env:AWS_ENDPOINT_URL_STS = '$($ec2.Url)'; " +
+            "Connect-TtmFleet -Aws -ProfileName operator -EndpointUrl '$($ec2.Url)' | Out-Null; 'FARMS:' + ((Get-TtmFarm).Name -join ','); " +
+            "'STS:' + (([AppDomain]::CurrentDomain.GetAssemblies() | Where-Object { `$_.GetName().Name -eq 'AWSSDK.SecurityToken' } | ForEach-Object { [Runtime.Loader.AssemblyLoadContext]::GetLoadContext(`$_).Name }) -join ',')")
+
+        $lines | Where-Object { $_ -like 'FARMS:*' } | Should -Be 'FARMS:Dev,Production,Rebundle-Staging' -Because ($lines -join "`n")
+        $lines | Where-Object { $_ -like 'STS:*' } | Should -Be 'STS:Rebundle'
+        $log = Get-Ec2RequestLog $ec2
+        ($log | Where-Object action -eq 'AssumeRole').accessKey | Should -Be 'AKIDTTMTESTKEY000001'
+        $log | Where-Object action -like 'Describe*' | ForEach-Object { $_.accessKey | Should -BeLike 'ASIA*' }
+    }
+
     It 'connects through the credential chain and says where' {
         $connection = Connect-TestEc2Fleet $ec2
         $connection.Backend | Should -Be 'Aws'
@@ -158,6 +176,25 @@ Describe 'Invoke-TtmRebundle on AWS' {
         $journal | Should -Not -Exist
     }
 
+    It 'checks its permissions first: every missing one in one TtmAccessDenied, with -WhatIf too, and nothing changed' {
+        Set-Ec2Fault $ec2 -Deny 'CreateImage,RunInstances'
+        try {
+            Clear-Ec2RequestLog $ec2
+            Invoke-TtmRebundle -SkipOsUpdate -JournalPath $journal -WhatIf -ErrorVariable denied -ErrorAction SilentlyContinue 6>$null | Out-Null
+            $denied | Should -HaveCount 1
+            $denied[0].FullyQualifiedErrorId | Should -BeLike 'TtmAccessDenied,*'
+            $denied[0].Exception.Message | Should -BeLike '*Missing: ec2:CreateImage (snapshot servers); ec2:RunInstances (launch replacement servers).*'
+
+            { Invoke-TtmRebundle -SkipOsUpdate -JournalPath $journal -ErrorAction Stop 6>$null } | Should -Throw -ErrorId 'TtmAccessDenied*'
+
+            $log = Get-Ec2RequestLog $ec2
+            $log | Where-Object mutating | Should -BeNullOrEmpty
+            ($log | Where-Object errorCode -eq 'UnauthorizedOperation').action | Sort-Object -Unique | Should -Be @('CreateImage', 'RunInstances')
+            $journal | Should -Not -Exist
+        }
+        finally { Set-Ec2Fault $ec2 -Deny '' }
+    }
+
     It 'stops at the production gate, then resumed with approval finishes without snapshotting again' {
         $first = Invoke-TtmRebundle -SkipOsUpdate -BatchSize 3 -JournalPath $journal
         $first.Status | Should -Be 'WaitingForApproval'
@@ -166,7 +203,8 @@ Describe 'Invoke-TtmRebundle on AWS' {
 
         (Invoke-TtmRebundle -Resume $journal -ApproveProduction).Status | Should -Be 'Completed'
 
-        Get-Ec2RequestLog $ec2 | Where-Object action -in 'CreateImage', 'CreateLaunchTemplate' | Should -BeNullOrEmpty
+        # (The resumed run's permission check sends them with DryRun, which changes nothing.)
+        Get-Ec2RequestLog $ec2 | Where-Object { $_.mutating -and $_.action -in 'CreateImage', 'CreateLaunchTemplate' } | Should -BeNullOrEmpty
         $image = (Get-TtmRole -Name RailsAppServer-1-7).ImageId
         (Get-TtmRole -Name RailsAppServer).ImageId | Should -Be $image
         (Get-TtmServer -Farm Production -Role RailsAppServer).ImageId | Sort-Object -Unique | Should -Be $image

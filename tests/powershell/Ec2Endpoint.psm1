@@ -97,20 +97,29 @@ function Set-Ec2Fault {
         [string] $ThrottleAction,
         [int] $StallLaunches,
         [int] $FailLaunches,
-        [string] $FailImage
+        [string] $FailImage,
+        # Actions refused with UnauthorizedOperation (DryRun included), comma-separated; '' allows all again.
+        [string] $Deny
     )
     $query = @()
     if ($PSBoundParameters.ContainsKey('Throttle')) { $query += "throttle=$Throttle" }
     if ($ThrottleAction) { $query += "throttleAction=$ThrottleAction" }
     if ($PSBoundParameters.ContainsKey('StallLaunches')) { $query += "stallLaunches=$StallLaunches" }
     if ($PSBoundParameters.ContainsKey('FailLaunches')) { $query += "failLaunches=$FailLaunches" }
+    if ($PSBoundParameters.ContainsKey('Deny')) { $query += 'deny=' + [uri]::EscapeDataString($Deny) }
     if ($FailImage) { $query += 'failImage=' + [uri]::EscapeDataString($FailImage) }
     Invoke-RestMethod -Method Post -Uri "$($Endpoint.Url)_ttm/faults?$($query -join '&')" | Out-Null
+}
+
+# A tag written as another writer would (the console, an Auto Scaling group).
+function Set-Ec2Tag([Parameter(Mandatory)] $Endpoint, [Parameter(Mandatory)] [string] $ResourceId, [Parameter(Mandatory)] [string] $Key, [string] $Value = '') {
+    $query = 'resource=' + [uri]::EscapeDataString($ResourceId) + '&key=' + [uri]::EscapeDataString($Key) + '&value=' + [uri]::EscapeDataString($Value)
+    Invoke-RestMethod -Method Post -Uri "$($Endpoint.Url)_ttm/tags?$query" | Out-Null
 }
 
 function Connect-TestEc2Fleet([Parameter(Mandatory)] $Endpoint) {
     Connect-TtmFleet -Aws -EndpointUrl $Endpoint.Url -Region us-east-1 -PollInterval '0:0:0.2'
 }
 
-Export-ModuleMember -Function Start-TestEc2Endpoint, Stop-TestEc2Endpoint, Get-Ec2RequestLog, Clear-Ec2RequestLog, Set-Ec2Fault,
+Export-ModuleMember -Function Start-TestEc2Endpoint, Stop-TestEc2Endpoint, Get-Ec2RequestLog, Clear-Ec2RequestLog, Set-Ec2Fault, Set-Ec2Tag,
     Set-Ec2TestCredentials, Restore-Ec2TestCredentials, Connect-TestEc2Fleet

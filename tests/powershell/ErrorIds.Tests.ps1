@@ -19,6 +19,7 @@ BeforeDiscovery {
         SshTimeout = 'OperationTimeout'; CheckFailed = 'InvalidResult'; ApprovalRequired = 'PermissionDenied'
         FarmBusy = 'ResourceBusy'; AuditFailed = 'WriteError'; RoleConflict = 'ResourceExists'; JournalCorrupt = 'InvalidData'
         Throttled = 'LimitsExceeded'
+        ManagedByAutoScaling = 'InvalidOperation'
     }
     $script:table = foreach ($code in $categories.Keys) { @{ Code = $code; Category = $categories[$code] } }
 
@@ -265,5 +266,17 @@ Describe 'Error ids reached from the cmdlets on the EC2 endpoint' {
 
         Set-Ec2Fault $ec2 -Throttle 0
         Assert-TtmError $record BackendError $categories.BackendError
+    }
+
+    It 'TtmManagedByAutoScaling: a farm role whose server an Auto Scaling group owns' {
+        Connect-TestEc2Fleet $ec2 | Out-Null
+        $server = Get-TtmServer -Farm Dev -Role Reports
+        Set-Ec2Tag $ec2 -ResourceId $server.Id -Key 'aws:autoscaling:groupName' -Value 'dev-reports-asg'
+
+        $record = Get-FirstError { Invoke-TtmRecycle -Farm Dev -Alias Reports -Force }
+
+        Assert-TtmError $record ManagedByAutoScaling $categories.ManagedByAutoScaling
+        $record.Exception.Message | Should -BeLike '*instance refresh*'
+        (Get-TtmServer -Farm Dev -Role Reports).Id | Should -Be $server.Id
     }
 }

@@ -54,5 +54,8 @@ namespace Rebundle.Errors
 
         /// <summary>The backend kept refusing requests over its rate limit after retrying for as long as allowed.</summary>
         Throttled,
+
+        /// <summary>Servers of a farm role belong to an AWS Auto Scaling group: the group replaces them (instance refresh), never Rebundle.</summary>
+        ManagedByAutoScaling,
     }
 }

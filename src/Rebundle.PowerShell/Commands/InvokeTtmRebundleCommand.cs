@@ -129,6 +129,7 @@ namespace Rebundle.PowerShell.Commands
             foreach (var line in report.Steps) Say("  " + line, PlanTag);
             if (unreachable != null) Say("  To run it: " + unreachable.Message, PlanTag);
             if (PassThru) WriteObject(report);
+            if (!RequirePermissions(plan)) return;
 
             var target = $"farms {plan.StagingFarm}, {plan.TestFarm}" + (ApproveProduction ? $" and {plan.ProductionFarm}" : "");
             if (!ShouldChange(target, "Run the rebundle plan above", ApproveProduction ? new[] { plan.ProductionFarm } : Array.Empty<string>(), force: ApproveProduction)) return;
@@ -138,6 +139,21 @@ namespace Rebundle.PowerShell.Commands
             var result = runner.Run(plan, options, Timeout, Cancellation);
             Say(result.Message, StatusTag);
             WriteObject(result);
+        }
+
+        /// <summary>
+        /// Before anything changes, the permissions the plan needs (a backend that can check them,
+        /// e.g. EC2 with DryRun): all missing ones in one error, terminating the run; with -WhatIf
+        /// one non-terminating error, after the plan. False when the run must not go on.
+        /// </summary>
+        private bool RequirePermissions(RebundlePlan plan)
+        {
+            var missing = RebundlePreflight.MissingPermissions(Fleet, plan);
+            if (missing.Count == 0) return true;
+            var denied = RebundlePreflight.Denied("Invoke-TtmRebundle", missing);
+            if (!WhatIfRequested) throw denied;
+            WriteTtmError(denied);
+            return false;
         }
 
         // Tags of the information records; PSHOST makes the host show them as Write-Host would,

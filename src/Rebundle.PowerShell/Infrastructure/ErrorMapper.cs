@@ -37,6 +37,7 @@ namespace Rebundle.PowerShell.Infrastructure
                     return ErrorCategory.ResourceExists;
                 case TtmErrorCode.NotConnected:
                 case TtmErrorCode.ServerNotRunning:
+                case TtmErrorCode.ManagedByAutoScaling:
                     return ErrorCategory.InvalidOperation;
                 case TtmErrorCode.ImageFailed:
                 case TtmErrorCode.ReplacementFailed:

@@ -1,0 +1,107 @@
+using System;
+using System.Collections.Generic;
+using System.Linq;
+using System.Threading;
+using System.Threading.Tasks;
+using Amazon.EC2;
+using Amazon.EC2.Model;
+using Rebundle.Backends;
+using Rebundle.Errors;
+
+namespace Rebundle.Aws
+{
+    /// <summary>
+    /// Permissions checked before a run changes anything: each EC2 action the run needs is sent
+    /// once with DryRun on one of the objects it will change. EC2 checks the permission and
+    /// answers DryRunOperation (allowed) or UnauthorizedOperation (missing); nothing changes.
+    /// </summary>
+    public sealed partial class AwsBackend : IPermissionCheck
+    {
+        private const string PreflightName = "ttm-preflight-check";
+
+        public IReadOnlyList<MissingPermission> MissingPermissions(PermissionCheckRequest request, CancellationToken cancellationToken = default)
+        {
+            var checks = new List<(string Action, string NeededTo, Func<IAmazonEC2, CancellationToken, Task> DryRun)>();
+            void Add(string action, string neededTo, Func<IAmazonEC2, CancellationToken, Task> dryRun) => checks.Add((action, neededTo, dryRun));
+
+            if (request.ToImage.FirstOrDefault() is { } source)
+                Add("CreateImage", "snapshot servers", (ec2, c) => ec2.CreateImageAsync(new CreateImageRequest { DryRun = true, InstanceId = source.Id, Name = PreflightName }, c));
+            if (request.ToCopy.FirstOrDefault() is { } copied)
+                Add("CreateLaunchTemplate", "create versioned roles", (ec2, c) => ec2.CreateLaunchTemplateAsync(new CreateLaunchTemplateRequest
+                {
+                    DryRun = true, LaunchTemplateName = TtmTags.RolePrefix + PreflightName, LaunchTemplateData = new RequestLaunchTemplateData { ImageId = copied.ImageId },
+                }, c));
+            if (request.ToReimage.FirstOrDefault() is { } reimaged)
+            {
+                var template = TtmTags.RoleTemplate(reimaged.Name);
+                Add("CreateLaunchTemplateVersion", "give roles a new image", (ec2, c) => ec2.CreateLaunchTemplateVersionAsync(new CreateLaunchTemplateVersionRequest
+                {
+                    DryRun = true, LaunchTemplateName = template, LaunchTemplateData = new RequestLaunchTemplateData { ImageId = reimaged.ImageId },
+                }, c));
+                Add("ModifyLaunchTemplate", "make the new image a role's default", (ec2, c) => ec2.ModifyLaunchTemplateAsync(new ModifyLaunchTemplateRequest
+                {
+                    DryRun = true, LaunchTemplateName = template, DefaultVersion = "1",
+                }, c));
+            }
+            if (request.ToRetag.Count > 0 && FarmRoleTemplateId(request.ToRetag[0], cancellationToken) is { } farmRoleTemplate)
+            {
+                Add("CreateTags", "set farm roles' roles and take farm leases", (ec2, c) => ec2.CreateTagsAsync(new CreateTagsRequest
+                {
+                    DryRun = true, Resources = new List<string> { farmRoleTemplate }, Tags = new List<Tag> { TtmTags.Tag(TtmTags.Lease, PreflightName) },
+                }, c));
+                Add("DeleteTags", "give farm leases back", (ec2, c) => ec2.DeleteTagsAsync(new DeleteTagsRequest
+                {
+                    DryRun = true, Resources = new List<string> { farmRoleTemplate }, Tags = new List<Tag> { TtmTags.Tag(TtmTags.Lease, PreflightName) },
+                }, c));
+            }
+            if (request.ToLaunchInto.FirstOrDefault() is { } farmRole)
+                Add("RunInstances", "launch replacement servers", (ec2, c) => ec2.RunInstancesAsync(new RunInstancesRequest
+                {
+                    DryRun = true, MinCount = 1, MaxCount = 1,
+                    LaunchTemplate = new LaunchTemplateSpecification { LaunchTemplateName = TtmTags.RoleTemplate(farmRole.Role), Version = "$Default" },
+                }, c));
+            if (request.ToTerminate.FirstOrDefault() is { } old)
+                Add("TerminateInstances", "terminate replaced servers", (ec2, c) => ec2.TerminateInstancesAsync(new TerminateInstancesRequest
+                {
+                    DryRun = true, InstanceIds = new List<string> { old.Id },
+                }, c));
+            if (request.ToRetire.FirstOrDefault() is { } retired)
+            {
+                Add("DeleteLaunchTemplate", "retire roles", (ec2, c) => ec2.DeleteLaunchTemplateAsync(new DeleteLaunchTemplateRequest
+                {
+                    DryRun = true, LaunchTemplateName = TtmTags.RoleTemplate(retired.Name),
+                }, c));
+                if (!string.IsNullOrEmpty(retired.ImageId))
+                    Add("DeregisterImage", "deregister retired roles' images", (ec2, c) => ec2.DeregisterImageAsync(new DeregisterImageRequest
+                    {
+                        DryRun = true, ImageId = retired.ImageId, DeleteAssociatedSnapshots = true,
+                    }, c));
+            }
+
+            return checks.Where(check => !Allowed(check.Action, check.DryRun, cancellationToken)).Select(check => new MissingPermission("ec2:" + check.Action, check.NeededTo)).ToList();
+        }
+
+        private bool Allowed(string action, Func<IAmazonEC2, CancellationToken, Task> dryRun, CancellationToken cancellationToken)
+        {
+            try
+            {
+                _calls.Call($"Checking permission ec2:{action}", cancellationToken, async (ec2, c) => { await dryRun(ec2, c).ConfigureAwait(false); return true; });
+                // EC2 never carries out a DryRun; an EC2-compatible endpoint that ignores the flag just did.
+                throw new TtmException(TtmErrorCode.BackendError,
+                    $"The endpoint at {Location} carried out a DryRun of ec2:{action} instead of only checking it (EC2 answers DryRunOperation). Look for what it made, named or tagged {PreflightName}, and delete it; this endpoint cannot be checked for permissions.", action);
+            }
+            catch (TtmException e) when (e.BackendCode == "DryRunOperation")
+            {
+                return true;
+            }
+            catch (TtmException e) when (e.BackendCode == "UnauthorizedOperation")
+            {
+                return false;
+            }
+        }
+
+        private string? FarmRoleTemplateId(Domain.FarmRole farmRole, CancellationToken cancellationToken) =>
+            Templates($"Reading farm role {farmRole}", cancellationToken, new List<Filter> { TtmTags.Filter("launch-template-name", TtmTags.FarmRoleTemplate(farmRole.Farm, farmRole.Alias)) })
+                .FirstOrDefault()?.LaunchTemplateId;
+    }
+}
