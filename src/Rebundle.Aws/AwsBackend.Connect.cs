@@ -1,7 +1,3 @@
-using System;
-using System.Threading;
-using System.Collections.Generic;
-using System.Linq;
 using Amazon;
 using Amazon.EC2;
 using Amazon.EC2.Model;

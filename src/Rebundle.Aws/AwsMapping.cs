@@ -1,7 +1,4 @@
-using System;
-using System.Collections.Generic;
 using System.Globalization;
-using System.Linq;
 using Amazon.EC2.Model;
 using Rebundle.Domain;
 using Ec2Image = Amazon.EC2.Model.Image;

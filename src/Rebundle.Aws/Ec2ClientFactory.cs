@@ -1,4 +1,3 @@
-using System;
 using Amazon;
 using Amazon.EC2;
 using Amazon.Runtime;

@@ -1,6 +1,3 @@
-using System;
-using System.Collections.Generic;
-using System.Linq;
 using Amazon.EC2.Model;
 using Rebundle.Safety;
 

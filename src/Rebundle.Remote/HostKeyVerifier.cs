@@ -1,4 +1,3 @@
-using System.Linq;
 using Rebundle.Errors;
 
 namespace Rebundle.Remote

@@ -1,7 +1,3 @@
-using System;
-using System.Collections.Generic;
-using System.Linq;
-
 namespace Rebundle.Remote
 {
     /// <summary>What Update-TtmServerOs did on one server.</summary>

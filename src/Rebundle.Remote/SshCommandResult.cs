@@ -1,5 +1,3 @@
-using System;
-
 namespace Rebundle.Remote
 {
     /// <summary>What one command did on one server: what Invoke-TtmSsh outputs per server.</summary>

@@ -1,4 +1,3 @@
-using System;
 using Rebundle.Backends;
 
 namespace Rebundle.Sandbox

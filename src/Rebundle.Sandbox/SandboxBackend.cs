@@ -1,8 +1,4 @@
-using System;
-using System.Collections.Generic;
 using System.IO;
-using System.Linq;
-using System.Threading;
 using Rebundle.Backends;
 using Rebundle.Domain;
 using Rebundle.Errors;

@@ -1,6 +1,3 @@
-using System;
-using System.Collections.Generic;
-
 namespace Rebundle.Sandbox
 {
     // The Sandbox fleet exactly as it is stored in its JSON file. Times are UTC; a server's

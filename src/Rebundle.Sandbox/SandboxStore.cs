@@ -1,10 +1,8 @@
-using System;
 using System.Diagnostics;
 using System.IO;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Serialization;
-using System.Threading;
 using Rebundle.Errors;
 
 namespace Rebundle.Sandbox

@@ -1,8 +1,4 @@
-using System;
 using System.Collections.Concurrent;
-using System.Collections.Generic;
-using System.Linq;
-using System.Threading;
 using Amazon.EC2;
 using Amazon.EC2.Model;
 using Amazon.Runtime;

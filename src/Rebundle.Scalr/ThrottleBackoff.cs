@@ -1,5 +1,3 @@
-using System;
-
 namespace Rebundle.Scalr
 {
     /// <summary>

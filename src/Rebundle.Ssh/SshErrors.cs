@@ -1,4 +1,3 @@
-using System;
 using System.Net.Sockets;
 using Rebundle.Errors;
 using Rebundle.Remote;

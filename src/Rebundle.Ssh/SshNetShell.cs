@@ -1,6 +1,4 @@
-using System;
 using System.Diagnostics;
-using System.Threading;
 using Rebundle.Remote;
 using Renci.SshNet;
 using Renci.SshNet.Common;

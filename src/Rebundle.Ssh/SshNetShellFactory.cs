@@ -1,9 +1,7 @@
-using System;
 using System.IO;
 using System.Net.Sockets;
 using System.Runtime.InteropServices;
 using System.Security;
-using System.Threading;
 using Rebundle.Errors;
 using Rebundle.Remote;
 using Renci.SshNet;

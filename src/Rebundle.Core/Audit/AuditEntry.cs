@@ -1,6 +1,3 @@
-using System;
-using System.Collections.Generic;
-
 namespace Rebundle.Audit
 {
     /// <summary>How a change ended, as the audit log knows it.</summary>

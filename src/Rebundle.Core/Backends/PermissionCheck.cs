@@ -1,5 +1,3 @@
-using System;
-using System.Collections.Generic;
 using Rebundle.Domain;
 
 namespace Rebundle.Backends

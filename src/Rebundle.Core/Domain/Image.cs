@@ -1,5 +1,3 @@
-using System;
-
 namespace Rebundle.Domain
 {
     /// <summary>The cloud machine image behind a role (an AMI on AWS and Scalr).</summary>

@@ -1,5 +1,3 @@
-using System;
-
 namespace Rebundle.Domain
 {
     /// <summary>One instance of a farm role, known by its friendly name <c>&lt;Alias&gt;.&lt;Index&gt;</c>.</summary>

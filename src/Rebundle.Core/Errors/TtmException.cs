@@ -1,5 +1,3 @@
-using System;
-
 namespace Rebundle.Errors
 {
     /// <summary>

@@ -1,5 +1,3 @@
-using System.Collections.Generic;
-using System.Threading;
 using Rebundle.Domain;
 
 namespace Rebundle.Rebundling

@@ -1,6 +1,3 @@
-using System;
-using System.Collections.Generic;
-
 namespace Rebundle.Rebundling
 {
     /// <summary>What Invoke-TtmRebundle was asked to do.</summary>

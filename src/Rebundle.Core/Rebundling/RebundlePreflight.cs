@@ -1,6 +1,3 @@
-using System;
-using System.Collections.Generic;
-using System.Linq;
 using Rebundle.Backends;
 using Rebundle.Errors;
 using Rebundle.Runbook;

@@ -1,6 +1,3 @@
-using System;
-using System.Threading;
-
 namespace Rebundle.Runbook
 {
     /// <summary>Time for the runbook: real on a real fleet, driven by tests elsewhere.</summary>

@@ -1,5 +1,3 @@
-using System;
-using System.Collections.Generic;
 using Rebundle.Errors;
 
 namespace Rebundle.Runbook

@@ -1,5 +1,3 @@
-using System;
-
 namespace Rebundle.Runbook
 {
     /// <summary>How a recycle runs its plans.</summary>

@@ -1,8 +1,3 @@
-using System;
-using System.Collections.Generic;
-using System.Linq;
-using System.Threading;
-
 namespace Rebundle.Runbook
 {
     /// <summary>How a waited-for object stands at one poll.</summary>

@@ -1,5 +1,3 @@
-using System;
-
 namespace Rebundle.Safety
 {
     /// <summary>Runs an action once, at the first Dispose: the end of a scope, a lease, a lock.</summary>

@@ -1,6 +1,3 @@
-using System;
-using System.Collections.Generic;
-
 namespace Rebundle.Safety
 {
     /// <summary>Who holds a lease: enough for the operator who is refused to find them.</summary>

@@ -1,6 +1,4 @@
-using System;
 using System.IO;
-using System.Linq;
 using System.Management.Automation;
 using Rebundle.Audit;
 using Rebundle.Errors;

@@ -1,5 +1,4 @@
 using System.Management.Automation;
-using System.Linq;
 using Rebundle.Domain;
 using Rebundle.Naming;
 using Rebundle.PowerShell.Infrastructure;

@@ -1,4 +1,3 @@
-using System;
 using System.Management.Automation;
 using Rebundle.Domain;
 using Rebundle.Errors;

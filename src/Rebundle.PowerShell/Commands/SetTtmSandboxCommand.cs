@@ -1,4 +1,3 @@
-using System;
 using System.Management.Automation;
 using Rebundle.Errors;
 using Rebundle.PowerShell.Infrastructure;

@@ -1,4 +1,3 @@
-using System;
 using Rebundle.Runbook;
 
 namespace Rebundle.PowerShell.Infrastructure

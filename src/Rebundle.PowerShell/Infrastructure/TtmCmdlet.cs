@@ -1,8 +1,4 @@
-using System;
-using System.Collections.Generic;
-using System.Linq;
 using System.Management.Automation;
-using System.Threading;
 using Rebundle.Errors;
 using Rebundle.Runbook;
 using Rebundle.Safety;

@@ -1,5 +1,3 @@
-using System.Collections.Generic;
-using System.Linq;
 using Rebundle.Domain;
 
 namespace Rebundle.PowerShell.Remote

@@ -1,7 +1,5 @@
-using System;
 using System.IO;
 using System.Text;
-using System.Threading;
 using Rebundle.Errors;
 
 namespace Rebundle.PowerShell.Infrastructure.Files

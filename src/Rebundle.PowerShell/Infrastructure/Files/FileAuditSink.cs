@@ -1,4 +1,3 @@
-using System;
 using Rebundle.Audit;
 using Rebundle.Errors;
 
