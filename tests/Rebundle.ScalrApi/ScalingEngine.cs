@@ -16,7 +16,7 @@ public sealed record ScalingEvent(DateTimeOffset At, string Farm, string Alias, 
 /// from the fleet's start, caught up (in order, each at its own time) before every request,
 /// so a manual clock drives it and nothing runs in the background.
 /// </summary>
-internal sealed class ScalingEngine
+public sealed class ScalingEngine
 {
     /// <summary>What Scalr counts as pending (GetPendingInstancesCount) and running.</summary>
     private static readonly string[] Pending = { "pending_launch", "pending", "initializing" };
@@ -25,7 +25,7 @@ internal sealed class ScalingEngine
     private readonly TimeSpan _interval;
     private DateTimeOffset _lastRun;
 
-    public ScalingEngine(ScalrWorld world, TimeSpan interval, DateTimeOffset start)
+    internal ScalingEngine(ScalrWorld world, TimeSpan interval, DateTimeOffset start)
     {
         _world = world;
         _interval = interval;
