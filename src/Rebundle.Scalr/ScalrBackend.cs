@@ -109,7 +109,10 @@ namespace Rebundle.Scalr
             foreach (var farm in selected)
             {
                 foreach (var fr in ListFarmRoles(farm.Id, cancellationToken))
+                {
                     result.Add(ToFarmRole(farm, fr, roleNames));
+                    RememberMaxInstances(fr);
+                }
             }
             lock (_gate) foreach (var farmRole in result) _farmRoles[farmRole.Id] = farmRole;
             return result;
@@ -196,9 +199,11 @@ namespace Rebundle.Scalr
         /// </summary>
         public Server LaunchServer(FarmRole farmRole, CancellationToken cancellationToken = default)
         {
-            var before = ServerIdsOf(farmRole.Id, cancellationToken);
+            var servers = ServersOf(farmRole.Id, cancellationToken);
+            RequireRoomFor(farmRole, servers, cancellationToken);
+            var before = new HashSet<string>(servers.Select(s => s.Id), StringComparer.Ordinal);
             var server = PostOnce($"the launch of a server in {farmRole.Farm}/{farmRole.Alias}",
-                () => ScalrServer.From(_client.Post($"farm-roles/{farmRole.Id}/servers/", null, cancellationToken)),
+                () => PostLaunch(farmRole, cancellationToken),
                 () => LaunchedSince(farmRole.Id, before, cancellationToken), cancellationToken);
             return ToServer(server, farmRole);
         }
