@@ -50,9 +50,9 @@ namespace Rebundle.Scalr
             }
         }
 
-        /// <summary>The ids of a farm role's servers now, to tell a server launched since from those before.</summary>
-        private HashSet<string> ServerIdsOf(string farmRoleId, CancellationToken cancellationToken) =>
-            new HashSet<string>(_client.List($"farm-roles/{farmRoleId}/servers/", null, cancellationToken).Select(e => Json.Id(e, "id")), StringComparer.Ordinal);
+        /// <summary>A farm role's servers now: to count them against its maximum, and to tell a server launched since from those before.</summary>
+        private IReadOnlyList<ScalrServer> ServersOf(string farmRoleId, CancellationToken cancellationToken) =>
+            _client.List($"farm-roles/{farmRoleId}/servers/", null, cancellationToken).Select(ScalrServer.From).ToList();
 
         private ScalrServer? LaunchedSince(string farmRoleId, HashSet<string> before, CancellationToken cancellationToken) =>
             _client.List($"farm-roles/{farmRoleId}/servers/", null, cancellationToken).Select(ScalrServer.From)

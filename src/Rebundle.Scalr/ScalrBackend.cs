@@ -105,7 +105,10 @@ namespace Rebundle.Scalr
             foreach (var farm in selected)
             {
                 foreach (var fr in ListFarmRoles(farm.Id, cancellationToken))
+                {
                     result.Add(ToFarmRole(farm, fr, roleNames));
+                    RememberMaxInstances(fr);
+                }
             }
             lock (_gate) foreach (var farmRole in result) _farmRoles[farmRole.Id] = farmRole;
             return result;
@@ -192,9 +195,11 @@ namespace Rebundle.Scalr
         /// </summary>
         public Server LaunchServer(FarmRole farmRole, CancellationToken cancellationToken = default)
         {
-            var before = ServerIdsOf(farmRole.Id, cancellationToken);
+            var servers = ServersOf(farmRole.Id, cancellationToken);
+            RequireRoomFor(farmRole, servers, 1, cancellationToken);
+            var before = new HashSet<string>(servers.Select(s => s.Id), StringComparer.Ordinal);
             var server = PostOnce($"the launch of a server in {farmRole.Farm}/{farmRole.Alias}",
-                () => ScalrServer.From(_client.Post($"farm-roles/{farmRole.Id}/servers/", null, cancellationToken)),
+                () => PostLaunch(farmRole, cancellationToken),
                 () => LaunchedSince(farmRole.Id, before, cancellationToken), cancellationToken);
             return ToServer(server, farmRole);
         }
@@ -218,9 +223,16 @@ namespace Rebundle.Scalr
             }
         }
 
-        /// <summary>Scalr's API launches one server a call.</summary>
-        public IReadOnlyList<Server> LaunchServers(FarmRole farmRole, int count, CancellationToken cancellationToken = default) =>
-            Enumerable.Range(0, Math.Max(0, count)).Select(_ => LaunchServer(farmRole, cancellationToken)).ToList();
+        /// <summary>
+        /// Scalr's API launches one server a call. The whole batch is measured against the farm
+        /// role's maxInstances first, so a batch Scalr would refuse half-way is refused before any launch.
+        /// </summary>
+        public IReadOnlyList<Server> LaunchServers(FarmRole farmRole, int count, CancellationToken cancellationToken = default)
+        {
+            if (count <= 0) return Array.Empty<Server>();
+            RequireRoomFor(farmRole, ServersOf(farmRole.Id, cancellationToken), count, cancellationToken);
+            return Enumerable.Range(0, count).Select(_ => LaunchServer(farmRole, cancellationToken)).ToList();
+        }
 
         /// <summary>Scalr's API terminates one server a call.</summary>
         public void TerminateServers(IReadOnlyCollection<Server> servers, CancellationToken cancellationToken = default)

@@ -13,7 +13,7 @@ namespace Rebundle.Scalr
     }
 
     /// <summary>A farm role: <c>{"id": 40, "alias": "RailsAppServer", "farm": {"id": 12}, "role": {"id": 7}, "scaling": {"minInstances": 1, …}}</c>.</summary>
-    public sealed record ScalrFarmRole(string Id, string Alias, string FarmId, string RoleId, int MinInstances, string? CloudLocation)
+    public sealed record ScalrFarmRole(string Id, string Alias, string FarmId, string RoleId, int MinInstances, string? CloudLocation, int? MaxInstances = null)
     {
         public static ScalrFarmRole From(JsonElement e) => new ScalrFarmRole(
             Json.Id(e, "id"),
@@ -21,7 +21,8 @@ namespace Rebundle.Scalr
             Json.RefId(e, "farm"),
             Json.RefId(e, "role"),
             Json.Int(Json.Child(e, "scaling"), "minInstances") ?? 1,
-            Json.Text(Json.Child(e, "placement"), "region"));
+            Json.Text(Json.Child(e, "placement"), "region"),
+            Json.Int(Json.Child(e, "scaling"), "maxInstances"));
     }
 
     /// <summary>A role: <c>{"id": 7, "name": "RailsAppServer", "os": {"id": "ubuntu-14-04"}, "category": {"id": 1}, "builtinAutomation": ["chef"], …}</c>.</summary>

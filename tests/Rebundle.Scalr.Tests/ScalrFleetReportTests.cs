@@ -16,7 +16,18 @@ public sealed class ScalrFleetReportTests : FleetReportContract
     private readonly LoopbackScalr _scalr = new(withEc2: true);
     private readonly ScalrBackend _backend;
 
-    public ScalrFleetReportTests() => _backend = _scalr.Connect();
+    public ScalrFleetReportTests()
+    {
+        // The cost test grows Dev's Sidekiq from 1 to 7 servers; Scalr refuses launches past a farm
+        // role's maxInstances (seeded at count + 2), so this fleet's allows them.
+        var world = _scalr.Server.World;
+        lock (world.Gate)
+        {
+            var dev = world.Farms.Single(f => f.Name == "Dev").Id;
+            world.FarmRoles.Single(r => r.FarmId == dev && r.Alias == "Sidekiq").MaxInstances = 7;
+        }
+        _backend = _scalr.Connect();
+    }
 
     protected override IFleetBackend Backend => _backend;
 

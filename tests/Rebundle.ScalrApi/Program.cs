@@ -4,7 +4,7 @@ using System.Threading;
 using Rebundle.ScalrApi;
 
 // dotnet Rebundle.ScalrApi.dll --port 0 --key-id K --secret S --env 5 --seed runbook [--ec2-endpoint URL]
-//   [--page-size 3] [--boot-seconds 2] [--terminate-seconds 1] [--region us-east-1]
+//   [--page-size 3] [--boot-seconds 2] [--terminate-seconds 1] [--scaling-seconds 60 (0: off)] [--region us-east-1]
 //   [--ec2-access-key AKID...] [--ec2-secret-key SECRET] [--lifetime-seconds 1800]
 // Prints its URL as the first line of stdout, then serves until Ctrl+C, SIGTERM, stdin closes,
 // or the lifetime ends (so a forgotten test process never runs for ever).
@@ -23,6 +23,7 @@ for (var i = 0; i < args.Length; i++)
         case "--page-size": options.PageSize = int.Parse(Next()); break;
         case "--boot-seconds": options.BootDelay = TimeSpan.FromSeconds(double.Parse(Next(), System.Globalization.CultureInfo.InvariantCulture)); break;
         case "--terminate-seconds": options.TerminateDelay = TimeSpan.FromSeconds(double.Parse(Next(), System.Globalization.CultureInfo.InvariantCulture)); break;
+        case "--scaling-seconds": options.ScalingInterval = TimeSpan.FromSeconds(double.Parse(Next(), System.Globalization.CultureInfo.InvariantCulture)); break;
         case "--region": options.Region = Next(); break;
         case "--ec2-access-key": options.Ec2AccessKey = Next(); break;
         case "--ec2-secret-key": options.Ec2SecretKey = Next(); break;

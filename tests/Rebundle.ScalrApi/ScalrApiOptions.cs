@@ -25,6 +25,12 @@ public sealed class ScalrApiOptions
     /// <summary>From terminate to terminated.</summary>
     public TimeSpan TerminateDelay { get; set; } = TimeSpan.FromSeconds(1);
 
+    /// <summary>
+    /// How often Scalr's scaling engine runs (keeps each farm role between its min and max
+    /// instances); about a minute on a real Scalr. Zero switches it off.
+    /// </summary>
+    public TimeSpan ScalingInterval { get; set; } = TimeSpan.FromSeconds(60);
+
     /// <summary>How far the X-Scalr-Date may be from the real time.</summary>
     public TimeSpan AllowedClockSkew { get; set; } = TimeSpan.FromMinutes(5);
 

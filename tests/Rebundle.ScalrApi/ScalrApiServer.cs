@@ -195,6 +195,15 @@ public sealed class ScalrApiServer : IAsyncDisposable, IDisposable
                 var method = query.GetValueOrDefault("method", "POST");
                 LoseAnswers(int.Parse(query.GetValueOrDefault("count", "1")), (m, _) => m == method);
                 return ApiResult.Data(new JsonObject { ["losing"] = _answersToLose });
+            case "/__test/scaling": // what the scaling engine did
+                lock (World.Gate)
+                {
+                    World.CatchUpScaling();
+                    return ApiResult.Data(new JsonArray(World.ScalingEvents.Select(e => (JsonNode)new JsonObject
+                    {
+                        ["at"] = e.At.UtcDateTime.ToString("o"), ["farm"] = e.Farm, ["alias"] = e.Alias, ["action"] = e.Action, ["server"] = e.ServerId, ["reason"] = e.Reason,
+                    }).ToArray()));
+                }
             case "/__test/log":
                 return ApiResult.Data(new JsonArray(RequestLog.Select(r => (JsonNode)new JsonObject
                 {
@@ -276,7 +285,11 @@ public sealed class ScalrApiServer : IAsyncDisposable, IDisposable
         var query = ParseQuery(rawQuery);
         try
         {
-            lock (World.Gate) return _routes.Handle(method, rest[1..], query, body, path);
+            lock (World.Gate)
+            {
+                World.CatchUpScaling(); // what Scalr's scaling did since the last request
+                return _routes.Handle(method, rest[1..], query, body, path);
+            }
         }
         catch (System.Text.Json.JsonException e)
         {

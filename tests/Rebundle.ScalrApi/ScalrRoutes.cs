@@ -37,7 +37,7 @@ internal sealed class ScalrRoutes
                 return Find(_world.FarmRoles, r => r.Id.ToString() == s[1], "FarmRole", s[1],
                     r => List(_world.Servers.Where(x => x.FarmRoleId == r.Id).Select(Server), query, path));
             case ("POST", "farm-roles", 3) when s[2] == "servers":
-                return Find(_world.FarmRoles, r => r.Id.ToString() == s[1], "FarmRole", s[1], r => ApiResult.Data(Server(_world.Launch(r)), 201));
+                return Find(_world.FarmRoles, r => r.Id.ToString() == s[1], "FarmRole", s[1], LaunchServer);
 
             case ("GET", "servers", 1): return List(_world.Servers.Select(Server), query, path);
             case ("GET", "servers", 2): return Find(_world.Servers, x => x.Id == s[1], "Server", s[1], x => ApiResult.Data(Server(x)));
@@ -73,8 +73,26 @@ internal sealed class ScalrRoutes
             if (role == null) return ApiResult.Error(400, "InvalidValue", $"Role {roleId} does not exist.");
             farmRole.RoleId = role.Id;
         }
-        if (patch?["scaling"]?["minInstances"] is JsonNode min) farmRole.MinInstances = (int)min;
+        var min = (int?)patch?["scaling"]?["minInstances"] ?? farmRole.MinInstances;
+        var max = (int?)patch?["scaling"]?["maxInstances"] ?? farmRole.MaxInstances;
+        if (min > max)
+            return ApiResult.Error(400, "InvalidValue", $"minInstances ({min}) must not be greater than maxInstances ({max}).");
+        farmRole.MinInstances = min;
+        farmRole.MaxInstances = max;
         return ApiResult.Data(FarmRole(farmRole));
+    }
+
+    /// <summary>
+    /// Scalr refuses a launch that would take a farm role past its maxInstances (APIv1's
+    /// ServerLaunch: "Max instances limit reached"; APIv2's code for it is assumed, docs/scalr.md).
+    /// </summary>
+    private ApiResult LaunchServer(FarmRoleRecord farmRole)
+    {
+        var live = _world.Live(farmRole);
+        if (live + 1 > farmRole.MaxInstances)
+            return ApiResult.Error(409, "UnacceptableState",
+                $"Max instances limit reached: farm role {farmRole.Id} has {live} running or pending servers and maxInstances {farmRole.MaxInstances}. Increase maxInstances of the farm role.");
+        return ApiResult.Data(Server(_world.Launch(farmRole)), 201);
     }
 
     /// <summary>Scalr refuses to terminate twice: 409 UnacceptableState once terminating or terminated.</summary>
@@ -82,8 +100,7 @@ internal sealed class ScalrRoutes
     {
         if (server.TerminateRequested != null || _world.Status(server) == "terminated")
             return ApiResult.Error(409, "UnacceptableState", $"Server with id {server.Id} has already been terminated.");
-        server.TerminateRequested = _world.Now;
-        _world.Ec2?.Terminate(server.CloudServerId);
+        _world.RequestTerminate(server);
         return ApiResult.Data(Server(server));
     }
 
@@ -231,7 +248,7 @@ internal sealed class ScalrRoutes
 
     private static JsonObject Farm(FarmRecord f) => new()
     {
-        ["id"] = f.Id, ["name"] = f.Name, ["description"] = "", ["status"] = "running",
+        ["id"] = f.Id, ["name"] = f.Name, ["description"] = "", ["status"] = f.Status,
         ["project"] = Ref("b0d8c1a4-7b5d-4c6e-9f00-000000000001"), ["owner"] = Ref(1),
         ["timezone"] = "UTC", ["launchOrder"] = "sequential", ["teams"] = new JsonArray(),
     };
@@ -242,14 +259,14 @@ internal sealed class ScalrRoutes
         ["platform"] = "ec2",
         ["placement"] = new JsonObject { ["placementConfigurationType"] = "AwsClassicPlacementConfiguration", ["region"] = _options.Region },
         ["instance"] = new JsonObject { ["instanceConfigurationType"] = "AwsInstanceConfiguration", ["instanceType"] = Ref("m3.medium") },
-        ["scaling"] = new JsonObject { ["enabled"] = true, ["minInstances"] = r.MinInstances, ["maxInstances"] = r.MinInstances + 2 },
+        ["scaling"] = new JsonObject { ["enabled"] = true, ["minInstances"] = r.MinInstances, ["maxInstances"] = r.MaxInstances },
     };
 
     private JsonObject Server(ServerRecord x) => new()
     {
         ["id"] = x.Id, ["cloudServerId"] = x.CloudServerId, ["cloudPlatform"] = "ec2", ["cloudLocation"] = _options.Region,
         ["farm"] = Ref(x.FarmId), ["farmRole"] = Ref(x.FarmRoleId), ["index"] = x.Index, ["status"] = _world.Status(x),
-        ["launched"] = Time(x.Launched), ["launchReason"] = "Manually launched",
+        ["launched"] = Time(x.Launched), ["launchReason"] = x.LaunchReason,
         ["publicIp"] = new JsonArray(), ["privateIp"] = new JsonArray("127.0.0.1"),
         ["hostname"] = $"ip-127-0-0-1.{x.Index}",
     };

@@ -9,6 +9,8 @@ public sealed class FarmRecord
 {
     public int Id { get; init; }
     public string Name { get; init; } = "";
+    /// <summary>Scalr's farm status; the scaling engine works only on running farms.</summary>
+    public string Status { get; set; } = "running";
 }
 
 public sealed class FarmRoleRecord
@@ -18,6 +20,7 @@ public sealed class FarmRoleRecord
     public string Alias { get; init; } = "";
     public int RoleId { get; set; }
     public int MinInstances { get; set; } = 1;
+    public int MaxInstances { get; set; } = 3;
 }
 
 public sealed class RoleRecord
@@ -57,6 +60,8 @@ public sealed class ServerRecord
     public bool WillFail { get; init; }
     /// <summary>It never comes up (fault injection): it stays pending until terminated.</summary>
     public bool NeverBoots { get; init; }
+    /// <summary>Scalr's launchReason: an API request, or the scaling engine's.</summary>
+    public string LaunchReason { get; init; } = "API Request";
 }
 
 /// <summary>
@@ -70,7 +75,13 @@ public sealed class ScalrWorld
     private int _nextImage = 1;
     private IReadOnlyDictionary<(string, string, int), string> _instances = new Dictionary<(string, string, int), string>();
 
-    public ScalrWorld(ScalrApiOptions options) => _options = options;
+    private readonly ScalingEngine _scaling;
+
+    public ScalrWorld(ScalrApiOptions options)
+    {
+        _options = options;
+        _scaling = new ScalingEngine(this, options.ScalingInterval, options.Clock());
+    }
 
     public object Gate { get; } = new();
     public List<FarmRecord> Farms { get; } = new();
@@ -92,9 +103,16 @@ public sealed class ScalrWorld
 
     public int NextId() => _nextId++;
 
-    public string Status(ServerRecord server)
+    /// <summary>What the scaling engine did, oldest first (docs/scalr.md, Scaling).</summary>
+    public IReadOnlyList<ScalingEvent> ScalingEvents => _scaling.Events.ToList();
+
+    /// <summary>Runs the scaling engine's ticks due by now; the server calls it before every request.</summary>
+    public void CatchUpScaling() => _scaling.CatchUp(Now);
+
+    public string Status(ServerRecord server) => Status(server, Now);
+
+    public string Status(ServerRecord server, DateTimeOffset now)
     {
-        var now = Now;
         if (server.TerminateRequested is { } asked)
             return now >= asked + _options.TerminateDelay ? "terminated" : "pending_terminate";
         if (server.NeverBoots) return "pending";
@@ -134,11 +152,15 @@ public sealed class ScalrWorld
         return role;
     }
 
-    public ServerRecord Launch(FarmRoleRecord farmRole, DateTimeOffset? at = null, string? existingInstance = null)
+    /// <summary>Live servers Scalr counts against maxInstances: running and pending ones.</summary>
+    public int Live(FarmRoleRecord farmRole) =>
+        Servers.Count(s => s.FarmRoleId == farmRole.Id && Status(s) is "pending_launch" or "pending" or "initializing" or "running");
+
+    public ServerRecord Launch(FarmRoleRecord farmRole, DateTimeOffset? at = null, string? existingInstance = null, string? reason = null)
     {
         var role = Roles.First(r => r.Id == farmRole.RoleId);
         var image = Images.FirstOrDefault(i => role.ImageIds.Contains(i.Id));
-        var taken = Servers.Where(s => s.FarmRoleId == farmRole.Id && Status(s) != "terminated").Select(s => s.Index).ToHashSet();
+        var taken = Servers.Where(s => s.FarmRoleId == farmRole.Id && Status(s, at ?? Now) != "terminated").Select(s => s.Index).ToHashSet();
         var index = Enumerable.Range(1, taken.Count + 1).First(i => !taken.Contains(i));
         var willFail = FailingLaunches > 0;
         if (willFail) FailingLaunches--;
@@ -159,9 +181,17 @@ public sealed class ScalrWorld
             Launched = at ?? Now,
             WillFail = willFail,
             NeverBoots = neverBoots,
+            LaunchReason = reason ?? "API Request",
         };
         Servers.Add(server);
         return server;
+    }
+
+    /// <summary>Starts a server's termination (pending_terminate, then terminated), its instance's too.</summary>
+    public void RequestTerminate(ServerRecord server, DateTimeOffset? at = null)
+    {
+        server.TerminateRequested = at ?? Now;
+        Ec2?.Terminate(server.CloudServerId);
     }
 
     /// <summary>
@@ -200,7 +230,8 @@ public sealed class ScalrWorld
 
     private void AddFarmRole(FarmRecord farm, string alias, RoleRecord role, int count, DateTimeOffset launched)
     {
-        var farmRole = new FarmRoleRecord { Id = NextId(), FarmId = farm.Id, Alias = alias, RoleId = role.Id, MinInstances = count };
+        // Room above the count for launch-first recycles of up to two servers at once.
+        var farmRole = new FarmRoleRecord { Id = NextId(), FarmId = farm.Id, Alias = alias, RoleId = role.Id, MinInstances = count, MaxInstances = count + 2 };
         FarmRoles.Add(farmRole);
         for (var i = 1; i <= count; i++)
             Launch(farmRole, launched, _instances.TryGetValue((farm.Name, alias, i), out var id) ? id : null);

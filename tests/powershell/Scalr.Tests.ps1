@@ -46,7 +46,7 @@ BeforeAll {
             '--image-seconds', '1', '--shutdown-seconds', '0.5', '--access-key', $Ec2Key, '--secret-key', $Ec2Secret, '--lifetime-seconds', '900')
         $scalr = Start-LoopbackServer 'Rebundle.ScalrApi' @('--port', '0', '--key-id', $KeyId, '--secret', $SecretText,
             '--env', $EnvId, '--seed', 'runbook', '--ec2-endpoint', "$ec2/", '--ec2-access-key', $Ec2Key, '--ec2-secret-key', $Ec2Secret,
-            '--boot-seconds', '1.5', '--terminate-seconds', '0', '--lifetime-seconds', '900')
+            '--boot-seconds', '1.5', '--terminate-seconds', '0', '--scaling-seconds', '5', '--lifetime-seconds', '900')
         [pscustomobject]@{ Url = $scalr; Ec2 = "$ec2/" }
     }
 
@@ -74,6 +74,10 @@ AfterAll {
 
 Describe 'The runbook on Scalr' {
     Add-RunbookScenario -Connect { $script:scalr = Start-LoopbackScalr; Connect-LoopbackScalr $script:scalr | Out-Null }
+
+    It "never needed Scalr's scaling engine (every 5 s here): no farm role fell below its count or rose above its maximum" {
+        (Invoke-RestMethod "$($script:scalr.Url)/__test/scaling").data | Should -BeNullOrEmpty
+    }
 }
 
 Describe 'Connect-TtmFleet -Scalr' {
