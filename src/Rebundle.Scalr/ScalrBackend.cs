@@ -222,9 +222,27 @@ namespace Rebundle.Scalr
             }
         }
 
-        /// <summary>Scalr's API launches one server a call.</summary>
-        public IReadOnlyList<Server> LaunchServers(FarmRole farmRole, int count, CancellationToken cancellationToken = default) =>
-            Enumerable.Range(0, Math.Max(0, count)).Select(_ => LaunchServer(farmRole, cancellationToken)).ToList();
+        /// <summary>
+        /// Scalr's API launches one server a call. A failure after some launched returns those in a
+        /// <see cref="LaunchIncompleteException"/>, so the recycle uses or cleans them up.
+        /// </summary>
+        public IReadOnlyList<Server> LaunchServers(FarmRole farmRole, int count, CancellationToken cancellationToken = default)
+        {
+            var launched = new List<Server>();
+            for (var i = 0; i < count; i++)
+            {
+                try
+                {
+                    launched.Add(LaunchServer(farmRole, cancellationToken));
+                }
+                catch (TtmException e) when (launched.Count > 0)
+                {
+                    throw new LaunchIncompleteException(e, launched,
+                        $"Launched {launched.Count} of {count} servers of farm role {farmRole} ({string.Join(", ", launched.Select(s => s.Name))}), then: {e.Message}");
+                }
+            }
+            return launched;
+        }
 
         /// <summary>Scalr's API terminates one server a call.</summary>
         public void TerminateServers(IReadOnlyCollection<Server> servers, CancellationToken cancellationToken = default)
