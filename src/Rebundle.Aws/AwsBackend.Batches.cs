@@ -1,3 +1,5 @@
+using System.Globalization;
+using Amazon.EC2;
 using Amazon.EC2.Model;
 using Rebundle.Domain;
 using Rebundle.Errors;
@@ -5,18 +7,124 @@ using Rebundle.Errors;
 namespace Rebundle.Aws
 {
     /// <summary>
-    /// Changes in batches. Terminations go 1,000 instance ids to a TerminateInstances call (EC2's
-    /// limit), so a batch of 50 costs one request against the account's request bucket, not 50.
-    /// Launches still go one RunInstances per server, through <see cref="LaunchServer"/>: each
-    /// server needs its own Name and index tags at launch, and the index assignment lives there.
+    /// Changes in batches, so a batch of 50 costs a few requests against the account's request
+    /// buckets, not 100. Launches: one RunInstances per farm role with MinCount = MaxCount = n (all
+    /// or nothing), then each instance's own Name and index tags (RunInstances gives every instance
+    /// the same tags). Terminations: 1,000 instance ids to a TerminateInstances call (EC2's limit).
     /// </summary>
     public sealed partial class AwsBackend
     {
         /// <summary>EC2 takes at most this many instance ids in one TerminateInstances.</summary>
         internal const int TerminateIdsPerCall = 1000;
 
-        public IReadOnlyList<Server> LaunchServers(FarmRole farmRole, int count, CancellationToken cancellationToken = default) =>
-            Enumerable.Range(0, Math.Max(0, count)).Select(_ => LaunchServer(farmRole, cancellationToken)).ToList();
+        // A new instance can be missing from CreateTags for a few seconds (eventual consistency:
+        // InvalidInstanceID.NotFound); tagging is retried this long before the batch is given up.
+        private static readonly TimeSpan[] TagRetryDelays = { TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(2), TimeSpan.FromSeconds(4), TimeSpan.FromSeconds(8), TimeSpan.FromSeconds(16) };
+
+        /// <summary>
+        /// RunInstances from the role the farm role runs now (its template's $Default version), with
+        /// the farm-role tags and, for each server, the lowest index no live server of the farm role
+        /// holds (nor a launch of this session EC2 does not show yet: see AwsBackend.Unseen). A
+        /// client token makes a retried launch the same launch, never a second batch.
+        /// </summary>
+        public IReadOnlyList<Server> LaunchServers(FarmRole farmRole, int count, CancellationToken cancellationToken = default)
+        {
+            if (count < 1) return Array.Empty<Server>();
+            // The farm role must still exist, as on the Sandbox and Scalr: no orphan server of a farm role that is gone.
+            var farmRoleName = TtmTags.FarmRoleTemplate(farmRole.Farm, farmRole.Alias);
+            var current = Templates($"Reading farm role {farmRole}", cancellationToken, new List<Filter> { TtmTags.Filter("launch-template-name", farmRoleName) })
+                .Select(AwsMapping.FarmRoleOf).FirstOrDefault(r => r != null)
+                ?? throw new TtmException(TtmErrorCode.FarmRoleNotFound, $"There is no launch template {farmRoleName} for farm role {farmRole}; nothing was launched. Run Get-TtmFarmRole -Farm {farmRole.Farm} to list farm roles.", farmRole.ToString());
+            farmRole = farmRole with { Role = current.Role };
+            var servers = ReadServers(new Backends.ServerQuery { Farms = new[] { farmRole.Farm }, Aliases = new[] { farmRole.Alias } }, cancellationToken)
+                .Where(s => s.Farm == farmRole.Farm && s.Alias == farmRole.Alias).ToList();
+            RefuseAutoScaled(farmRole, servers);
+            var indexes = FreeIndexes(servers.Select(s => s.Index), count);
+
+            // One server: its own tags at launch. More: the shared tags at launch, each one's own after.
+            var tags = new List<Tag>
+            {
+                TtmTags.Tag(TtmTags.Farm, farmRole.Farm),
+                TtmTags.Tag(TtmTags.Alias, farmRole.Alias),
+                TtmTags.Tag(TtmTags.Role, farmRole.Role),
+            };
+            if (count == 1) tags.AddRange(OwnTags(farmRole, indexes[0]));
+            var what = count == 1 ? "a server" : $"{count} servers";
+            var response = _calls.Call($"Launching {what} of farm role {farmRole} from role {farmRole.Role}", cancellationToken, (ec2, cancel) => ec2.RunInstancesAsync(new RunInstancesRequest
+            {
+                LaunchTemplate = new LaunchTemplateSpecification { LaunchTemplateName = TtmTags.RoleTemplate(farmRole.Role), Version = "$Default" },
+                // All or nothing: with MinCount below MaxCount EC2 may launch fewer and call it a success.
+                MinCount = count,
+                MaxCount = count,
+                ClientToken = Guid.NewGuid().ToString(),
+                TagSpecifications = new List<TagSpecification> { new TagSpecification { ResourceType = ResourceType.Instance, Tags = tags } },
+            }, cancel), farmRole.ToString(), TtmErrorCode.RoleNotFound);
+
+            var instances = (response.Reservation?.Instances ?? new List<Instance>()).OrderBy(i => i.AmiLaunchIndex ?? 0).Take(count).ToList();
+            var launched = new List<Server>();
+            for (var i = 0; i < instances.Count; i++)
+            {
+                var server = AwsMapping.ServerOf(instances[i], _region)
+                    ?? throw new TtmException(TtmErrorCode.BackendError, $"EC2 launched {instances[i].InstanceId} for farm role {farmRole} without its tags.", instances[i].InstanceId);
+                server = server with { Index = indexes[i] };
+                RememberLaunch(server); // its index is taken even while DescribeInstances does not show it (or its tag) yet
+                launched.Add(server);
+            }
+            if (launched.Count < count)
+                throw new LaunchIncompleteException(new TtmException(TtmErrorCode.BackendError, "EC2 returned fewer instances than asked for.", farmRole.ToString()), launched,
+                    $"EC2 accepted a launch of {count} servers for farm role {farmRole} but returned {launched.Count}{Named(launched)}. Run Get-TtmServer -Farm {farmRole.Farm} to see what runs.");
+            if (count > 1) TagEach(farmRole, launched, cancellationToken);
+            return launched;
+        }
+
+        /// <summary>Each server's Name and index: one CreateTags each, as the values differ. A failure returns the batch in the exception.</summary>
+        private void TagEach(FarmRole farmRole, IReadOnlyList<Server> launched, CancellationToken cancellationToken)
+        {
+            foreach (var server in launched)
+            {
+                for (var attempt = 0; ; attempt++)
+                {
+                    try
+                    {
+                        _calls.Call($"Tagging server {server.Name} ({server.Id})", cancellationToken, (ec2, cancel) => ec2.CreateTagsAsync(new CreateTagsRequest
+                        {
+                            Resources = new List<string> { server.Id },
+                            Tags = OwnTags(farmRole, server.Index),
+                        }, cancel), server.Name, TtmErrorCode.ServerNotFound);
+                        break;
+                    }
+                    catch (TtmException e) when (e.Code == TtmErrorCode.ServerNotFound && attempt < TagRetryDelays.Length)
+                    {
+                        Clock.Sleep(TagRetryDelays[attempt], cancellationToken);
+                    }
+                    catch (TtmException e)
+                    {
+                        throw new LaunchIncompleteException(e, launched,
+                            $"Launched {launched.Count} servers of farm role {farmRole}{Named(launched)}, but tagging {server.Name} ({server.Id}) failed: {e.Message} " +
+                            "A recycle uses or terminates them; otherwise terminate any that read index 0 (Get-TtmServer) or tag them by hand.");
+                    }
+                }
+            }
+        }
+
+        private static List<Tag> OwnTags(FarmRole farmRole, int index) => new List<Tag>
+        {
+            TtmTags.Tag(TtmTags.Name, TtmTags.ServerDisplayName(farmRole.Farm, farmRole.Alias, index)),
+            TtmTags.Tag(TtmTags.Index, index.ToString(CultureInfo.InvariantCulture)),
+        };
+
+        /// <summary>The <paramref name="count"/> lowest indexes from 1 that none of <paramref name="used"/> holds.</summary>
+        internal static List<int> FreeIndexes(IEnumerable<int> used, int count)
+        {
+            var taken = new HashSet<int>(used);
+            var free = new List<int>();
+            for (var i = 1; free.Count < count; i++)
+                if (!taken.Contains(i)) free.Add(i);
+            return free;
+        }
+
+        private static string Named(IReadOnlyList<Server> servers) =>
+            servers.Count == 0 ? "" : $" ({string.Join(", ", servers.Take(5).Select(s => s.Id))}{(servers.Count > 5 ? ", …" : "")})";
 
         public void TerminateServers(IReadOnlyCollection<Server> servers, CancellationToken cancellationToken = default)
         {

@@ -152,54 +152,9 @@ namespace Rebundle.Aws
             return farmRole with { Role = roleName };
         }
 
-        /// <summary>
-        /// RunInstances from the role the farm role runs now (its template's $Default version) with
-        /// the farm-role tags and the lowest index no live server of the farm role holds (nor a
-        /// launch of this session EC2 does not show yet: see AwsBackend.Unseen). A client
-        /// token makes a retried launch the same launch, never a second server.
-        /// </summary>
-        public Server LaunchServer(FarmRole farmRole, CancellationToken cancellationToken = default)
-        {
-            // The farm role must still exist, as on the Sandbox and Scalr: no orphan server of a farm role that is gone.
-            var farmRoleName = TtmTags.FarmRoleTemplate(farmRole.Farm, farmRole.Alias);
-            var current = Templates($"Reading farm role {farmRole}", cancellationToken, new List<Filter> { TtmTags.Filter("launch-template-name", farmRoleName) })
-                .Select(AwsMapping.FarmRoleOf).FirstOrDefault(r => r != null)
-                ?? throw new TtmException(TtmErrorCode.FarmRoleNotFound, $"There is no launch template {farmRoleName} for farm role {farmRole}; nothing was launched. Run Get-TtmFarmRole -Farm {farmRole.Farm} to list farm roles.", farmRole.ToString());
-            farmRole = farmRole with { Role = current.Role };
-            var servers = ReadServers(new Backends.ServerQuery { Farms = new[] { farmRole.Farm }, Aliases = new[] { farmRole.Alias } }, cancellationToken)
-                .Where(s => s.Farm == farmRole.Farm && s.Alias == farmRole.Alias).ToList();
-            RefuseAutoScaled(farmRole, servers);
-            var used = new HashSet<int>(servers.Select(s => s.Index));
-            var index = Enumerable.Range(1, used.Count + 1).First(i => !used.Contains(i));
-            var response = _calls.Call($"Launching a server of farm role {farmRole} from role {farmRole.Role}", cancellationToken, (ec2, cancel) => ec2.RunInstancesAsync(new RunInstancesRequest
-            {
-                LaunchTemplate = new LaunchTemplateSpecification { LaunchTemplateName = TtmTags.RoleTemplate(farmRole.Role), Version = "$Default" },
-                MinCount = 1,
-                MaxCount = 1,
-                ClientToken = Guid.NewGuid().ToString(),
-                TagSpecifications = new List<TagSpecification>
-                {
-                    new TagSpecification
-                    {
-                        ResourceType = ResourceType.Instance,
-                        Tags = new List<Tag>
-                        {
-                            TtmTags.Tag(TtmTags.Name, TtmTags.ServerDisplayName(farmRole.Farm, farmRole.Alias, index)),
-                            TtmTags.Tag(TtmTags.Farm, farmRole.Farm),
-                            TtmTags.Tag(TtmTags.Alias, farmRole.Alias),
-                            TtmTags.Tag(TtmTags.Role, farmRole.Role),
-                            TtmTags.Tag(TtmTags.Index, index.ToString(CultureInfo.InvariantCulture)),
-                        },
-                    },
-                },
-            }, cancel), farmRole.ToString(), TtmErrorCode.RoleNotFound);
-            var instance = response.Reservation?.Instances?.FirstOrDefault()
-                ?? throw new TtmException(TtmErrorCode.BackendError, $"EC2 accepted the launch for farm role {farmRole} but returned no instance.", farmRole.ToString());
-            var server = AwsMapping.ServerOf(instance, _region)
-                ?? throw new TtmException(TtmErrorCode.BackendError, $"EC2 launched {instance.InstanceId} for farm role {farmRole} without its tags.", instance.InstanceId);
-            RememberLaunch(server); // its index is taken even while DescribeInstances does not show it yet
-            return server;
-        }
+        /// <summary>A batch of one: see <see cref="LaunchServers"/>.</summary>
+        public Server LaunchServer(FarmRole farmRole, CancellationToken cancellationToken = default) =>
+            LaunchServers(farmRole, 1, cancellationToken)[0];
 
         public void TerminateServer(Server server, CancellationToken cancellationToken = default)
         {

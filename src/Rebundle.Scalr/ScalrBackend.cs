@@ -225,13 +225,28 @@ namespace Rebundle.Scalr
 
         /// <summary>
         /// Scalr's API launches one server a call. The whole batch is measured against the farm
-        /// role's maxInstances first, so a batch Scalr would refuse half-way is refused before any launch.
+        /// role's maxInstances first, so a batch Scalr would refuse half-way is refused before any
+        /// launch. A failure after some launched returns those in a <see cref="LaunchIncompleteException"/>,
+        /// so the recycle uses or cleans them up.
         /// </summary>
         public IReadOnlyList<Server> LaunchServers(FarmRole farmRole, int count, CancellationToken cancellationToken = default)
         {
             if (count <= 0) return Array.Empty<Server>();
             RequireRoomFor(farmRole, ServersOf(farmRole.Id, cancellationToken), count, cancellationToken);
-            return Enumerable.Range(0, count).Select(_ => LaunchServer(farmRole, cancellationToken)).ToList();
+            var launched = new List<Server>();
+            for (var i = 0; i < count; i++)
+            {
+                try
+                {
+                    launched.Add(LaunchServer(farmRole, cancellationToken));
+                }
+                catch (TtmException e) when (launched.Count > 0)
+                {
+                    throw new LaunchIncompleteException(e, launched,
+                        $"Launched {launched.Count} of {count} servers of farm role {farmRole} ({string.Join(", ", launched.Select(s => s.Name))}), then: {e.Message}");
+                }
+            }
+            return launched;
         }
 
         /// <summary>Scalr's API terminates one server a call.</summary>

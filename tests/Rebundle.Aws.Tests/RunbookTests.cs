@@ -122,8 +122,10 @@ public class RunbookTests
         Assert.Equal(new[] { "RailsAppServer.3", "RailsAppServer.4" }, done.Where(d => d.Alias == "RailsAppServer").Select(d => d.NewServer).OrderBy(n => n));
         // The window's three launches come before any terminate; the olds go in batched calls (one per round), not one each.
         var mutations = fleet.Mutations.Select(m => m.Action).ToList();
-        Assert.Equal(3, mutations.TakeWhile(a => a == "RunInstances").Count());
-        Assert.Equal(7, mutations.Count(a => a == "RunInstances"));
+        Assert.Equal("RunInstances", mutations.First());
+        var launched = fleet.Ec2.Requests.Where(r => r.Action == "RunInstances").Sum(r => int.Parse(r.Parameters["MaxCount"], System.Globalization.CultureInfo.InvariantCulture));
+        Assert.Equal(7, launched);
+        Assert.Equal(3, fleet.Ec2.Requests.TakeWhile(r => r.Action != "TerminateInstances").Where(r => r.Action == "RunInstances").Sum(r => int.Parse(r.Parameters["MaxCount"], System.Globalization.CultureInfo.InvariantCulture)));
         Assert.InRange(mutations.Count(a => a == "TerminateInstances"), 1, 6);
     }
 

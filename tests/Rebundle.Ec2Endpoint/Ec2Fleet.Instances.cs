@@ -191,9 +191,11 @@ public sealed partial class Ec2Fleet
         return Response("DeleteTags", E("return", true));
     }
 
+    // As EC2: an instance launched a moment ago can be unknown to CreateTags until it shows (eventual consistency).
     private TagSet TagsOf(string id) =>
-        _instances.FirstOrDefault(i => i.Id == id)?.Tags ??
-        _images.FirstOrDefault(i => i.Id == id)?.Tags ??
-        _templates.FirstOrDefault(t => t.Id == id)?.Tags ??
-        throw new Ec2Error(id.StartsWith("lt-", StringComparison.Ordinal) ? "InvalidLaunchTemplateId.NotFound" : "InvalidID", $"The ID '{id}' is not valid");
+        _instances.FirstOrDefault(i => i.Id == id) is { } instance
+            ? Seen(instance.VisibleAt) ? instance.Tags : throw new Ec2Error("InvalidInstanceID.NotFound", $"The instance ID '{id}' does not exist")
+            : _images.FirstOrDefault(i => i.Id == id)?.Tags ??
+              _templates.FirstOrDefault(t => t.Id == id)?.Tags ??
+              throw new Ec2Error(id.StartsWith("lt-", StringComparison.Ordinal) ? "InvalidLaunchTemplateId.NotFound" : "InvalidID", $"The ID '{id}' is not valid");
 }

@@ -122,6 +122,30 @@ public class RunbookOnScalrTests
     }
 
     [Fact]
+    public void A_batch_whose_second_launch_fails_uses_the_first_instead_of_leaving_it_as_surplus()
+    {
+        using var scalr = new LoopbackScalr();
+        using var fleet = new Fleet(scalr.Connect());
+        var service = new RecycleService(fleet, NullReporter.Instance);
+        var plan = Assert.Single(service.Plan(new[] { "Production" }, new[] { "RailsAppServer" }, 2).Items);
+        var olds = plan.Batches.SelectMany(b => b).ToList();
+        // Scalr launches one server a call: the batch's first launch goes through, every later one fails.
+        var launches = 0;
+        scalr.Server.FailWhen((method, path) => method == "POST" && path.EndsWith("/servers/") && Interlocked.Increment(ref launches) > 1);
+
+        var e = Assert.Throws<RecycleStoppedException>(() => service.Execute(plan, TimeSpan.FromMinutes(10), CancellationToken.None));
+        scalr.Server.FailWhen(null);
+
+        Assert.Contains("Launched 1 of 2 servers of farm role Production/RailsAppServer", e.Message);
+        // The one launched replaced an old server; the other old one is kept; nothing is left over.
+        var replaced = Assert.Single(e.Completed);
+        scalr.Clock.Advance(TimeSpan.FromMinutes(1)); // let the termination finish
+        var running = fleet.Backend.GetServers(new ServerQuery { Farms = new[] { "Production" }, Aliases = new[] { "RailsAppServer" }, Statuses = new[] { ServerStatus.Running } });
+        Assert.Equal(2, running.Count);
+        Assert.Equal(new[] { replaced.NewId, olds.Single(o => o.Id != replaced.OldId).Id }.OrderBy(i => i), running.Select(s => s.Id).OrderBy(i => i));
+    }
+
+    [Fact]
     public void A_replacement_that_fails_to_boot_stops_the_recycle_and_keeps_the_old_server()
     {
         using var scalr = new LoopbackScalr();

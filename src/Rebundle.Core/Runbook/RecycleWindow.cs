@@ -90,6 +90,13 @@ namespace Rebundle.Runbook
                             $"Server {toLaunch[0].Name} belongs to a farm role of {farm.Farm} that no longer exists; it was left alone.", toLaunch[0].Name);
                     launched = _backend.LaunchServers(farmRole, toLaunch.Count, _cancellation);
                 }
+                catch (LaunchIncompleteException partly)
+                {
+                    // Some of the batch runs already: they fly like the others (their olds are
+                    // terminated once they run, or they are cleaned up), never left as surplus.
+                    _firstFailure ??= partly;
+                    launched = partly.Launched;
+                }
                 catch (TtmException refused)
                 {
                     // Like a replacement that failed: no more launches, and those in flight finish first.
