@@ -1,4 +1,3 @@
-using System.Collections.Generic;
 using Rebundle.Domain;
 
 namespace Rebundle.Errors

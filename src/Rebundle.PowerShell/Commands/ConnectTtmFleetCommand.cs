@@ -1,13 +1,9 @@
 using System.IO;
-using System.Management.Automation;
 using Rebundle.Audit;
 using System.Runtime.CompilerServices;
 using Rebundle.Backends;
-using Rebundle.Errors;
 using Rebundle.Naming;
-using Rebundle.PowerShell.Infrastructure;
 using Rebundle.PowerShell.Infrastructure.Files;
-using Rebundle.Runbook;
 using Rebundle.Safety;
 using Rebundle.Sandbox;
 

@@ -1,6 +1,3 @@
-using System.Management.Automation;
-using Rebundle.PowerShell.Infrastructure;
-
 namespace Rebundle.PowerShell.Commands
 {
     /// <summary>Forgets this session's fleet connection.</summary>

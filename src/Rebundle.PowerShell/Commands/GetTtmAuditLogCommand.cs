@@ -1,9 +1,6 @@
 using System.IO;
-using System.Management.Automation;
 using Rebundle.Audit;
-using Rebundle.Errors;
 using Rebundle.Naming;
-using Rebundle.PowerShell.Infrastructure;
 using Rebundle.PowerShell.Infrastructure.Files;
 
 namespace Rebundle.PowerShell.Commands

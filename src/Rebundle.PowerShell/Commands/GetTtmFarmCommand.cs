@@ -1,7 +1,3 @@
-using System.Management.Automation;
-using Rebundle.Domain;
-using Rebundle.PowerShell.Infrastructure;
-
 namespace Rebundle.PowerShell.Commands
 {
     /// <summary>Lists farms, optionally by name (wildcards allowed).</summary>

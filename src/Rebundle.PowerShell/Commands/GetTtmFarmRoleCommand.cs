@@ -1,7 +1,3 @@
-using System.Management.Automation;
-using Rebundle.Domain;
-using Rebundle.PowerShell.Infrastructure;
-
 namespace Rebundle.PowerShell.Commands
 {
     /// <summary>Lists farm roles: which role each farm runs under which alias, and how many servers it keeps.</summary>

@@ -1,6 +1,3 @@
-using System.Management.Automation;
-using Rebundle.PowerShell.Infrastructure;
-
 namespace Rebundle.PowerShell.Commands
 {
     /// <summary>The connection this session uses (what Connect-TtmFleet returned).</summary>

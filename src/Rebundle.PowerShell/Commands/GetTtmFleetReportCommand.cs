@@ -1,10 +1,7 @@
 using System.IO;
-using System.Management.Automation;
 using System.Text;
 using Rebundle.Audit;
-using Rebundle.Errors;
 using Rebundle.Naming;
-using Rebundle.PowerShell.Infrastructure;
 using Rebundle.PowerShell.Infrastructure.Files;
 using Rebundle.Rebundling;
 using Rebundle.Reporting;

@@ -1,8 +1,4 @@
-using System.Management.Automation;
-using Rebundle.Domain;
 using Rebundle.Naming;
-using Rebundle.PowerShell.Infrastructure;
-using Rebundle.Runbook;
 
 namespace Rebundle.PowerShell.Commands
 {

@@ -1,7 +1,4 @@
-using System.Management.Automation;
 using System.Runtime.CompilerServices;
-using Rebundle.Errors;
-using Rebundle.PowerShell.Infrastructure;
 using Rebundle.PowerShell.Infrastructure.Files;
 using Rebundle.PowerShell.Remote;
 using Rebundle.Rebundling;

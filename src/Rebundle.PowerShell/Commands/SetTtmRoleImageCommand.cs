@@ -1,9 +1,3 @@
-using System.Management.Automation;
-using Rebundle.Domain;
-using Rebundle.Errors;
-using Rebundle.PowerShell.Infrastructure;
-using Rebundle.Runbook;
-
 namespace Rebundle.PowerShell.Commands
 {
     /// <summary>

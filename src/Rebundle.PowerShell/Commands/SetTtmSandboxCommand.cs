@@ -1,6 +1,3 @@
-using System.Management.Automation;
-using Rebundle.Errors;
-using Rebundle.PowerShell.Infrastructure;
 using Rebundle.Sandbox;
 
 namespace Rebundle.PowerShell.Commands

@@ -1,7 +1,3 @@
-using System.Management.Automation;
-using Rebundle.Domain;
-using Rebundle.Errors;
-using Rebundle.PowerShell.Infrastructure;
 using Rebundle.PowerShell.Remote;
 using Rebundle.Remote;
 

@@ -1,9 +1,5 @@
-using System.Management.Automation;
-using Rebundle.Errors;
-using Rebundle.PowerShell.Infrastructure;
 using Rebundle.PowerShell.Infrastructure.Files;
 using Rebundle.Rebundling;
-using Rebundle.Runbook;
 
 namespace Rebundle.PowerShell.Commands
 {

@@ -1,9 +1,5 @@
-using System.Management.Automation;
-using Rebundle.Domain;
-using Rebundle.PowerShell.Infrastructure;
 using Rebundle.PowerShell.Remote;
 using Rebundle.Remote;
-using Rebundle.Runbook;
 
 namespace Rebundle.PowerShell.Commands
 {

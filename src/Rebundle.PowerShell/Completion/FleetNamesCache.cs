@@ -1,7 +1,5 @@
 using System.Diagnostics;
 using System.Runtime.CompilerServices;
-using Rebundle.Domain;
-using Rebundle.Runbook;
 
 namespace Rebundle.PowerShell.Completion
 {

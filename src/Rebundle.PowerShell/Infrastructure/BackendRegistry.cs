@@ -1,5 +1,4 @@
 using Rebundle.Backends;
-using Rebundle.Errors;
 using Rebundle.Naming;
 using Rebundle.PowerShell.Commands;
 

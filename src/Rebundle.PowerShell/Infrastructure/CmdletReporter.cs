@@ -1,6 +1,3 @@
-using System.Management.Automation;
-using Rebundle.Runbook;
-
 namespace Rebundle.PowerShell.Infrastructure
 {
     /// <summary>The core's reporter, written to the cmdlet's progress, verbose and warning streams.</summary>

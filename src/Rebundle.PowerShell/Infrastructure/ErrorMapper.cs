@@ -1,6 +1,3 @@
-using System.Management.Automation;
-using Rebundle.Errors;
-
 namespace Rebundle.PowerShell.Infrastructure
 {
     /// <summary>The one place a core failure becomes a PowerShell error record.</summary>

@@ -1,5 +1,3 @@
-using Rebundle.Runbook;
-
 namespace Rebundle.PowerShell.Infrastructure
 {
     /// <summary>What Connect-TtmFleet returns: which backend this session talks to, and where.</summary>

@@ -1,6 +1,3 @@
-using System.Management.Automation;
-using Rebundle.Errors;
-using Rebundle.Runbook;
 using Rebundle.Safety;
 
 namespace Rebundle.PowerShell.Infrastructure

@@ -1,5 +1,3 @@
-using Rebundle.Domain;
-
 namespace Rebundle.PowerShell.Remote
 {
     /// <summary>

@@ -1,4 +1,3 @@
-using System.Management.Automation;
 using Rebundle.Remote;
 
 namespace Rebundle.PowerShell.Remote

@@ -1,11 +1,7 @@
 using System.Collections.ObjectModel;
 using System.IO;
-using System.Management.Automation;
 using System.Management.Automation.Host;
 using System.Security;
-using Rebundle.Domain;
-using Rebundle.Errors;
-using Rebundle.PowerShell.Infrastructure;
 using Rebundle.Remote;
 using Rebundle.Ssh;
 

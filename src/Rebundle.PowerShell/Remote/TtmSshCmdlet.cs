@@ -1,5 +1,3 @@
-using System.Management.Automation;
-using Rebundle.Domain;
 using Rebundle.Remote;
 
 namespace Rebundle.PowerShell.Remote

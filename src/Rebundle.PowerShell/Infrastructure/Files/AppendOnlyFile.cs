@@ -1,6 +1,5 @@
 using System.IO;
 using System.Text;
-using Rebundle.Errors;
 
 namespace Rebundle.PowerShell.Infrastructure.Files
 {

@@ -1,5 +1,4 @@
 using Rebundle.Audit;
-using Rebundle.Errors;
 
 namespace Rebundle.PowerShell.Infrastructure.Files
 {

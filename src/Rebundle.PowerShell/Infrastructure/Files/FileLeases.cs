@@ -3,7 +3,6 @@ using System.IO;
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
-using Rebundle.Errors;
 using Rebundle.Safety;
 
 namespace Rebundle.PowerShell.Infrastructure.Files

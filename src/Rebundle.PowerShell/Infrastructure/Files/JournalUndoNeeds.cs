@@ -1,8 +1,5 @@
 using System.IO;
-using System.Management.Automation;
-using Rebundle.Errors;
 using Rebundle.Rebundling;
-using Rebundle.Runbook;
 
 namespace Rebundle.PowerShell.Infrastructure.Files
 {

@@ -1,5 +1,4 @@
 using System.IO;
-using Rebundle.Errors;
 
 namespace Rebundle.PowerShell.Infrastructure.Files
 {
