@@ -70,6 +70,7 @@ namespace Rebundle.Aws
                 PublicIp = string.IsNullOrEmpty(instance.PublicIpAddress) ? null : instance.PublicIpAddress,
                 PrivateIp = string.IsNullOrEmpty(instance.PrivateIpAddress) ? null : instance.PrivateIpAddress,
                 Region = region,
+                AutoScalingGroup = string.IsNullOrEmpty(TtmTags.Get(instance.Tags, AwsBackend.AutoScalingGroupTag)) ? null : TtmTags.Get(instance.Tags, AwsBackend.AutoScalingGroupTag),
                 LaunchedAt = instance.LaunchTime is DateTime launched ? new DateTimeOffset(DateTime.SpecifyKind(launched.ToUniversalTime(), DateTimeKind.Utc)) : (DateTimeOffset?)null,
             };
         }

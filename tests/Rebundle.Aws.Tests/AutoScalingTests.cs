@@ -22,21 +22,34 @@ public class AutoScalingTests
     }
 
     [Fact]
-    public void Recycling_a_farm_role_of_an_Auto_Scaling_group_is_refused_before_any_change_pointing_to_instance_refresh()
+    public void Recycling_a_named_farm_role_of_an_Auto_Scaling_group_is_refused_by_the_plan_pointing_to_instance_refresh()
     {
         var (fleet, server) = FleetWithGroup("Reports");
         using var _ = fleet;
         var recycle = new RecycleService(fleet.Fleet, new RecordingReporter());
-        var plan = recycle.Plan(new[] { "Dev" }, new[] { "Reports" }, batchSize: 1).Items.Single();
 
-        var error = Assert.Throws<RecycleStoppedException>(() => recycle.Execute(plan, TimeSpan.FromMinutes(15), CancellationToken.None));
+        var error = Assert.Throws<TtmException>(() => recycle.Plan(new[] { "Dev" }, new[] { "Sidekiq", "Reports" }, batchSize: 1));
 
         Assert.Equal(TtmErrorCode.ManagedByAutoScaling, error.Code);
         Assert.Contains("Dev/Reports", error.Message);
         Assert.Contains("dev-reports-asg", error.Message);
         Assert.Contains("instance refresh", error.Message);
-        Assert.Empty(fleet.Mutations);
+        Assert.Empty(fleet.Mutations); // Sidekiq, named beside it, was not recycled either
         Assert.Equal("running", fleet.Ec2.StateOf(fleet.Ec2.Instances.Single(i => i.Id == server.Id)));
+    }
+
+    [Fact]
+    public void Recycling_a_piped_server_of_an_Auto_Scaling_group_is_refused_by_the_plan()
+    {
+        var (fleet, server) = FleetWithGroup("Reports");
+        using var _ = fleet;
+        var recycle = new RecycleService(fleet.Fleet, new RecordingReporter());
+        var piped = fleet.Fleet.GetServers(new[] { "Dev" }, new[] { "Reports" }, null).Items.Single();
+
+        var error = Assert.Throws<TtmException>(() => recycle.Plan(new RecycleScope().AddServer(piped), batchSize: 1));
+
+        Assert.Equal(TtmErrorCode.ManagedByAutoScaling, error.Code);
+        Assert.Empty(fleet.Mutations);
     }
 
     [Fact]
@@ -54,20 +67,26 @@ public class AutoScalingTests
     }
 
     [Fact]
-    public void A_farm_recycle_leaves_the_Auto_Scaling_group_alone_and_its_other_replacements_are_not_left_running()
+    public void A_whole_farm_recycle_skips_the_Auto_Scaling_farm_role_with_a_warning_and_recycles_the_rest()
     {
         var (fleet, server) = FleetWithGroup("Reports");
         using var _ = fleet;
-        var recycle = new RecycleService(fleet.Fleet, new RecordingReporter());
+        var reporter = new RecordingReporter();
+        var recycle = new RecycleService(fleet.Fleet, reporter);
+        var before = fleet.Backend.GetServers(new ServerQuery { Farms = new[] { "Dev" } }).Where(s => s.Status == ServerStatus.Running).ToList();
         var plan = recycle.Plan(new[] { "Dev" }, null, batchSize: 10).Items.Single();
 
-        var error = Assert.Throws<RecycleStoppedException>(() => recycle.Execute(plan, TimeSpan.FromMinutes(15), CancellationToken.None));
+        var replaced = recycle.Execute(plan, TimeSpan.FromMinutes(15), CancellationToken.None);
 
-        Assert.Equal(TtmErrorCode.ManagedByAutoScaling, error.Code);
+        Assert.Contains(reporter.Warnings, w => w.Contains("Dev/Reports") && w.Contains("dev-reports-asg") && w.Contains("instance refresh"));
+        Assert.Equal(before.Count - 1, replaced.Count);
+        Assert.DoesNotContain(replaced, r => r.Alias == "Reports");
         Assert.Equal("running", fleet.Ec2.StateOf(fleet.Ec2.Instances.Single(i => i.Id == server.Id)));
-        Assert.DoesNotContain(fleet.Mutations, m => m.Action == "TerminateInstances" && m.Parameters.Values.Contains(server.Id));
-        // Whatever it launched before reaching the group's farm role is terminated again: Dev is as it was.
+        Assert.DoesNotContain(fleet.Mutations, m => m.Parameters.Values.Contains(server.Id));
+        Assert.Equal(0, fleet.Ec2.Instances.Count(i => i.Tags["ttm:farm"] == "Dev" && i.Tags["ttm:alias"] == "Reports" && i.Id != server.Id));
+        // Every other farm role is at its count, on new servers only.
         var live = fleet.Backend.GetServers(new ServerQuery { Farms = new[] { "Dev" } }).Where(s => s.Status is ServerStatus.Running or ServerStatus.Pending).ToList();
-        Assert.Equal(6, live.Count);
+        Assert.Equal(before.Count, live.Count);
+        Assert.Equal(new[] { server.Id }, live.Select(s => s.Id).Intersect(before.Select(s => s.Id)));
     }
 }

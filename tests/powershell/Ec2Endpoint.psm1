@@ -52,11 +52,20 @@ function Start-TestEc2Endpoint {
         [double] $ImageSeconds = 0.5,
         # CreateImage without NoReboot takes the instance's status checks away this long (EC2 reboots it).
         [double] $RebootSeconds = 0.3,
-        [int] $PageSize = 1000
+        [int] $PageSize = 1000,
+        # EC2's strictness, on for every test (a fraction of BootSeconds, so the tests stay fast): new
+        # instances, images and templates invisible for a while (NotFound by id meanwhile), status checks
+        # reported late, "initializing" and then "insufficient-data" before "ok". Pass 0 to switch one off.
+        [double] $VisibilitySeconds = 0.2,
+        [double] $StatusReportSeconds = 0.1,
+        [double] $StatusCheckSeconds = 0.1,
+        [double] $InsufficientDataSeconds = 0.1
     )
     $info = [System.Diagnostics.ProcessStartInfo]::new((Get-Command dotnet).Source)
     foreach ($argument in @((Get-Ec2EndpointDll), '--port', '0', '--seed', 'runbook', '--boot-seconds', $BootSeconds, '--image-seconds', $ImageSeconds, '--reboot-seconds', $RebootSeconds,
-            '--shutdown-seconds', '0', '--page-size', $PageSize, '--access-key', $script:AccessKey, '--secret-key', $script:SecretKey, '--lifetime-seconds', '900')) {
+            '--shutdown-seconds', '0', '--page-size', $PageSize,
+            '--visibility-seconds', $VisibilitySeconds, '--status-report-seconds', $StatusReportSeconds, '--status-check-seconds', $StatusCheckSeconds,
+            '--insufficient-data-seconds', $InsufficientDataSeconds, '--access-key', $script:AccessKey, '--secret-key', $script:SecretKey, '--lifetime-seconds', '900')) {
         $info.ArgumentList.Add([string] $argument)
     }
     $info.RedirectStandardOutput = $true

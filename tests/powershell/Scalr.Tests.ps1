@@ -43,7 +43,8 @@ BeforeAll {
     # A fresh seeded pair: EC2 first (the Scalr seed adopts its images and instances), then Scalr.
     function Start-LoopbackScalr {
         $ec2 = Start-LoopbackServer 'Rebundle.Ec2Endpoint' @('--port', '0', '--seed', 'runbook', '--boot-seconds', '1',
-            '--image-seconds', '1', '--shutdown-seconds', '0.5', '--access-key', $Ec2Key, '--secret-key', $Ec2Secret, '--lifetime-seconds', '900')
+            '--image-seconds', '1', '--shutdown-seconds', '0.5',
+            '--visibility-seconds', '0.2', '--status-report-seconds', '0.1', '--status-check-seconds', '0.1', '--insufficient-data-seconds', '0.1', '--access-key', $Ec2Key, '--secret-key', $Ec2Secret, '--lifetime-seconds', '900')
         $scalr = Start-LoopbackServer 'Rebundle.ScalrApi' @('--port', '0', '--key-id', $KeyId, '--secret', $SecretText,
             '--env', $EnvId, '--seed', 'runbook', '--ec2-endpoint', "$ec2/", '--ec2-access-key', $Ec2Key, '--ec2-secret-key', $Ec2Secret,
             '--boot-seconds', '1.5', '--terminate-seconds', '0', '--scaling-seconds', '5', '--lifetime-seconds', '900')
@@ -130,5 +131,53 @@ Describe 'Connect-TtmFleet -Scalr' {
         finally {
             foreach ($s in $saved) { [Environment]::SetEnvironmentVariable($s.Name, $s.Value) }
         }
+    }
+}
+
+# The loopback's fault controls (/__test/lose, /__test/limit) driven through the cmdlets: a run
+# through either ends with the fleet right, nothing made twice. (A spent throttle budget ending in
+# TtmThrottled is tested in xunit, ThrottleAndLostAnswerTests: Connect-TtmFleet has no option to
+# shorten the 3-minute budget, and ErrorMapper's table maps Throttled to LimitsExceeded.)
+Describe 'Scalr faults through the cmdlets' -ForEach @(
+    @{ Fault = 'every POST answer lost'; Control = 'lose?method=POST&count=1000' }
+    @{ Fault = '403 LimitExceeded beyond 10 requests a second'; Control = 'limit?requests=10&seconds=1' }
+) {
+    BeforeAll {
+        $script:servers = Start-LoopbackScalr
+        Connect-LoopbackScalr $script:servers | Out-Null
+        $script:rolesBefore = @(Get-TtmRole -IncludeVersions)
+        $script:farmRoles = @(Get-TtmFarmRole -Farm Dev)
+        Invoke-RestMethod "$($script:servers.Url)/__test/$Control" | Out-Null
+    }
+    AfterAll {
+        Invoke-RestMethod "$($script:servers.Url)/__test/lose?count=0" | Out-Null
+        Invoke-RestMethod "$($script:servers.Url)/__test/limit?requests=0" | Out-Null
+    }
+
+    It 'snapshots with <Fault>: one new role and one image per server, no duplicate' {
+        $roles = Get-TtmServer -Farm Dev -Role Sidekiq, Reports | New-TtmRoleSnapshot -Timeout '0:2:0'
+
+        @($roles).Name | Sort-Object | Should -Be @('Reports-1-7', 'Sidekiq-1-7')
+        $after = @(Get-TtmRole -IncludeVersions)
+        $after | Should -HaveCount ($script:rolesBefore.Count + 2)
+        @($after.Name | Sort-Object -Unique) | Should -HaveCount $after.Count
+        $newImages = @($after | Where-Object Name -in 'Reports-1-7', 'Sidekiq-1-7').ImageId
+        @($newImages | Sort-Object -Unique) | Should -HaveCount 2
+        $newImages | Should -Not -BeIn $script:rolesBefore.ImageId
+    }
+
+    It 'recycles Dev with <Fault>: every farm role at its count on new servers, none twice' {
+        $before = @(Get-TtmServer -Farm Dev)
+
+        $recycled = @(Invoke-TtmRecycle -Farm Dev -BatchSize 3 -Timeout '0:2:0')
+
+        $recycled | Should -HaveCount $before.Count
+        $after = @(Get-TtmServer -Farm Dev | Where-Object Status -in 'Running', 'Pending')
+        @($after.Status | Sort-Object -Unique) | Should -Be 'Running'
+        foreach ($farmRole in $script:farmRoles) {
+            @($after | Where-Object Alias -eq $farmRole.Alias) | Should -HaveCount $farmRole.DesiredCount -Because "$($farmRole.Alias) keeps its count"
+        }
+        @($after.Name | Sort-Object -Unique) | Should -HaveCount $after.Count
+        @($after.Id | Where-Object { $_ -in $before.Id }) | Should -BeNullOrEmpty
     }
 }

@@ -36,6 +36,12 @@ namespace Rebundle.Domain
 
         public DateTimeOffset? LaunchedAt { get; init; }
 
+        /// <summary>
+        /// The Auto Scaling group that launches and replaces this server (AWS: its
+        /// aws:autoscaling:groupName tag), null when none: a recycle leaves such farm roles to the group.
+        /// </summary>
+        public string? AutoScalingGroup { get; init; }
+
         /// <summary>The address to reach it on: public if it has one, else private.</summary>
         public string? Address => string.IsNullOrEmpty(PublicIp) ? PrivateIp : PublicIp;
 

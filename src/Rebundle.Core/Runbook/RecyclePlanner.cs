@@ -30,6 +30,7 @@ namespace Rebundle.Runbook
             var farmRoles = _backend.GetFarmRoles(null, cancellation);
             var farmOrder = new List<string>();
             var wholeFarmRoles = new HashSet<string>(StringComparer.Ordinal);
+            var namedFarmRoles = new HashSet<string>(StringComparer.Ordinal); // by an alias without wildcards
             var namedServers = new List<Server>();
             foreach (var target in scope.Targets)
             {
@@ -43,7 +44,11 @@ namespace Rebundle.Runbook
                 var candidates = farmRoles.Where(r => matched.Contains(r.Farm, StringComparer.OrdinalIgnoreCase)).ToList();
                 ReportMissingAliases(target.Aliases, matched, candidates);
                 foreach (var farmRole in candidates.Where(r => NameMatcher.MatchesAny(r.Alias, target.Aliases)))
+                {
                     wholeFarmRoles.Add(farmRole.Id);
+                    if (target.Aliases != null && target.Aliases.Any(a => !NameMatcher.HasWildcard(a) && string.Equals(a, farmRole.Alias, StringComparison.OrdinalIgnoreCase)))
+                        namedFarmRoles.Add(farmRole.Id);
+                }
                 foreach (var farm in matched) AddOnce(farmOrder, farm);
             }
             if (farmOrder.Count == 0) return new QueryResult<RecyclePlan>(Array.Empty<RecyclePlan>(), Misses());
@@ -53,6 +58,7 @@ namespace Rebundle.Runbook
             foreach (var gone in namedServers.Where(s => !liveIds.Contains(s.Id)))
                 _misses.Add(new TtmException(TtmErrorCode.ServerNotFound,
                     $"Server {gone.Farm}/{gone.Name} ({gone.Id}) is no longer running or pending, so it was not recycled. Run Get-TtmServer to see the farm as it is now.", gone.Name));
+            AutoScalingScope.Exclude(live, wholeFarmRoles, namedFarmRoles, namedServers, _reporter);
             var namedIds = new HashSet<string>(namedServers.Select(s => s.Id), StringComparer.Ordinal);
             var imageOfRole = _backend.GetRoles(cancellation).GroupBy(r => r.Name, StringComparer.OrdinalIgnoreCase)
                 .ToDictionary(g => g.Key, g => g.First().ImageId, StringComparer.OrdinalIgnoreCase);
