@@ -140,19 +140,13 @@ namespace Rebundle.Aws
 
         // ---- Batched reads ----------------------------------------------------------------------
 
-        /// <summary>Every template the filters match, in as many calls as EC2's filter limit needs (<see cref="FilterLimit"/>).</summary>
+        /// <summary>Every template the filters match (<see cref="Matching{T}"/>).</summary>
         private List<LaunchTemplate> Templates(string doing, CancellationToken cancellationToken, List<Filter> filters) =>
-            FilterLimit.Split(filters).SelectMany(within => _calls.All<LaunchTemplate>(doing, cancellationToken, async (ec2, token, cancel) =>
+            Matching<LaunchTemplate>(doing, cancellationToken, filters, t => t.LaunchTemplateId, async (ec2, within, token, cancel) =>
             {
-                var response = await ec2.DescribeLaunchTemplatesAsync(new DescribeLaunchTemplatesRequest
-                {
-                    Filters = within,
-                    MaxResults = TemplatePage,
-                    NextToken = token,
-                }, cancel).ConfigureAwait(false);
+                var response = await ec2.DescribeLaunchTemplatesAsync(new DescribeLaunchTemplatesRequest { Filters = within, MaxResults = TemplatePage, NextToken = token }, cancel).ConfigureAwait(false);
                 return (response.LaunchTemplates, response.NextToken);
-            }))
-            .GroupBy(t => t.LaunchTemplateId, StringComparer.Ordinal).Select(g => g.First()).ToList();
+            });
 
         /// <summary>
         /// The image of each template's default version, by template id. One template is read
@@ -177,19 +171,23 @@ namespace Rebundle.Aws
                 .ToDictionary(g => g.Key, g => g.First().LaunchTemplateData.ImageId, StringComparer.Ordinal);
         }
 
-        /// <summary>Every instance the filters match, in as many calls as EC2's filter limit needs (<see cref="FilterLimit"/>).</summary>
+        /// <summary>Every instance the filters match (<see cref="Matching{T}"/>).</summary>
         private List<Instance> Instances(string doing, CancellationToken cancellationToken, List<Filter> filters) =>
-            FilterLimit.Split(filters).SelectMany(within => _calls.All<Instance>(doing, cancellationToken, async (ec2, token, cancel) =>
+            Matching<Instance>(doing, cancellationToken, filters, i => i.InstanceId, async (ec2, within, token, cancel) =>
             {
-                var response = await ec2.DescribeInstancesAsync(new DescribeInstancesRequest
-                {
-                    Filters = within,
-                    MaxResults = InstancePage,
-                    NextToken = token,
-                }, cancel).ConfigureAwait(false);
+                var response = await ec2.DescribeInstancesAsync(new DescribeInstancesRequest { Filters = within, MaxResults = InstancePage, NextToken = token }, cancel).ConfigureAwait(false);
                 return (response.Reservations?.SelectMany(r => r.Instances ?? new List<Instance>()), response.NextToken);
-            }))
-            .GroupBy(i => i.InstanceId, StringComparer.Ordinal).Select(g => g.First()).ToList();
+            });
+
+        /// <summary>
+        /// Everything a Describe call finds for the filters, every page, in as many calls as EC2's
+        /// filter limit needs (<see cref="FilterLimit"/>); an object two calls both find is kept once.
+        /// </summary>
+        private List<T> Matching<T>(string doing, CancellationToken cancellationToken, List<Filter> filters, Func<T, string> id,
+            Func<Amazon.EC2.IAmazonEC2, List<Filter>, string?, CancellationToken, System.Threading.Tasks.Task<(IEnumerable<T>? Items, string? NextToken)>> page) =>
+            FilterLimit.Split(filters)
+                .SelectMany(within => _calls.All<T>(doing, cancellationToken, (ec2, token, cancel) => page(ec2, within, token, cancel)))
+                .GroupBy(id, StringComparer.Ordinal).Select(g => g.First()).ToList();
 
         private static IEnumerable<List<string>> Chunks(IEnumerable<string> values) =>
             values.Select((v, i) => (v, i)).GroupBy(x => x.i / FilterValues).Select(g => g.Select(x => x.v).ToList());

@@ -105,34 +105,12 @@ namespace Rebundle.Audit
             () => _inner.SetFarmRoleRole(farmRole, roleName, cancellationToken),
             changed => changed.Role);
 
-        public Server LaunchServer(FarmRole farmRole, CancellationToken cancellationToken = default) => Change(cancellationToken,
-            new ChangeIntent
-            {
-                Action = "LaunchServer",
-                Target = ChangeIntent.FarmRoleTarget(farmRole.Farm, farmRole.Alias),
-                Farms = new[] { farmRole.Farm },
-                After = $"a server from role {farmRole.Role}",
-                Description = $"Launch a server of farm role {farmRole}",
-            },
-            () => _inner.LaunchServer(farmRole, cancellationToken),
-            server => $"{server.Name} ({server.Id}) from role {server.Role}");
+        // One server is a batch of one: the same audit entry, the same guard.
+        public Server LaunchServer(FarmRole farmRole, CancellationToken cancellationToken = default) =>
+            LaunchServers(farmRole, 1, cancellationToken).Single();
 
-        public void TerminateServer(Server server, CancellationToken cancellationToken = default) => Change(cancellationToken,
-            new ChangeIntent
-            {
-                Action = "TerminateServer",
-                Target = ChangeIntent.ServerTarget(server.Farm, server.Alias, server.Name),
-                Farms = new[] { server.Farm },
-                Before = $"{server.Name} ({server.Id})",
-                After = "terminated",
-                Description = $"Terminate server {server} ({server.Id})",
-            },
-            () =>
-            {
-                _inner.TerminateServer(server, cancellationToken);
-                return true;
-            },
-            _ => "terminated");
+        public void TerminateServer(Server server, CancellationToken cancellationToken = default) =>
+            TerminateServers(new[] { server }, cancellationToken);
 
         /// <summary>
         /// A batch is one change in the audit log, under the single-server action's name (filters on
@@ -147,8 +125,8 @@ namespace Rebundle.Audit
                     Action = "LaunchServer",
                     Target = ChangeIntent.FarmRoleTarget(farmRole.Farm, farmRole.Alias),
                     Farms = new[] { farmRole.Farm },
-                    After = $"{count} server(s) from role {farmRole.Role}",
-                    Description = $"Launch {count} server(s) of farm role {farmRole}",
+                    After = $"{(count == 1 ? "a server" : $"{count} servers")} from role {farmRole.Role}",
+                    Description = count == 1 ? $"Launch a server of farm role {farmRole}" : $"Launch {count} servers of farm role {farmRole}",
                 },
                 () => _inner.LaunchServers(farmRole, count, cancellationToken),
                 servers => string.Join(", ", servers.Select(s => $"{s.Name} ({s.Id})")) + $" from role {farmRole.Role}");
