@@ -49,6 +49,9 @@ namespace Rebundle.Sandbox
 
         public TimeSpan PollInterval => TimeSpan.FromMilliseconds(200);
 
+        /// <summary>State file writes by this backend so far (tests count them per batch).</summary>
+        internal int StateWrites => _store.Writes;
+
         public IReadOnlyList<Farm> GetFarms(CancellationToken cancellationToken = default) => Read(cancellationToken, state => state.Farms
             .Select(f => new Farm { Id = f.Id, Name = f.Name, FarmRoleCount = state.FarmRoles.Count(r => r.FarmId == f.Id) })
             .ToList());

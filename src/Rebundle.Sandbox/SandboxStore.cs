@@ -33,6 +33,9 @@ namespace Rebundle.Sandbox
 
         public bool Exists => File.Exists(Path);
 
+        /// <summary>How many times this store rewrote the file: tests hold a batch to one write.</summary>
+        internal int Writes { get; private set; }
+
         /// <summary>
         /// Runs <paramref name="work"/> on the state under the lock. When it returns true the
         /// state is written back; when it returns false (a read, or nothing changed) the file is
@@ -84,6 +87,7 @@ namespace Rebundle.Sandbox
             File.WriteAllText(temp, JsonSerializer.Serialize(state, Json), new UTF8Encoding(false));
             if (File.Exists(Path)) File.Replace(temp, Path, null);
             else File.Move(temp, Path);
+            Writes++;
         }
 
         private FileStream AcquireLock()

@@ -125,3 +125,26 @@ Describe 'Invoke-TtmRecycle plans that read at scale' {
         Get-FileHashText $sandbox.StateFile | Should -Be $hash
     }
 }
+
+Describe 'Invoke-TtmRecycle batches in the audit log' {
+    BeforeEach { $script:sandbox = New-TestSandbox -Delay 0.1 }
+
+    It "Get-TtmAuditLog -Target 'Production/RailsAppServer/*' finds the batched launches and terminations, and each server finds its batch" {
+        Set-TtmSandbox -Scale @{ 'Production/RailsAppServer' = 6 }
+        $old = Get-TtmServer -Farm Production -Role RailsAppServer
+        $old | Should -HaveCount 6
+
+        Invoke-TtmRecycle -Farm Production -Role RailsAppServer -BatchSize 3 -Force | Out-Null
+
+        $new = Get-TtmServer -Farm Production -Role RailsAppServer
+        $new | Should -HaveCount 6
+        $log = @(Get-TtmAuditLog -Target 'Production/RailsAppServer/*')
+        $log.Action | Sort-Object -Unique | Should -Be @('LaunchServer', 'TerminateServer')
+        $log.Outcome | Sort-Object -Unique | Should -Be 'Done'
+        $log.Count | Should -BeLessThan 12 -Because 'a batch is one entry, not one per server'
+        foreach ($server in @($old) + @($new)) {
+            $found = @(Get-TtmAuditLog -Target "Production/RailsAppServer/$($server.Name)")
+            $found.Action | Should -Contain $(if ($server.Id -in $old.Id) { 'TerminateServer' } else { 'LaunchServer' }) -Because "$($server.Name) ($($server.Id)) is named by its batch"
+        }
+    }
+}

@@ -17,6 +17,7 @@ namespace Rebundle.Audit
             ["action"] = entry.Action,
             ["target"] = entry.Target,
             ["farms"] = entry.Farms,
+            ["servers"] = entry.Servers,
             ["before"] = entry.Before,
             ["after"] = entry.After,
             ["error"] = entry.Error,
@@ -56,7 +57,8 @@ namespace Rebundle.Audit
                 if (line.ChangeId.Length == 0) changes.Add(line with { Outcome = AuditOutcome.Done });
                 else if (line.IsIntent)
                     changes.Add(outcomes.TryGetValue(line.ChangeId, out var outcome)
-                        ? line with { IsIntent = false, Outcome = outcome.Outcome, After = outcome.After ?? line.After, Error = outcome.Error }
+                        ? line with { IsIntent = false, Outcome = outcome.Outcome, After = outcome.After ?? line.After, Error = outcome.Error,
+                            Servers = outcome.Servers.Count > 0 ? outcome.Servers : line.Servers }
                         : line with { IsIntent = false, Outcome = AuditOutcome.Unknown });
             }
             return changes;
@@ -71,7 +73,7 @@ namespace Rebundle.Audit
                 if (root.ValueKind != JsonValueKind.Object) return null;
                 string? Text(string name) => root.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.String ? value.GetString() : null;
                 var phase = Text("phase");
-                var farms = root.TryGetProperty("farms", out var list) && list.ValueKind == JsonValueKind.Array
+                List<string> Texts(string name) => root.TryGetProperty(name, out var list) && list.ValueKind == JsonValueKind.Array
                     ? list.EnumerateArray().Where(f => f.ValueKind == JsonValueKind.String).Select(f => f.GetString()!).ToList()
                     : new List<string>();
                 return new AuditEntry
@@ -85,8 +87,9 @@ namespace Rebundle.Audit
                     Location = Text("location") ?? "",
                     Action = Text("action") ?? "",
                     Target = Text("target") ?? "",
-                    Farms = farms,
+                    Farms = Texts("farms"),
                     Before = Text("before"),
+                    Servers = Texts("servers"), // absent from lines written before batches
                     After = Text("after"),
                     Error = Text("error"),
                 };

@@ -36,6 +36,12 @@ namespace Rebundle.Audit
         /// <summary>Every farm the change touched (a role's image touches every farm that runs it).</summary>
         public IReadOnlyList<string> Farms { get; init; } = Array.Empty<string>();
 
+        /// <summary>
+        /// Every server a batch launched or terminated, as <c>Farm/Alias/Server</c>: a batch's target is
+        /// its farm role, and these let <c>-Target</c> find it by any one server (<see cref="AuditTargets"/>).
+        /// </summary>
+        public IReadOnlyList<string> Servers { get; init; } = Array.Empty<string>();
+
         public string? Before { get; init; }
 
         public string? After { get; init; }
@@ -55,6 +61,7 @@ namespace Rebundle.Audit
         public bool Equals(AuditEntry? other) =>
             other != null && Time == other.Time && User == other.User && Backend == other.Backend && Location == other.Location &&
             Action == other.Action && Target == other.Target && string.Join("\n", Farms) == string.Join("\n", other.Farms) &&
+            string.Join("\n", Servers) == string.Join("\n", other.Servers) &&
             Before == other.Before && After == other.After && ChangeId == other.ChangeId && Outcome == other.Outcome &&
             Error == other.Error && IsIntent == other.IsIntent;
 

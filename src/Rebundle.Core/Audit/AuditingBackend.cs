@@ -129,7 +129,8 @@ namespace Rebundle.Audit
                     Description = count == 1 ? $"Launch a server of farm role {farmRole}" : $"Launch {count} servers of farm role {farmRole}",
                 },
                 () => _inner.LaunchServers(farmRole, count, cancellationToken),
-                servers => string.Join(", ", servers.Select(s => $"{s.Name} ({s.Id})")) + $" from role {farmRole.Role}");
+                servers => Named(servers) + $" from role {farmRole.Role}",
+                launched: servers => servers);
         }
 
         public void TerminateServers(IReadOnlyCollection<Server> servers, CancellationToken cancellationToken = default)
@@ -146,7 +147,7 @@ namespace Rebundle.Audit
                     Target = servers.Count == 1 ? ChangeIntent.ServerTarget(first.Farm, first.Alias, first.Name)
                         : farmRoles.Count == 1 ? farmRoles[0] : string.Join(",", farms),
                     Farms = farms,
-                    Before = string.Join(", ", servers.Select(s => $"{s.Name} ({s.Id})")),
+                    Before = Named(servers),
                     After = "terminated",
                     Description = servers.Count == 1 ? $"Terminate server {first} ({first.Id})" : $"Terminate {servers.Count} servers of {string.Join(", ", farmRoles)}",
                 },
@@ -155,7 +156,8 @@ namespace Rebundle.Audit
                     _inner.TerminateServers(servers, cancellationToken);
                     return true;
                 },
-                _ => "terminated");
+                _ => "terminated",
+                servers: Targets(servers));
         }
 
         /// <summary>
@@ -213,11 +215,19 @@ namespace Rebundle.Audit
             .Where(r => string.Equals(r.Role, roleName, StringComparison.OrdinalIgnoreCase))
             .Select(r => r.Farm).Distinct(StringComparer.OrdinalIgnoreCase).ToList();
 
-        private T Change<T>(CancellationToken cancellation, ChangeIntent intent, Func<T> make, Func<T, string?> after)
+        /// <param name="servers">A batch's servers known before it runs (terminations), named in the intent.</param>
+        /// <param name="launched">A batch's servers known only after it ran (launches), named in the outcome.</param>
+        private T Change<T>(CancellationToken cancellation, ChangeIntent intent, Func<T> make, Func<T, string?> after,
+            IReadOnlyList<string>? servers = null, Func<T, IReadOnlyList<Server>>? launched = null)
         {
             cancellation.ThrowIfCancellationRequested(); // stopped already: announce nothing
             Guard.Check(intent);
-            var announced = Entry(intent) with { ChangeId = Guid.NewGuid().ToString("N").Substring(0, 16), IsIntent = true };
+            var announced = Entry(intent) with
+            {
+                ChangeId = Guid.NewGuid().ToString("N").Substring(0, 16),
+                IsIntent = true,
+                Servers = servers ?? Array.Empty<string>(),
+            };
             _sink.Write(announced); // throws TtmAuditFailed: then nothing has changed
             T result;
             try
@@ -231,14 +241,34 @@ namespace Rebundle.Audit
                 Outcome(announced with { IsIntent = false, Outcome = AuditOutcome.Failed, Error = StoppedMidChange });
                 throw;
             }
+            catch (LaunchIncompleteException e)
+            {
+                // Part of the batch runs: the log names those servers, so they can be found and used or cleaned up.
+                Outcome(announced with
+                {
+                    IsIntent = false, Outcome = AuditOutcome.Failed, Error = e.Message,
+                    After = e.Launched.Count == 0 ? announced.After : Named(e.Launched) + " launched before the failure",
+                    Servers = Targets(e.Launched),
+                });
+                throw;
+            }
             catch (Exception e)
             {
                 Outcome(announced with { IsIntent = false, Outcome = AuditOutcome.Failed, Error = e.Message });
                 throw;
             }
-            Outcome(announced with { IsIntent = false, Outcome = AuditOutcome.Done, After = after(result) });
+            Outcome(announced with
+            {
+                IsIntent = false, Outcome = AuditOutcome.Done, After = after(result),
+                Servers = launched == null ? announced.Servers : Targets(launched(result)),
+            });
             return result;
         }
+
+        private static string Named(IEnumerable<Server> servers) => string.Join(", ", servers.Select(s => $"{s.Name} ({s.Id})"));
+
+        private static IReadOnlyList<string> Targets(IEnumerable<Server> servers) =>
+            servers.Select(s => ChangeIntent.ServerTarget(s.Farm, s.Alias, s.Name)).ToList();
 
         // The change is made (or failed) by now: an outcome that cannot be written must not turn a
         // made change into an error (its caller would think nothing happened). The intent line

@@ -18,7 +18,7 @@ namespace Rebundle.PowerShell.Commands
         /// <summary>
         /// Only changes whose target matches (wildcards), e.g. 'Production/*' or 'role/Rails*'. A change
         /// also matches as '&lt;farm&gt;/&lt;target&gt;' for every farm it touched, so 'Production/*'
-        /// finds the role images that Production runs too.
+        /// finds the role images that Production runs too, and a batch of servers matches by each server it names.
         /// </summary>
         [Parameter(Position = 0)]
         [SupportsWildcards]
@@ -46,10 +46,6 @@ namespace Rebundle.PowerShell.Commands
 
         protected override bool NeedsConnection => false;
 
-        private bool MatchesTarget(AuditEntry entry) =>
-            NameMatcher.MatchesAny(entry.Target, Target) ||
-            entry.Farms.Any(farm => !entry.Target.StartsWith(farm + "/", StringComparison.OrdinalIgnoreCase) && NameMatcher.MatchesAny(farm + "/" + entry.Target, Target));
-
         protected override void End()
         {
             var path = Path != null ? GetUnresolvedProviderPathFromPSPath(Path) : FleetSession.Current?.AuditLogPath ?? FileAuditSink.DefaultPath();
@@ -63,7 +59,7 @@ namespace Rebundle.PowerShell.Commands
             var lines = AuditCodec.Decode(AppendOnlyFile.ReadLines(path),
                 line => WriteWarning($"Line {line} of the audit log {path} is not a whole entry (a write cut short); it was skipped."));
             var entries = AuditCodec.Changes(lines)
-                .Where(e => MatchesTarget(e) && NameMatcher.MatchesAny(e.Action, Action) && NameMatcher.MatchesAny(e.User, User))
+                .Where(e => AuditTargets.Matches(e, Target) && NameMatcher.MatchesAny(e.Action, Action) && NameMatcher.MatchesAny(e.User, User))
                 .Where(e => (After == null || e.Time >= After) && (Before == null || e.Time <= Before))
                 .ToList();
             foreach (var entry in entries.Where(e => e.Outcome == AuditOutcome.Unknown))
