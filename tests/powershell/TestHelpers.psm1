@@ -85,4 +85,11 @@ function Invoke-NonInteractive {
     [pscustomobject]@{ Lines = $lines; ExitCode = $LASTEXITCODE; Text = $lines -join "`n" }
 }
 
+# The session's fleet (Rebundle.Runbook.Fleet, internal to the module), for a test that stands in
+# for another run: it holds leases and launches servers as that run would, with no cmdlet for it.
+function Get-SessionFleet {
+    $connection = Get-TtmFleet
+    $connection.GetType().GetProperty('Fleet', [Reflection.BindingFlags]'NonPublic,Instance').GetValue($connection)
+}
+
 Export-ModuleMember -Function *
