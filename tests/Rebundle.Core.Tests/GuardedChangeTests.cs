@@ -132,13 +132,6 @@ public class GuardedChangeTests : IDisposable
             changes.Select(c => (c.Target, c.Outcome)));
     }
 
-    private sealed class ListSink : IAuditSink
-    {
-        public List<AuditEntry> Entries { get; } = new();
-
-        public void Write(AuditEntry entry) => Entries.Add(entry);
-    }
-
     private sealed class FailingSink : IAuditSink
     {
         public void Write(AuditEntry entry) => throw new TtmException(TtmErrorCode.AuditFailed, "disk full");

@@ -106,13 +106,16 @@ Describe '-WhatIf changes nothing (<Backend>)' -ForEach $backends {
             $n++
             $prefix, $suffix = $modes[$mode]
             $line = $prefix + $Script.Replace('{mode}', $suffix).Replace('{journal}', $fleet.Journal).Replace('{folder}', $fleet.Folder).Replace('{n}', "$n")
-            "`$ErrorView = 'NormalView'; Write-Output '=== $mode'; $line"
+            # Errors go to stdout in order with the rest (pwsh writes its stderr apart).
+            "`$ErrorView = 'NormalView'; Write-Output '=== $mode'; & { $line } *>&1 | Out-String -Width 400 -Stream"
         }
         $farms = [string[]]@((Get-TtmFarm).Name)
-        if ($fleet.Endpoint) { Clear-Ec2RequestLog $fleet.Endpoint }
         $held = (Get-SessionFleet).Leases.AcquireFarms($farms, 'a test standing in for another run', $false)
         try {
+            # The holder's own lease tags are not the runs' requests: the log starts after them.
+            if ($fleet.Endpoint) { Clear-Ec2RequestLog $fleet.Endpoint }
             $output = Invoke-ChildRebundle "$($fleet.Connect); $($runs -join '; ')"
+            $mutating = if ($fleet.Endpoint) { @(Get-Ec2RequestLog $fleet.Endpoint | Where-Object mutating) }
         }
         finally {
             $held.Dispose()
@@ -139,7 +142,7 @@ Describe '-WhatIf changes nothing (<Backend>)' -ForEach $backends {
         }
         (Get-Item $fleet.AuditLog).Length | Should -Be $auditLength -Because 'a refused change is not announced, and a dry run announces nothing'
         if ($fleet.Endpoint) {
-            @(Get-Ec2RequestLog $fleet.Endpoint | Where-Object mutating).action | Should -BeNullOrEmpty -Because 'no lease tag, no change: EC2 sees no change request'
+            $mutating.action | Should -BeNullOrEmpty -Because 'no lease tag, no change: EC2 sees no change request'
         }
         else {
             Get-FileHashText $fleet.StateFile | Should -Be $state

@@ -11,6 +11,8 @@ namespace Rebundle.Audit
     /// (<see cref="ChangeIntent"/>), checked by the <see cref="ChangeGuard"/> (a protected farm
     /// needs approval), written to the audit log as an intent — if that write fails, nothing
     /// changes — then made, then written again with its outcome. Reads pass straight through.
+    /// Between the guard and the intent the change takes the lease on those farms
+    /// (<see cref="ChangeLeases"/>), so a farm another run holds is not changed.
     /// Because it wraps the backend at connect time, no cmdlet and no runbook step can skip it.
     /// </summary>
     public sealed class AuditingBackend : IFleetBackend
@@ -19,12 +21,13 @@ namespace Rebundle.Audit
         private readonly IAuditSink _sink;
         private readonly string _user;
 
-        public AuditingBackend(IFleetBackend inner, IAuditSink sink, string user, ChangeGuard? guard = null)
+        public AuditingBackend(IFleetBackend inner, IAuditSink sink, string user, ChangeGuard? guard = null, ChangeLeases? leases = null)
         {
             _inner = inner;
             _sink = sink;
             _user = user;
             Guard = guard ?? ChangeGuard.None;
+            Leases = leases ?? ChangeLeases.None;
         }
 
         /// <summary>The audit outcome's error when Ctrl+C stopped a change before the backend answered.</summary>
@@ -32,6 +35,9 @@ namespace Rebundle.Audit
             "Stopped (Ctrl+C) before the backend answered; if the request had reached it, the change may have been made. Check the fleet.";
 
         public ChangeGuard Guard { get; }
+
+        /// <summary>The leases every change holds on the farms it touches, taken after approval and before the intent is written.</summary>
+        public ChangeLeases Leases { get; }
 
         public string Kind => _inner.Kind;
 
@@ -222,6 +228,8 @@ namespace Rebundle.Audit
         {
             cancellation.ThrowIfCancellationRequested(); // stopped already: announce nothing
             Guard.Check(intent);
+            // Refused as busy here, nothing is announced and nothing changes.
+            using var lease = Leases.Hold(intent.Farms, $"{intent.Action} {intent.Target}");
             var announced = Entry(intent) with
             {
                 ChangeId = Guid.NewGuid().ToString("N").Substring(0, 16),

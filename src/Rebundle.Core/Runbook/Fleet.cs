@@ -18,6 +18,8 @@ namespace Rebundle.Runbook
             Backend = backend;
             Names = names ?? NameTables.Default;
             Leases = leases ?? NoLeases.Instance;
+            // The audit's, so a command's scope is the one its changes hold their leases in.
+            ChangeLeases = (backend as Audit.AuditingBackend)?.Leases ?? new ChangeLeases(Leases);
         }
 
         public IFleetBackend Backend { get; }
@@ -27,6 +29,9 @@ namespace Rebundle.Runbook
 
         /// <summary>Leases on farms and locks on journals, so two runs never change one farm at once.</summary>
         public IFarmLeases Leases { get; }
+
+        /// <summary>The leases changes hold on the farms they touch; cmdlets put their command's scope in use.</summary>
+        public ChangeLeases ChangeLeases { get; }
 
         public NameTables Names { get; }
 

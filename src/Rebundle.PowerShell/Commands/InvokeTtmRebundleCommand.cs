@@ -108,7 +108,7 @@ namespace Rebundle.PowerShell.Commands
                 ? GetUnresolvedProviderPathFromPSPath(Resume!)
                 : JournalPath != null ? GetUnresolvedProviderPathFromPSPath(JournalPath) : DeferredJournal.DefaultPath();
             // One run per journal: a second -Resume of it is refused (TtmFarmBusy) before it reads or repairs the file.
-            using var journalLock = resuming || !WhatIfRequested ? Fleet.Leases.AcquireJournal(journalPath, $"Invoke-TtmRebundle {journalPath}") : null;
+            using var journalLock = resuming || !IsDryRun ? Fleet.Leases.AcquireJournal(journalPath, $"Invoke-TtmRebundle {journalPath}") : null;
             var journal = DeferredJournal.OpenOrDefer(journalPath, resuming, WriteWarning);
             var recorded = RebundleRunner.RecordedPlan(journal);
             if (resuming && recorded != null) RequireSameRun(recorded, journalPath);
@@ -117,7 +117,7 @@ namespace Rebundle.PowerShell.Commands
             var plan = runner.Plan(options);
             var unreachable = runner.WhyUnreachable(plan);
             // -WhatIf shows the plan even where its remote work could not run (the Sandbox), with why.
-            if (unreachable != null && !WhatIfRequested) throw unreachable;
+            if (unreachable != null && !IsDryRun) throw unreachable;
 
             var report = RebundlePlanReport.For(plan, runner.ServerCounts(plan), journalPath, runner.IsResume);
             Say(report.IsResume ? $"Resuming the rebundle in {journalPath}:" : $"Rebundle plan (journal: {journalPath}):", PlanTag);
@@ -130,7 +130,7 @@ namespace Rebundle.PowerShell.Commands
             if (!ShouldChange(target, "Run the rebundle plan above", ApproveProduction ? new[] { plan.ProductionFarm } : Array.Empty<string>(), force: ApproveProduction)) return;
 
             // The run's farms are leased for as long as it runs, so no recycle (or other rebundle) changes them meanwhile.
-            using var lease = Fleet.Leases.AcquireFarms(new[] { plan.StagingFarm, plan.TestFarm, plan.ProductionFarm }, $"Invoke-TtmRebundle {journalPath}", breakExpired: false);
+            LeaseFarms(new[] { plan.StagingFarm, plan.TestFarm, plan.ProductionFarm }, breakExpired: false);
             var result = runner.Run(plan, options, Timeout, Cancellation);
             Say(result.Message, StatusTag);
             WriteObject(result);
@@ -146,7 +146,7 @@ namespace Rebundle.PowerShell.Commands
             var missing = RebundlePreflight.MissingPermissions(Fleet, plan);
             if (missing.Count == 0) return true;
             var denied = RebundlePreflight.Denied("Invoke-TtmRebundle", missing);
-            if (!WhatIfRequested) throw denied;
+            if (!IsDryRun) throw denied;
             WriteTtmError(denied);
             return false;
         }
@@ -157,10 +157,6 @@ namespace Rebundle.PowerShell.Commands
 
         private void Say(string text, string tag) =>
             WriteInformation(new HostInformationMessage { Message = text }, new[] { "PSHOST", tag });
-
-        private bool WhatIfRequested => MyInvocation.BoundParameters.TryGetValue("WhatIf", out var whatIf)
-            ? LanguagePrimitives.IsTrue(whatIf)
-            : LanguagePrimitives.IsTrue(GetVariableValue("WhatIfPreference"));
 
         /// <summary>With -Resume, the parameters typed again must be the journal's (the run is not re-planned).</summary>
         private void RequireSameRun(RebundlePlan recorded, string journalPath)

@@ -83,14 +83,14 @@ namespace Rebundle.PowerShell.Commands
 
         protected override void End()
         {
-            var service = new RecycleService(Fleet, Reporter);
-            var farms = service.Plan(_scope, BatchSize, Cancellation).Items.Select(p => p.Farm).ToList();
+            // The first plan only finds the farms to lease, silently: before the lease is held,
+            // live servers over a count may be another run's replacements in flight, not surplus.
+            var farms = new RecycleService(Fleet, NullReporter.Instance).Plan(_scope, BatchSize, Cancellation).Items.Select(p => p.Farm).ToList();
             // Held until the recycle ends (the process's end included): a second recycle of these
             // farms is refused with TtmFarmBusy instead of doubling every replacement. The plan is
             // made again under the lease, so surplus is judged with nobody else launching.
-            using var lease = farms.Count == 0 || MyInvocation.BoundParameters.ContainsKey("WhatIf")
-                ? null
-                : Fleet.Leases.AcquireFarms(farms, $"Invoke-TtmRecycle {string.Join(", ", farms)}", breakExpired: Force);
+            LeaseFarms(farms, breakExpired: Force);
+            var service = new RecycleService(Fleet, Reporter);
             var plans = service.Plan(_scope, BatchSize, Cancellation);
             foreach (var miss in plans.Misses) WriteTtmError(miss);
             var options = new RecycleOptions { Timeout = Timeout, SideBySide = SideBySide, Lockstep = Lockstep };

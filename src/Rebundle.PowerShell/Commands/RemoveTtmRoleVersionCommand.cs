@@ -40,7 +40,15 @@ namespace Rebundle.PowerShell.Commands
             if (KeepUndoFor < TimeSpan.Zero)
                 throw new TtmException(TtmErrorCode.InvalidArgument, $"-KeepUndoFor must be zero or more; got {KeepUndoFor}.", KeepUndoFor);
             var service = new RoleRetirementService(Fleet);
-            var (retire, kept) = service.Plan(KeepLatest, Role, Force ? null : JournalUndoNeeds.Read(this, JournalPath, KeepUndoFor, Fleet));
+            var undoNeeds = Force ? null : JournalUndoNeeds.Read(this, JournalPath, KeepUndoFor, Fleet);
+            var (retire, kept) = service.Plan(KeepLatest, Role, undoNeeds);
+            if (retire.Count > 0 && !IsDryRun)
+            {
+                // A version is retired only while no farm runs it. Holding every farm keeps it so
+                // until it is gone: no run can put it on a farm between the check and the deletion.
+                LeaseFarms(Fleet.Backend.GetFarms(Cancellation).Select(f => f.Name).ToList(), breakExpired: false);
+                (retire, kept) = service.Plan(KeepLatest, Role, undoNeeds);
+            }
             foreach (var keep in kept)
             {
                 if (keep.Journal != null)

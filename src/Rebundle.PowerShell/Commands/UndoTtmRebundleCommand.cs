@@ -34,13 +34,12 @@ namespace Rebundle.PowerShell.Commands
         protected override void Process()
         {
             var path = GetUnresolvedProviderPathFromPSPath(Journal);
-            var whatIf = MyInvocation.BoundParameters.ContainsKey("WhatIf");
+            var whatIf = IsDryRun;
             // Not while the rebundle itself (or another undo) follows this journal or changes its farms.
             using var journalLock = whatIf ? null : Fleet.Leases.AcquireJournal(path, $"Undo-TtmRebundle {path}");
             var journal = FileJournal.Open(path, WriteWarning);
             var recorded = RebundleRunner.RecordedPlan(journal);
-            using var lease = whatIf || recorded == null ? null
-                : Fleet.Leases.AcquireFarms(new[] { recorded.StagingFarm, recorded.TestFarm, recorded.ProductionFarm }, $"Undo-TtmRebundle {path}", breakExpired: false);
+            if (recorded != null) LeaseFarms(new[] { recorded.StagingFarm, recorded.TestFarm, recorded.ProductionFarm }, breakExpired: false);
             var undo = new RebundleUndo(Fleet, journal, Reporter);
             var changes = undo.Plan();
             if (changes.Count == 0)

@@ -5,15 +5,17 @@ namespace Rebundle.PowerShell.Infrastructure
     /// <summary>
     /// What every Rebundle cmdlet shares: the connected fleet, turning core failures into
     /// error records with stable ids, progress and verbose output, Ctrl+C, and the approval
-    /// it gives the core's change guard. Derived cmdlets override <see cref="Begin"/>,
-    /// <see cref="Process"/> and <see cref="End"/>.
+    /// it gives the core's change guard, the scope its changes hold their farm leases in, and
+    /// the one answer to "is this a dry run?" (<see cref="IsDryRun"/>). Derived cmdlets override
+    /// <see cref="Begin"/>, <see cref="Process"/> and <see cref="End"/>.
     /// </summary>
-    public abstract class TtmCmdlet : PSCmdlet
+    public abstract class TtmCmdlet : PSCmdlet, IDisposable
     {
         private readonly CancellationTokenSource _stopping = new CancellationTokenSource();
         private IRunbookReporter? _reporter;
         private CmdletApprover? _approver;
         private bool _stopWhenRefused;
+        private CommandLeases? _leases;
 
         /// <summary>Cancelled when the operator presses Ctrl+C.</summary>
         protected CancellationToken Cancellation => _stopping.Token;
@@ -41,6 +43,31 @@ namespace Rebundle.PowerShell.Infrastructure
 
         private CmdletApprover Approver => _approver ??= new CmdletApprover(this);
 
+        /// <summary>
+        /// Whether this run only shows what it would do, decided once and by value: -WhatIf:$false
+        /// is a real run (scripts pass switches through as -WhatIf:$WhatIf), and with no -WhatIf
+        /// the caller's $WhatIfPreference decides, as it does for ShouldProcess. Every choice
+        /// between planning and changing (leases, journal locks, preflight) asks this.
+        /// </summary>
+        protected bool IsDryRun => MyInvocation.BoundParameters.TryGetValue("WhatIf", out var whatIf)
+            ? LanguagePrimitives.IsTrue(whatIf)
+            : LanguagePrimitives.IsTrue(GetVariableValue("WhatIfPreference"));
+
+        /// <summary>The farm leases this command holds: taken by its changes (or <see cref="LeaseFarms"/>), given back when it ends.</summary>
+        private CommandLeases Leases => _leases ??= Fleet.ChangeLeases.Open(MyInvocation.MyCommand.Name);
+
+        /// <summary>
+        /// Leases <paramref name="farms"/> now, for the rest of the command, rather than at its
+        /// first change: for runs that must judge the fleet with nobody else changing it (a
+        /// recycle's surplus). A dry run takes nothing. TtmFarmBusy when another run holds one.
+        /// </summary>
+        /// <param name="breakExpired">-Force: take over a lease whose holder let it expire.</param>
+        protected void LeaseFarms(IReadOnlyCollection<string> farms, bool breakExpired)
+        {
+            if (farms.Count == 0 || IsDryRun) return;
+            Leases.Hold(farms, breakExpired);
+        }
+
         protected virtual void Begin() { }
 
         protected virtual void Process() { }
@@ -61,7 +88,30 @@ namespace Rebundle.PowerShell.Infrastructure
 
         protected sealed override void ProcessRecord() => Guarded(Process);
 
-        protected sealed override void EndProcessing() => Guarded(End);
+        protected sealed override void EndProcessing()
+        {
+            try
+            {
+                Guarded(End);
+            }
+            finally
+            {
+                ReleaseLeases();
+            }
+        }
+
+        // PowerShell disposes the command when its pipeline ends, also when it failed or was
+        // stopped before EndProcessing: the leases go back then.
+        void IDisposable.Dispose()
+        {
+            ReleaseLeases();
+        }
+
+        private void ReleaseLeases()
+        {
+            _leases?.Dispose();
+            _leases = null;
+        }
 
         protected override void StopProcessing() => _stopping.Cancel();
 
@@ -125,7 +175,9 @@ namespace Rebundle.PowerShell.Infrastructure
         {
             try
             {
-                using (Fleet?.Guard.Use(Approver)) step();
+                using (Fleet?.Guard.Use(Approver))
+                using (Fleet?.ChangeLeases.Use(Leases))
+                    step();
             }
             catch (TtmException e)
             {
