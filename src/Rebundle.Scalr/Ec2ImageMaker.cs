@@ -58,41 +58,47 @@ namespace Rebundle.Scalr
         /// </summary>
         public IReadOnlyList<Image> Describe(string region, IReadOnlyCollection<string> amiIds, CancellationToken cancellation)
         {
-            if (amiIds.Count == 0) return Array.Empty<Image>();
-            var request = new DescribeImagesRequest { Filters = new List<Filter> { new Filter("image-id", amiIds.ToList()) } };
-            var images = new List<Image>();
-            string? token = null;
-            do
-            {
-                request.NextToken = token;
-                var page = Calls(region).Call("Reading images (DescribeImages)", cancellation, (c, cancel) => c.DescribeImagesAsync(request, cancel), string.Join(", ", amiIds));
-                images.AddRange((page.Images ?? new List<Amazon.EC2.Model.Image>()).Select(ToImage));
-                token = page.NextToken;
-            }
-            while (!string.IsNullOrEmpty(token));
-            return images;
+            var images = new Dictionary<string, Image>(StringComparer.Ordinal);
+            foreach (var page in Pages(region, "image-id", amiIds, cancellation, (filters, token) => new DescribeImagesRequest { Filters = filters, NextToken = token },
+                         "Reading images (DescribeImages)", (c, request, cancel) => c.DescribeImagesAsync(request, cancel), page => page.NextToken))
+                foreach (var image in page.Images ?? new List<Amazon.EC2.Model.Image>())
+                    images[image.ImageId] = AwsMapping.ImageOf(image); // the AWS backend's mapping: one reading of EC2's states and dates
+            return images.Values.ToList();
         }
 
         /// <summary>
         /// Instance id → image id for the given instances in <paramref name="region"/>, in one paged
-        /// DescribeInstances (an instance-id filter, which skips ids EC2 does not know).
+        /// DescribeInstances per 200 ids (an instance-id filter, which skips ids EC2 does not know).
         /// </summary>
         public IReadOnlyDictionary<string, string> InstanceImages(string region, IReadOnlyCollection<string> instanceIds, CancellationToken cancellation)
         {
             var images = new Dictionary<string, string>(StringComparer.Ordinal);
-            if (instanceIds.Count == 0) return images;
-            var request = new DescribeInstancesRequest { Filters = new List<Filter> { new Filter("instance-id", instanceIds.ToList()) } };
-            string? token = null;
-            do
-            {
-                request.NextToken = token;
-                var page = Calls(region).Call("Reading instances (DescribeInstances)", cancellation, (c, cancel) => c.DescribeInstancesAsync(request, cancel), string.Join(", ", instanceIds));
+            foreach (var page in Pages(region, "instance-id", instanceIds, cancellation, (filters, token) => new DescribeInstancesRequest { Filters = filters, NextToken = token },
+                         "Reading instances (DescribeInstances)", (c, request, cancel) => c.DescribeInstancesAsync(request, cancel), page => page.NextToken))
                 foreach (var instance in (page.Reservations ?? new List<Reservation>()).SelectMany(r => r.Instances ?? new List<Instance>()))
                     images[instance.InstanceId] = instance.ImageId;
-                token = page.NextToken;
-            }
-            while (!string.IsNullOrEmpty(token));
             return images;
+        }
+
+        /// <summary>
+        /// Every page of a read filtered by <paramref name="ids"/>: split at EC2's 200 filter values
+        /// (FilterLimit, as the AWS backend splits), each part paged to its end.
+        /// </summary>
+        private IEnumerable<TResponse> Pages<TRequest, TResponse>(string region, string filterName, IReadOnlyCollection<string> ids, CancellationToken cancellation,
+            Func<List<Filter>, string?, TRequest> request, string doing, Func<Amazon.EC2.IAmazonEC2, TRequest, CancellationToken, System.Threading.Tasks.Task<TResponse>> call, Func<TResponse, string?> nextToken)
+        {
+            if (ids.Count == 0) yield break;
+            foreach (var filters in FilterLimit.Split(new List<Filter> { new Filter(filterName, ids.Distinct(StringComparer.Ordinal).ToList()) }))
+            {
+                string? token = null;
+                do
+                {
+                    var page = Calls(region).Call(doing, cancellation, (c, cancel) => call(c, request(filters, token), cancel), string.Join(", ", filters[0].Values.Take(3)) + (filters[0].Values.Count > 3 ? ", ..." : ""));
+                    yield return page;
+                    token = nextToken(page);
+                }
+                while (!string.IsNullOrEmpty(token));
+            }
         }
 
         /// <summary>True when the operator gave AWS settings, so EC2 may be asked on reads too.</summary>
@@ -104,21 +110,6 @@ namespace Rebundle.Scalr
             foreach (var client in _clients.Values) client.Dispose();
             _clients.Clear();
         }
-
-        private static Image ToImage(Amazon.EC2.Model.Image image) => new Image
-        {
-            Id = image.ImageId,
-            Name = image.Name ?? "",
-            Status = image.State?.Value switch
-            {
-                "available" => ImageStatus.Available,
-                "pending" => ImageStatus.Pending,
-                _ => ImageStatus.Failed,
-            },
-            StatusReason = image.StateReason?.Message,
-            CreatedAt = DateTimeOffset.TryParse(image.CreationDate, out var created) ? created : (DateTimeOffset?)null,
-            SourceServerId = image.Tags?.FirstOrDefault(t => t.Key == TtmTags.SourceInstance)?.Value,
-        };
 
         private Ec2Calls Calls(string region) => _clients.GetOrAdd(region, r =>
             new Ec2Calls(Ec2ClientFactory.Create(r, _options.AwsProfileName, _options.Ec2EndpointUrl, Ec2Parameters.Scalr), $"{r}{(string.IsNullOrWhiteSpace(_options.Ec2EndpointUrl) ? "" : " at " + _options.Ec2EndpointUrl)}", Ec2Parameters.Scalr));

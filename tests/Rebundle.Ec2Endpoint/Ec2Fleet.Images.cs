@@ -28,7 +28,7 @@ public sealed partial class Ec2Fleet
         var image = new Ec2Image
         {
             Id = NewId("ami"), Name = name, Description = r.Get("Description"), SourceInstanceId = instanceId,
-            CreatedAt = Now, ReadyAt = Now + Settings.ImageTime, SnapshotId = NewSnapshot(),
+            CreatedAt = Now, ReadyAt = Now + Settings.ImageTime, Transient = Settings.ImageTransientTime, SnapshotId = NewSnapshot(),
             Fails = Faults.FailingImageNames.Any(pattern => Wildcard(name, pattern)),
         };
         image.VisibleAt = VisibleFromNow;

@@ -121,8 +121,12 @@ public sealed class Ec2Image
     /// <summary>The EBS snapshot behind the image's root device.</summary>
     public string SnapshotId { get; init; } = "";
 
+    /// <summary>How long before <see cref="ReadyAt"/> the image shows "transient" instead of "pending".</summary>
+    public TimeSpan Transient { get; init; }
+
     public (string State, string? ReasonCode, string? ReasonMessage) StateAt(DateTimeOffset now) =>
-        now < ReadyAt ? ("pending", null, null)
+        now < ReadyAt - Transient ? ("pending", null, null)
+        : now < ReadyAt ? ("transient", null, null)
         : Fails ? ("failed", "Server.InternalError", "The snapshot of the root volume failed (injected by the test endpoint).")
         : ("available", null, null);
 }

@@ -45,6 +45,12 @@ public sealed class Ec2Settings
     /// <summary>How long a new image stays pending.</summary>
     public TimeSpan ImageTime { get; set; } = TimeSpan.FromSeconds(60);
 
+    /// <summary>
+    /// The last part of <see cref="ImageTime"/> a new image spends in EC2's "transient" state
+    /// (documented among the image states: still being made, not failed); none by default.
+    /// </summary>
+    public TimeSpan ImageTransientTime { get; set; } = TimeSpan.Zero;
+
     /// <summary>How long a terminated instance stays shutting-down.</summary>
     public TimeSpan ShutdownTime { get; set; } = TimeSpan.FromSeconds(5);
 
