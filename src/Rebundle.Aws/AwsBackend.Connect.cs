@@ -22,6 +22,8 @@ namespace Rebundle.Aws
             if (options == null) throw new ArgumentNullException(nameof(options));
             var credentials = Ec2ClientFactory.ProfileCredentials(options.ProfileName, out var profileRegion, Ec2Parameters.Aws);
             var region = options.Region ?? profileRegion ?? EnvironmentRegion();
+            if (region != null)
+                AwsRegionName.Require(region, options.Region != null ? "-Region" : profileRegion != null ? $"The region of profile {options.ProfileName}" : "The region from AWS_REGION, AWS_DEFAULT_REGION or the default profile");
             var config = Ec2ClientFactory.Config(options.MaxRetries, options.RequestTimeout);
             string location;
             if (!string.IsNullOrEmpty(options.EndpointUrl))

@@ -33,8 +33,21 @@ namespace Rebundle.Sandbox
         public static SandboxBackend Open(string? directory = null, NameTables? names = null, IClock? clock = null)
         {
             var folder = string.IsNullOrEmpty(directory) ? DefaultDirectory : Path.GetFullPath(directory);
+            // The Sandbox's file and leases go inside the folder, so a file there cannot be it.
+            if (File.Exists(folder))
+                throw new TtmException(TtmErrorCode.InvalidArgument,
+                    $"-Path {folder} is a file; the Sandbox's -Path is a folder (its state is kept in {FileName} inside). Give a folder, new or existing.", folder);
             var backend = new SandboxBackend(new SandboxStore(Path.Combine(folder, FileName)), names ?? NameTables.Default, clock ?? SystemClock.Instance);
-            backend.Read(CancellationToken.None, _ => true); // seed now, and fail at connect time if the file is unreadable
+            try
+            {
+                backend.Read(CancellationToken.None, _ => true); // seed now, and fail at connect time if the file is unreadable
+            }
+            catch (Exception e) when (e is IOException || e is UnauthorizedAccessException)
+            {
+                // A folder under a file, or one this user may not write: nothing was made.
+                throw new TtmException(TtmErrorCode.InvalidArgument,
+                    $"The Sandbox cannot keep its file in {folder}: {e.Message} Give a folder this user can create and write.", folder, e);
+            }
             return backend;
         }
 
@@ -208,8 +221,32 @@ namespace Rebundle.Sandbox
         {
             var options = new SimulationOptions(state.Simulation);
             change(options);
+            RequireKnownTargets(state); // a typo would rehearse nothing, silently: refused, and nothing is written
             return true;
         });
+
+        private static void RequireKnownTargets(SandboxState state)
+        {
+            var farmRoles = state.FarmRoles.Select(r => SandboxSimulation.FarmRoleKey(state, r)).OrderBy(k => k, StringComparer.OrdinalIgnoreCase).ToList();
+            foreach (var (list, name) in new[] { (state.Simulation.FailBoot, "-FailBoot"), (state.Simulation.NeverBoot, "-NeverBoot") })
+            {
+                var unknown = list.FirstOrDefault(t => !farmRoles.Contains(t, StringComparer.OrdinalIgnoreCase));
+                if (unknown != null)
+                    throw new TtmException(TtmErrorCode.InvalidArgument,
+                        $"{name} '{unknown}' names no farm role of the Sandbox. Give 'Farm/Alias', one of: {string.Join(", ", farmRoles)}.", unknown);
+            }
+            // Images are named after the role version a snapshot makes (Sidekiq-1-7), which does not exist yet: its base must.
+            var bases = state.Roles.Select(r => RoleName.Parse(r.Name).BaseName).Distinct(StringComparer.OrdinalIgnoreCase).OrderBy(b => b, StringComparer.OrdinalIgnoreCase).ToList();
+            foreach (var target in state.Simulation.FailImage)
+            {
+                string? baseName;
+                try { baseName = RoleName.Parse(target).BaseName; }
+                catch (TtmException) { baseName = null; }
+                if (baseName == null || !bases.Contains(baseName, StringComparer.OrdinalIgnoreCase))
+                    throw new TtmException(TtmErrorCode.InvalidArgument,
+                        $"-FailImage '{target}' names no role of the Sandbox. Give a role version to be snapshotted (such as Sidekiq-1-7) of one of: {string.Join(", ", bases)}.", target);
+            }
+        }
 
         public void Scale(string farm, string alias, int count) => Change(CancellationToken.None, state =>
         {

@@ -76,8 +76,12 @@ namespace Rebundle.Sandbox
             }
             catch (JsonException e)
             {
+                // The serializer names its .NET type when the JSON has the wrong shape; say where instead.
+                var why = e.Message.Contains("could not be converted")
+                    ? $"its JSON at {e.Path ?? "$"} (line {(e.LineNumber ?? 0) + 1}) is not what a Sandbox file holds"
+                    : e.Message;
                 throw new TtmException(TtmErrorCode.StateFileCorrupt,
-                    $"The Sandbox file {Path} cannot be read ({e.Message}). Move it aside to start a fresh Sandbox, or restore it from a copy.", Path, e);
+                    $"The Sandbox file {Path} cannot be read ({why}). Move it aside to start a fresh Sandbox, or restore it from a copy.", Path, e);
             }
         }
 

@@ -89,7 +89,10 @@ namespace Rebundle.Scalr
             if (string.IsNullOrWhiteSpace(EnvironmentId)) missing.Add($"-EnvironmentId (or {EnvironmentIdVariable})");
             if (missing.Count > 0)
                 throw new TtmException(TtmErrorCode.InvalidArgument, "Connecting to Scalr needs " + string.Join(", ", missing) + ".", "Scalr");
-            if (Url!.Scheme != Uri.UriSchemeHttps && Url.Scheme != Uri.UriSchemeHttp)
+            // A string PowerShell could not read as an absolute URL binds as a relative one, which has no scheme to ask.
+            if (!Url!.IsAbsoluteUri)
+                throw new TtmException(TtmErrorCode.InvalidArgument, $"-Url must be an absolute http or https URL such as https://my.scalr.com; got '{ShownUrl}'.", ShownUrl);
+            if (Url.Scheme != Uri.UriSchemeHttps && Url.Scheme != Uri.UriSchemeHttp)
                 throw new TtmException(TtmErrorCode.InvalidArgument, $"-Url must be an http or https URL; got '{ShownUrl}'.", ShownUrl);
             // A password in the URL would be shown in verbose output, errors, Get-TtmFleet and the
             // audit log; Scalr signs with the key anyway. The message names neither it nor the URL.
@@ -97,10 +100,14 @@ namespace Rebundle.Scalr
                 throw new TtmException(TtmErrorCode.InvalidArgument,
                     $"-Url (or {UrlVariable}) must not contain a user name or password (user:password@); they would be shown and logged. " +
                     $"Give the URL without them, e.g. {ShownUrl}, and sign in with -KeyId and -Secret.", ShownUrl);
+            if (Ec2EndpointUrl != null && (!Uri.TryCreate(Ec2EndpointUrl, UriKind.Absolute, out var parsed) || (parsed.Scheme != Uri.UriSchemeHttps && parsed.Scheme != Uri.UriSchemeHttp)))
+                throw new TtmException(TtmErrorCode.InvalidArgument,
+                    "-Ec2EndpointUrl must be an absolute http or https URL such as http://127.0.0.1:4566/" + (Ec2EndpointUrl.Contains("@") ? "." : $"; got '{Ec2EndpointUrl}'."), "Ec2EndpointUrl");
             if (Ec2EndpointUrl != null && Uri.TryCreate(Ec2EndpointUrl, UriKind.Absolute, out var ec2) && ec2.UserInfo.Length > 0)
                 throw new TtmException(TtmErrorCode.InvalidArgument,
                     $"-Ec2EndpointUrl must not contain a user name or password (user:password@); give it without them, e.g. {WithoutUserInfo(ec2)}, and AWS credentials through -AwsProfileName or the SDK's chain.",
                     WithoutUserInfo(ec2));
+            if (AwsRegion != null) Aws.AwsRegionName.Require(AwsRegion, "-AwsRegion");
             foreach (var c in EnvironmentId)
             {
                 if (!char.IsDigit(c))
@@ -114,8 +121,12 @@ namespace Rebundle.Scalr
         /// <summary>Never shows the secret.</summary>
         public override string ToString() => $"Scalr {ShownUrl} environment {EnvironmentId} key {KeyId}";
 
+        // A URL whose @ is not in user info .NET can take out ("ops:secret@scalr" is an absolute URL
+        // of scheme "ops"; a relative one has no user info at all) may carry a password: not shown.
         internal static string WithoutUserInfo(Uri url) =>
-            url.UserInfo.Length == 0 ? url.ToString() : new UriBuilder(url) { UserName = "", Password = "" }.Uri.ToString();
+            url.IsAbsoluteUri && url.UserInfo.Length > 0 ? new UriBuilder(url) { UserName = "", Password = "" }.Uri.ToString()
+            : url.OriginalString.Contains("@") ? "(a URL with an @ in it, not shown)"
+            : url.IsAbsoluteUri ? url.ToString() : url.OriginalString;
 
         internal static SecureString ToSecureString(string text)
         {

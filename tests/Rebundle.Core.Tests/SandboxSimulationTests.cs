@@ -46,10 +46,10 @@ public class SandboxSimulationTests : IDisposable
     [Fact]
     public void Images_become_available_after_the_image_delay_or_fail_when_told()
     {
-        _t.Backend.Simulate(o => { o.ImageDelay = TimeSpan.FromSeconds(10); o.FailImage.Add("Broken-1-0"); });
+        _t.Backend.Simulate(o => { o.ImageDelay = TimeSpan.FromSeconds(10); o.FailImage.Add("Reports-1-9"); });
         var server = _t.Server("Rebundle-Staging", "RailsAppServer");
-        var good = _t.Backend.CreateImage(server, "Good-1-0");
-        var bad = _t.Backend.CreateImage(server, "Broken-1-0");
+        var good = _t.Backend.CreateImage(server, "Sidekiq-1-9");
+        var bad = _t.Backend.CreateImage(server, "Reports-1-9");
         Assert.Equal(ImageStatus.Pending, good.Status);
         _t.Clock.Advance(TimeSpan.FromSeconds(10));
         var now = _t.Backend.GetImages(new[] { good.Id, bad.Id }).ToDictionary(i => i.Id);

@@ -64,6 +64,17 @@ namespace Rebundle.Rebundling
             return (retire, kept);
         }
 
+        /// <summary>The base names given without wildcards that no role has: TtmRoleNotFound each, with the nearest names.</summary>
+        public IReadOnlyList<TtmException> Misses(IReadOnlyCollection<string>? baseNames)
+        {
+            if (baseNames == null || baseNames.Count == 0) return Array.Empty<TtmException>();
+            var catalog = _fleet.Roles();
+            return baseNames
+                .Where(n => !NameMatcher.HasWildcard(n) && !catalog.All.Any(r => string.Equals(r.BaseName, n, StringComparison.OrdinalIgnoreCase)))
+                .Select(catalog.NotFound)
+                .ToList();
+        }
+
         public void Apply(RoleRetirement retirement, System.Threading.CancellationToken cancellation = default)
         {
             var backend = _fleet.Backend.Capability<IRoleRetirement>()

@@ -42,6 +42,29 @@ namespace Rebundle.Runbook
             .OrderBy(r => r.BaseName, StringComparer.OrdinalIgnoreCase)
             .ToList();
 
+        /// <summary>
+        /// The base name an operator meant by <paramref name="typed"/>: a base name, or a versioned
+        /// name <c>base-X-Y</c>. A name with a number left over before its version
+        /// (<c>RailsAppServer-1-6-7</c>) is TtmRoleNameMalformed unless a role of that longer base
+        /// exists (<c>Web-2</c>, versioned <c>Web-2-1-0</c>): its "next version" would be a name
+        /// nobody wants.
+        /// </summary>
+        public string BaseOfTyped(string typed)
+        {
+            var name = RoleName.Parse(typed);
+            if (!name.IsVersioned || !TrailingNumber.IsMatch(name.BaseName)) return name.BaseName;
+            if (_roles.Any(r => string.Equals(r.BaseName, name.BaseName, StringComparison.OrdinalIgnoreCase) || string.Equals(r.Name, name.BaseName, StringComparison.OrdinalIgnoreCase)))
+                return name.BaseName;
+            // RailsAppServer-1-6-7 most likely meant its first two numbers: RailsAppServer-1-6.
+            var meant = name.BaseName + "-" + name.Version!.Major;
+            throw new TtmException(TtmErrorCode.RoleNameMalformed,
+                $"'{typed}' is neither a base role name (such as 'RailsAppServer') nor a versioned one ('RailsAppServer-2-5'): it has three numbers at its end, and no role is named '{name.BaseName}'. " +
+                $"Give the base name, or a version of two numbers such as '{meant}'.", typed);
+        }
+
+        private static readonly System.Text.RegularExpressions.Regex TrailingNumber =
+            new System.Text.RegularExpressions.Regex(@"-\d+$", System.Text.RegularExpressions.RegexOptions.CultureInvariant);
+
         /// <summary><c>2-5</c> → <c>2-6</c>, or <c>3-0</c> when <paramref name="major"/>; <c>1-0</c> when the role has no versions.</summary>
         public RoleVersion NextVersion(string baseName, bool major)
         {

@@ -122,6 +122,7 @@ namespace Rebundle.PowerShell.Commands
         /// <summary>How often waits ask EC2 again; default 5 seconds.</summary>
         [Parameter(ParameterSetName = AwsSet)]
         [ValidateTimeSpanRange("0:00:00.1", "1:00:00")]
+        [TimeSpanArgument]
         public TimeSpan? PollInterval { get; set; }
 
         // Its own method, not inlined, so the AWS SDK loads only when -Aws is used.

@@ -43,6 +43,7 @@ namespace Rebundle.PowerShell.Commands
 
         /// <summary>Rebundles younger than this stay undoable (as Remove-TtmRoleVersion -KeepUndoFor).</summary>
         [Parameter]
+        [TimeSpanArgument]
         public TimeSpan KeepUndoFor { get; set; } = UndoNeeds.DefaultKeep;
 
         protected override void End()

@@ -22,8 +22,17 @@ namespace Rebundle.PowerShell.Commands
 
         protected override void Process()
         {
-            var baseName = RoleName.Parse(Role).BaseName;
-            if (_catalog!.Find(baseName) == null && _catalog.VersionsOf(baseName).Count == 0)
+            string baseName;
+            try
+            {
+                baseName = _catalog!.BaseOfTyped(Role);
+            }
+            catch (TtmException e)
+            {
+                WriteTtmError(e, Role); // one malformed name among piped ones: the others still get answers
+                return;
+            }
+            if (_catalog.Find(baseName) == null && _catalog.VersionsOf(baseName).Count == 0)
                 WriteWarning($"There is no role named '{baseName}' yet, so its first version is 1-0." +
                              NameMatcher.SuggestionText(baseName, _catalog.All.Where(r => !r.IsVersioned).Select(r => r.Name).ToList()));
             WriteObject(NextRoleVersion.For(_catalog, baseName, Major));

@@ -69,6 +69,7 @@ namespace Rebundle.PowerShell.Commands
         /// <summary>How long any one wait may take.</summary>
         [Parameter]
         [ValidateTimeSpanRange("0:00:01", "7.00:00:00")]
+        [TimeSpanArgument]
         public TimeSpan Timeout { get; set; } = TimeSpan.FromMinutes(30);
 
         // The remote work: the OS update (step 1) and the checks (steps 5 and 6) go over SSH.

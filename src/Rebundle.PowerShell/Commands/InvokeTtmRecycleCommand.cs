@@ -52,6 +52,7 @@ namespace Rebundle.PowerShell.Commands
         /// <summary>How long each replacement may take to run, from its launch.</summary>
         [Parameter]
         [ValidateTimeSpanRange("0:00:01", "7.00:00:00")]
+        [TimeSpanArgument]
         public TimeSpan Timeout { get; set; } = TimeSpan.FromMinutes(15);
 
         [Parameter]

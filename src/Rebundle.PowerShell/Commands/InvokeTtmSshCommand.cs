@@ -23,6 +23,7 @@ namespace Rebundle.PowerShell.Commands
         /// <summary>How long the command may run on each server.</summary>
         [Parameter]
         [ValidateTimeSpanRange("0:00:01", "7.00:00:00")]
+        [TimeSpanArgument]
         public TimeSpan Timeout { get; set; } = TimeSpan.FromMinutes(5);
 
         /// <summary>Do not ask again for servers of a protected farm (Production).</summary>

@@ -47,6 +47,7 @@ namespace Rebundle.PowerShell.Commands
 
         [Parameter]
         [ValidateTimeSpanRange("0:00:01", "7.00:00:00")]
+        [TimeSpanArgument]
         public TimeSpan Timeout { get; set; } = TimeSpan.FromMinutes(30);
 
         /// <summary>Image the server without rebooting it (EC2 NoReboot; file systems are not quiesced).</summary>

@@ -24,6 +24,7 @@ namespace Rebundle.PowerShell.Commands
 
         /// <summary>Rebundles younger than this stay undoable: what their undo needs is kept.</summary>
         [Parameter]
+        [TimeSpanArgument]
         public TimeSpan KeepUndoFor { get; set; } = UndoNeeds.DefaultKeep;
 
         /// <summary>Rebundle journals (files or folders) whose undo to protect; default ~/.rebundle/journals.</summary>
@@ -40,7 +41,8 @@ namespace Rebundle.PowerShell.Commands
             if (KeepUndoFor < TimeSpan.Zero)
                 throw new TtmException(TtmErrorCode.InvalidArgument, $"-KeepUndoFor must be zero or more; got {KeepUndoFor}.", KeepUndoFor);
             var service = new RoleRetirementService(Fleet);
-            var undoNeeds = Force ? null : JournalUndoNeeds.Read(this, JournalPath, KeepUndoFor, Fleet);
+            foreach (var miss in service.Misses(Role)) WriteTtmError(miss);
+            var undoNeeds = Force ? null : JournalUndoNeeds.Read(this, JournalPath, KeepUndoFor, Fleet, deleting: true);
             var (retire, kept) = service.Plan(KeepLatest, Role, undoNeeds);
             if (retire.Count > 0 && !IsDryRun)
             {

@@ -12,11 +12,13 @@ namespace Rebundle.PowerShell.Commands
     {
         [Parameter]
         [ValidateTimeSpanRange("0:00:00", "1.00:00:00")]
+        [TimeSpanArgument]
         public TimeSpan? BootDelay { get; set; }
 
         /// <summary>Boots vary: each takes -BootDelay plus up to this much more, drawn from -BootSeed's sequence.</summary>
         [Parameter]
         [ValidateTimeSpanRange("0:00:00", "1.00:00:00")]
+        [TimeSpanArgument]
         public TimeSpan? BootSpread { get; set; }
 
         /// <summary>The seed of the boot spread; setting it (again) starts its sequence over, so runs repeat.</summary>
@@ -25,10 +27,12 @@ namespace Rebundle.PowerShell.Commands
 
         [Parameter]
         [ValidateTimeSpanRange("0:00:00", "1.00:00:00")]
+        [TimeSpanArgument]
         public TimeSpan? ImageDelay { get; set; }
 
         [Parameter]
         [ValidateTimeSpanRange("0:00:00", "1.00:00:00")]
+        [TimeSpanArgument]
         public TimeSpan? RespawnDelay { get; set; }
 
         /// <summary>Farm roles ("Farm/Alias") whose new servers fail to boot; an empty list clears it.</summary>

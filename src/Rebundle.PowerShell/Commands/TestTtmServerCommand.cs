@@ -30,6 +30,7 @@ namespace Rebundle.PowerShell.Commands
         /// <summary>How long each check may run.</summary>
         [Parameter]
         [ValidateTimeSpanRange("0:00:01", "7.00:00:00")]
+        [TimeSpanArgument]
         public TimeSpan Timeout { get; set; } = TimeSpan.FromMinutes(1);
 
         /// <summary>Output the check results instead of the servers that passed.</summary>

@@ -26,6 +26,7 @@ namespace Rebundle.PowerShell.Commands
 
         [Parameter]
         [ValidateTimeSpanRange("0:00:01", "7.00:00:00")]
+        [TimeSpanArgument]
         public TimeSpan Timeout { get; set; } = TimeSpan.FromMinutes(30);
 
         [Parameter]

@@ -24,16 +24,19 @@ namespace Rebundle.PowerShell.Commands
         /// <summary>How long to wait for the server to come back after the reboot.</summary>
         [Parameter]
         [ValidateTimeSpanRange("0:00:01", "7.00:00:00")]
+        [TimeSpanArgument]
         public TimeSpan RebootTimeout { get; set; } = TimeSpan.FromMinutes(10);
 
         /// <summary>How long apt waits for another apt or dpkg (e.g. unattended-upgrades) to let go of the dpkg lock.</summary>
         [Parameter]
         [ValidateTimeSpanRange("0:00:00", "1.00:00:00")]
+        [TimeSpanArgument]
         public TimeSpan DpkgLockTimeout { get; set; } = TimeSpan.FromMinutes(5);
 
         /// <summary>How long each apt-get command may run.</summary>
         [Parameter]
         [ValidateTimeSpanRange("0:00:01", "7.00:00:00")]
+        [TimeSpanArgument]
         public TimeSpan Timeout { get; set; } = TimeSpan.FromMinutes(30);
 
         /// <summary>Do not ask again for servers of a protected farm (Production).</summary>
