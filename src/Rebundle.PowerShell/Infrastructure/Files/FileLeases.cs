@@ -83,7 +83,7 @@ namespace Rebundle.PowerShell.Infrastructure.Files
                 }
                 catch (IOException e) when (!(e is DirectoryNotFoundException))
                 {
-                    var holder = ReadHolder(lockPath);
+                    var holder = AwaitHolder(lockPath);
                     throw new TtmException(TtmErrorCode.FarmBusy,
                         $"{Capitalized(what)} is in use by another run: {holder?.ToString() ?? "another process (it has not said who yet)"}. " +
                         "Wait for it to finish, or stop it; its lease ends with its process.", what);
@@ -115,6 +115,19 @@ namespace Rebundle.PowerShell.Infrastructure.Files
                 // itself stays: deleting it would let two runs lock two different files of one name.
                 try { File.Delete(HolderPath(lockPath)); } catch (IOException) { }
                 mine.Stream.Dispose();
+            }
+        }
+
+        // The holder writes its note just after it takes the lock: a run refused in between waits a
+        // moment for it, so the refusal names who holds the farm (it gives up after half a second).
+        private static LeaseHolder? AwaitHolder(string lockPath)
+        {
+            var deadline = DateTime.UtcNow + TimeSpan.FromMilliseconds(500);
+            while (true)
+            {
+                var holder = ReadHolder(lockPath);
+                if (holder != null || DateTime.UtcNow >= deadline) return holder;
+                Thread.Sleep(25);
             }
         }
 
