@@ -32,7 +32,10 @@ namespace Rebundle.Aws
             _leaseSettings = leases;
         }
 
-        public string Kind => "Aws";
+        public BackendKind Kind => BackendKind.Aws;
+
+        /// <summary>EC2's CreateImage reboots the instance unless told NoReboot.</summary>
+        public bool SnapshotReboots => true;
 
         public string Location => _calls.Location;
 

@@ -54,7 +54,10 @@ namespace Rebundle.Sandbox
         public static string DefaultDirectory =>
             Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".rebundle", "sandbox");
 
-        public string Kind => "Sandbox";
+        public BackendKind Kind => BackendKind.Sandbox;
+
+        /// <summary>A Sandbox snapshot is a copy of the record: nothing reboots.</summary>
+        public bool SnapshotReboots => false;
 
         public string Location => _store.Path;
 
@@ -145,22 +148,6 @@ namespace Rebundle.Sandbox
                 ?? throw new TtmException(TtmErrorCode.RoleNotFound, $"There is no role named '{roleName}'.", roleName);
             record.Role = role.Name;
             return ToFarmRole(state, record);
-        });
-
-        public Server LaunchServer(FarmRole farmRole, CancellationToken cancellationToken = default) => Change(cancellationToken, state =>
-        {
-            var record = state.FarmRoles.FirstOrDefault(r => r.Id == farmRole.Id)
-                ?? throw new TtmException(TtmErrorCode.FarmRoleNotFound, $"Farm role {farmRole} no longer exists.", farmRole.ToString());
-            var server = SandboxSimulation.Launch(state, record, Clock.UtcNow);
-            state.Servers.Add(server);
-            return ToServer(state, server);
-        });
-
-        public void TerminateServer(Server server, CancellationToken cancellationToken = default) => Change(cancellationToken, state =>
-        {
-            var record = RequireServer(state, server.Id);
-            record.TerminatedAt ??= Clock.UtcNow;
-            return true;
         });
 
         /// <summary>One state write for the whole batch: the file is rewritten once, not once per server.</summary>

@@ -32,7 +32,10 @@ namespace Rebundle.Scalr
             Clock = clock;
         }
 
-        public string Kind => "Scalr";
+        public BackendKind Kind => BackendKind.Scalr;
+
+        /// <summary>Scalr's snapshots are EC2 CreateImage calls, which reboot the server unless told not to.</summary>
+        public bool SnapshotReboots => true;
 
         public string Location => $"{_options.ShownUrl} (environment {_options.EnvironmentId})";
 
@@ -193,7 +196,7 @@ namespace Rebundle.Scalr
         /// Launches one server. The farm role's servers are read first, so that after a lost
         /// answer the server launched since is found and used, never a second one launched.
         /// </summary>
-        public Server LaunchServer(FarmRole farmRole, CancellationToken cancellationToken = default)
+        private Server LaunchOne(FarmRole farmRole, CancellationToken cancellationToken)
         {
             var servers = ServersOf(farmRole.Id, cancellationToken);
             RequireRoomFor(farmRole, servers, 1, cancellationToken);
@@ -209,7 +212,7 @@ namespace Rebundle.Scalr
         /// A server Scalr is already terminating, or has terminated, is done (Scalr answers a
         /// second terminate with 409 UnacceptableState).
         /// </summary>
-        public void TerminateServer(Server server, CancellationToken cancellationToken = default)
+        private void TerminateOne(Server server, CancellationToken cancellationToken)
         {
             try
             {
@@ -232,13 +235,14 @@ namespace Rebundle.Scalr
         public IReadOnlyList<Server> LaunchServers(FarmRole farmRole, int count, CancellationToken cancellationToken = default)
         {
             if (count <= 0) return Array.Empty<Server>();
+            if (count == 1) return new[] { LaunchOne(farmRole, cancellationToken) }; // it checks the room itself
             RequireRoomFor(farmRole, ServersOf(farmRole.Id, cancellationToken), count, cancellationToken);
             var launched = new List<Server>();
             for (var i = 0; i < count; i++)
             {
                 try
                 {
-                    launched.Add(LaunchServer(farmRole, cancellationToken));
+                    launched.Add(LaunchOne(farmRole, cancellationToken));
                 }
                 catch (TtmException e) when (launched.Count > 0)
                 {
@@ -252,7 +256,7 @@ namespace Rebundle.Scalr
         /// <summary>Scalr's API terminates one server a call.</summary>
         public void TerminateServers(IReadOnlyCollection<Server> servers, CancellationToken cancellationToken = default)
         {
-            foreach (var server in servers) TerminateServer(server, cancellationToken);
+            foreach (var server in servers) TerminateOne(server, cancellationToken);
         }
 
         /// <summary>The fleet report reads farms, farm roles and roles once, not again under servers (each a list of pages).</summary>

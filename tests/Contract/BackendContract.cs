@@ -37,6 +37,13 @@ public abstract class BackendContract : IDisposable
     /// <summary>Why this backend cannot retire roles, or null when it can.</summary>
     protected virtual string? NoRoleRetirement => null;
 
+    /// <summary>Why a batch of this backend launches all of its servers or none, or null when it can fail part-way.</summary>
+    protected virtual string? BatchesAreAllOrNothing => null;
+
+    /// <summary>Makes the next batch launch fail after it launched some of its servers, as the backend's cloud can.</summary>
+    protected virtual void FailTheNextBatchPartWay() =>
+        throw new NotSupportedException("A backend whose batches can fail part-way says how (or says why they cannot: BatchesAreAllOrNothing).");
+
     public abstract void Dispose();
 
     // ---- Reads ---------------------------------------------------------------------------
@@ -145,7 +152,7 @@ public abstract class BackendContract : IDisposable
     public void A_missing_server_fails_with_ServerNotFound()
     {
         var gone = Server("Dev", "Sidekiq") with { Id = MissingServerId };
-        Assert.Equal(TtmErrorCode.ServerNotFound, Assert.Throws<TtmException>(() => Backend.TerminateServer(gone)).Code);
+        Assert.Equal(TtmErrorCode.ServerNotFound, Assert.Throws<TtmException>(() => Backend.TerminateServers(new[] { gone })).Code);
         Assert.Equal(TtmErrorCode.ServerNotFound, Assert.Throws<TtmException>(() => Backend.CreateImage(gone, "Sidekiq-1-7")).Code);
         Assert.Empty(Backend.GetServers(new ServerQuery { Ids = new[] { MissingServerId }, IncludeTerminated = true }));
     }
@@ -172,7 +179,8 @@ public abstract class BackendContract : IDisposable
         var real = Backend.GetFarmRoles(new[] { "Dev" }).Single(r => r.Alias == "Sidekiq");
         var missing = real with { Id = MissingFarmRoleId, Alias = "NoSuchAlias" };
         Assert.Equal(TtmErrorCode.FarmRoleNotFound, Assert.Throws<TtmException>(() => Backend.SetFarmRoleRole(missing, "Sidekiq-1-6")).Code);
-        Assert.Equal(TtmErrorCode.FarmRoleNotFound, Assert.Throws<TtmException>(() => Backend.LaunchServer(missing)).Code);
+        Assert.Equal(TtmErrorCode.FarmRoleNotFound, Assert.Throws<TtmException>(() => Backend.LaunchServers(missing, 1)).Code);
+        Assert.Equal(TtmErrorCode.FarmRoleNotFound, Assert.Throws<TtmException>(() => Backend.LaunchServers(missing, 3)).Code);
         Assert.Equal(19, Backend.GetServers(new ServerQuery { IncludeTerminated = true }).Count);
     }
 
@@ -206,7 +214,7 @@ public abstract class BackendContract : IDisposable
     public void A_snapshot_of_a_server_that_is_not_running_fails_with_ServerNotRunning()
     {
         var farmRole = Backend.GetFarmRoles(new[] { "Dev" }).Single(r => r.Alias == "Sidekiq");
-        var booting = Backend.LaunchServer(farmRole);
+        var booting = Backend.LaunchServers(farmRole, 1).Single();
         Assert.Equal(ServerStatus.Pending, booting.Status);
         var e = Assert.Throws<TtmException>(() => Backend.CreateImage(booting, "Sidekiq-1-7"));
         Assert.Equal(TtmErrorCode.ServerNotRunning, e.Code);
@@ -261,7 +269,7 @@ public abstract class BackendContract : IDisposable
     public void A_launched_server_joins_its_farm_role_boots_and_terminates()
     {
         var farmRole = Backend.GetFarmRoles(new[] { "Dev" }).Single(r => r.Alias == "Sidekiq");
-        var launched = Backend.LaunchServer(farmRole);
+        var launched = Assert.Single(Backend.LaunchServers(farmRole, 1)); // a batch of one
         Assert.Equal(("Dev", "Sidekiq", "Sidekiq", 2, ServerStatus.Pending, farmRole.Id), (launched.Farm, launched.Alias, launched.Role, launched.Index, launched.Status, launched.FarmRoleId));
 
         var byId = new ServerQuery { Ids = new[] { launched.Id }, IncludeTerminated = true };
@@ -270,10 +278,54 @@ public abstract class BackendContract : IDisposable
         Assert.Equal(Backend.GetRoles().Single(r => r.Name == "Sidekiq").ImageId, running.ImageId);
         Assert.Equal(2, Backend.GetServers(new ServerQuery { Farms = new[] { "Dev" }, Aliases = new[] { "Sidekiq" } }).Count);
 
-        Backend.TerminateServer(running);
+        Backend.TerminateServers(new[] { running });
         WaitFor("the termination", () => Backend.GetServers(byId).SingleOrDefault(), s => s.Status == ServerStatus.Terminated);
         Assert.DoesNotContain(Backend.GetServers(ServerQuery.All), s => s.Id == launched.Id);
         Assert.Equal(1, Assert.Single(Backend.GetServers(new ServerQuery { Farms = new[] { "Dev" }, Aliases = new[] { "Sidekiq" } })).Index);
+    }
+
+    [Fact]
+    public void A_batch_launches_its_servers_each_with_its_own_index_and_one_call_terminates_them()
+    {
+        var farmRole = Backend.GetFarmRoles(new[] { "Dev" }).Single(r => r.Alias == "Reports");
+        // Two: Scalr's farm roles allow three servers (maxInstances), and a batch must fit above the one running.
+        var launched = Backend.LaunchServers(farmRole, 2);
+        Assert.Equal(new[] { 2, 3 }, launched.Select(s => s.Index).OrderBy(i => i));
+        Assert.All(launched, s => Assert.Equal(("Dev", "Reports", farmRole.Id, ServerStatus.Pending), (s.Farm, s.Alias, s.FarmRoleId, s.Status)));
+        Assert.Equal(2, launched.Select(s => s.Id).Distinct().Count());
+        Assert.Empty(Backend.LaunchServers(farmRole, 0));
+
+        var byIds = new ServerQuery { Ids = launched.Select(s => s.Id).ToList(), IncludeTerminated = true };
+        WaitFor("the batch to boot", () => Backend.GetServers(byIds), all => all.Count == 2 && all.All(s => s.Status != ServerStatus.Pending));
+        Assert.All(Backend.GetServers(byIds), s => Assert.Equal(ServerStatus.Running, s.Status));
+
+        Backend.TerminateServers(launched);
+        WaitFor("the batch to terminate", () => Backend.GetServers(byIds), all => all.All(s => s.Status == ServerStatus.Terminated));
+        Assert.Equal(1, Assert.Single(Backend.GetServers(new ServerQuery { Farms = new[] { "Dev" }, Aliases = new[] { "Reports" } })).Index);
+    }
+
+    [Fact]
+    public void A_batch_that_fails_part_way_names_every_server_it_launched()
+    {
+        var farmRole = Backend.GetFarmRoles(new[] { "Dev" }).Single(r => r.Alias == "Reports");
+        var live = new ServerQuery { Farms = new[] { "Dev" }, Aliases = new[] { "Reports" } };
+        if (BatchesAreAllOrNothing != null)
+        {
+            // All or nothing: a batch refused (its farm role gone) launched none of it.
+            var gone = farmRole with { Id = MissingFarmRoleId };
+            Assert.IsNotType<LaunchIncompleteException>(Assert.ThrowsAny<TtmException>(() => Backend.LaunchServers(gone, 2)));
+            Assert.Single(Backend.GetServers(live));
+            return;
+        }
+        FailTheNextBatchPartWay();
+
+        var error = Assert.Throws<LaunchIncompleteException>(() => Backend.LaunchServers(farmRole, 2));
+
+        Assert.InRange(error.Launched.Count, 1, 2);
+        // Nothing launched is lost: every server the fleet shows beyond the one it had is named.
+        var now = Backend.GetServers(live).Where(s => s.Index != 1).Select(s => s.Id).OrderBy(i => i, StringComparer.Ordinal);
+        Assert.Equal(error.Launched.Select(s => s.Id).OrderBy(i => i, StringComparer.Ordinal), now);
+        Backend.TerminateServers(error.Launched);
     }
 
     [Fact]

@@ -93,7 +93,7 @@ public abstract class FleetReportContract : IDisposable
     {
         var report = Report();
 
-        Assert.Equal((Clock.UtcNow, Backend.Kind, Backend.Location), (report.TakenAt, report.Backend, report.Location));
+        Assert.Equal((Clock.UtcNow, Backend.Kind.ToString(), Backend.Location), (report.TakenAt, report.Backend, report.Location));
         var production = new[] { "DevDebug", "NodeAppServer", "RailsAppServer", "Reports", "Sidekiq", "SystemWatcher" };
         var expected =
             production.Select(a => $"Dev/{a} role={a} v=1-6 age=30 1/1 drift=[] latest=1-6 pending=-")

@@ -13,5 +13,8 @@ public sealed class AwsContractTests : BackendContract
 
     protected override ManualClock Clock => _aws.Clock;
 
+    /// <summary>EC2 launches the batch in one RunInstances; each server's own tags (its index) are a CreateTags each, which the policy now refuses.</summary>
+    protected override void FailTheNextBatchPartWay() => _aws.Ec2.Faults.DeniedActions.Add("CreateTags");
+
     public override void Dispose() => _aws.Dispose();
 }

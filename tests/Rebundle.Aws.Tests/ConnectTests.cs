@@ -1,3 +1,4 @@
+using Rebundle.Backends;
 using System;
 using System.Linq;
 using System.Net;
@@ -18,7 +19,7 @@ public class ConnectTests
 
         using var backend = AwsBackend.Connect(new AwsConnectionOptions { EndpointUrl = fleet.Endpoint.Url.ToString() });
 
-        Assert.Equal("Aws", backend.Kind);
+        Assert.Equal(BackendKind.Aws, backend.Kind);
         Assert.Equal(TimeSpan.FromSeconds(5), backend.PollInterval);
         Assert.Same(Rebundle.Runbook.SystemClock.Instance, backend.Clock);
         Assert.Contains(fleet.Endpoint.Url.ToString(), backend.Location);

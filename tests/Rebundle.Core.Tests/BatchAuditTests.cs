@@ -126,7 +126,8 @@ public class BatchAuditTests : IDisposable
             _launches = launches;
         }
 
-        public string Kind => _inner.Kind;
+        public BackendKind Kind => _inner.Kind;
+        public bool SnapshotReboots => _inner.SnapshotReboots;
         public string Location => _inner.Location;
         public Runbook.IClock Clock => _inner.Clock;
         public TimeSpan PollInterval => _inner.PollInterval;
@@ -139,8 +140,6 @@ public class BatchAuditTests : IDisposable
         public Role CreateRole(string roleName, Role template, string imageId, string? runId = null, CancellationToken cancellationToken = default) => _inner.CreateRole(roleName, template, imageId, runId, cancellationToken);
         public Role SetRoleImage(Role role, string imageId, CancellationToken cancellationToken = default) => _inner.SetRoleImage(role, imageId, cancellationToken);
         public FarmRole SetFarmRoleRole(FarmRole farmRole, string roleName, CancellationToken cancellationToken = default) => _inner.SetFarmRoleRole(farmRole, roleName, cancellationToken);
-        public Server LaunchServer(FarmRole farmRole, CancellationToken cancellationToken = default) => _inner.LaunchServer(farmRole, cancellationToken);
-        public void TerminateServer(Server server, CancellationToken cancellationToken = default) => _inner.TerminateServer(server, cancellationToken);
         public void TerminateServers(IReadOnlyCollection<Server> servers, CancellationToken cancellationToken = default) => _inner.TerminateServers(servers, cancellationToken);
         public T? Capability<T>() where T : class => _inner.Capability<T>();
         public void Dispose() => _inner.Dispose();

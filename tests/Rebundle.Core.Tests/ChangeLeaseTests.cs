@@ -16,7 +16,7 @@ public class ChangeLeaseTests : IDisposable
 
     public ChangeLeaseTests()
     {
-        _fleet = new Fleet(new AuditingBackend(_t.Backend, _sink, "ops@host", leases: new ChangeLeases(_leases)), leases: _leases);
+        _fleet = Fleet.Audited(_t.Backend, _sink, "ops@host", leases: _leases);
     }
 
     public void Dispose() => _t.Dispose();

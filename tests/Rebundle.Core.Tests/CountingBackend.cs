@@ -28,7 +28,8 @@ internal sealed class CountingBackend : IFleetBackend
     /// <summary>Called before each launch; a test throws from it to fail or refuse the launch.</summary>
     public Action? OnLaunch { get; set; }
 
-    public string Kind => _inner.Kind;
+    public BackendKind Kind => _inner.Kind;
+    public bool SnapshotReboots => _inner.SnapshotReboots;
     public string Location => _inner.Location;
     public IClock Clock => _inner.Clock;
     public TimeSpan PollInterval => _inner.PollInterval;
@@ -60,22 +61,6 @@ internal sealed class CountingBackend : IFleetBackend
     public Role CreateRole(string roleName, Role template, string imageId, string? runId = null, CancellationToken cancellationToken = default) => _inner.CreateRole(roleName, template, imageId, runId, cancellationToken);
     public Role SetRoleImage(Role role, string imageId, CancellationToken cancellationToken = default) => _inner.SetRoleImage(role, imageId, cancellationToken);
     public FarmRole SetFarmRoleRole(FarmRole farmRole, string roleName, CancellationToken cancellationToken = default) => _inner.SetFarmRoleRole(farmRole, roleName, cancellationToken);
-
-    public Server LaunchServer(FarmRole farmRole, CancellationToken cancellationToken = default)
-    {
-        OnLaunch?.Invoke();
-        Launched++;
-        MostInFlight = Math.Max(MostInFlight, ++_inFlight);
-        return _inner.LaunchServer(farmRole, cancellationToken);
-    }
-
-    public void TerminateServer(Server server, CancellationToken cancellationToken = default)
-    {
-        OnTerminate?.Invoke();
-        Terminated++;
-        _inFlight--;
-        _inner.TerminateServer(server, cancellationToken);
-    }
 
     public IReadOnlyList<Server> LaunchServers(FarmRole farmRole, int count, CancellationToken cancellationToken = default)
     {

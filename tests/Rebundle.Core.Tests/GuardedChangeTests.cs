@@ -18,7 +18,7 @@ public class GuardedChangeTests : IDisposable
     public GuardedChangeTests()
     {
         // As Connect-TtmFleet wires it: the name tables say Production is protected.
-        _fleet = new Fleet(new AuditingBackend(_t.Backend, _sink, "ops@host", new ChangeGuard(farm => farm == "Production")));
+        _fleet = Fleet.Audited(_t.Backend, _sink, "ops@host", guard: new ChangeGuard(farm => farm == "Production"));
     }
 
     public void Dispose() => _t.Dispose();

@@ -101,8 +101,8 @@ public class RebundleRunnerTests : IDisposable
         Run(Options with { ApproveProduction = true });
         var undo = new RebundleUndo(_t.Fleet, _journal, _t.Reporter);
         var changes = undo.Plan();
-        Assert.Contains(changes, c => c.Kind == "RoleImage" && c.Target == "RailsAppServer" && c.RestoreTo == before["RailsAppServer"]);
-        Assert.Contains(changes, c => c.Kind == "FarmRole" && c.Farm == "Dev" && c.Target == "Sidekiq" && c.RestoreTo == "Sidekiq");
+        Assert.Contains(changes, c => c.Kind == UndoKind.RoleImage && c.Target == "RailsAppServer" && c.RestoreTo == before["RailsAppServer"]);
+        Assert.Contains(changes, c => c.Kind == UndoKind.FarmRole && c.Farm == "Dev" && c.Target == "Sidekiq" && c.RestoreTo == "Sidekiq");
         foreach (var change in changes) undo.Apply(change);
         Assert.Equal(new[] { "Dev", "Production" }, undo.PendingRecycles().Select(r => r.Farm).Distinct().OrderBy(f => f));
         Assert.All(_t.Fleet.Roles().All.Where(r => before.ContainsKey(r.Name)), r => Assert.Equal(before[r.Name], r.ImageId));

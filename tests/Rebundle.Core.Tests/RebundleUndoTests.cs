@@ -89,7 +89,7 @@ public class RebundleUndoTests : IDisposable
         assignments.Apply(assignments.PlanFarmRole("Dev", "Sidekiq-1-6", "Sidekiq"));
 
         var undo = Undo();
-        var dev = Assert.Single(undo.Plan(), c => c.Kind == "FarmRole");
+        var dev = Assert.Single(undo.Plan(), c => c.Kind == UndoKind.FarmRole);
         Assert.Equal((UndoState.ChangedSince, "Sidekiq-1-6"), (dev.State, dev.Current));
         Restore(undo);
 

@@ -13,5 +13,7 @@ public sealed class SandboxContractTests : BackendContract
 
     protected override ManualClock Clock => _sandbox.Clock;
 
+    protected override string BatchesAreAllOrNothing => "a Sandbox batch is one write of its state file: all of it or none";
+
     public override void Dispose() => _sandbox.Dispose();
 }

@@ -1,3 +1,4 @@
+using Rebundle.Backends;
 using System.Text.Json.Nodes;
 using Rebundle.Errors;
 using Rebundle.Sandbox;

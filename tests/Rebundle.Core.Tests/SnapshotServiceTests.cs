@@ -1,3 +1,4 @@
+using Rebundle.Backends;
 using Rebundle.Domain;
 using Rebundle.Errors;
 using Rebundle.Runbook;

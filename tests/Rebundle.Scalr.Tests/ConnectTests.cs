@@ -1,3 +1,4 @@
+using Rebundle.Backends;
 using System;
 using System.Collections.Generic;
 using System.Linq;
@@ -12,7 +13,7 @@ public class ConnectTests
     {
         using var scalr = new LoopbackScalr();
         using var backend = scalr.Connect();
-        Assert.Equal("Scalr", backend.Kind);
+        Assert.Equal(BackendKind.Scalr, backend.Kind);
         Assert.Contains(scalr.Server.Url.Authority, backend.Location);
         Assert.Contains("environment 5", backend.Location);
         var request = Assert.Single(scalr.Server.RequestLog);

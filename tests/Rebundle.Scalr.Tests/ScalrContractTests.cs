@@ -19,6 +19,13 @@ public sealed class ScalrContractTests : BackendContract
 
     protected override ManualClock Clock => _scalr.Clock;
 
+    /// <summary>Scalr launches one server a call: the first launch of the batch goes through, every one after fails (500).</summary>
+    protected override void FailTheNextBatchPartWay()
+    {
+        var launches = 0;
+        _scalr.Server.FailWhen((method, path) => method == "POST" && path.EndsWith("/servers/", System.StringComparison.Ordinal) && ++launches > 1);
+    }
+
     protected override string NoImageLookup =>
         "ScalrBackend does not implement image lookup by name: Scalr registers a snapshot's image only when a role is made from it";
 

@@ -39,7 +39,7 @@ namespace Rebundle.Audit
         /// <summary>The leases every change holds on the farms it touches, taken after approval and before the intent is written.</summary>
         public ChangeLeases Leases { get; }
 
-        public string Kind => _inner.Kind;
+        public BackendKind Kind => _inner.Kind;
 
         public string Location => _inner.Location;
 
@@ -47,8 +47,7 @@ namespace Rebundle.Audit
 
         public TimeSpan PollInterval => _inner.PollInterval;
 
-        /// <summary>EC2's CreateImage (AWS, and Scalr's snapshots) reboots the server unless told not to.</summary>
-        public bool SnapshotReboots => Kind != "Sandbox";
+        public bool SnapshotReboots => _inner.SnapshotReboots;
 
         public IReadOnlyList<Farm> GetFarms(CancellationToken cancellationToken = default) => _inner.GetFarms(cancellationToken);
 
@@ -110,13 +109,6 @@ namespace Rebundle.Audit
             },
             () => _inner.SetFarmRoleRole(farmRole, roleName, cancellationToken),
             changed => changed.Role);
-
-        // One server is a batch of one: the same audit entry, the same guard.
-        public Server LaunchServer(FarmRole farmRole, CancellationToken cancellationToken = default) =>
-            LaunchServers(farmRole, 1, cancellationToken).Single();
-
-        public void TerminateServer(Server server, CancellationToken cancellationToken = default) =>
-            TerminateServers(new[] { server }, cancellationToken);
 
         /// <summary>
         /// A batch is one change in the audit log, under the single-server action's name (filters on
@@ -296,7 +288,7 @@ namespace Rebundle.Audit
         {
             Time = _inner.Clock.UtcNow,
             User = _user,
-            Backend = Kind,
+            Backend = Kind.ToString(),
             Location = Location,
             Action = intent.Action,
             Target = intent.Target,

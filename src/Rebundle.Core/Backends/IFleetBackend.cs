@@ -18,8 +18,13 @@ namespace Rebundle.Backends
     /// </summary>
     public interface IFleetBackend : IDisposable
     {
-        /// <summary>"Sandbox", "Aws" or "Scalr".</summary>
-        string Kind { get; }
+        BackendKind Kind { get; }
+
+        /// <summary>
+        /// Whether a snapshot (<see cref="CreateImage"/>) reboots the server unless told
+        /// <c>noReboot</c>: EC2's CreateImage does (AWS, and Scalr's snapshots); the Sandbox never.
+        /// </summary>
+        bool SnapshotReboots { get; }
 
         /// <summary>Where the fleet lives, for display: a file path, a region and endpoint, a URL.</summary>
         string Location { get; }
@@ -64,16 +69,12 @@ namespace Rebundle.Backends
         /// <summary>The farm role now runs role <paramref name="roleName"/>.</summary>
         FarmRole SetFarmRoleRole(FarmRole farmRole, string roleName, CancellationToken cancellationToken = default);
 
-        /// <summary>Launches one more server of the farm role (a replacement). Returns it pending.</summary>
-        Server LaunchServer(FarmRole farmRole, CancellationToken cancellationToken = default);
-
-        /// <summary>Terminates the server.</summary>
-        void TerminateServer(Server server, CancellationToken cancellationToken = default);
-
         /// <summary>
         /// Launches <paramref name="count"/> more servers of the farm role in as few calls as the
         /// backend allows (the Sandbox: one state write). Returns them pending, each with its own
-        /// index and tags. A count below 1 launches nothing.
+        /// index and tags. A count below 1 launches nothing. A batch that fails after some of it
+        /// launched throws <see cref="Errors.LaunchIncompleteException"/> naming those, so nothing
+        /// launched is lost; one server is a batch of one (<see cref="FleetBackendExtensions.LaunchServer"/>).
         /// </summary>
         IReadOnlyList<Server> LaunchServers(FarmRole farmRole, int count, CancellationToken cancellationToken = default);
 

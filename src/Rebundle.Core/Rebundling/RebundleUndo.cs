@@ -20,11 +20,20 @@ namespace Rebundle.Rebundling
         ChangedSince,
     }
 
+    /// <summary>What an undo change puts back.</summary>
+    public enum UndoKind
+    {
+        /// <summary>A role's image.</summary>
+        RoleImage,
+
+        /// <summary>The role a farm role runs.</summary>
+        FarmRole,
+    }
+
     /// <summary>One change an undo reverses: <see cref="Target"/> goes from <see cref="From"/> back to <see cref="RestoreTo"/>.</summary>
     public sealed record UndoChange
     {
-        /// <summary>RoleImage (a role's image) or FarmRole (the role a farm role runs).</summary>
-        public string Kind { get; init; } = "";
+        public UndoKind Kind { get; init; }
 
         public string Farm { get; init; } = "";
 
@@ -42,7 +51,7 @@ namespace Rebundle.Rebundling
 
         public UndoState State { get; init; }
 
-        public string Description => Kind == "RoleImage"
+        public string Description => Kind == UndoKind.RoleImage
             ? $"Role {Target}: back to image {RestoreTo} (from {From})"
             : $"Farm role {Target} of {Farm}: back to role {RestoreTo} (from {From})";
     }
@@ -81,19 +90,19 @@ namespace Rebundle.Rebundling
             var changes = new List<UndoChange>();
             // The first "before" per target is the state before the rebundle touched it.
             foreach (var promoted in FirstPer("promote", "promoting", "role"))
-                changes.Add(Judge("RoleImage", plan.ProductionFarm, promoted["role"]!, promoted["after"]!, promoted["before"]!, roles));
+                changes.Add(Judge(UndoKind.RoleImage, plan.ProductionFarm, promoted["role"]!, promoted["after"]!, promoted["before"]!, roles));
             foreach (var swapped in FirstPer("swap-test", "swapping", "alias"))
-                changes.Add(Judge("FarmRole", swapped["farm"]!, swapped["alias"]!, swapped["after"]!, swapped["before"]!, farmRoles, swapped["farm"] + "/"));
+                changes.Add(Judge(UndoKind.FarmRole, swapped["farm"]!, swapped["alias"]!, swapped["after"]!, swapped["before"]!, farmRoles, swapped["farm"] + "/"));
             foreach (var before in FirstPer("base-image", "before", "role"))
             {
                 var after = BaseImageAfter(before["role"]!);
-                if (after != null) changes.Add(Judge("RoleImage", plan.StagingFarm, before["role"]!, after, before["imageId"]!, roles));
+                if (after != null) changes.Add(Judge(UndoKind.RoleImage, plan.StagingFarm, before["role"]!, after, before["imageId"]!, roles));
             }
             return changes;
         }
 
         /// <summary>The farms a change touches: every farm running the role whose image goes back, or the farm role's farm.</summary>
-        public IReadOnlyList<string> AffectedFarms(UndoChange change) => change.Kind == "RoleImage"
+        public IReadOnlyList<string> AffectedFarms(UndoChange change) => change.Kind == UndoKind.RoleImage
             ? _fleet.Backend.GetFarmRoles().Where(r => Same(r.Role, change.Target)).Select(r => r.Farm).Distinct(StringComparer.OrdinalIgnoreCase).ToList()
             : new[] { change.Farm };
 
@@ -106,13 +115,13 @@ namespace Rebundle.Rebundling
             if (change.State != UndoState.ToRestore) return change;
             var data = new Dictionary<string, string>
             {
-                ["kind"] = change.Kind, ["farm"] = change.Farm, ["target"] = change.Target, ["from"] = change.From, ["to"] = change.RestoreTo,
+                ["kind"] = change.Kind.ToString(), ["farm"] = change.Farm, ["target"] = change.Target, ["from"] = change.From, ["to"] = change.RestoreTo,
                 // Which farm roles must be recycled onto it, decided now: a killed undo still knows.
                 ["recycle"] = string.Join(",", FarmRolesToRecycle(change)),
             };
             Append("restoring", data);
             var service = new RoleAssignmentService(_fleet);
-            if (change.Kind == "RoleImage") service.Apply(service.PlanRoleImage(change.Target, change.RestoreTo), cancellation);
+            if (change.Kind == UndoKind.RoleImage) service.Apply(service.PlanRoleImage(change.Target, change.RestoreTo), cancellation);
             else service.Apply(service.PlanFarmRole(change.Farm, change.RestoreTo, change.Target), cancellation);
             Append("restored", data);
             _reporter.Verbose(change.Description);
@@ -158,13 +167,13 @@ namespace Rebundle.Rebundling
         /// the next rebundle, which recycles it first anyway.
         /// </summary>
         private IEnumerable<string> FarmRolesToRecycle(UndoChange change) =>
-            (change.Kind == "RoleImage"
+            (change.Kind == UndoKind.RoleImage
                 ? _fleet.Backend.GetFarmRoles().Where(r => Same(r.Role, change.Target)).Select(r => (r.Farm, r.Alias))
                 : new[] { (change.Farm, Alias: change.Target) })
             .Where(r => !Same(r.Farm, RunPlan.StagingFarm))
             .Select(r => r.Farm + "/" + r.Alias);
 
-        private static UndoChange Judge(string kind, string farm, string target, string after, string before, IReadOnlyDictionary<string, string> now, string prefix = "")
+        private static UndoChange Judge(UndoKind kind, string farm, string target, string after, string before, IReadOnlyDictionary<string, string> now, string prefix = "")
         {
             var current = now.TryGetValue(prefix + target, out var value) ? value : "";
             var state = Same(current, after) ? UndoState.ToRestore : Same(current, before) ? UndoState.AlreadyUndone : UndoState.ChangedSince;

@@ -41,7 +41,7 @@ namespace Rebundle.Reporting
                 .Select(r => FarmRoleRow(r, catalog, servers, AgeOf))
                 .ToList();
             rows = MarkPendingPromotions(rows, catalog);
-            return new FleetReport(now, backend.Kind, backend.Location, rows, RoleVersionRows(catalog, farmRoles, images, undo, AgeOf));
+            return new FleetReport(now, backend.Kind.ToString(), backend.Location, rows, RoleVersionRows(catalog, farmRoles, images, undo, AgeOf));
         }
 
         private static FarmRoleReport FarmRoleRow(FarmRole farmRole, RoleCatalog catalog, IReadOnlyList<Server> servers, Func<string?, int?> ageOf)

@@ -13,19 +13,34 @@ namespace Rebundle.Runbook
     /// </summary>
     public sealed class Fleet : IDisposable
     {
-        public Fleet(IFleetBackend backend, NameTables? names = null, IFarmLeases? leases = null)
+        /// <param name="guard">The guard the backend's changes pass (the audit's), for cmdlets to put their approver in scope.</param>
+        /// <param name="changeLeases">The leases the backend's changes hold (the audit's), for cmdlets to put their command's scope in use.</param>
+        public Fleet(IFleetBackend backend, NameTables? names = null, IFarmLeases? leases = null, ChangeGuard? guard = null, ChangeLeases? changeLeases = null)
         {
             Backend = backend;
             Names = names ?? NameTables.Default;
             Leases = leases ?? NoLeases.Instance;
-            // The audit's, so a command's scope is the one its changes hold their leases in.
-            ChangeLeases = (backend as Audit.AuditingBackend)?.Leases ?? new ChangeLeases(Leases);
+            Guard = guard ?? ChangeGuard.None;
+            ChangeLeases = changeLeases ?? new ChangeLeases(Leases);
+        }
+
+        /// <summary>
+        /// The fleet as Connect-TtmFleet makes it: every change of <paramref name="backend"/> passes
+        /// <paramref name="guard"/>, holds its farms' leases and is written to <paramref name="audit"/>
+        /// ahead; the fleet hands the same guard and leases to the cmdlets.
+        /// </summary>
+        public static Fleet Audited(IFleetBackend backend, Audit.IAuditSink audit, string user, NameTables? names = null, ChangeGuard? guard = null, IFarmLeases? leases = null)
+        {
+            var farmLeases = leases ?? NoLeases.Instance;
+            var changeLeases = new ChangeLeases(farmLeases);
+            var theGuard = guard ?? ChangeGuard.None;
+            return new Fleet(new Audit.AuditingBackend(backend, audit, user, theGuard, changeLeases), names, farmLeases, theGuard, changeLeases);
         }
 
         public IFleetBackend Backend { get; }
 
         /// <summary>Decides whether a change to a protected farm was approved; cmdlets put their approver in scope.</summary>
-        public ChangeGuard Guard => (Backend as Audit.AuditingBackend)?.Guard ?? ChangeGuard.None;
+        public ChangeGuard Guard { get; }
 
         /// <summary>Leases on farms and locks on journals, so two runs never change one farm at once.</summary>
         public IFarmLeases Leases { get; }

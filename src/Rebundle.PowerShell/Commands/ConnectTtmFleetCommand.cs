@@ -151,13 +151,13 @@ namespace Rebundle.PowerShell.Commands
             var backend = choice.Connect(this, names);
             var auditPath = AuditLogPath != null ? GetUnresolvedProviderPathFromPSPath(AuditLogPath) : FileAuditSink.DefaultPath();
             var user = Environment.UserName + "@" + Environment.MachineName;
-            IFarmLeases leases = new FileLeases(FileLeases.FolderFor(backend.Kind, backend.Location, choice.LeaseFolder(backend)), user);
+            IFarmLeases leases = new FileLeases(FileLeases.FolderFor(backend.Kind.ToString(), backend.Location, choice.LeaseFolder(backend)), user);
             // A backend that can hold leases itself (AWS: a tag on the farm's templates) shares them with every machine.
             if (backend.Capability<IFarmLeases>() is { } shared) leases = new LayeredLeases(leases, shared);
             // Every change passes the guard (protected farms from the configuration), holds the
             // lease on the farms it touches, and is audited ahead.
-            var audited = new AuditingBackend(backend, new FileAuditSink(auditPath), user, new ChangeGuard(names.IsProtectedFarm), new ChangeLeases(leases));
-            var connection = new FleetConnection(new Fleet(audited, names, leases), DateTimeOffset.Now, configPath, auditPath);
+            var fleet = Fleet.Audited(backend, new FileAuditSink(auditPath), user, names, new ChangeGuard(names.IsProtectedFarm), leases);
+            var connection = new FleetConnection(fleet, DateTimeOffset.Now, configPath, auditPath);
             FleetSession.Set(connection);
             WriteVerbose($"Connected to the {connection.Backend} fleet at {connection.Location}.");
             WriteObject(connection);

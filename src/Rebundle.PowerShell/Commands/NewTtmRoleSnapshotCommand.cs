@@ -112,6 +112,6 @@ namespace Rebundle.PowerShell.Commands
             plan.ReplaceImage ? Fleet.FarmsRunning(plan.TargetRole).Append(plan.Server.Farm) : new[] { plan.Server.Farm };
 
         private string Reboots(SnapshotPlan plan) =>
-            Fleet.Backend is Audit.AuditingBackend { SnapshotReboots: true } && !plan.NoReboot ? " (the server reboots; -NoReboot avoids it)" : "";
+            Fleet.Backend.SnapshotReboots && !plan.NoReboot ? " (the server reboots; -NoReboot avoids it)" : "";
     }
 }

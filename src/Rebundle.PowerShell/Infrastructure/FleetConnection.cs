@@ -11,7 +11,7 @@ namespace Rebundle.PowerShell.Infrastructure
             ConfigurationPath = configurationPath;
         }
 
-        public string Backend => Fleet.Backend.Kind;
+        public string Backend => Fleet.Backend.Kind.ToString();
 
         public string Location => Fleet.Backend.Location;
 
