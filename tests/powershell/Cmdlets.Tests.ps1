@@ -334,12 +334,13 @@ Describe 'The Production guard' {
 Describe 'Two PowerShell processes on one Sandbox' {
     It 'take turns on the state file: every change lands and the file stays valid' {
         $sandbox = New-TestSandbox
-        $jobs = foreach ($alias in 'RailsAppServer', 'Sidekiq') {
-            Start-Job -ArgumentList (Get-RebundleModulePath), $sandbox.Path, $alias -ScriptBlock {
-                param($module, $path, $alias)
+        # Two farms: the state file is shared, the farm leases are not (a second run on one farm is TtmFarmBusy).
+        $jobs = foreach ($pair in @('Rebundle-Staging', 'RailsAppServer'), @('Dev', 'Sidekiq')) {
+            Start-Job -ArgumentList (Get-RebundleModulePath), $sandbox.Path, $pair[0], $pair[1] -ScriptBlock {
+                param($module, $path, $farm, $alias)
                 Import-Module $module
                 Connect-TtmFleet -Sandbox -Path $path | Out-Null
-                foreach ($minor in 1..8) { New-TtmRoleSnapshot -Farm Rebundle-Staging -Role $alias -Version "5-$minor" | Out-Null }
+                foreach ($minor in 1..8) { New-TtmRoleSnapshot -Farm $farm -Role $alias -Version "5-$minor" | Out-Null }
             }
         }
         $jobs | Wait-Job -Timeout 120 | Receive-Job -ErrorAction Stop

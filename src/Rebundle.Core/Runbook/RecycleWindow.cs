@@ -33,11 +33,9 @@ namespace Rebundle.Runbook
         public void Run(IReadOnlyList<FarmRecycle> farms)
         {
             var clock = _backend.Clock;
-            var firstInterval = _backend.PollInterval > TimeSpan.Zero ? _backend.PollInterval : TimeSpan.FromMilliseconds(50);
             // A rate-limited backend (IPollBackoff: Scalr) is asked less often while nothing changes;
             // the pause is short again as soon as a replacement settles.
-            var longestInterval = _backend.Capability<IPollBackoff>()?.LongestPollInterval ?? firstInterval;
-            var interval = firstInterval;
+            var schedule = new PollSchedule(_backend.PollInterval, _backend.Capability<IPollBackoff>()?.LongestPollInterval);
             while (true)
             {
                 _cancellation.ThrowIfCancellationRequested();
@@ -48,7 +46,7 @@ namespace Rebundle.Runbook
                 Report(farms);
 
                 var nearest = flying.SelectMany(f => f.Flying).Min(f => f.Since) + _options.Timeout - clock.UtcNow;
-                clock.Sleep(nearest <= TimeSpan.Zero ? TimeSpan.Zero : nearest < interval ? nearest : interval, _cancellation);
+                clock.Sleep(schedule.PauseWithin(nearest), _cancellation);
                 // One read of the replacements in flight, by id: on AWS one filtered, paged call, on
                 // Scalr one answer per server rather than a re-read of the farms.
                 var ids = flying.SelectMany(f => f.Flying).Select(f => f.Replacement.Id).ToList();
@@ -56,9 +54,8 @@ namespace Rebundle.Runbook
                     .GroupBy(s => s.Id, StringComparer.Ordinal).ToDictionary(g => g.Key, g => g.First(), StringComparer.Ordinal);
                 var before = flying.Sum(f => f.Flying.Count);
                 foreach (var farm in flying) Settle(farm, seen, clock.UtcNow);
-                interval = flying.Sum(f => f.Flying.Count) < before || longestInterval <= firstInterval
-                    ? firstInterval
-                    : TimeSpan.FromTicks(Math.Min(longestInterval.Ticks, interval.Ticks + interval.Ticks / 2));
+                if (flying.Sum(f => f.Flying.Count) < before) schedule.Progressed();
+                else schedule.Quiet();
             }
             if (_firstFailure != null) throw _firstFailure;
         }

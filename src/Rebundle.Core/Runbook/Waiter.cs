@@ -31,15 +31,15 @@ namespace Rebundle.Runbook
     {
         private readonly IClock _clock;
         private readonly TimeSpan _pollInterval;
-        private readonly TimeSpan _longestPollInterval;
+        private readonly TimeSpan? _longestPollInterval;
         private readonly IRunbookReporter _reporter;
 
         /// <param name="longestPollInterval">When longer than <paramref name="pollInterval"/>, the pause grows by half each round up to it (IPollBackoff).</param>
         public Waiter(IClock clock, TimeSpan pollInterval, IRunbookReporter reporter, TimeSpan? longestPollInterval = null)
         {
             _clock = clock;
-            _pollInterval = pollInterval > TimeSpan.Zero ? pollInterval : TimeSpan.FromMilliseconds(50);
-            _longestPollInterval = longestPollInterval > _pollInterval ? longestPollInterval.Value : _pollInterval;
+            _pollInterval = pollInterval;
+            _longestPollInterval = longestPollInterval;
             _reporter = reporter;
         }
 
@@ -62,7 +62,7 @@ namespace Rebundle.Runbook
             var failed = new List<T>();
             var lastSeen = new Dictionary<string, T>(StringComparer.Ordinal);
             var total = pending.Count;
-            var interval = _pollInterval;
+            var schedule = new PollSchedule(_pollInterval, _longestPollInterval);
             try
             {
                 while (pending.Count > 0)
@@ -86,8 +86,8 @@ namespace Rebundle.Runbook
                         $"{finished} of {total} ready; {pending.Count} waiting, {Math.Max(0, (int)left.TotalSeconds)}s left before timeout",
                         total == 0 ? -1 : finished * 100 / total));
                     if (left <= TimeSpan.Zero) break;
-                    _clock.Sleep(left < interval ? left : interval, cancellation);
-                    interval = TimeSpan.FromTicks(Math.Min(_longestPollInterval.Ticks, interval.Ticks + interval.Ticks / 2));
+                    _clock.Sleep(schedule.PauseWithin(left), cancellation);
+                    schedule.Quiet(); // a wait's rounds grow by half whatever settled: images take minutes, not seconds
                 }
             }
             finally

@@ -1,8 +1,7 @@
 using Rebundle.Backends;
 using Rebundle.Naming;
-using Rebundle.PowerShell.Commands;
 
-namespace Rebundle.PowerShell.Infrastructure
+namespace Rebundle.PowerShell.Commands
 {
     /// <summary>One backend Connect-TtmFleet can choose: its name, how it connects, where its local leases live.</summary>
     internal sealed class BackendRegistration
