@@ -247,7 +247,11 @@ function Write-Command($Writer, $Command, $Help) {
     foreach ($link in $Help.Links) {
         $Writer.WriteStartElement('maml', 'navigationLink', $Ns.maml)
         $Writer.WriteElementString('maml', 'linkText', $Ns.maml, $link.Text)
-        $Writer.WriteElementString('maml', 'uri', $Ns.maml, $link.Uri)
+        # Get-Help -Online opens the first link with a URI, and refuses one that is not absolute
+        # (about_Rebundle): only web addresses are written, so it falls through to the HelpUri.
+        $absolute = $null
+        $webUri = if ([uri]::TryCreate($link.Uri, 'Absolute', [ref] $absolute) -and $absolute.Scheme -in 'http', 'https') { $link.Uri } else { '' }
+        $Writer.WriteElementString('maml', 'uri', $Ns.maml, $webUri)
         $Writer.WriteEndElement()
     }
     $Writer.WriteEndElement()

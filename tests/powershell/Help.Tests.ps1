@@ -42,6 +42,15 @@ Describe 'Get-Help <Name>' -ForEach $cmdlets {
             ($entry.Description.Text -join ' ').Trim() | Should -Not -BeNullOrEmpty -Because "-$parameter of $Name needs a description"
         }
     }
+
+    It 'opens its own page with -Online: docs/help/<Name>.md of the repository' {
+        # Get-Help -Online opens the help's first related link that has a URI, else the cmdlet's HelpUri.
+        $uri = @($help.relatedLinks.navigationLink | Where-Object { $_.uri } | Select-Object -First 1).uri
+        if (-not $uri) { $uri = (Get-Command $Name).HelpUri }
+        $root = (Import-PowerShellDataFile (Join-Path (Get-RepoRoot) 'module/Rebundle.psd1')).PrivateData.PSData.ProjectUri.TrimEnd('/')
+        $uri | Should -Be "$root/blob/main/docs/help/$Name.md"
+        Join-Path (Get-RepoRoot) "docs/help/$Name.md" | Should -Exist -Because 'the page it opens is the one the help is built from'
+    }
 }
 
 Describe 'The help examples' {

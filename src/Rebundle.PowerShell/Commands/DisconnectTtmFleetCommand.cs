@@ -1,7 +1,7 @@
 namespace Rebundle.PowerShell.Commands
 {
     /// <summary>Forgets this session's fleet connection.</summary>
-    [Cmdlet(VerbsCommunications.Disconnect, "TtmFleet")]
+    [Cmdlet(VerbsCommunications.Disconnect, "TtmFleet", HelpUri = HelpPages.Root + "Disconnect-TtmFleet.md")]
     public sealed class DisconnectTtmFleetCommand : TtmCmdlet
     {
         protected override bool NeedsConnection => false;

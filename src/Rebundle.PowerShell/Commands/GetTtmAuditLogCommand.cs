@@ -6,7 +6,7 @@ using Rebundle.PowerShell.Infrastructure.Files;
 namespace Rebundle.PowerShell.Commands
 {
     /// <summary>Reads the audit log: every change made through Rebundle, newest last, with filters.</summary>
-    [Cmdlet(VerbsCommon.Get, "TtmAuditLog")]
+    [Cmdlet(VerbsCommon.Get, "TtmAuditLog", HelpUri = HelpPages.Root + "Get-TtmAuditLog.md")]
     [OutputType(typeof(AuditEntry))]
     public sealed class GetTtmAuditLogCommand : TtmCmdlet
     {

@@ -1,7 +1,7 @@
 namespace Rebundle.PowerShell.Commands
 {
     /// <summary>Lists farms, optionally by name (wildcards allowed).</summary>
-    [Cmdlet(VerbsCommon.Get, "TtmFarm")]
+    [Cmdlet(VerbsCommon.Get, "TtmFarm", HelpUri = HelpPages.Root + "Get-TtmFarm.md")]
     [OutputType(typeof(Farm))]
     public sealed class GetTtmFarmCommand : TtmCmdlet
     {

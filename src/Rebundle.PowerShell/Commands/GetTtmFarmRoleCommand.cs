@@ -1,7 +1,7 @@
 namespace Rebundle.PowerShell.Commands
 {
     /// <summary>Lists farm roles: which role each farm runs under which alias, and how many servers it keeps.</summary>
-    [Cmdlet(VerbsCommon.Get, "TtmFarmRole")]
+    [Cmdlet(VerbsCommon.Get, "TtmFarmRole", HelpUri = HelpPages.Root + "Get-TtmFarmRole.md")]
     [OutputType(typeof(FarmRole))]
     public sealed class GetTtmFarmRoleCommand : TtmCmdlet
     {

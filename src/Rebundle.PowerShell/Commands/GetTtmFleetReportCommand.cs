@@ -13,7 +13,7 @@ namespace Rebundle.PowerShell.Commands
     /// servers drifted, what waits for promotion (-View FarmRoles), and every role version with
     /// where it runs and whether retiring it is safe (-View Roles); -Html writes it as one page.
     /// </summary>
-    [Cmdlet(VerbsCommon.Get, "TtmFleetReport")]
+    [Cmdlet(VerbsCommon.Get, "TtmFleetReport", HelpUri = HelpPages.Root + "Get-TtmFleetReport.md")]
     [OutputType(typeof(FarmRoleReport), typeof(RoleVersionReport), typeof(FileInfo))]
     public sealed class GetTtmFleetReportCommand : TtmCmdlet
     {

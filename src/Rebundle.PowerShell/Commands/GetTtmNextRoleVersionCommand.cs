@@ -3,7 +3,7 @@ using Rebundle.Naming;
 namespace Rebundle.PowerShell.Commands
 {
     /// <summary>The version the next snapshot of a role gets: 2-5 → 2-6 (3-0 with -Major); 1-0 when none exists.</summary>
-    [Cmdlet(VerbsCommon.Get, "TtmNextRoleVersion")]
+    [Cmdlet(VerbsCommon.Get, "TtmNextRoleVersion", HelpUri = HelpPages.Root + "Get-TtmNextRoleVersion.md")]
     [OutputType(typeof(NextRoleVersion))]
     public sealed class GetTtmNextRoleVersionCommand : TtmCmdlet
     {

@@ -4,7 +4,7 @@ namespace Rebundle.PowerShell.Commands
     /// Lists roles. By default the production (unversioned) roles; -IncludeVersions adds the
     /// versioned ones; -Latest gives the highest versioned role of each base name.
     /// </summary>
-    [Cmdlet(VerbsCommon.Get, "TtmRole")]
+    [Cmdlet(VerbsCommon.Get, "TtmRole", HelpUri = HelpPages.Root + "Get-TtmRole.md")]
     [OutputType(typeof(Role))]
     public sealed class GetTtmRoleCommand : TtmCmdlet
     {

@@ -5,7 +5,7 @@ namespace Rebundle.PowerShell.Commands
     /// alias — the role name a server serves as — so on the staging farm
     /// <c>-Role TTM-Base</c> is the base-image server, not every server running TTM-Base.
     /// </summary>
-    [Cmdlet(VerbsCommon.Get, "TtmServer")]
+    [Cmdlet(VerbsCommon.Get, "TtmServer", HelpUri = HelpPages.Root + "Get-TtmServer.md")]
     [OutputType(typeof(Server))]
     public sealed class GetTtmServerCommand : TtmCmdlet
     {

@@ -10,7 +10,7 @@ namespace Rebundle.PowerShell.Commands
     /// before production. Shows the plan first (information stream, tagged Rebundle.Plan);
     /// -WhatIf shows only the plan, -PassThru also writes it as an object.
     /// </summary>
-    [Cmdlet(VerbsLifecycle.Invoke, "TtmRebundle", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium)]
+    [Cmdlet(VerbsLifecycle.Invoke, "TtmRebundle", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium, HelpUri = HelpPages.Root + "Invoke-TtmRebundle.md")]
     [OutputType(typeof(RebundleResult), typeof(RebundlePlanReport))]
     public sealed class InvokeTtmRebundleCommand : TtmCheckCmdlet
     {

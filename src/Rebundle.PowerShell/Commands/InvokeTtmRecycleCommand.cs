@@ -9,7 +9,7 @@ namespace Rebundle.PowerShell.Commands
     /// </summary>
     // The default set is Server: PowerShell tries the default set first for piped input, and a Server
     // has Farm and Alias properties, so with Farm as default one piped server recycled its whole farm role.
-    [Cmdlet(VerbsLifecycle.Invoke, "TtmRecycle", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium, DefaultParameterSetName = ServerSet)]
+    [Cmdlet(VerbsLifecycle.Invoke, "TtmRecycle", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium, DefaultParameterSetName = ServerSet, HelpUri = HelpPages.Root + "Invoke-TtmRecycle.md")]
     [OutputType(typeof(RecycledServer))]
     public sealed class InvokeTtmRecycleCommand : TtmCmdlet
     {

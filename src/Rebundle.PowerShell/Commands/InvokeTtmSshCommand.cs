@@ -11,7 +11,7 @@ namespace Rebundle.PowerShell.Commands
     /// and a protected farm's server (Production) needs -Force, -Confirm:$false or a Yes.
     /// A command stopped at -Timeout or by Ctrl+C is killed on the server.
     /// </summary>
-    [Cmdlet(VerbsLifecycle.Invoke, "TtmSsh", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium)]
+    [Cmdlet(VerbsLifecycle.Invoke, "TtmSsh", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium, HelpUri = HelpPages.Root + "Invoke-TtmSsh.md")]
     [OutputType(typeof(SshCommandResult))]
     public sealed class InvokeTtmSshCommand : TtmSshCmdlet
     {

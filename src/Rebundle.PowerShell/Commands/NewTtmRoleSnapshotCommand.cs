@@ -5,7 +5,7 @@ namespace Rebundle.PowerShell.Commands
     /// -ReplaceImage into their own role's image (step 1). Servers piped in are collected,
     /// their images made together and waited for together, then the roles are created.
     /// </summary>
-    [Cmdlet(VerbsCommon.New, "TtmRoleSnapshot", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium, DefaultParameterSetName = ServerSet)]
+    [Cmdlet(VerbsCommon.New, "TtmRoleSnapshot", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium, DefaultParameterSetName = ServerSet, HelpUri = HelpPages.Root + "New-TtmRoleSnapshot.md")]
     [OutputType(typeof(Role))]
     public sealed class NewTtmRoleSnapshotCommand : TtmCmdlet
     {

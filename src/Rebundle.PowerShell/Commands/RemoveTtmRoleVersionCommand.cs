@@ -8,7 +8,7 @@ namespace Rebundle.PowerShell.Commands
     /// version a farm role runs, and any a recent rebundle's undo needs; deletes the others and,
     /// where no other role uses it, their image.
     /// </summary>
-    [Cmdlet(VerbsCommon.Remove, "TtmRoleVersion", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium)]
+    [Cmdlet(VerbsCommon.Remove, "TtmRoleVersion", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium, HelpUri = HelpPages.Root + "Remove-TtmRoleVersion.md")]
     [OutputType(typeof(Role))]
     public sealed class RemoveTtmRoleVersionCommand : TtmCmdlet
     {

@@ -4,7 +4,7 @@ namespace Rebundle.PowerShell.Commands
     /// Swaps a role into a farm (runbook step 6): the farm role whose alias matches the role's
     /// base name (or -Alias) now runs that role. Servers pick it up when recycled.
     /// </summary>
-    [Cmdlet(VerbsCommon.Set, "TtmFarmRole", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium)]
+    [Cmdlet(VerbsCommon.Set, "TtmFarmRole", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium, HelpUri = HelpPages.Root + "Set-TtmFarmRole.md")]
     [OutputType(typeof(FarmRole))]
     public sealed class SetTtmFarmRoleCommand : TtmCmdlet
     {

@@ -4,7 +4,7 @@ namespace Rebundle.PowerShell.Commands
     /// Points a role at another image (runbook step 7). With a versioned role piped in and no
     /// -Role, the target is its base name: RailsAppServer-1-7 → RailsAppServer takes its image.
     /// </summary>
-    [Cmdlet(VerbsCommon.Set, "TtmRoleImage", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium)]
+    [Cmdlet(VerbsCommon.Set, "TtmRoleImage", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium, HelpUri = HelpPages.Root + "Set-TtmRoleImage.md")]
     [OutputType(typeof(Role))]
     public sealed class SetTtmRoleImageCommand : TtmCmdlet
     {

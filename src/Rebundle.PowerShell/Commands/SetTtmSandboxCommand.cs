@@ -7,7 +7,7 @@ namespace Rebundle.PowerShell.Commands
     /// available and terminated servers to respawn, and which of them fail — so an operator
     /// can rehearse a failed boot or image before it happens for real. Stored in the Sandbox file.
     /// </summary>
-    [Cmdlet(VerbsCommon.Set, "TtmSandbox", SupportsShouldProcess = true)]
+    [Cmdlet(VerbsCommon.Set, "TtmSandbox", SupportsShouldProcess = true, HelpUri = HelpPages.Root + "Set-TtmSandbox.md")]
     public sealed class SetTtmSandboxCommand : TtmCmdlet
     {
         [Parameter]

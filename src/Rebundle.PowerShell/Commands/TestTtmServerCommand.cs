@@ -16,7 +16,7 @@ namespace Rebundle.PowerShell.Commands
     /// -Force for a protected farm); a server whose command checks were not approved still
     /// gets the read-only checks but is not passed on.
     /// </summary>
-    [Cmdlet(VerbsDiagnostic.Test, "TtmServer", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium)]
+    [Cmdlet(VerbsDiagnostic.Test, "TtmServer", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium, HelpUri = HelpPages.Root + "Test-TtmServer.md")]
     [OutputType(typeof(Rebundle.Domain.Server), typeof(ServerCheckResult))]
     public sealed class TestTtmServerCommand : TtmCheckCmdlet
     {

@@ -8,7 +8,7 @@ namespace Rebundle.PowerShell.Commands
     /// farm's roles and the base role's image, where the fleet still shows the rebundle's change;
     /// then recycles the farm roles it put back. Running it again changes nothing.
     /// </summary>
-    [Cmdlet(VerbsCommon.Undo, "TtmRebundle", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium)]
+    [Cmdlet(VerbsCommon.Undo, "TtmRebundle", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium, HelpUri = HelpPages.Root + "Undo-TtmRebundle.md")]
     [OutputType(typeof(UndoChange), typeof(RecycledServer))]
     public sealed class UndoTtmRebundleCommand : TtmCmdlet
     {

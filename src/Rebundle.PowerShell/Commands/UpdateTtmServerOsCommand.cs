@@ -8,7 +8,7 @@ namespace Rebundle.PowerShell.Commands
     /// install), waiting for a held dpkg lock; with -Reboot, reboots and waits (bounded, with
     /// progress) until SSH answers again with a new boot time. Outputs what was upgraded.
     /// </summary>
-    [Cmdlet(VerbsData.Update, "TtmServerOs", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium)]
+    [Cmdlet(VerbsData.Update, "TtmServerOs", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium, HelpUri = HelpPages.Root + "Update-TtmServerOs.md")]
     [OutputType(typeof(OsUpdateResult))]
     public sealed class UpdateTtmServerOsCommand : TtmSshCmdlet
     {

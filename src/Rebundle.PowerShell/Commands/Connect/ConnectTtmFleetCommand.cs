@@ -10,7 +10,7 @@ namespace Rebundle.PowerShell.Commands
     /// parameter set and how it connects are in its own file beside this one
     /// (ConnectTtmFleetCommand.Sandbox.cs, .Aws.cs, .Scalr.cs); BackendRegistry chooses among them.
     /// </summary>
-    [Cmdlet(VerbsCommunications.Connect, "TtmFleet", DefaultParameterSetName = SandboxSet)]
+    [Cmdlet(VerbsCommunications.Connect, "TtmFleet", DefaultParameterSetName = SandboxSet, HelpUri = HelpPages.Root + "Connect-TtmFleet.md")]
     [OutputType(typeof(FleetConnection))]
     public sealed partial class ConnectTtmFleetCommand : TtmCmdlet
     {
