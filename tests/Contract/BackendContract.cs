@@ -6,6 +6,7 @@ using Rebundle.Backends;
 using Rebundle.Domain;
 using Rebundle.Errors;
 using Rebundle.Runbook;
+using Rebundle.TestKit;
 using Xunit;
 
 namespace Rebundle.Contract;
@@ -428,19 +429,4 @@ public abstract class BackendContract : IDisposable
 
     private static IEnumerable<string> Aliases(IEnumerable<FarmRole> farmRoles) =>
         farmRoles.Select(r => r.Alias).OrderBy(a => a, StringComparer.Ordinal).ToList();
-
-    private sealed class SilentReporter : IRunbookReporter
-    {
-        public void Progress(ProgressReport report)
-        {
-        }
-
-        public void Verbose(string message)
-        {
-        }
-
-        public void Warning(string message)
-        {
-        }
-    }
 }

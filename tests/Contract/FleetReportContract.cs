@@ -7,6 +7,7 @@ using Rebundle.Domain;
 using Rebundle.Errors;
 using Rebundle.Reporting;
 using Rebundle.Runbook;
+using Rebundle.TestKit;
 using Xunit;
 
 namespace Rebundle.Contract;
@@ -196,21 +197,6 @@ public abstract class FleetReportContract : IDisposable
         {
             Assert.True(Clock.UtcNow < deadline, $"Waited 30 simulated minutes on {Backend.Kind}.");
             Clock.Advance(Backend.PollInterval);
-        }
-    }
-
-    private sealed class SilentReporter : IRunbookReporter
-    {
-        public void Progress(ProgressReport report)
-        {
-        }
-
-        public void Verbose(string message)
-        {
-        }
-
-        public void Warning(string message)
-        {
         }
     }
 }

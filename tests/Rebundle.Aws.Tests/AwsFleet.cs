@@ -26,7 +26,7 @@ public sealed class AwsFleet : IDisposable
             StatusReportDelay = TimeSpan.FromSeconds(10),
             InsufficientDataTime = TimeSpan.FromSeconds(10),
         };
-        settings.UseKey(TestEnvironment.AccessKey, TestEnvironment.SecretKey);
+        settings.UseKey(TestAwsEnvironment.AccessKey, TestAwsEnvironment.SecretKey);
         configure?.Invoke(settings);
         Ec2 = new Ec2Fleet(settings);
         if (seed) RunbookSeed.Apply(Ec2);
@@ -84,16 +84,4 @@ public sealed class AwsFleet : IDisposable
         _others.ForEach(b => b.Dispose());
         Endpoint.Dispose();
     }
-}
-
-/// <summary>Collects what the runbook services report.</summary>
-public sealed class RecordingReporter : IRunbookReporter
-{
-    public List<ProgressReport> Progress { get; } = new();
-    public List<string> Verbose { get; } = new();
-    public List<string> Warnings { get; } = new();
-
-    void IRunbookReporter.Progress(ProgressReport report) => Progress.Add(report);
-    void IRunbookReporter.Verbose(string message) => Verbose.Add(message);
-    void IRunbookReporter.Warning(string message) => Warnings.Add(message);
 }

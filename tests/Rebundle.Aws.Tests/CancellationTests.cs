@@ -31,7 +31,7 @@ public class CancellationTests
         var before = fleet.Ec2.Instances.Count;
         fleet.Endpoint.Stalls.Stall("RunInstances");
 
-        var (error, took, abandoned) = StopWhenHeld(fleet, cancel => audited.LaunchServer(farmRole, cancel));
+        var (error, took, abandoned) = CtrlC.StopWhenHeld(fleet.Endpoint.Stalls, cancel => audited.LaunchServer(farmRole, cancel));
 
         Assert.IsAssignableFrom<OperationCanceledException>(error);
         Assert.True(took < Prompt, $"took {took}");
@@ -50,7 +50,7 @@ public class CancellationTests
         var liveBefore = Live(fleet);
         fleet.Endpoint.Stalls.Stall("RunInstances");
 
-        var (error, took, abandoned) = StopWhenHeld(fleet, cancel => recycle.Execute(plan, TimeSpan.FromMinutes(15), cancel));
+        var (error, took, abandoned) = CtrlC.StopWhenHeld(fleet.Endpoint.Stalls, cancel => recycle.Execute(plan, TimeSpan.FromMinutes(15), cancel));
 
         Assert.IsAssignableFrom<OperationCanceledException>(error);
         Assert.True(took < Prompt, $"took {took}");
@@ -69,7 +69,7 @@ public class CancellationTests
         var images = fleet.Ec2.Images.Count;
         fleet.Endpoint.Stalls.Stall("CreateImage");
 
-        var (error, took, abandoned) = StopWhenHeld(fleet, cancel => snapshots.Execute(new[] { plan }, wait: true, TimeSpan.FromMinutes(15), cancel));
+        var (error, took, abandoned) = CtrlC.StopWhenHeld(fleet.Endpoint.Stalls, cancel => snapshots.Execute(new[] { plan }, wait: true, TimeSpan.FromMinutes(15), cancel));
 
         Assert.IsAssignableFrom<OperationCanceledException>(error);
         Assert.True(took < Prompt, $"took {took}");
@@ -84,7 +84,7 @@ public class CancellationTests
         using var fleet = new AwsFleet();
         fleet.Endpoint.Stalls.Stall("DescribeInstances");
 
-        var (error, took, abandoned) = StopWhenHeld(fleet, cancel => fleet.Backend.GetServers(new ServerQuery { Farms = new[] { "Dev" } }, cancel));
+        var (error, took, abandoned) = CtrlC.StopWhenHeld(fleet.Endpoint.Stalls, cancel => fleet.Backend.GetServers(new ServerQuery { Farms = new[] { "Dev" } }, cancel));
 
         Assert.IsAssignableFrom<OperationCanceledException>(error);
         Assert.True(took < Prompt, $"took {took}");
@@ -116,49 +116,6 @@ public class CancellationTests
         Assert.InRange(fleet.Calls("DescribeLaunchTemplates"), 3, 4);
     }
 
-    /// <summary>
-    /// Runs <paramref name="call"/> and presses Ctrl+C once the endpoint holds its request: what
-    /// it threw, how long it took after the press, and whether the endpoint saw the client drop
-    /// the request (checked before the stall is released, so a late answer cannot count).
-    /// </summary>
-    private static (Exception? Error, TimeSpan Took, bool Abandoned) StopWhenHeld(AwsFleet fleet, Action<CancellationToken> call)
-    {
-        using var cancel = new CancellationTokenSource();
-        var stopwatch = new Stopwatch();
-        var presser = Task.Run(() =>
-        {
-            Assert.True(fleet.Endpoint.Stalls.WaitUntilHeld(TimeSpan.FromSeconds(30)), "the stalled request never came");
-            stopwatch.Start();
-            cancel.Cancel();
-            // A call that ignores Ctrl+C fails on its time instead of hanging the run.
-            _ = Task.Delay(TimeSpan.FromSeconds(10)).ContinueWith(_ => fleet.Endpoint.Stalls.Release(), TaskScheduler.Default);
-        });
-        Exception? error = null;
-        try
-        {
-            call(cancel.Token);
-        }
-        catch (Exception e)
-        {
-            error = e;
-        }
-        stopwatch.Stop();
-        // Kestrel notices a dropped connection within moments.
-        var abandoned = SpinWait.SpinUntil(() => fleet.Endpoint.Stalls.Abandoned > 0, TimeSpan.FromSeconds(5));
-        fleet.Endpoint.Stalls.Release();
-        presser.GetAwaiter().GetResult();
-        return (error, stopwatch.Elapsed, abandoned);
-    }
-
     private static int Live(AwsFleet fleet) =>
         fleet.Ec2.Instances.Count(i => fleet.Ec2.StateOf(i) is "pending" or "running");
-
-    private sealed class ListSink : IAuditSink
-    {
-        private readonly List<AuditEntry> _entries;
-
-        public ListSink(List<AuditEntry> entries) => _entries = entries;
-
-        public void Write(AuditEntry entry) => _entries.Add(entry);
-    }
 }

@@ -41,13 +41,4 @@ public class CapabilityTests
         Assert.Equal(new[] { true, false }, entries.Select(e => e.IsIntent));
         Assert.All(entries, e => Assert.Equal(("DeleteRole", "role/Reports-1-7"), (e.Action, e.Target)));
     }
-
-    private sealed class ListSink : IAuditSink
-    {
-        private readonly List<AuditEntry> _entries;
-
-        public ListSink(List<AuditEntry> entries) => _entries = entries;
-
-        public void Write(AuditEntry entry) => _entries.Add(entry);
-    }
 }

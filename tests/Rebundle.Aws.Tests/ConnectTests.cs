@@ -33,17 +33,17 @@ public class ConnectTests
     public void Connect_with_a_profile_uses_that_profiles_key_and_region()
     {
         // The endpoint serves the profile's region: it refuses a signature scoped to any other.
-        using var fleet = new AwsFleet(configure: s => s.Region = TestEnvironment.ProfileRegion, options: new AwsConnectionOptions { ProfileName = TestEnvironment.GoodProfile });
+        using var fleet = new AwsFleet(configure: s => s.Region = TestAwsEnvironment.ProfileRegion, options: new AwsConnectionOptions { ProfileName = TestAwsEnvironment.GoodProfile });
 
         Assert.Equal(3, fleet.Backend.GetFarms().Count);
-        Assert.StartsWith(TestEnvironment.ProfileRegion + " at ", fleet.Backend.Location);
-        Assert.Equal(TestEnvironment.ProfileRegion, fleet.Backend.GetServers(Rebundle.Backends.ServerQuery.All).First().Region);
+        Assert.StartsWith(TestAwsEnvironment.ProfileRegion + " at ", fleet.Backend.Location);
+        Assert.Equal(TestAwsEnvironment.ProfileRegion, fleet.Backend.GetServers(Rebundle.Backends.ServerQuery.All).First().Region);
     }
 
     [Fact]
     public void An_explicit_region_wins_over_the_profiles()
     {
-        using var fleet = new AwsFleet(configure: s => s.Region = "ap-southeast-2", options: new AwsConnectionOptions { ProfileName = TestEnvironment.GoodProfile, Region = "ap-southeast-2" });
+        using var fleet = new AwsFleet(configure: s => s.Region = "ap-southeast-2", options: new AwsConnectionOptions { ProfileName = TestAwsEnvironment.GoodProfile, Region = "ap-southeast-2" });
 
         Assert.StartsWith("ap-southeast-2 at ", fleet.Backend.Location);
         Assert.Equal(3, fleet.Backend.GetFarms().Count); // signed for ap-southeast-2, or the endpoint would refuse it
@@ -56,7 +56,7 @@ public class ConnectTests
 
         var error = Assert.Throws<TtmException>(() => AwsBackend.Connect(new AwsConnectionOptions
         {
-            EndpointUrl = fleet.Endpoint.Url.ToString(), ProfileName = TestEnvironment.WrongProfile, MaxRetries = 0,
+            EndpointUrl = fleet.Endpoint.Url.ToString(), ProfileName = TestAwsEnvironment.WrongProfile, MaxRetries = 0,
         }));
 
         Assert.Equal(TtmErrorCode.AccessDenied, error.Code);

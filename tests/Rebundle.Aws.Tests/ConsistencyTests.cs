@@ -24,8 +24,8 @@ public class ConsistencyTests
     private static AwsFleet Fleet() => new(configure: s => s.VisibilityDelay = Delay);
 
     private static AmazonEC2Client RawClient(AwsFleet fleet) => new(
-        new BasicAWSCredentials(TestEnvironment.AccessKey, TestEnvironment.SecretKey),
-        new AmazonEC2Config { ServiceURL = fleet.Endpoint.Url.ToString(), AuthenticationRegion = TestEnvironment.Region, MaxErrorRetry = 0 });
+        new BasicAWSCredentials(TestAwsEnvironment.AccessKey, TestAwsEnvironment.SecretKey),
+        new AmazonEC2Config { ServiceURL = fleet.Endpoint.Url.ToString(), AuthenticationRegion = TestAwsEnvironment.Region, MaxErrorRetry = 0 });
 
     [Fact]
     public void New_objects_are_NotFound_by_id_until_the_delay_has_passed_with_EC2s_codes()
@@ -145,21 +145,5 @@ public class ConsistencyTests
         Assert.DoesNotContain(fleet.Ec2.Images, i => i.Id == image.Id);
         Assert.Contains(image.SnapshotId, fleet.Ec2.Snapshots);
         Assert.Equal(ImageStatus.Available, fleet.Backend.GetImages(new[] { copy.Id }).Single().Status);
-    }
-
-    private sealed class CancelOnFirstPoll : IRunbookReporter
-    {
-        private readonly CancellationTokenSource _cancel;
-
-        public CancelOnFirstPoll(CancellationTokenSource cancel) => _cancel = cancel;
-
-        public void Progress(ProgressReport report)
-        {
-            if (report.Activity.StartsWith("Waiting for replacements", StringComparison.Ordinal) && !report.Completed) _cancel.Cancel();
-        }
-
-        public void Verbose(string message) { }
-
-        public void Warning(string message) { }
     }
 }

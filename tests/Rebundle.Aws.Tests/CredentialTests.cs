@@ -23,12 +23,12 @@ public class CredentialTests
     public void A_role_arn_and_source_profile_profile_assumes_the_role_and_signs_EC2_calls_with_its_keys()
     {
         using var sts = new StsAtEndpoint();
-        using var fleet = new AwsFleet(options: new AwsConnectionOptions { ProfileName = TestEnvironment.RoleProfile }, beforeConnect: sts.PointAt);
+        using var fleet = new AwsFleet(options: new AwsConnectionOptions { ProfileName = TestAwsEnvironment.RoleProfile }, beforeConnect: sts.PointAt);
 
         Assert.Equal(3, fleet.Backend.GetFarms().Count);
 
         var issued = Assert.Single(fleet.Ec2.Issued);
-        Assert.Equal(("AssumeRole", TestEnvironment.RoleArn, "rebundle-test"), (issued.Action, issued.RoleArn, issued.SessionName));
+        Assert.Equal(("AssumeRole", TestAwsEnvironment.RoleArn, "rebundle-test"), (issued.Action, issued.RoleArn, issued.SessionName));
         Assert.All(fleet.Ec2.Requests.Where(r => r.Action.StartsWith("Describe", StringComparison.Ordinal)), r => Assert.Equal(issued.AccessKey, r.AccessKey));
     }
 
@@ -41,14 +41,14 @@ public class CredentialTests
         using var env = new EnvironmentScope(new()
         {
             ["AWS_ACCESS_KEY_ID"] = null, ["AWS_SECRET_ACCESS_KEY"] = null,
-            ["AWS_WEB_IDENTITY_TOKEN_FILE"] = tokenFile, ["AWS_ROLE_ARN"] = TestEnvironment.RoleArn, ["AWS_ROLE_SESSION_NAME"] = "ci-job-7",
+            ["AWS_WEB_IDENTITY_TOKEN_FILE"] = tokenFile, ["AWS_ROLE_ARN"] = TestAwsEnvironment.RoleArn, ["AWS_ROLE_SESSION_NAME"] = "ci-job-7",
         });
         using var fleet = new AwsFleet(configure: s => s.WebIdentityTokens.Add("ttm-oidc-token-0001"), beforeConnect: sts.PointAt);
 
         Assert.Equal(3, fleet.Backend.GetFarms().Count);
 
         var issued = Assert.Single(fleet.Ec2.Issued);
-        Assert.Equal(("AssumeRoleWithWebIdentity", TestEnvironment.RoleArn, "ci-job-7"), (issued.Action, issued.RoleArn, issued.SessionName));
+        Assert.Equal(("AssumeRoleWithWebIdentity", TestAwsEnvironment.RoleArn, "ci-job-7"), (issued.Action, issued.RoleArn, issued.SessionName));
         Assert.All(fleet.Ec2.Requests.Where(r => r.Action.StartsWith("Describe", StringComparison.Ordinal)), r => Assert.Equal(issued.AccessKey, r.AccessKey));
         File.Delete(tokenFile);
     }
@@ -57,19 +57,19 @@ public class CredentialTests
     public void A_credential_process_profile_signs_with_the_keys_its_program_prints()
     {
         using var fleet = new AwsFleet(
-            configure: s => s.Secrets[TestEnvironment.ProcessAccessKey] = TestEnvironment.ProcessSecretKey,
-            options: new AwsConnectionOptions { ProfileName = TestEnvironment.ProcessProfile });
+            configure: s => s.Secrets[TestAwsEnvironment.ProcessAccessKey] = TestAwsEnvironment.ProcessSecretKey,
+            options: new AwsConnectionOptions { ProfileName = TestAwsEnvironment.ProcessProfile });
 
         Assert.Equal(3, fleet.Backend.GetFarms().Count);
 
-        Assert.All(fleet.Ec2.Requests, r => Assert.Equal(TestEnvironment.ProcessAccessKey, r.AccessKey));
+        Assert.All(fleet.Ec2.Requests, r => Assert.Equal(TestAwsEnvironment.ProcessAccessKey, r.AccessKey));
     }
 
     [Fact]
     public void Issued_keys_without_their_session_token_are_refused()
     {
         using var sts = new StsAtEndpoint();
-        using var fleet = new AwsFleet(options: new AwsConnectionOptions { ProfileName = TestEnvironment.RoleProfile }, beforeConnect: sts.PointAt);
+        using var fleet = new AwsFleet(options: new AwsConnectionOptions { ProfileName = TestAwsEnvironment.RoleProfile }, beforeConnect: sts.PointAt);
         var issued = fleet.Ec2.Issued.Single();
         using var env = new EnvironmentScope(new() { ["AWS_ACCESS_KEY_ID"] = issued.AccessKey, ["AWS_SECRET_ACCESS_KEY"] = issued.SecretKey });
 
@@ -86,7 +86,7 @@ public class CredentialTests
         var cache = Path.Combine(home, ".aws", "sso", "cache");
         Directory.CreateDirectory(cache);
         // `aws sso login --sso-session ttm` caches the token under the SHA-1 of the session's name.
-        var file = Convert.ToHexString(System.Security.Cryptography.SHA1.HashData(System.Text.Encoding.UTF8.GetBytes(TestEnvironment.SsoSession))).ToLowerInvariant() + ".json";
+        var file = Convert.ToHexString(System.Security.Cryptography.SHA1.HashData(System.Text.Encoding.UTF8.GetBytes(TestAwsEnvironment.SsoSession))).ToLowerInvariant() + ".json";
         File.WriteAllText(Path.Combine(cache, file),
             $"{{\"startUrl\": \"https://ttm.awsapps.com/start\", \"region\": \"us-east-1\", \"accessToken\": \"ttm-sso-access-token\", \"expiresAt\": \"{DateTime.UtcNow.AddHours(1):yyyy-MM-ddTHH:mm:ssZ}\"}}");
         using var env = new EnvironmentScope(new() { ["HOME"] = home });
@@ -94,7 +94,7 @@ public class CredentialTests
         try
         {
             using var fleet = new AwsFleet(configure: s => s.SsoAccessTokens.Add("ttm-sso-access-token"),
-                options: new AwsConnectionOptions { ProfileName = TestEnvironment.SsoProfile },
+                options: new AwsConnectionOptions { ProfileName = TestAwsEnvironment.SsoProfile },
                 beforeConnect: url => portal = new EnvironmentScope(new() { ["AWS_ENDPOINT_URL_SSO"] = url.ToString() }));
 
             Assert.Equal(3, fleet.Backend.GetFarms().Count);

@@ -69,8 +69,8 @@ public class FullLaunchTemplateTests
     public void A_new_role_reproduces_every_setting_of_a_full_template_except_the_image()
     {
         using var fleet = new AwsFleet();
-        using var ec2 = new AmazonEC2Client(new BasicAWSCredentials(TestEnvironment.AccessKey, TestEnvironment.SecretKey),
-            new AmazonEC2Config { ServiceURL = fleet.Endpoint.Url.ToString(), AuthenticationRegion = TestEnvironment.Region });
+        using var ec2 = new AmazonEC2Client(new BasicAWSCredentials(TestAwsEnvironment.AccessKey, TestAwsEnvironment.SecretKey),
+            new AmazonEC2Config { ServiceURL = fleet.Endpoint.Url.ToString(), AuthenticationRegion = TestAwsEnvironment.Region });
         var oldImage = fleet.Ec2.AddImage("RailsFull-1-6");
         var newImage = fleet.Ec2.AddImage("RailsFull-1-7");
         ec2.CreateLaunchTemplateAsync(new CreateLaunchTemplateRequest

@@ -98,9 +98,4 @@ public class PreflightTests
             if (File.Exists(Path.Combine(dir.FullName, "Rebundle.sln"))) return dir.FullName;
         throw new InvalidOperationException("Rebundle.sln not found above " + AppContext.BaseDirectory);
     }
-
-    private sealed class NoAudit : IAuditSink
-    {
-        public void Write(AuditEntry entry) { }
-    }
 }

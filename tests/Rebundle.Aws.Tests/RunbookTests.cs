@@ -200,21 +200,4 @@ public class RunbookTests
         Assert.Equal("shutting-down", fleet.Ec2.StateOf(replacement));
         Assert.Equal(6, fleet.Fleet.GetServers(new[] { "Dev" }, null, new[] { ServerStatus.Running }).Items.Count);
     }
-
-    /// <summary>Ctrl+C as an operator presses it: once the wait for replacements has polled once.</summary>
-    private sealed class CancelOnFirstPoll : IRunbookReporter
-    {
-        private readonly CancellationTokenSource _cancel;
-
-        public CancelOnFirstPoll(CancellationTokenSource cancel) => _cancel = cancel;
-
-        public void Progress(ProgressReport report)
-        {
-            if (report.Activity.StartsWith("Waiting for replacements", StringComparison.Ordinal) && !report.Completed) _cancel.Cancel();
-        }
-
-        public void Verbose(string message) { }
-
-        public void Warning(string message) { }
-    }
 }

@@ -17,8 +17,8 @@ namespace Rebundle.Aws.Tests;
 /// </summary>
 public class SignatureTests
 {
-    private static AmazonEC2Client Client(AwsFleet fleet, string secret, string region = TestEnvironment.Region, HttpClientFactory? http = null) =>
-        new(new BasicAWSCredentials(TestEnvironment.AccessKey, secret), new AmazonEC2Config
+    private static AmazonEC2Client Client(AwsFleet fleet, string secret, string region = TestAwsEnvironment.Region, HttpClientFactory? http = null) =>
+        new(new BasicAWSCredentials(TestAwsEnvironment.AccessKey, secret), new AmazonEC2Config
         {
             ServiceURL = fleet.Endpoint.Url.ToString(), AuthenticationRegion = region, MaxErrorRetry = 0, HttpClientFactory = http,
         });
@@ -30,7 +30,7 @@ public class SignatureTests
     public void The_right_secret_passes_and_a_wrong_one_is_refused_with_SignatureDoesNotMatch()
     {
         using var fleet = new AwsFleet();
-        using var right = Client(fleet, TestEnvironment.SecretKey);
+        using var right = Client(fleet, TestAwsEnvironment.SecretKey);
         using var wrong = Client(fleet, "not-the-secret-000001");
 
         right.DescribeRegionsAsync(new DescribeRegionsRequest()).GetAwaiter().GetResult();
@@ -48,7 +48,7 @@ public class SignatureTests
 
         var error = Assert.Throws<TtmException>(() => AwsBackend.Connect(new AwsConnectionOptions
         {
-            EndpointUrl = fleet.Endpoint.Url.ToString(), ProfileName = TestEnvironment.WrongSecretProfile, Region = TestEnvironment.Region, MaxRetries = 0,
+            EndpointUrl = fleet.Endpoint.Url.ToString(), ProfileName = TestAwsEnvironment.WrongSecretProfile, Region = TestAwsEnvironment.Region, MaxRetries = 0,
         }));
 
         Assert.Equal(TtmErrorCode.AccessDenied, error.Code);
@@ -61,7 +61,7 @@ public class SignatureTests
     public void A_signature_scoped_to_another_region_is_refused()
     {
         using var fleet = new AwsFleet();
-        using var ec2 = Client(fleet, TestEnvironment.SecretKey, region: "eu-west-1");
+        using var ec2 = Client(fleet, TestAwsEnvironment.SecretKey, region: "eu-west-1");
 
         var error = Refused(ec2);
 
@@ -74,7 +74,7 @@ public class SignatureTests
     {
         var offset = TimeSpan.FromMinutes(14);
         using var fleet = new AwsFleet(configure: s => s.SignatureClock = () => DateTimeOffset.UtcNow + offset);
-        using var ec2 = Client(fleet, TestEnvironment.SecretKey);
+        using var ec2 = Client(fleet, TestAwsEnvironment.SecretKey);
 
         ec2.DescribeRegionsAsync(new DescribeRegionsRequest()).GetAwaiter().GetResult(); // 14 minutes apart: still current
         offset = TimeSpan.FromMinutes(-16);
@@ -88,7 +88,7 @@ public class SignatureTests
     public void A_body_changed_after_signing_is_refused()
     {
         using var fleet = new AwsFleet();
-        using var ec2 = Client(fleet, TestEnvironment.SecretKey, http: new AppendingToBody("&RegionName.1=eu-west-1"));
+        using var ec2 = Client(fleet, TestAwsEnvironment.SecretKey, http: new AppendingToBody("&RegionName.1=eu-west-1"));
 
         var error = Refused(ec2);
 

@@ -97,20 +97,6 @@ public class BatchAuditTests : IDisposable
             s => Assert.Equal(ServerStatus.Terminated, s.Status));
     }
 
-    /// <summary>The audit log as the file holds it: encoded lines, read back by the codec Get-TtmAuditLog uses.</summary>
-    private sealed class LineSink : IAuditSink
-    {
-        private readonly List<string> _lines = new();
-
-        public void Write(AuditEntry entry) => _lines.Add(AuditCodec.Encode(entry));
-
-        public IReadOnlyList<AuditEntry> Lines() => AuditCodec.Decode(_lines);
-
-        public IReadOnlyList<AuditEntry> Changes() => AuditCodec.Changes(Lines());
-
-        public void Clear() => _lines.Clear();
-    }
-
     /// <summary>
     /// A backend whose batch launch stops part-way, as Scalr's loop of single launches does when
     /// the cloud refuses one: the Sandbox launches the first servers, then the batch fails.

@@ -65,13 +65,4 @@ public class CapabilityTests : IDisposable
         Assert.Equal(new[] { ("DeleteRole", true), ("DeleteRole", false) }, _entries.Select(e => (e.Action, e.IsIntent)));
         Assert.Equal(AuditOutcome.Done, Assert.Single(AuditCodec.Changes(_entries)).Outcome);
     }
-
-    private sealed class ListSink : IAuditSink
-    {
-        private readonly List<AuditEntry> _entries;
-
-        public ListSink(List<AuditEntry> entries) => _entries = entries;
-
-        public void Write(AuditEntry entry) => _entries.Add(entry);
-    }
 }

@@ -132,11 +132,6 @@ public class GuardedChangeTests : IDisposable
             changes.Select(c => (c.Target, c.Outcome)));
     }
 
-    private sealed class FailingSink : IAuditSink
-    {
-        public void Write(AuditEntry entry) => throw new TtmException(TtmErrorCode.AuditFailed, "disk full");
-    }
-
     private sealed class Approver : IChangeApprover
     {
         private readonly bool _answer;

@@ -30,7 +30,7 @@ public class CancellationTests
         var before = LiveIds(fleet);
         scalr.Server.Stalls.Stall("POST", Env + @"farm-roles/\d+/servers/$");
 
-        var (error, took, abandoned) = StopWhenHeld(scalr, cancel => recycle.Execute(plan, TimeSpan.FromMinutes(15), cancel));
+        var (error, took, abandoned) = CtrlC.StopWhenHeld(scalr.Server.Stalls, cancel => recycle.Execute(plan, TimeSpan.FromMinutes(15), cancel));
 
         Assert.IsAssignableFrom<OperationCanceledException>(error);
         Assert.True(took < Prompt, $"took {took}");
@@ -50,7 +50,7 @@ public class CancellationTests
         // The role exists by now; its image is being added when Ctrl+C comes.
         scalr.Server.Stalls.Stall("POST", Env + @"roles/\d+/images/$");
 
-        var (error, took, abandoned) = StopWhenHeld(scalr, cancel => snapshots.Execute(new[] { plan }, wait: true, TimeSpan.FromMinutes(15), cancel));
+        var (error, took, abandoned) = CtrlC.StopWhenHeld(scalr.Server.Stalls, cancel => snapshots.Execute(new[] { plan }, wait: true, TimeSpan.FromMinutes(15), cancel));
 
         Assert.IsAssignableFrom<OperationCanceledException>(error);
         Assert.True(took < Prompt, $"took {took}");
@@ -67,7 +67,7 @@ public class CancellationTests
         using var backend = scalr.Connect();
         scalr.Server.Stalls.Stall("GET", Env + "farms/$");
 
-        var (error, took, abandoned) = StopWhenHeld(scalr, cancel => backend.GetFarms(cancel));
+        var (error, took, abandoned) = CtrlC.StopWhenHeld(scalr.Server.Stalls, cancel => backend.GetFarms(cancel));
 
         Assert.IsAssignableFrom<OperationCanceledException>(error);
         Assert.True(took < Prompt, $"took {took}");
@@ -100,40 +100,6 @@ public class CancellationTests
         Assert.IsAssignableFrom<OperationCanceledException>(error);
         Assert.True(stopwatch.Elapsed < Prompt, $"took {stopwatch.Elapsed}");
         Assert.Equal(4, scalr.Server.RequestLog.Count);
-    }
-
-    /// <summary>
-    /// Runs <paramref name="call"/> and presses Ctrl+C once the server holds its request: what it
-    /// threw, how long it took after the press, and whether the server saw the client drop the
-    /// request (checked before the stall is released, so a late answer cannot count).
-    /// </summary>
-    private static (Exception? Error, TimeSpan Took, bool Abandoned) StopWhenHeld(LoopbackScalr scalr, Action<CancellationToken> call)
-    {
-        var stalls = scalr.Server.Stalls;
-        using var cancel = new CancellationTokenSource();
-        var stopwatch = new Stopwatch();
-        var presser = Task.Run(() =>
-        {
-            Assert.True(stalls.WaitUntilHeld(TimeSpan.FromSeconds(30)), "the stalled request never came");
-            stopwatch.Start();
-            cancel.Cancel();
-            // A call that ignores Ctrl+C fails on its time instead of hanging the run.
-            _ = Task.Delay(TimeSpan.FromSeconds(10)).ContinueWith(_ => stalls.Release(), TaskScheduler.Default);
-        });
-        Exception? error = null;
-        try
-        {
-            call(cancel.Token);
-        }
-        catch (Exception e)
-        {
-            error = e;
-        }
-        stopwatch.Stop();
-        var abandoned = SpinWait.SpinUntil(() => stalls.Abandoned > 0, TimeSpan.FromSeconds(5));
-        stalls.Release();
-        presser.GetAwaiter().GetResult();
-        return (error, stopwatch.Elapsed, abandoned);
     }
 
     private static string LiveIds(Fleet fleet) => string.Join(",", fleet.Backend

@@ -150,27 +150,4 @@ public class RecycleWithScalingTests
             world.FarmRoles.Single(r => r.FarmId == farmId && r.Alias == alias).MaxInstances = max;
         }
     }
-
-    /// <summary>Cancels (as Ctrl+C would) once the recycle reports its n-th launch.</summary>
-    private sealed class StopAtLaunch : IRunbookReporter
-    {
-        private readonly int _n;
-        private readonly CancellationTokenSource _stop;
-        private int _launches;
-
-        public StopAtLaunch(int n, CancellationTokenSource stop)
-        {
-            _n = n;
-            _stop = stop;
-        }
-
-        public void Progress(ProgressReport report) { }
-
-        public void Verbose(string message)
-        {
-            if (message.StartsWith("Launched ", StringComparison.Ordinal) && ++_launches == _n) _stop.Cancel();
-        }
-
-        public void Warning(string message) { }
-    }
 }

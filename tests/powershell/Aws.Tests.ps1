@@ -3,12 +3,12 @@
 # failures at connect time, injected faults.
 
 BeforeDiscovery {
-    . (Join-Path $PSScriptRoot 'RunbookScenario.ps1')
+    . (Join-Path $PSScriptRoot 'helpers/RunbookScenario.ps1')
 }
 
 BeforeAll {
-    Import-Module (Join-Path $PSScriptRoot 'TestHelpers.psm1') -Force
-    Import-Module (Join-Path $PSScriptRoot 'Ec2Endpoint.psm1') -Force
+    Import-Module (Join-Path $PSScriptRoot 'helpers/TestHelpers.psm1') -Force
+    Import-Module (Join-Path $PSScriptRoot 'helpers/Ec2Endpoint.psm1') -Force
     Import-Module (Get-RebundleModulePath) -Force
     Set-Ec2TestCredentials
 }

@@ -2,7 +2,7 @@
 # changes, and broken or hostile input (a damaged Sandbox file, credentials in a URL) gives a
 # Ttm error that says what to do, never a raw .NET exception.
 BeforeAll {
-    Import-Module (Join-Path $PSScriptRoot 'TestHelpers.psm1') -Force
+    Import-Module (Join-Path $PSScriptRoot 'helpers/TestHelpers.psm1') -Force
     Import-Module (Get-RebundleModulePath) -Force
 
     function Get-ErrorOf([scriptblock] $Command) {

@@ -2,7 +2,7 @@
 # as the console calls it), its per-connection cache, and that it never fails.
 
 BeforeAll {
-    Import-Module (Join-Path $PSScriptRoot 'TestHelpers.psm1') -Force
+    Import-Module (Join-Path $PSScriptRoot 'helpers/TestHelpers.psm1') -Force
     Import-Module (Get-RebundleModulePath) -Force
 
     function Get-Completion([string] $Line) {

@@ -72,8 +72,8 @@ BeforeDiscovery {
 }
 
 BeforeAll {
-    Import-Module (Join-Path $PSScriptRoot 'TestHelpers.psm1') -Force
-    Import-Module (Join-Path $PSScriptRoot 'Ec2Endpoint.psm1') -Force
+    Import-Module (Join-Path $PSScriptRoot 'helpers/TestHelpers.psm1') -Force
+    Import-Module (Join-Path $PSScriptRoot 'helpers/Ec2Endpoint.psm1') -Force
     Import-Module (Get-RebundleModulePath) -Force
     Set-Ec2TestCredentials
 
@@ -179,7 +179,7 @@ Describe 'Error ids reached from Invoke-TtmRebundle -Resume' {
 
 Describe 'Error ids reached from the SSH cmdlets on a real sshd' {
     BeforeAll {
-        . (Join-Path $PSScriptRoot 'SshTestServer.ps1')
+        . (Join-Path $PSScriptRoot 'helpers/SshTestServer.ps1')
         $script:sshd = Start-TestSshd
         $script:ssh = @{ Address = '127.0.0.1'; Port = $sshd.Port; User = $sshd.User; KeyFile = $sshd.KeyFile; KnownHostsFile = $sshd.KnownHostsFile }
     }

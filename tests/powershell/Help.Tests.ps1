@@ -2,13 +2,13 @@
 # parameters and runnable examples; about_Rebundle exists; the markdown compiler refuses stale help.
 
 BeforeDiscovery {
-    Import-Module (Join-Path $PSScriptRoot 'TestHelpers.psm1') -Force
+    Import-Module (Join-Path $PSScriptRoot 'helpers/TestHelpers.psm1') -Force
     $script:cmdlets = @((Import-Module (Get-RebundleModulePath) -Force -PassThru).ExportedCmdlets.Keys | Sort-Object |
         ForEach-Object { @{ Name = $_ } })
 }
 
 BeforeAll {
-    Import-Module (Join-Path $PSScriptRoot 'TestHelpers.psm1') -Force
+    Import-Module (Join-Path $PSScriptRoot 'helpers/TestHelpers.psm1') -Force
     Import-Module (Get-RebundleModulePath) -Force
     $script:common = [Management.Automation.Cmdlet]::CommonParameters + [Management.Automation.Cmdlet]::OptionalCommonParameters
 }

@@ -5,7 +5,7 @@
 
 Describe 'Import-Module Rebundle' {
     BeforeAll {
-        Import-Module (Join-Path $PSScriptRoot 'TestHelpers.psm1') -Force
+        Import-Module (Join-Path $PSScriptRoot 'helpers/TestHelpers.psm1') -Force
         # One fresh process: what is loaded from dependencies/ after import, then after a connect.
         $dependencies = Join-Path (Split-Path (Get-RebundleModulePath)) 'dependencies'
         $sandbox = Join-Path $TestDrive 'sandbox'

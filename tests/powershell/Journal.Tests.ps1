@@ -1,6 +1,6 @@
 # The rebundle journal under crashes: torn lines, roles made by others, undo run twice, retention.
 BeforeAll {
-    Import-Module (Join-Path $PSScriptRoot 'TestHelpers.psm1') -Force
+    Import-Module (Join-Path $PSScriptRoot 'helpers/TestHelpers.psm1') -Force
     Import-Module (Get-RebundleModulePath) -Force
 
     # Every line of a journal is a whole record: "<checksum> <json>" (or a version-1 JSON line).

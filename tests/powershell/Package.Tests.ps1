@@ -2,7 +2,7 @@
 # folder repository into a clean module path, and the installed module works.
 
 BeforeAll {
-    Import-Module (Join-Path $PSScriptRoot 'TestHelpers.psm1') -Force
+    Import-Module (Join-Path $PSScriptRoot 'helpers/TestHelpers.psm1') -Force
     $root = Get-RepoRoot
     [xml] $props = Get-Content (Join-Path $root 'Directory.Build.props')
     $script:version = $props.Project.PropertyGroup.RebundleVersion | Where-Object { $_ } | Select-Object -First 1

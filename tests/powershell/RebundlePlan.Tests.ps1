@@ -3,7 +3,7 @@
 # -PassThru returns the plan as an object, README's commands work as printed, and -Resume
 # takes the original run's parameters when they match the journal.
 BeforeAll {
-    Import-Module (Join-Path $PSScriptRoot 'TestHelpers.psm1') -Force
+    Import-Module (Join-Path $PSScriptRoot 'helpers/TestHelpers.psm1') -Force
     Import-Module (Get-RebundleModulePath) -Force
 
     function Get-ErrorOf([scriptblock] $Command) {

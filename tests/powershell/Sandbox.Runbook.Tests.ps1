@@ -1,9 +1,9 @@
 BeforeDiscovery {
-    . (Join-Path $PSScriptRoot 'RunbookScenario.ps1')
+    . (Join-Path $PSScriptRoot 'helpers/RunbookScenario.ps1')
 }
 
 BeforeAll {
-    Import-Module (Join-Path $PSScriptRoot 'TestHelpers.psm1') -Force
+    Import-Module (Join-Path $PSScriptRoot 'helpers/TestHelpers.psm1') -Force
     Import-Module (Get-RebundleModulePath) -Force
 }
 

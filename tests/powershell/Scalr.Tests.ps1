@@ -3,11 +3,11 @@
 # 127.0.0.1, fresh and seeded with the runbook's fleet for each scenario.
 
 BeforeDiscovery {
-    . (Join-Path $PSScriptRoot 'RunbookScenario.ps1')
+    . (Join-Path $PSScriptRoot 'helpers/RunbookScenario.ps1')
 }
 
 BeforeAll {
-    Import-Module (Join-Path $PSScriptRoot 'TestHelpers.psm1') -Force
+    Import-Module (Join-Path $PSScriptRoot 'helpers/TestHelpers.psm1') -Force
     Import-Module (Get-RebundleModulePath) -Force
 
     $script:KeyId = 'APIKEY-PESTER-0001'

@@ -2,7 +2,7 @@
 # when a runspace closes or the module is removed.
 
 BeforeAll {
-    Import-Module (Join-Path $PSScriptRoot 'TestHelpers.psm1') -Force
+    Import-Module (Join-Path $PSScriptRoot 'helpers/TestHelpers.psm1') -Force
     Import-Module (Get-RebundleModulePath) -Force
     $script:assembly = (Get-Command Connect-TtmFleet).ImplementingType.Assembly
     function Get-Internal([string] $Type, [string] $Member) {

@@ -5,7 +5,7 @@ Describe 'SSH cmdlets on a real sshd' {
     BeforeAll {
         $module = if ($env:REBUNDLE_MODULE) { $env:REBUNDLE_MODULE } else { Join-Path $PSScriptRoot '../../out/Rebundle/Rebundle.psd1' }
         Import-Module $module -Force
-        . (Join-Path $PSScriptRoot 'SshTestServer.ps1')
+        . (Join-Path $PSScriptRoot 'helpers/SshTestServer.ps1')
         $script:sshd = Start-TestSshd
         $script:sandbox = Join-Path ([IO.Path]::GetTempPath()) ('rebundle-pester-ssh-' + [guid]::NewGuid().ToString('n').Substring(0, 8))
         Connect-TtmFleet -Sandbox -Path $sandbox | Out-Null
@@ -30,7 +30,7 @@ Describe 'SSH cmdlets on a real sshd' {
 
     Describe 'Asking before remote work' {
         BeforeAll {
-            Import-Module (Join-Path $PSScriptRoot 'TestHelpers.psm1') -Force
+            Import-Module (Join-Path $PSScriptRoot 'helpers/TestHelpers.psm1') -Force
             # The same SSH parameters, as text for a child PowerShell.
             $script:childSsh = "-Address 127.0.0.1 -Port $($sshd.Port) -User $($sshd.User) -KeyFile '$($sshd.KeyFile)' -KnownHostsFile '$($sshd.KnownHostsFile)'"
             # Runs $Command on Production's Sidekiq server in a non-interactive child and prints the error id and message it stopped with.
@@ -206,7 +206,7 @@ try { Get-TtmServer -Farm Dev -Role Sidekiq | Invoke-TtmSsh -Command 'touch $mar
         }
 
         It 'says to pass -KeyPassphrase when the key needs one and the session cannot ask' {
-            Import-Module (Join-Path $PSScriptRoot 'TestHelpers.psm1') -Force
+            Import-Module (Join-Path $PSScriptRoot 'helpers/TestHelpers.psm1') -Force
             $output = Invoke-ChildRebundle @"
 Connect-TtmFleet -Sandbox -Path '$sandbox' | Out-Null
 Get-TtmServer -Farm Rebundle-Staging -Role TTM-Base |

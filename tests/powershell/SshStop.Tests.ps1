@@ -4,9 +4,9 @@
 
 Describe 'Ctrl+C in the SSH cmdlets on a real sshd' {
     BeforeAll {
-        Import-Module (Join-Path $PSScriptRoot 'TestHelpers.psm1') -Force
+        Import-Module (Join-Path $PSScriptRoot 'helpers/TestHelpers.psm1') -Force
         Import-Module (Get-RebundleModulePath) -Force
-        . (Join-Path $PSScriptRoot 'SshTestServer.ps1')
+        . (Join-Path $PSScriptRoot 'helpers/SshTestServer.ps1')
         $script:sshd = Start-TestSshd
         $script:sandbox = New-TestSandbox
         $script:childSsh = "-Address 127.0.0.1 -Port $($sshd.Port) -User $($sshd.User) -KeyFile '$($sshd.KeyFile)' -KnownHostsFile '$($sshd.KnownHostsFile)'"

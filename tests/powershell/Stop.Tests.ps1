@@ -3,8 +3,8 @@
 # seconds and leave the fleet as an operator would want it: every farm role with its live
 # (Pending + Running) servers, nothing made that is not on record, and a run that can go on.
 BeforeAll {
-    Import-Module (Join-Path $PSScriptRoot 'TestHelpers.psm1') -Force
-    Import-Module (Join-Path $PSScriptRoot 'Ec2Endpoint.psm1') -Force
+    Import-Module (Join-Path $PSScriptRoot 'helpers/TestHelpers.psm1') -Force
+    Import-Module (Join-Path $PSScriptRoot 'helpers/Ec2Endpoint.psm1') -Force
     Import-Module (Get-RebundleModulePath) -Force
 
     # The command running in its own runspace on the same Sandbox and audit log, as a second window would.

@@ -34,32 +34,19 @@ BeforeDiscovery {
 }
 
 BeforeAll {
-    Import-Module (Join-Path $PSScriptRoot 'TestHelpers.psm1') -Force
-    Import-Module (Join-Path $PSScriptRoot 'Ec2Endpoint.psm1') -Force
+    Import-Module (Join-Path $PSScriptRoot 'helpers/TestHelpers.psm1') -Force
+    Import-Module (Join-Path $PSScriptRoot 'helpers/Ec2Endpoint.psm1') -Force
     Import-Module (Get-RebundleModulePath) -Force
     Set-Ec2TestCredentials
 
     # A fleet of the given kind after one approved rebundle of Sidekiq, so every cmdlet has
     # something to do: a journal to undo, an older version to retire, a role to put back.
     function New-WhatIfFleet([string] $Backend) {
-        $folder = Join-Path $TestDrive ([guid]::NewGuid().ToString('n'))
-        New-Item -ItemType Directory $folder, (Join-Path $folder 'no-journals') | Out-Null
-        $audit = Join-Path $folder 'audit.log'
-        $endpoint = $null
-        if ($Backend -eq 'Sandbox') {
-            $connect = "Connect-TtmFleet -Sandbox -Path '$folder' -AuditLogPath '$audit' | Out-Null"
-            Invoke-Expression $connect
-            $zero = [TimeSpan]::Zero
-            Set-TtmSandbox -BootDelay $zero -ImageDelay $zero -RespawnDelay ([TimeSpan]::FromSeconds(30))
-        }
-        else {
-            $endpoint = Start-TestEc2Endpoint -BootSeconds 0.2 -ImageSeconds 0.2
-            $connect = "Connect-TtmFleet -Aws -EndpointUrl '$($endpoint.Url)' -Region us-east-1 -PollInterval '0:0:0.2' -AuditLogPath '$audit' | Out-Null"
-            Invoke-Expression $connect
-        }
-        $journal = Join-Path $folder 'sidekiq.jsonl'
+        $fleet = New-GuardedFleet -Backend $Backend
+        New-Item -ItemType Directory (Join-Path $fleet.Folder 'no-journals') | Out-Null
+        $journal = Join-Path $fleet.Folder 'sidekiq.jsonl'
         (Invoke-TtmRebundle -SkipOsUpdate -Role Sidekiq -JournalPath $journal -ApproveProduction -Timeout 0:3:0 6>$null).Status | Should -Be 'Completed'
-        [pscustomobject]@{ Connect = $connect; Folder = $folder; AuditLog = $audit; Journal = $journal; Endpoint = $endpoint; StateFile = Join-Path $folder 'sandbox.json' }
+        $fleet | Add-Member -NotePropertyName Journal -NotePropertyValue $journal -PassThru
     }
 }
 

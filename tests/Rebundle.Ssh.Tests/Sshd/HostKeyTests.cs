@@ -92,7 +92,7 @@ public sealed class HostKeyTests : IDisposable
         var knownHosts = Path.Combine(_dir, "known_hosts");
         var targets = Enumerable.Range(1, 4).Select(i => _sshd.Server($"NodeAppServer.{i}") with { KnownHostsFile = knownHosts, TrustNewHostKey = true }).ToList();
 
-        var outcomes = new RemoteRunner(_factory, new TestReporter(), 4)
+        var outcomes = new RemoteRunner(_factory, new RecordingReporter(), 4)
             .Run("trust", targets, w => w.Shell.Run("true", TimeSpan.FromSeconds(20), w.Cancellation), CancellationToken.None).ToList();
 
         Assert.All(outcomes, o => Assert.Null(o.Error));

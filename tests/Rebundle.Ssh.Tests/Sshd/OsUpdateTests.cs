@@ -31,7 +31,7 @@ public sealed class OsUpdateTests
         _sshd.ResetState();
     }
 
-    private List<RemoteOutcome<OsUpdateResult>> Update(OsUpdateOptions options, TestReporter reporter, params SshConnectionSettings[] servers)
+    private List<RemoteOutcome<OsUpdateResult>> Update(OsUpdateOptions options, RecordingReporter reporter, params SshConnectionSettings[] servers)
     {
         var updater = new OsUpdater(options, SystemClock.Instance);
         return new RemoteRunner(new SshNetShellFactory(), reporter).Run("Updating", servers, updater.Update, CancellationToken.None).ToList();
@@ -41,7 +41,7 @@ public sealed class OsUpdateTests
     public void Upgrade_runs_apt_non_interactively_and_reports_what_was_upgraded()
     {
         File.WriteAllText(_sshd.State("apt-upgrade.out"), UpgradeOutput);
-        var reporter = new TestReporter();
+        var reporter = new RecordingReporter();
 
         var outcome = Assert.Single(Update(new OsUpdateOptions { Packages = new[] { "nginx" } }, reporter, _sshd.Server()));
 
@@ -69,7 +69,7 @@ public sealed class OsUpdateTests
     {
         File.WriteAllText(_sshd.State("apt-locked"), "");
 
-        var outcome = Assert.Single(Update(new OsUpdateOptions(), new TestReporter(), _sshd.Server("TTM-Base.2")));
+        var outcome = Assert.Single(Update(new OsUpdateOptions(), new RecordingReporter(), _sshd.Server("TTM-Base.2")));
 
         Assert.Equal(TtmErrorCode.SshCommandFailed, outcome.Error!.Code);
         Assert.Contains("apt-get update failed on TTM-Base.2 (exit 100)", outcome.Error.Message);
@@ -81,7 +81,7 @@ public sealed class OsUpdateTests
     public void Reboot_waits_through_the_refused_connections_until_ssh_answers_with_a_new_boot_time()
     {
         File.WriteAllText(_sshd.State("reboot-delay"), "3");
-        var reporter = new TestReporter();
+        var reporter = new RecordingReporter();
         var options = new OsUpdateOptions { Reboot = true, RebootTimeout = TimeSpan.FromSeconds(40), RebootPollInterval = TimeSpan.FromMilliseconds(500) };
         var watch = System.Diagnostics.Stopwatch.StartNew();
 
@@ -97,10 +97,10 @@ public sealed class OsUpdateTests
         Assert.True(watch.Elapsed >= TimeSpan.FromSeconds(3), $"back after {watch.Elapsed}, before sshd was");
         // Each round after the first follows an attempt that was refused; the server never
         // answered with its old boot time, because it was down until it had a new one.
-        var waiting = reporter.Progresses.Where(p => p.ActivityId == OsUpdater.ProgressId && !p.Completed).Select(p => p.Status).ToList();
+        var waiting = reporter.Progress.Where(p => p.ActivityId == OsUpdater.ProgressId && !p.Completed).Select(p => p.Status).ToList();
         Assert.True(waiting.Count(s => s.StartsWith("not answering yet", StringComparison.Ordinal)) >= 3, string.Join(" | ", waiting));
         Assert.DoesNotContain(waiting, s => s.Contains("old boot time"));
-        Assert.Contains(reporter.Progresses, p => p.ActivityId == OsUpdater.ProgressId && p.Completed);
+        Assert.Contains(reporter.Progress, p => p.ActivityId == OsUpdater.ProgressId && p.Completed);
     }
 
     [Fact]
@@ -110,7 +110,7 @@ public sealed class OsUpdateTests
         var options = new OsUpdateOptions { Reboot = true, RebootTimeout = TimeSpan.FromSeconds(4), RebootPollInterval = TimeSpan.FromMilliseconds(500) };
         var watch = System.Diagnostics.Stopwatch.StartNew();
 
-        var outcome = Assert.Single(Update(options, new TestReporter(), _sshd.Server("TTM-Base.4")));
+        var outcome = Assert.Single(Update(options, new RecordingReporter(), _sshd.Server("TTM-Base.4")));
 
         Assert.Equal(TtmErrorCode.SshTimeout, outcome.Error!.Code);
         Assert.Contains("TTM-Base.4 (127.0.0.1) did not come back within 00:00:04 after the reboot (not answering yet)", outcome.Error.Message);
@@ -126,7 +126,7 @@ public sealed class OsUpdateTests
         var options = new OsUpdateOptions { Reboot = true, RebootTimeout = TimeSpan.FromSeconds(6), RebootPollInterval = TimeSpan.FromMilliseconds(500) };
         var watch = System.Diagnostics.Stopwatch.StartNew();
 
-        var outcome = Assert.Single(Update(options, new TestReporter(), _sshd.Server("TTM-Base.3")));
+        var outcome = Assert.Single(Update(options, new RecordingReporter(), _sshd.Server("TTM-Base.3")));
 
         Assert.Equal(TtmErrorCode.SshTimeout, outcome.Error!.Code);
         Assert.Contains("did not come back within", outcome.Error.Message);

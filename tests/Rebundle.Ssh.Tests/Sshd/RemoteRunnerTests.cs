@@ -21,7 +21,7 @@ public sealed class RemoteRunnerTests
     {
         var dir = Directory.CreateTempSubdirectory("rebundle-throttle-").FullName;
         var targets = Enumerable.Range(1, 5).Select(i => _sshd.Server($"RailsAppServer.{i}")).ToList();
-        var reporter = new TestReporter();
+        var reporter = new RecordingReporter();
         var caller = Environment.CurrentManagedThreadId;
 
         var outcomes = new RemoteRunner(new SshNetShellFactory(), reporter, throttleLimit: 2)
@@ -34,9 +34,9 @@ public sealed class RemoteRunnerTests
         Assert.Equal(targets.Select(t => t.ServerName).OrderBy(n => n), outcomes.Select(o => o.Result!.Server).OrderBy(n => n));
         var peaks = outcomes.Select(o => int.Parse(o.Result!.StdOut.Trim())).ToList();
         Assert.All(peaks, p => Assert.InRange(p, 1, 2));
-        Assert.Equal(5, reporter.Messages.Count(m => m.EndsWith(": started")));
+        Assert.Equal(5, reporter.Verbose.Count(m => m.EndsWith(": started")));
         Assert.All(reporter.Threads, t => Assert.Equal(caller, t)); // reports reach the caller's thread only
-        Assert.Contains(reporter.Progresses, p => p.Completed);
+        Assert.Contains(reporter.Progress, p => p.Completed);
         Directory.Delete(dir, true);
     }
 
@@ -46,7 +46,7 @@ public sealed class RemoteRunnerTests
         var dir = Directory.CreateTempSubdirectory("rebundle-parallel-").FullName;
         var targets = Enumerable.Range(1, 4).Select(i => _sshd.Server($"Sidekiq.{i}")).ToList();
 
-        var outcomes = new RemoteRunner(new SshNetShellFactory(), new TestReporter())
+        var outcomes = new RemoteRunner(new SshNetShellFactory(), new RecordingReporter())
             .Run("Running a command", targets, w => w.Shell.Run(CountingCommand(dir), TimeSpan.FromSeconds(30), w.Cancellation), CancellationToken.None).ToList();
 
         Assert.Equal(4, outcomes.Count);
@@ -64,7 +64,7 @@ public sealed class RemoteRunnerTests
             _sshd.Server("Reports.3"),
         };
 
-        var outcomes = new RemoteRunner(new SshNetShellFactory(), new TestReporter())
+        var outcomes = new RemoteRunner(new SshNetShellFactory(), new RecordingReporter())
             .Run("Running a command", targets, w => w.Shell.Run("hostname", TimeSpan.FromSeconds(20), w.Cancellation), CancellationToken.None)
             .ToDictionary(o => o.Target.ServerName);
 
@@ -81,7 +81,7 @@ public sealed class RemoteRunnerTests
         using var cancel = new CancellationTokenSource(TimeSpan.FromSeconds(2));
         var watch = System.Diagnostics.Stopwatch.StartNew();
 
-        Assert.ThrowsAny<OperationCanceledException>(() => new RemoteRunner(new SshNetShellFactory(), new TestReporter())
+        Assert.ThrowsAny<OperationCanceledException>(() => new RemoteRunner(new SshNetShellFactory(), new RecordingReporter())
             .Run("Running a command", targets, w => w.Shell.Run("sleep 60", TimeSpan.FromMinutes(2), w.Cancellation), cancel.Token).ToList());
 
         Assert.True(watch.Elapsed < TimeSpan.FromSeconds(20), $"took {watch.Elapsed}");
@@ -94,7 +94,7 @@ public sealed class RemoteRunnerTests
         var targets = Enumerable.Range(1, 3).Select(i => _sshd.Server($"DataLoad.{i}")).ToList();
         using var cancel = new CancellationTokenSource(TimeSpan.FromSeconds(2));
 
-        Assert.ThrowsAny<OperationCanceledException>(() => new RemoteRunner(new SshNetShellFactory(), new TestReporter())
+        Assert.ThrowsAny<OperationCanceledException>(() => new RemoteRunner(new SshNetShellFactory(), new RecordingReporter())
             .Run("Running a command", targets, w => w.Shell.Run($"sleep 60.{unique}", TimeSpan.FromMinutes(2), w.Cancellation), cancel.Token).ToList());
 
         // Asked at once: Ctrl+C returns only after every server was told to stop its command.

@@ -23,7 +23,7 @@ public sealed class RemoteServerPreparationTests
         var options = new SshOptions { Address = "127.0.0.1", Port = _sshd.Port, User = _sshd.User, KeyFile = _sshd.KeyFile, KnownHostsFile = _sshd.KnownHostsFile };
         var update = new OsUpdateOptions { RebootTimeout = TimeSpan.FromSeconds(30), RebootPollInterval = TimeSpan.FromMilliseconds(500) };
         return new RemoteServerPreparation(new SshNetShellFactory(), new SshTargets(options, new KeyFileResolver(_sshd.Root, File.Exists)), update,
-            new ServerVerifier(checks, TimeSpan.FromSeconds(20)), SystemClock.Instance, new TestReporter());
+            new ServerVerifier(checks, TimeSpan.FromSeconds(20)), SystemClock.Instance, new RecordingReporter());
     }
 
     private static Server Server(string alias) => new() { Farm = "Rebundle-Staging", FarmId = "farm-1", Alias = alias, Index = 1, Region = "sandbox", PublicIp = "203.0.113.1" };

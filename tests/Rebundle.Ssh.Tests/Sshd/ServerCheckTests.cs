@@ -18,7 +18,7 @@ public sealed class ServerCheckTests
     private IReadOnlyList<ServerCheckResult> Verify(params ServerCheck[] checks)
     {
         var verifier = new ServerVerifier(checks, TimeSpan.FromSeconds(20));
-        var outcome = Assert.Single(new RemoteRunner(new SshNetShellFactory(), new TestReporter())
+        var outcome = Assert.Single(new RemoteRunner(new SshNetShellFactory(), new RecordingReporter())
             .Run("Checking", new[] { _sshd.Server("RailsAppServer.1") }, verifier.Verify, CancellationToken.None));
         Assert.Null(outcome.Error);
         return outcome.Result!;
@@ -124,7 +124,7 @@ public sealed class ServerCheckTests
     public void A_check_that_hangs_fails_alone_at_its_timeout()
     {
         var verifier = new ServerVerifier(new[] { new ServerCheck(ServerCheckKind.Command, "sleep 30"), new ServerCheck(ServerCheckKind.Command, "true") }, TimeSpan.FromSeconds(1));
-        var outcome = Assert.Single(new RemoteRunner(new SshNetShellFactory(), new TestReporter())
+        var outcome = Assert.Single(new RemoteRunner(new SshNetShellFactory(), new RecordingReporter())
             .Run("Checking", new[] { _sshd.Server() }, verifier.Verify, CancellationToken.None));
 
         Assert.False(outcome.Result![0].Passed);

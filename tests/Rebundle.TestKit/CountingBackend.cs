@@ -1,14 +1,18 @@
+using System;
+using System.Collections.Generic;
+using System.Linq;
+using System.Threading;
 using Rebundle.Backends;
 using Rebundle.Domain;
 using Rebundle.Runbook;
 
-namespace Rebundle.Tests;
+namespace Rebundle.TestKit;
 
 /// <summary>
 /// Passes every call to a real Sandbox and counts launches and terminations, so a test can
 /// see how many replacements were in flight at once. Our own interface, not an SDK's.
 /// </summary>
-internal sealed class CountingBackend : IFleetBackend
+public sealed class CountingBackend : IFleetBackend
 {
     private readonly IFleetBackend _inner;
     private int _inFlight;

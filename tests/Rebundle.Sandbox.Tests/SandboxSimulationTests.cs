@@ -2,7 +2,7 @@ using Rebundle.Backends;
 using Rebundle.Domain;
 using Xunit;
 
-namespace Rebundle.Tests;
+namespace Rebundle.Sandbox.Tests;
 
 public class SandboxSimulationTests : IDisposable
 {

@@ -17,7 +17,7 @@ function Start-TestSshd {
     $bin = Join-Path $root 'bin'
     $state = Join-Path $root 'state'
     New-Item -ItemType Directory -Path $bin, $state | Out-Null
-    $fakes = Join-Path $PSScriptRoot '../Rebundle.Ssh.Tests/Fakes'
+    $fakes = Join-Path $PSScriptRoot '../../Rebundle.Ssh.Tests/Fakes'
     foreach ($fake in Get-ChildItem $fakes -File) {
         Copy-Item $fake.FullName $bin
         & chmod 755 (Join-Path $bin $fake.Name)

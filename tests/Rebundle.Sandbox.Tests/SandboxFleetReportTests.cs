@@ -2,7 +2,7 @@ using Rebundle.Backends;
 using Rebundle.Contract;
 using Rebundle.Runbook;
 
-namespace Rebundle.Tests;
+namespace Rebundle.Sandbox.Tests;
 
 /// <summary>
 /// The fleet report contract (tests/Contract) on a fresh Sandbox. The Sandbox has no wire: its

@@ -2,7 +2,7 @@ using Rebundle.Backends;
 using Rebundle.Contract;
 using Rebundle.Runbook;
 
-namespace Rebundle.Tests;
+namespace Rebundle.Sandbox.Tests;
 
 /// <summary>The backend contract (tests/Contract) on a fresh Sandbox in a temporary folder.</summary>
 public sealed class SandboxContractTests : BackendContract

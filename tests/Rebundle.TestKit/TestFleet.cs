@@ -1,8 +1,12 @@
+using System;
+using System.Collections.Generic;
+using System.IO;
+using System.Linq;
 using Rebundle.Domain;
 using Rebundle.Runbook;
 using Rebundle.Sandbox;
 
-namespace Rebundle.Tests;
+namespace Rebundle.TestKit;
 
 /// <summary>A fresh Sandbox in a temporary folder, on a clock the test drives.</summary>
 public sealed class TestFleet : IDisposable
@@ -39,17 +43,4 @@ public sealed class TestFleet : IDisposable
     {
         try { System.IO.Directory.Delete(Directory, recursive: true); } catch (IOException) { }
     }
-}
-
-public sealed class RecordingReporter : IRunbookReporter
-{
-    public List<ProgressReport> Progress { get; } = new();
-
-    public List<string> Messages { get; } = new();
-
-    void IRunbookReporter.Progress(ProgressReport report) => Progress.Add(report);
-
-    public void Verbose(string message) => Messages.Add(message);
-
-    public void Warning(string message) => Messages.Add("WARNING: " + message);
 }

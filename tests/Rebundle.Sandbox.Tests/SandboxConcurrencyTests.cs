@@ -3,7 +3,7 @@ using Rebundle.Runbook;
 using Rebundle.Sandbox;
 using Xunit;
 
-namespace Rebundle.Tests;
+namespace Rebundle.Sandbox.Tests;
 
 public class SandboxConcurrencyTests : IDisposable
 {

@@ -1,7 +1,7 @@
 # Starts and drives the loopback EC2 endpoint (tests/Rebundle.Ec2Endpoint) as a separate
 # process for the AWS Pester tests, and points the AWS SDK's credential chain at it.
 
-$script:RepoRoot = (Resolve-Path (Join-Path $PSScriptRoot '../..')).Path
+$script:RepoRoot = (Resolve-Path (Join-Path $PSScriptRoot '../../..')).Path
 $script:AccessKey = 'AKIDTTMTESTKEY000001'
 # The endpoint verifies SigV4 signatures with this secret (--secret-key), as EC2 does with the key's own.
 $script:SecretKey = 'ttm-loopback-secret-000001'

@@ -1,6 +1,6 @@
 # Shared by the Pester files: where the built module is, fresh Sandboxes, child processes.
 
-$script:RepoRoot = (Resolve-Path (Join-Path $PSScriptRoot '../..')).Path
+$script:RepoRoot = (Resolve-Path (Join-Path $PSScriptRoot '../../..')).Path
 
 function Get-RebundleModulePath {
     if ($env:REBUNDLE_MODULE) { return $env:REBUNDLE_MODULE }

@@ -1,20 +1,22 @@
 using System;
 using System.IO;
-using System.Runtime.CompilerServices;
 
-namespace Rebundle.Aws.Tests;
+namespace Rebundle.TestKit;
 
 /// <summary>
-/// Sets up the AWS SDK's standard credential chain for every test, before any test runs:
-/// environment credentials for the endpoint's test key, and a private shared-credentials file
-/// with one good and one wrong profile. The instance metadata service is switched off so the
-/// SDK never looks for an address off this machine.
+/// The AWS SDK's standard credential chain for tests that reach the loopback EC2 endpoint
+/// (the AWS backend's, and the Scalr backend's CreateImage calls): environment credentials for
+/// the endpoint's test key, and a private shared-credentials file with one good and one wrong
+/// profile. The instance metadata service is switched off so the SDK never looks for an address
+/// off this machine. Each such test project calls <see cref="Initialize"/> from a module
+/// initializer of its own, before any test runs (this assembly's own would run only once one of
+/// its types is touched, and the constants below are compiled into their callers).
 /// </summary>
-internal static class TestEnvironment
+public static class TestAwsEnvironment
 {
     public const string AccessKey = "AKIDTTMTESTKEY000001";
 
-    /// <summary>The secret of <see cref="AccessKey"/>; AwsFleet gives it to the endpoint, which verifies every signature with it.</summary>
+    /// <summary>The secret of <see cref="AccessKey"/>; AwsFleet and LoopbackScalr give it to the endpoint, which verifies every signature with it.</summary>
     public const string SecretKey = "ttm-loopback-secret-000001";
     public const string GoodProfile = "ttm-test";
     public const string WrongProfile = "ttm-wrong";
@@ -39,8 +41,8 @@ internal static class TestEnvironment
     /// <summary>The region in the good profile's config, different from AWS_REGION to show which one wins.</summary>
     public const string ProfileRegion = "eu-west-1";
 
-    [ModuleInitializer]
-    internal static void Initialize()
+    /// <summary>Sets the environment and writes the profiles; once per test process, before any test runs.</summary>
+    public static void Initialize()
     {
         var folder = Path.Combine(Path.GetTempPath(), "rebundle-aws-tests-" + Environment.ProcessId);
         Directory.CreateDirectory(folder);

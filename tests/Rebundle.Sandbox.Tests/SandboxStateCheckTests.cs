@@ -4,7 +4,7 @@ using Rebundle.Errors;
 using Rebundle.Sandbox;
 using Xunit;
 
-namespace Rebundle.Tests;
+namespace Rebundle.Sandbox.Tests;
 
 /// <summary>A Sandbox file that parses but says something impossible (issue 10, case 12).</summary>
 public class SandboxStateCheckTests : IDisposable
