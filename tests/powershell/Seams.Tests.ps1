@@ -14,13 +14,13 @@ BeforeAll {
 Describe 'Choosing a backend' {
     It 'has one backend list entry for every backend switch of Connect-TtmFleet, and no other' {
         $switches = (Get-Command Connect-TtmFleet).ParameterSets.Name | Sort-Object
-        $registered = Get-Internal 'Rebundle.PowerShell.Infrastructure.BackendRegistry' 'Names' | Sort-Object
+        $registered = Get-Internal 'Rebundle.PowerShell.Commands.BackendRegistry' 'Names' | Sort-Object
         $registered | Should -Be $switches
         $switches | Should -Be @('Aws', 'Sandbox', 'Scalr')
     }
 
     It 'refuses an unknown backend name with TtmInvalidArgument and the names it knows' {
-        $registry = $assembly.GetType('Rebundle.PowerShell.Infrastructure.BackendRegistry', $true)
+        $registry = $assembly.GetType('Rebundle.PowerShell.Commands.BackendRegistry', $true)
         $thrown = { $registry.GetMethod('For').Invoke($null, @('Azure')) } | Should -Throw -PassThru
         $thrown.Exception.InnerException.Code | Should -Be 'InvalidArgument'
         $thrown.Exception.InnerException.Message | Should -Match "no backend named 'Azure'.*Sandbox, Scalr, Aws"
