@@ -1,6 +1,7 @@
 using System.Globalization;
 using Amazon.EC2;
 using Amazon.EC2.Model;
+using Rebundle.Aws.Ec2;
 using Rebundle.Domain;
 using Rebundle.Errors;
 
@@ -24,7 +25,7 @@ namespace Rebundle.Aws
         /// <summary>
         /// RunInstances from the role the farm role runs now (its template's $Default version), with
         /// the farm-role tags and, for each server, the lowest index no live server of the farm role
-        /// holds (nor a launch of this session EC2 does not show yet: see AwsBackend.Unseen). A
+        /// holds (nor a launch of this session EC2 does not show yet: see UnseenObjects). A
         /// client token makes a retried launch the same launch, never a second batch.
         /// </summary>
         public IReadOnlyList<Server> LaunchServers(FarmRole farmRole, int count, CancellationToken cancellationToken = default)
@@ -32,13 +33,13 @@ namespace Rebundle.Aws
             if (count < 1) return Array.Empty<Server>();
             // The farm role must still exist, as on the Sandbox and Scalr: no orphan server of a farm role that is gone.
             var farmRoleName = TtmTags.FarmRoleTemplate(farmRole.Farm, farmRole.Alias);
-            var current = Templates($"Reading farm role {farmRole}", cancellationToken, new List<Filter> { TtmTags.Filter("launch-template-name", farmRoleName) })
+            var current = _reads.Templates($"Reading farm role {farmRole}", cancellationToken, new List<Filter> { TtmTags.Filter("launch-template-name", farmRoleName) })
                 .Select(AwsMapping.FarmRoleOf).FirstOrDefault(r => r != null)
                 ?? throw new TtmException(TtmErrorCode.FarmRoleNotFound, $"There is no launch template {farmRoleName} for farm role {farmRole}; nothing was launched. Run Get-TtmFarmRole -Farm {farmRole.Farm} to list farm roles.", farmRole.ToString());
             farmRole = farmRole with { Role = current.Role };
             var servers = ReadServers(new Backends.ServerQuery { Farms = new[] { farmRole.Farm }, Aliases = new[] { farmRole.Alias } }, cancellationToken)
                 .Where(s => s.Farm == farmRole.Farm && s.Alias == farmRole.Alias).ToList();
-            RefuseAutoScaled(farmRole, servers);
+            _autoScaling.RefuseLaunchInto(farmRole, servers);
             var indexes = FreeIndexes(servers.Select(s => s.Index), count);
 
             // One server: its own tags at launch. More: the shared tags at launch, each one's own after.
@@ -67,7 +68,7 @@ namespace Rebundle.Aws
                 var server = AwsMapping.ServerOf(instances[i], _region)
                     ?? throw new TtmException(TtmErrorCode.BackendError, $"EC2 launched {instances[i].InstanceId} for farm role {farmRole} without its tags.", instances[i].InstanceId);
                 server = server with { Index = indexes[i] };
-                RememberLaunch(server); // its index is taken even while DescribeInstances does not show it (or its tag) yet
+                _unseen.RememberLaunch(server); // its index is taken even while DescribeInstances does not show it (or its tag) yet
                 launched.Add(server);
             }
             if (launched.Count < count)
@@ -129,15 +130,17 @@ namespace Rebundle.Aws
         public void TerminateServers(IReadOnlyCollection<Server> servers, CancellationToken cancellationToken = default)
         {
             // An Auto Scaling group's server is refused before any of the batch is terminated.
-            foreach (var server in servers) RefuseAutoScaled(server, cancellationToken);
-            foreach (var server in servers) ForgetLaunch(server.Id);
+            _autoScaling.RefuseTerminate(servers, cancellationToken);
+            foreach (var server in servers) _unseen.ForgetLaunch(server.Id);
             var ids = servers.Select(s => s.Id).Distinct(StringComparer.Ordinal).ToList();
+            // An error names the servers as the operator knows them (RailsAppServer.2), not by instance id.
+            var names = servers.GroupBy(s => s.Id, StringComparer.Ordinal).ToDictionary(g => g.Key, g => g.First().Name, StringComparer.Ordinal);
             for (var start = 0; start < ids.Count; start += TerminateIdsPerCall)
             {
                 var chunk = ids.Skip(start).Take(TerminateIdsPerCall).ToList();
                 _calls.Call($"Terminating {chunk.Count} server(s): {string.Join(", ", chunk.Take(3))}{(chunk.Count > 3 ? ", …" : "")}", cancellationToken,
                     (ec2, cancel) => ec2.TerminateInstancesAsync(new TerminateInstancesRequest { InstanceIds = chunk }, cancel),
-                    chunk.Count == 1 ? chunk[0] : string.Join(", ", chunk.Take(3)), TtmErrorCode.ServerNotFound);
+                    chunk.Count == 1 ? names[chunk[0]] : string.Join(", ", chunk.Take(3).Select(id => names[id])), TtmErrorCode.ServerNotFound);
             }
         }
     }

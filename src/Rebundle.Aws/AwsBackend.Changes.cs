@@ -1,6 +1,7 @@
 using System.Globalization;
 using Amazon.EC2;
 using Amazon.EC2.Model;
+using Rebundle.Aws.Ec2;
 using Rebundle.Domain;
 using Rebundle.Errors;
 using Image = Rebundle.Domain.Image;
@@ -30,7 +31,7 @@ namespace Rebundle.Aws
                     },
                 }, cancel), source.Name, TtmErrorCode.ServerNotFound);
                 var image = new Image { Id = response.ImageId, Name = imageName, Status = ImageStatus.Pending, CreatedAt = Clock.UtcNow, SourceServerId = source.Id };
-                RememberImage(image); // waited for (Pending) even while DescribeImages does not list it yet
+                _unseen.RememberImage(image); // waited for (Pending) even while DescribeImages does not list it yet
                 return image;
             }
             catch (TtmException e) when (e.BackendCode == "InvalidAMIName.Duplicate")
@@ -100,7 +101,7 @@ namespace Rebundle.Aws
                 },
             }, cancel), roleName).LaunchTemplate;
             var role = Role.Named(roleName, imageId, created.LaunchTemplateName, AwsMapping.TimeOf(created.CreateTime) ?? Clock.UtcNow) with { CreatedByRun = runId };
-            RememberRole(role);
+            _unseen.RememberRole(role);
             return role;
         }
 
@@ -138,10 +139,10 @@ namespace Rebundle.Aws
         {
             var farmRoleName = TtmTags.FarmRoleTemplate(farmRole.Farm, farmRole.Alias);
             var roleTemplateName = TtmTags.RoleTemplate(roleName);
-            var found = Templates($"Reading farm role {farmRole}", cancellationToken, new List<Filter> { TtmTags.Filter("launch-template-name", farmRoleName, roleTemplateName) });
+            var found = _reads.Templates($"Reading farm role {farmRole}", cancellationToken, new List<Filter> { TtmTags.Filter("launch-template-name", farmRoleName, roleTemplateName) });
             var target = found.FirstOrDefault(t => t.LaunchTemplateName == farmRoleName)
                 ?? throw new TtmException(TtmErrorCode.FarmRoleNotFound, $"There is no launch template {farmRoleName} for farm role {farmRole}; run Get-TtmFarmRole -Farm {farmRole.Farm} to list farm roles.", farmRole.ToString());
-            if (found.All(t => t.LaunchTemplateName != roleTemplateName) && UnseenRole(roleName) == null)
+            if (found.All(t => t.LaunchTemplateName != roleTemplateName) && _unseen.UnseenRole(roleName) == null)
                 throw new TtmException(TtmErrorCode.RoleNotFound, $"There is no role {roleName} (no launch template {roleTemplateName}); farm role {farmRole} was left alone. Run Get-TtmRole -IncludeVersions to list roles.", roleName);
 
             _calls.Call($"Setting farm role {farmRole} to run role {roleName}", cancellationToken, (ec2, cancel) => ec2.CreateTagsAsync(new CreateTagsRequest
@@ -150,20 +151,6 @@ namespace Rebundle.Aws
                 Tags = new List<Tag> { TtmTags.Tag(TtmTags.Role, roleName) },
             }, cancel), farmRole.ToString(), TtmErrorCode.FarmRoleNotFound);
             return farmRole with { Role = roleName };
-        }
-
-        /// <summary>A batch of one: see <see cref="LaunchServers"/>.</summary>
-        public Server LaunchServer(FarmRole farmRole, CancellationToken cancellationToken = default) =>
-            LaunchServers(farmRole, 1, cancellationToken)[0];
-
-        public void TerminateServer(Server server, CancellationToken cancellationToken = default)
-        {
-            RefuseAutoScaled(server, cancellationToken);
-            ForgetLaunch(server.Id);
-            _calls.Call($"Terminating server {server.Name} ({server.Id}) of farm {server.Farm}", cancellationToken, (ec2, cancel) => ec2.TerminateInstancesAsync(new TerminateInstancesRequest
-            {
-                InstanceIds = new List<string> { server.Id },
-            }, cancel), server.Name, TtmErrorCode.ServerNotFound);
         }
     }
 }

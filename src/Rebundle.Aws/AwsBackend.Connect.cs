@@ -3,6 +3,7 @@ using Amazon.EC2;
 using Amazon.EC2.Model;
 using Amazon.Runtime;
 using Amazon.Runtime.CredentialManagement;
+using Rebundle.Aws.Ec2;
 using Rebundle.Errors;
 using Rebundle.Runbook;
 

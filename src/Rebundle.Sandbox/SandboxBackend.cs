@@ -12,18 +12,28 @@ namespace Rebundle.Sandbox
     /// due respawns happen, reads or changes, and writes back only what changed — so state
     /// survives between sessions and two sessions can share one Sandbox.
     /// </summary>
-    public sealed class SandboxBackend : IFleetBackend, IImageLookup, IRoleRetirement, ISandboxControl
+    public sealed class SandboxBackend : IFleetBackend
     {
         public const string FileName = "sandbox.json";
 
         private readonly SandboxStore _store;
         private readonly NameTables _names;
 
+        // The capabilities are parts of their own, over this backend's one state file and its lock
+        // (the Sandbox is that file); Capability<T> answers with the first that is a T, the
+        // backend itself standing for IFleetBackend. The two kept here back the forwarders below.
+        private readonly SandboxImageLookup _images;
+        private readonly SandboxControl _control;
+        private readonly object[] _capabilities;
+
         private SandboxBackend(SandboxStore store, NameTables names, IClock clock)
         {
             _store = store;
             _names = names;
             Clock = clock;
+            _images = new SandboxImageLookup(this);
+            _control = new SandboxControl(this);
+            _capabilities = new object[] { this, _images, new SandboxRoleRetirement(this), _control };
         }
 
         /// <summary>
@@ -179,84 +189,29 @@ namespace Rebundle.Sandbox
             });
         }
 
-        public IReadOnlyList<Image> FindImagesByName(string name, CancellationToken cancellationToken = default) => Read(cancellationToken, state => state.Images
-            .Where(i => string.Equals(i.Name, name, StringComparison.Ordinal))
-            .Select(i => ToImage(i, Clock.UtcNow))
-            .ToList());
+        /// <inheritdoc cref="IImageLookup.FindImagesByName"/>
+        public IReadOnlyList<Image> FindImagesByName(string name, CancellationToken cancellationToken = default) =>
+            _images.FindImagesByName(name, cancellationToken);
 
-        public void DeleteRole(Role role, bool deleteImage, CancellationToken cancellationToken = default) => Change(cancellationToken, state =>
-        {
-            var record = state.Roles.FirstOrDefault(r => string.Equals(r.Name, role.Name, StringComparison.OrdinalIgnoreCase))
-                ?? throw new TtmException(TtmErrorCode.RoleNotFound, $"There is no role named '{role.Name}'.", role.Name);
-            if (state.FarmRoles.Any(r => string.Equals(r.Role, record.Name, StringComparison.OrdinalIgnoreCase)))
-                throw new TtmException(TtmErrorCode.InvalidArgument, $"Role {record.Name} is still run by a farm role; it was kept.", record.Name);
-            state.Roles.Remove(record);
-            if (deleteImage && !state.Roles.Any(r => r.ImageId == record.ImageId))
-                state.Images.RemoveAll(i => i.Id == record.ImageId);
-            return true;
-        });
-
-        /// <summary>Image lookup, role retirement and Sandbox control; not SSH (its addresses are made up).</summary>
-        public T? Capability<T>() where T : class => this as T;
+        /// <summary>Image lookup, role retirement and Sandbox control, each a part (SandboxCapabilities.cs); not SSH (its addresses are made up).</summary>
+        public T? Capability<T>() where T : class => _capabilities.OfType<T>().FirstOrDefault();
 
         public void Dispose()
         {
         }
 
-        /// <summary>Changes the rehearsal knobs (delays, faults) stored in the Sandbox file.</summary>
-        public void Simulate(Action<SimulationOptions> change) => Change(CancellationToken.None, state =>
-        {
-            var options = new SimulationOptions(state.Simulation);
-            change(options);
-            RequireKnownTargets(state); // a typo would rehearse nothing, silently: refused, and nothing is written
-            return true;
-        });
-
-        private static void RequireKnownTargets(SandboxState state)
-        {
-            var farmRoles = state.FarmRoles.Select(r => SandboxSimulation.FarmRoleKey(state, r)).OrderBy(k => k, StringComparer.OrdinalIgnoreCase).ToList();
-            foreach (var (list, name) in new[] { (state.Simulation.FailBoot, "-FailBoot"), (state.Simulation.NeverBoot, "-NeverBoot") })
-            {
-                var unknown = list.FirstOrDefault(t => !farmRoles.Contains(t, StringComparer.OrdinalIgnoreCase));
-                if (unknown != null)
-                    throw new TtmException(TtmErrorCode.InvalidArgument,
-                        $"{name} '{unknown}' names no farm role of the Sandbox. Give 'Farm/Alias', one of: {string.Join(", ", farmRoles)}.", unknown);
-            }
-            // Images are named after the role version a snapshot makes (Sidekiq-1-7), which does not exist yet: its base must.
-            var bases = state.Roles.Select(r => RoleName.Parse(r.Name).BaseName).Distinct(StringComparer.OrdinalIgnoreCase).OrderBy(b => b, StringComparer.OrdinalIgnoreCase).ToList();
-            foreach (var target in state.Simulation.FailImage)
-            {
-                string? baseName;
-                try { baseName = RoleName.Parse(target).BaseName; }
-                catch (TtmException) { baseName = null; }
-                if (baseName == null || !bases.Contains(baseName, StringComparer.OrdinalIgnoreCase))
-                    throw new TtmException(TtmErrorCode.InvalidArgument,
-                        $"-FailImage '{target}' names no role of the Sandbox. Give a role version to be snapshotted (such as Sidekiq-1-7) of one of: {string.Join(", ", bases)}.", target);
-            }
-        }
-
-        public void Scale(string farm, string alias, int count) => Change(CancellationToken.None, state =>
-        {
-            var farmRole = state.FarmRoles.FirstOrDefault(r => string.Equals(SandboxSimulation.FarmRoleKey(state, r), farm + "/" + alias, StringComparison.OrdinalIgnoreCase))
-                ?? throw new TtmException(TtmErrorCode.FarmRoleNotFound, $"There is no farm role {farm}/{alias} in the Sandbox. Run Get-TtmFarmRole to list them.", farm + "/" + alias);
-            var imageId = state.Roles.First(r => r.Name == farmRole.Role).ImageId;
-            var now = Clock.UtcNow;
-            var used = new HashSet<int>(state.Servers.Where(s => s.FarmRoleId == farmRole.Id && s.TerminatedAt == null).Select(s => s.Index));
-            for (var index = 1; used.Count < count; index++)
-                if (used.Add(index)) state.Servers.Add(new SandboxIds(state).NewServer(farmRole, index, imageId, now, now));
-            farmRole.Count = Math.Max(farmRole.Count, count);
-            return true;
-        });
+        /// <inheritdoc cref="ISandboxControl.Simulate"/>
+        public void Simulate(Action<SimulationOptions> change) => _control.Simulate(change);
 
         // One local file under a lock: a call is short, so a stop is honoured before it starts
         // and never halfway through a write.
-        private T Read<T>(CancellationToken cancellation, Func<SandboxState, T> read)
+        internal T Read<T>(CancellationToken cancellation, Func<SandboxState, T> read)
         {
             cancellation.ThrowIfCancellationRequested();
             return _store.Use(state => (read(state), SandboxSimulation.Respawn(state, Clock.UtcNow)), Seed);
         }
 
-        private T Change<T>(CancellationToken cancellation, Func<SandboxState, T> change)
+        internal T Change<T>(CancellationToken cancellation, Func<SandboxState, T> change)
         {
             cancellation.ThrowIfCancellationRequested();
             return _store.Use(state =>
@@ -296,7 +251,7 @@ namespace Rebundle.Sandbox
             };
         }
 
-        private static Image ToImage(ImageRecord i, DateTimeOffset now) => new Image
+        internal static Image ToImage(ImageRecord i, DateTimeOffset now) => new Image
         {
             Id = i.Id, Name = i.Name, Status = SandboxSimulation.StatusOf(i, now), CreatedAt = i.CreatedAt, SourceServerId = i.SourceServerId,
             StatusReason = i.Fails && SandboxSimulation.StatusOf(i, now) == ImageStatus.Failed ? "the Sandbox was told to fail this image" : null,

@@ -2,7 +2,7 @@ using System.Collections.Concurrent;
 using Amazon.EC2;
 using Amazon.EC2.Model;
 using Amazon.Runtime;
-using Rebundle.Aws;
+using Rebundle.Aws.Ec2;
 using Rebundle.Domain;
 using Image = Rebundle.Domain.Image;
 using Rebundle.Errors;
@@ -12,8 +12,9 @@ namespace Rebundle.Scalr
     /// <summary>
     /// The EC2 half of a Scalr snapshot: Scalr's API registers images but does not make them,
     /// so the image is made with EC2 CreateImage of the server's instance and read back with
-    /// DescribeImages. It is the AWS backend's EC2 layer (Ec2ClientFactory: credentials and the
-    /// standard retry mode; Ec2Calls and AwsErrors: calls and error mapping; TtmTags: tag names),
+    /// DescribeImages, through the public EC2 layer (Rebundle.Aws.Ec2) the AWS backend uses too
+    /// (Ec2ClientFactory: credentials and the standard retry mode; Ec2Calls and AwsErrors: calls
+    /// and error mapping; TtmTags: tag names; AwsMapping and FilterLimit: images and filter splits),
     /// with one client per region, created on first use, so nothing loads the SDK until needed.
     /// </summary>
     internal sealed class Ec2ImageMaker : IDisposable

@@ -11,7 +11,7 @@ namespace Rebundle.Scalr
     /// Snapshots are EC2 CreateImage of the server's instance, registered in Scalr once
     /// available. Reads use list routes with pagination; see docs/scalr.md for each route.
     /// </summary>
-    public sealed partial class ScalrBackend : IFleetBackend, ISshReachableServers, IPollBackoff, ISharedListReads
+    public sealed partial class ScalrBackend : IFleetBackend
     {
         /// <summary>Above this many farm roles, one environment-wide server list is cheaper than one list per farm role.</summary>
         private const int PerFarmRoleServerLists = 2;
@@ -24,12 +24,17 @@ namespace Rebundle.Scalr
         private readonly Dictionary<string, FarmRole> _farmRoles = new Dictionary<string, FarmRole>(StringComparer.Ordinal);
         private readonly object _gate = new object();
 
+        // Capability<T> answers with the first of these that is a T (ScalrCapabilities.cs); the
+        // backend itself stands for IFleetBackend, as a backend always has.
+        private readonly object[] _capabilities;
+
         private ScalrBackend(ScalrConnectionOptions options, ScalrClient client, IClock clock)
         {
             _options = options;
             _client = client;
             _ec2 = new Ec2ImageMaker(options);
             Clock = clock;
+            _capabilities = new object[] { this, ScalrSshReachable.Instance, new ScalrPollBackoff(PollInterval), new ScalrSharedListReads(client) };
         }
 
         public BackendKind Kind => BackendKind.Scalr;
@@ -42,9 +47,6 @@ namespace Rebundle.Scalr
         public IClock Clock { get; }
 
         public TimeSpan PollInterval => _options.PollInterval ?? TimeSpan.FromSeconds(5);
-
-        /// <summary>Long waits poll less and less often, up to six times the first interval (Scalr's rate limit is per key).</summary>
-        public TimeSpan LongestPollInterval => TimeSpan.FromTicks(PollInterval.Ticks * 6);
 
         /// <summary>The client, for callers that want its request log.</summary>
         public ScalrClient Client => _client;
@@ -259,11 +261,8 @@ namespace Rebundle.Scalr
             foreach (var server in servers) TerminateOne(server, cancellationToken);
         }
 
-        /// <summary>The fleet report reads farms, farm roles and roles once, not again under servers (each a list of pages).</summary>
-        public IDisposable ReadEachListOnce() => _client.ShareLists();
-
         /// <summary>SSH-reachable servers, poll backoff and shared list reads only: Scalr has no image lookup by name nor role retirement here.</summary>
-        public T? Capability<T>() where T : class => this as T;
+        public T? Capability<T>() where T : class => _capabilities.OfType<T>().FirstOrDefault();
 
         public void Dispose()
         {

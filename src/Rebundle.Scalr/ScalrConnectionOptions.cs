@@ -107,7 +107,7 @@ namespace Rebundle.Scalr
                 throw new TtmException(TtmErrorCode.InvalidArgument,
                     $"-Ec2EndpointUrl must not contain a user name or password (user:password@); give it without them, e.g. {WithoutUserInfo(ec2)}, and AWS credentials through -AwsProfileName or the SDK's chain.",
                     WithoutUserInfo(ec2));
-            if (AwsRegion != null) Aws.AwsRegionName.Require(AwsRegion, "-AwsRegion");
+            if (AwsRegion != null) Aws.Ec2.AwsRegionName.Require(AwsRegion, "-AwsRegion");
             foreach (var c in EnvironmentId)
             {
                 if (!char.IsDigit(c))

@@ -1,13 +1,13 @@
 using System.Text.RegularExpressions;
 using Amazon.EC2.Model;
 
-namespace Rebundle.Aws
+namespace Rebundle.Aws.Ec2
 {
     /// <summary>
     /// The names of the mapping in docs/aws.md: tag keys, their values and the launch-template
     /// name patterns. Nothing else in the backend spells them.
     /// </summary>
-    internal static class TtmTags
+    public static class TtmTags
     {
         public const string Kind = "ttm:kind";
         public const string Farm = "ttm:farm";
@@ -25,6 +25,9 @@ namespace Rebundle.Aws
 
         /// <summary>The console's display name; set on instances so they read well there.</summary>
         public const string Name = "Name";
+
+        /// <summary>The tag EC2 Auto Scaling puts on each instance of a group: such an instance is the group's, never Rebundle's to replace.</summary>
+        public const string AutoScalingGroup = "aws:autoscaling:groupName";
 
         public const string KindRole = "role";
         public const string KindFarmRole = "farm-role";

@@ -1,5 +1,7 @@
 using Amazon.EC2.Model;
+using Rebundle.Aws.Ec2;
 using Rebundle.Errors;
+using Rebundle.Runbook;
 using Rebundle.Safety;
 
 namespace Rebundle.Aws
@@ -11,10 +13,17 @@ namespace Rebundle.Aws
     /// there, tag them all (one call), wait the settle time, read them back. If any then carries
     /// another run's tag, two runs wrote at once: ours are taken back (DeleteTags with our value,
     /// so theirs stays) and this run is refused. While held, a timer renews the expiry; a run
-    /// that dies stops renewing, and its lease lapses for -Force to break.
+    /// that dies stops renewing, and its lease lapses for -Force to break. One per connection:
+    /// its lock guards the farms it holds and its renewal timer, and nothing of the backend's.
     /// </summary>
-    public sealed partial class AwsBackend : IFarmLeases
+    internal sealed class AwsFarmLeases : IFarmLeases, IDisposable
     {
+        // CreateTags and DeleteTags take up to 1,000 resources a call.
+        private const int TagResources = 1000;
+
+        private readonly Ec2Calls _calls;
+        private readonly Ec2Reads _reads;
+        private readonly IClock _clock;
         private readonly LeaseSettings _leaseSettings;
         private readonly string _leaseToken = LeaseTag.NewToken();
         private readonly object _leaseGate = new object();
@@ -24,6 +33,14 @@ namespace Rebundle.Aws
         private readonly Dictionary<string, HeldFarm> _heldFarms = new Dictionary<string, HeldFarm>(StringComparer.Ordinal);
         private readonly List<LeaseGrant> _grants = new List<LeaseGrant>();
         private Timer? _renewal;
+
+        public AwsFarmLeases(Ec2Calls calls, Ec2Reads reads, IClock clock, LeaseSettings settings)
+        {
+            _calls = calls;
+            _reads = reads;
+            _clock = clock;
+            _leaseSettings = settings;
+        }
 
         public string Scope => $"a {TtmTags.Lease} tag on the farm's launch templates (every machine)";
 
@@ -53,7 +70,7 @@ namespace Rebundle.Aws
         {
             var doing = "Taking the lease on farm " + string.Join(", ", farms);
             var templates = FarmTemplates(doing, farms);
-            var now = Clock.UtcNow;
+            var now = _clock.UtcNow;
             foreach (var template in templates) CheckFree(template, now, breakExpired);
 
             var grant = new LeaseGrant(new LeaseHolder
@@ -72,7 +89,7 @@ namespace Rebundle.Aws
             {
                 Tag(doing, grant.TemplateIds, grant.Value);
                 // Anyone who read these farms free before our write has written by now; read after them.
-                Clock.Sleep(_leaseSettings.SettleTime, CancellationToken.None);
+                _clock.Sleep(_leaseSettings.SettleTime, CancellationToken.None);
                 rival = FarmTemplates(doing, farms).FirstOrDefault(t => grant.TemplateIds.Contains(t.LaunchTemplateId) && TtmTags.Get(t.Tags, TtmTags.Lease) != grant.Value);
             }
             catch
@@ -158,7 +175,7 @@ namespace Rebundle.Aws
         }
 
         /// <summary>At disconnect: every lease still held is given back.</summary>
-        private void ReleaseAllLeases()
+        public void Dispose()
         {
             lock (_leaseGate)
             {
@@ -190,7 +207,7 @@ namespace Rebundle.Aws
             if (!Monitor.TryEnter(_leaseGate)) return; // a lease is being taken or given back: look again next time
             try
             {
-                var now = Clock.UtcNow;
+                var now = _clock.UtcNow;
                 foreach (var grant in _grants.Where(g => !g.Lost && g.TemplateIds.Count > 0 && now >= g.RenewAt).ToList())
                 {
                     try { Renew(grant, now); }
@@ -220,7 +237,7 @@ namespace Rebundle.Aws
 
         /// <summary>The farm-role templates of <paramref name="farms"/>: paginated DescribeLaunchTemplates, split at EC2's filter limit.</summary>
         private List<LaunchTemplate> FarmTemplates(string doing, IReadOnlyCollection<string> farms) =>
-            Templates(doing, CancellationToken.None, new List<Filter>
+            _reads.Templates(doing, CancellationToken.None, new List<Filter>
             {
                 TtmTags.TagFilter(TtmTags.Kind, new[] { TtmTags.KindFarmRole }),
                 TtmTags.TagFilter(TtmTags.Farm, farms),
@@ -228,7 +245,7 @@ namespace Rebundle.Aws
 
         private void Tag(string doing, IReadOnlyCollection<string> templateIds, string value)
         {
-            foreach (var ids in Chunks(templateIds, TagResources))
+            foreach (var ids in Ec2Reads.Chunks(templateIds, TagResources))
                 _calls.Call(doing, CancellationToken.None, (ec2, cancel) => ec2.CreateTagsAsync(new CreateTagsRequest
                 {
                     Resources = ids,
@@ -244,7 +261,7 @@ namespace Rebundle.Aws
         {
             try
             {
-                foreach (var ids in Chunks(templateIds, TagResources))
+                foreach (var ids in Ec2Reads.Chunks(templateIds, TagResources))
                     _calls.Call("Giving back a farm lease", CancellationToken.None, (ec2, cancel) => ec2.DeleteTagsAsync(new DeleteTagsRequest
                     {
                         Resources = ids,
@@ -253,12 +270,6 @@ namespace Rebundle.Aws
             }
             catch (TtmException) { }
         }
-
-        // CreateTags and DeleteTags take up to 1,000 resources a call.
-        private const int TagResources = 1000;
-
-        private static IEnumerable<List<string>> Chunks(IEnumerable<string> values, int size) =>
-            values.Select((v, i) => (v, i)).GroupBy(x => x.i / size).Select(g => g.Select(x => x.v).ToList());
 
         private sealed class FarmsLease : IDisposable
         {

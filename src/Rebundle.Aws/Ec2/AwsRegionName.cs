@@ -1,7 +1,7 @@
 using System.Text.RegularExpressions;
 using Rebundle.Errors;
 
-namespace Rebundle.Aws
+namespace Rebundle.Aws.Ec2
 {
     /// <summary>
     /// The form of an AWS region's name (us-east-1, eu-central-2, us-gov-west-1, cn-north-1),

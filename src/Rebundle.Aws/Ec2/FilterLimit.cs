@@ -1,7 +1,7 @@
 using Amazon.EC2.Model;
 using Rebundle.Errors;
 
-namespace Rebundle.Aws
+namespace Rebundle.Aws.Ec2
 {
     /// <summary>
     /// EC2 refuses a call whose filters hold more than 200 values in all (FilterLimitExceeded),
@@ -10,7 +10,7 @@ namespace Rebundle.Aws
     /// sized to what the other filters leave. Its values are alternatives, so the calls' results
     /// together are the one read's.
     /// </summary>
-    internal static class FilterLimit
+    public static class FilterLimit
     {
         public const int Values = 200;
 

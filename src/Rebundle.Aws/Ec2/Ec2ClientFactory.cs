@@ -4,7 +4,7 @@ using Amazon.Runtime;
 using Amazon.Runtime.CredentialManagement;
 using Rebundle.Errors;
 
-namespace Rebundle.Aws
+namespace Rebundle.Aws.Ec2
 {
     /// <summary>How Connect-TtmFleet names the EC2 settings, for messages: the AWS backend's or the Scalr backend's.</summary>
     public sealed class Ec2Parameters

@@ -1,5 +1,6 @@
 using Amazon.EC2.Model;
 using Rebundle.Safety;
+using Rebundle.Aws.Ec2;
 
 namespace Rebundle.Aws
 {

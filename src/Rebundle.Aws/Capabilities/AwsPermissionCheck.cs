@@ -1,6 +1,7 @@
 using System.Threading.Tasks;
 using Amazon.EC2;
 using Amazon.EC2.Model;
+using Rebundle.Aws.Ec2;
 using Rebundle.Backends;
 using Rebundle.Errors;
 
@@ -10,10 +11,20 @@ namespace Rebundle.Aws
     /// Permissions checked before a run changes anything: each EC2 action the run needs is sent
     /// once with DryRun on one of the objects it will change. EC2 checks the permission and
     /// answers DryRunOperation (allowed) or UnauthorizedOperation (missing); nothing changes.
+    /// It holds no state: every check asks EC2 afresh.
     /// </summary>
-    public sealed partial class AwsBackend : IPermissionCheck
+    internal sealed class AwsPermissionCheck : IPermissionCheck
     {
         private const string PreflightName = "ttm-preflight-check";
+
+        private readonly Ec2Calls _calls;
+        private readonly Ec2Reads _reads;
+
+        public AwsPermissionCheck(Ec2Calls calls, Ec2Reads reads)
+        {
+            _calls = calls;
+            _reads = reads;
+        }
 
         public IReadOnlyList<MissingPermission> MissingPermissions(PermissionCheckRequest request, CancellationToken cancellationToken = default)
         {
@@ -84,7 +95,7 @@ namespace Rebundle.Aws
                 _calls.Call($"Checking permission ec2:{action}", cancellationToken, async (ec2, c) => { await dryRun(ec2, c).ConfigureAwait(false); return true; });
                 // EC2 never carries out a DryRun; an EC2-compatible endpoint that ignores the flag just did.
                 throw new TtmException(TtmErrorCode.BackendError,
-                    $"The endpoint at {Location} carried out a DryRun of ec2:{action} instead of only checking it (EC2 answers DryRunOperation). Look for what it made, named or tagged {PreflightName}, and delete it; this endpoint cannot be checked for permissions.", action);
+                    $"The endpoint at {_calls.Location} carried out a DryRun of ec2:{action} instead of only checking it (EC2 answers DryRunOperation). Look for what it made, named or tagged {PreflightName}, and delete it; this endpoint cannot be checked for permissions.", action);
             }
             catch (TtmException e) when (e.BackendCode == "DryRunOperation")
             {
@@ -97,7 +108,7 @@ namespace Rebundle.Aws
         }
 
         private string? FarmRoleTemplateId(Domain.FarmRole farmRole, CancellationToken cancellationToken) =>
-            Templates($"Reading farm role {farmRole}", cancellationToken, new List<Filter> { TtmTags.Filter("launch-template-name", TtmTags.FarmRoleTemplate(farmRole.Farm, farmRole.Alias)) })
+            _reads.Templates($"Reading farm role {farmRole}", cancellationToken, new List<Filter> { TtmTags.Filter("launch-template-name", TtmTags.FarmRoleTemplate(farmRole.Farm, farmRole.Alias)) })
                 .FirstOrDefault()?.LaunchTemplateId;
     }
 }

@@ -1,32 +1,27 @@
 using Amazon.EC2.Model;
+using Rebundle.Aws.Ec2;
 using Rebundle.Backends;
 using Rebundle.Domain;
 using Rebundle.Errors;
-using Image = Rebundle.Domain.Image;
 
 namespace Rebundle.Aws
 {
     /// <summary>
-    /// The optional capabilities: finding images by name (a resumed rebundle looks for an image
-    /// started just before a crash) and retiring roles (Remove-TtmRoleVersion).
+    /// Retiring roles (Remove-TtmRoleVersion): a role's launch template and, when nothing else
+    /// launches from it, its image with its snapshots. Its only state is the connection's
+    /// <see cref="UnseenObjects"/>, which it shares with the backend (a role made a moment ago).
     /// </summary>
-    public sealed partial class AwsBackend : IImageLookup, IRoleRetirement
+    internal sealed class AwsRoleRetirement : IRoleRetirement
     {
-        /// <summary>This account's images with exactly this name (AMI names are unique per account and region), and one made this session that EC2 does not list yet.</summary>
-        public IReadOnlyList<Image> FindImagesByName(string name, CancellationToken cancellationToken = default)
+        private readonly Ec2Calls _calls;
+        private readonly Ec2Reads _reads;
+        private readonly UnseenObjects _unseen;
+
+        public AwsRoleRetirement(Ec2Calls calls, Ec2Reads reads, UnseenObjects unseen)
         {
-            var found = _calls.All<Amazon.EC2.Model.Image>($"Looking for image {name}", cancellationToken, async (ec2, token, cancel) =>
-            {
-                var response = await ec2.DescribeImagesAsync(new DescribeImagesRequest
-                {
-                    Owners = new List<string> { "self" },
-                    Filters = new List<Filter> { TtmTags.Filter("name", name) },
-                    MaxResults = InstancePage,
-                    NextToken = token,
-                }, cancel).ConfigureAwait(false);
-                return (response.Images, response.NextToken);
-            }).Select(AwsMapping.ImageOf).ToList();
-            return WithUnseenImages(found, i => i.Name == name);
+            _calls = calls;
+            _reads = reads;
+            _unseen = unseen;
         }
 
         /// <summary>
@@ -39,10 +34,10 @@ namespace Rebundle.Aws
         {
             var name = TtmTags.RoleTemplate(role.Name);
             // A role made a moment ago is deleted by name: EC2 may not list it yet.
-            var templateId = Templates($"Reading role {role.Name}", cancellationToken, new List<Filter> { TtmTags.Filter("launch-template-name", name) }).FirstOrDefault()?.LaunchTemplateId;
-            if (templateId == null && UnseenRole(role.Name) == null)
+            var templateId = _reads.Templates($"Reading role {role.Name}", cancellationToken, new List<Filter> { TtmTags.Filter("launch-template-name", name) }).FirstOrDefault()?.LaunchTemplateId;
+            if (templateId == null && _unseen.UnseenRole(role.Name) == null)
                 throw new TtmException(TtmErrorCode.RoleNotFound, $"There is no role named '{role.Name}' (no launch template {name}).", role.Name);
-            var runBy = Templates($"Reading the farm roles of role {role.Name}", cancellationToken, new List<Filter>
+            var runBy = _reads.Templates($"Reading the farm roles of role {role.Name}", cancellationToken, new List<Filter>
             {
                 TtmTags.TagFilter(TtmTags.Kind, new[] { TtmTags.KindFarmRole }),
                 TtmTags.TagFilter(TtmTags.Role, new[] { role.Name }),
@@ -51,14 +46,14 @@ namespace Rebundle.Aws
                 throw new TtmException(TtmErrorCode.InvalidArgument,
                     $"Role {role.Name} is still run by farm role {string.Join(", ", runBy)}; it was kept. Point the farm role at another role first (Set-TtmFarmRole).", role.Name);
 
-            ForgetRole(role.Name); // it goes now: it no longer holds its image
+            _unseen.ForgetRole(role.Name); // it goes now: it no longer holds its image
             _calls.Call($"Deleting role {role.Name}", cancellationToken, (ec2, cancel) => ec2.DeleteLaunchTemplateAsync(new DeleteLaunchTemplateRequest
             {
                 LaunchTemplateId = templateId,
                 LaunchTemplateName = templateId == null ? name : null,
             }, cancel), role.Name, TtmErrorCode.RoleNotFound);
 
-            if (!deleteImage || string.IsNullOrEmpty(role.ImageId) || UnseenRoleUses(role.ImageId) || ImageStillLaunched(role.ImageId, cancellationToken)) return;
+            if (!deleteImage || string.IsNullOrEmpty(role.ImageId) || _unseen.UnseenRoleUses(role.ImageId) || ImageStillLaunched(role.ImageId, cancellationToken)) return;
             _calls.Call($"Deregistering image {role.ImageId} of role {role.Name}", cancellationToken, (ec2, cancel) => ec2.DeregisterImageAsync(new DeregisterImageRequest
             {
                 ImageId = role.ImageId,
@@ -74,7 +69,7 @@ namespace Rebundle.Aws
                 {
                     Versions = new List<string> { "$Default", "$Latest" },
                     Filters = new List<Filter> { TtmTags.Filter("image-id", imageId) },
-                    MaxResults = TemplatePage,
+                    MaxResults = Ec2Reads.TemplatePage,
                     NextToken = token,
                 }, cancel).ConfigureAwait(false);
                 return (response.LaunchTemplateVersions, response.NextToken);

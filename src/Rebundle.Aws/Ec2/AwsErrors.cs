@@ -5,13 +5,13 @@ using System.Net.Sockets;
 using Amazon.Runtime;
 using Rebundle.Errors;
 
-namespace Rebundle.Aws
+namespace Rebundle.Aws.Ec2
 {
     /// <summary>
     /// Turns what the SDK throws into <see cref="TtmException"/>s that say what to do. The AWS
     /// error code travels along as <see cref="TtmException.BackendCode"/>.
     /// </summary>
-    internal static class AwsErrors
+    public static class AwsErrors
     {
         private static readonly HashSet<string> DeniedCodes = new HashSet<string>(StringComparer.Ordinal)
         {

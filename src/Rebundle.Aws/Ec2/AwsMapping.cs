@@ -4,10 +4,10 @@ using Rebundle.Domain;
 using Ec2Image = Amazon.EC2.Model.Image;
 using Image = Rebundle.Domain.Image;
 
-namespace Rebundle.Aws
+namespace Rebundle.Aws.Ec2
 {
     /// <summary>EC2 objects read back as domain objects, following the tag mapping of docs/aws.md.</summary>
-    internal static class AwsMapping
+    public static class AwsMapping
     {
         // State reasons EC2 gives an instance that ended without ever running properly. A
         // terminated instance with any other reason (a user's terminate) is just Terminated.
@@ -70,7 +70,7 @@ namespace Rebundle.Aws
                 PublicIp = string.IsNullOrEmpty(instance.PublicIpAddress) ? null : instance.PublicIpAddress,
                 PrivateIp = string.IsNullOrEmpty(instance.PrivateIpAddress) ? null : instance.PrivateIpAddress,
                 Region = region,
-                AutoScalingGroup = string.IsNullOrEmpty(TtmTags.Get(instance.Tags, AwsBackend.AutoScalingGroupTag)) ? null : TtmTags.Get(instance.Tags, AwsBackend.AutoScalingGroupTag),
+                AutoScalingGroup = string.IsNullOrEmpty(TtmTags.Get(instance.Tags, TtmTags.AutoScalingGroup)) ? null : TtmTags.Get(instance.Tags, TtmTags.AutoScalingGroup),
                 LaunchedAt = instance.LaunchTime is DateTime launched ? new DateTimeOffset(DateTime.SpecifyKind(launched.ToUniversalTime(), DateTimeKind.Utc)) : (DateTimeOffset?)null,
             };
         }

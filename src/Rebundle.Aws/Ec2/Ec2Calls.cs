@@ -2,7 +2,7 @@ using System.Threading.Tasks;
 using Amazon.EC2;
 using Rebundle.Errors;
 
-namespace Rebundle.Aws
+namespace Rebundle.Aws.Ec2
 {
     /// <summary>
     /// Runs the SDK's asynchronous calls to completion for the synchronous backend interface,
@@ -10,7 +10,7 @@ namespace Rebundle.Aws
     /// (standard retry mode), so a call that fails here has already been retried. A cancelled
     /// call throws <see cref="OperationCanceledException"/>, never a TtmException.
     /// </summary>
-    internal sealed class Ec2Calls : IDisposable
+    public sealed class Ec2Calls : IDisposable
     {
         private readonly Ec2Parameters _names;
 
