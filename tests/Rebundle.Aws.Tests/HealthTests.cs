@@ -2,6 +2,7 @@ using System;
 using System.Linq;
 using System.Threading;
 using Amazon.EC2.Model;
+using Rebundle.Aws.Ec2;
 using Rebundle.Backends;
 using Rebundle.Domain;
 using Rebundle.Runbook;

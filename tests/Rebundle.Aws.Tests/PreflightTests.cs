@@ -79,7 +79,7 @@ public class PreflightTests
     public void The_documented_IAM_policies_name_every_EC2_action_the_backend_calls()
     {
         var root = RepoRoot();
-        var called = Directory.GetFiles(Path.Combine(root, "src", "Rebundle.Aws"), "*.cs")
+        var called = Directory.GetFiles(Path.Combine(root, "src", "Rebundle.Aws"), "*.cs", SearchOption.AllDirectories)
             .SelectMany(f => Regex.Matches(File.ReadAllText(f), @"\bec2\.(\w+)Async\(").Select(m => "ec2:" + m.Groups[1].Value))
             .ToHashSet(StringComparer.Ordinal);
         var docs = File.ReadAllText(Path.Combine(root, "docs", "aws.md"));

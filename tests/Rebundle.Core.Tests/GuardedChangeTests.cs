@@ -44,7 +44,7 @@ public class GuardedChangeTests : IDisposable
         var error = Assert.Throws<TtmException>(() => _fleet.Backend.CreateImage(server, "Sidekiq-9-9"));
 
         Assert.Equal(TtmErrorCode.ApprovalRequired, error.Code);
-        Assert.Empty(((IImageLookup)_t.Backend).FindImagesByName("Sidekiq-9-9"));
+        Assert.Empty(_t.Backend.Capability<IImageLookup>()!.FindImagesByName("Sidekiq-9-9"));
     }
 
     [Fact]
