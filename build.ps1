@@ -6,15 +6,20 @@
     build  - compiles the solution and lays out an importable module at out/Rebundle/
     package - build, then out/Rebundle.<version>.nupkg, installable with Install-PSResource or
              Install-Module from a folder repository (PowerShell 7.4+: Compress-PSResource)
-    test   - package, then every xunit project (tests/*.Tests) and every Pester file (tests/powershell);
-             ends with the line "N passed, N failed, N skipped" and exits non-zero on any failure
-             or on any skip whose reason does not name what the machine lacks ("needs sshd", ...)
+    test   - package, then every xunit project (tests/*.Tests) and every Pester file (tests/powershell),
+             each in a process of its own, -Parallel at a time, longest first; prints a line per job
+             as it finishes, the jobs by time and the ten slowest tests, and ends with the line
+             "N passed, N failed, N skipped"; exits non-zero on any failure or on any skip whose
+             reason does not name what the machine lacks ("needs sshd", ...).
+             -Fast: the inner loop (no package or installs; no SSH, browser, help or import suites).
     bench  - build, then build/Measure-Recycle.ps1: recycle wall time against its physical limit,
              lockstep vs rolling window, one farm, two farms, 500 servers; import and first-command
              time (a couple of minutes; not part of test)
     demo   - build, then walks runbook steps 1 and 4-8 on a fresh Sandbox in a temporary folder
 .EXAMPLE
     dotnet tool restore && dotnet pwsh ./build.ps1 test
+.EXAMPLE
+    dotnet pwsh ./build.ps1 test -Fast -SkipXunit -PesterFilter 'Recycle*'
 #>
 [CmdletBinding()]
 param(
@@ -30,7 +35,15 @@ param(
 
     [switch] $SkipXunit,
 
-    [switch] $SkipPester
+    [switch] $SkipPester,
+
+    # The inner loop: build without packaging or installing, and leave out the suites that only the
+    # outside world slows (SSH against a real sshd, the browser test, help, packaging, import).
+    [switch] $Fast,
+
+    # How many test jobs (xunit projects, Pester files) run at once, each in its own process.
+    [ValidateRange(1, 64)]
+    [int] $Parallel = 4
 )
 
 $ErrorActionPreference = 'Stop'
@@ -122,71 +135,74 @@ function Get-Pester {
 # "requires Linux", "openssh-server not installed"); any other skip hides a test and fails the run.
 $script:SkipReasonPattern = '\b(needs?|requires?|missing|lacks?|not (installed|found|available|supported))\b'
 
-function New-Totals { @{ Passed = 0; Failed = 0; Skipped = 0; Skips = [Collections.Generic.List[object]]::new() } }
-
-function Add-Skip {
-    param($Totals, [string] $Test, [string] $Reason)
-    $Totals.Skipped++
-    $Totals.Skips.Add([pscustomobject] @{ Test = $Test; Reason = $Reason; Honest = $Reason -match $script:SkipReasonPattern })
-}
-
-function Invoke-Xunit {
-    $totals = New-Totals
+# The jobs of a test run: every xunit project (built once, then run with --no-build) and every Pester
+# file, each in a process of its own (build/TestQueue.psm1). -Fast leaves out what only the outside
+# world slows: the SSH suites (a real sshd), the browser test, help, packaging and import checks.
+function Get-TestJobs {
     $results = Join-Path $out 'test-results'
-    foreach ($project in Get-ChildItem (Join-Path $root 'tests') -Filter *.csproj -Recurse | Where-Object { $_.Directory.Name -like '*.Tests' }) {
-        Write-Host "xunit: $($project.BaseName)" -ForegroundColor Cyan
-        $trx = "$($project.BaseName).trx"
-        Remove-Item (Join-Path $results $trx) -ErrorAction SilentlyContinue
-        dotnet test $project.FullName -c $Configuration --nologo --logger "trx;LogFileName=$trx" --logger 'console;verbosity=minimal' --results-directory $results | Out-Host
-        $file = Join-Path $results $trx
-        if (-not (Test-Path $file)) {
-            Write-Host "  no results from $($project.BaseName): counted as one failure" -ForegroundColor Red
-            $totals.Failed++
-            continue
-        }
-        $run = ([xml] (Get-Content $file -Raw)).TestRun
-        $counters = $run.ResultSummary.Counters
-        $totals.Passed += [int] $counters.passed
-        $totals.Failed += [int] $counters.failed + [int] $counters.error + [int] $counters.timeout + [int] $counters.aborted
-        # The counters leave xunit's skips out (executed < total); each skipped result carries its Skip reason.
-        foreach ($result in $run.SelectNodes("//*[local-name()='UnitTestResult'][@outcome='NotExecuted']")) {
-            $reason = $result.SelectSingleNode("*[local-name()='Output']/*[local-name()='ErrorInfo']/*[local-name()='Message']")
-            Add-Skip $totals $result.testName $(if ($reason) { $reason.InnerText.Trim() } else { '' })
+    $logs = Join-Path $out 'test-logs'
+    $audits = Join-Path $out 'test-audit'
+    New-Item -ItemType Directory -Force -Path $results, $logs, $audits | Out-Null
+    $slowOutside = 'Rebundle.Ssh.Tests', 'Ssh', 'SshStop', 'FleetReport', 'Help', 'Package', 'ImportSpeed'
+    if (-not $SkipXunit) {
+        foreach ($project in Get-ChildItem (Join-Path $root 'tests') -Filter *.csproj -Recurse | Where-Object { $_.Directory.Name -like '*.Tests' }) {
+            if ($Fast -and $project.BaseName -in $slowOutside) { continue }
+            $trx = "$($project.BaseName).trx"
+            New-TestJob -Name "xunit $($project.BaseName)" -Kind xunit -Exe dotnet -ResultPath (Join-Path $results $trx) `
+                -LogPath (Join-Path $logs "$($project.BaseName).log") -Arguments @(
+                'test', $project.FullName, '-c', $Configuration, '--no-build', '--nologo',
+                '--logger', "trx;LogFileName=$trx", '--logger', 'console;verbosity=minimal', '--results-directory', $results)
         }
     }
-    $totals
+    if (-not $SkipPester) {
+        $pester = Get-Pester
+        $exe = (Get-Process -Id $PID).Path
+        $prefix = @(if ([IO.Path]::GetFileNameWithoutExtension($exe) -eq 'dotnet') { Join-Path $PSHOME 'pwsh.dll' })
+        foreach ($file in Get-ChildItem (Join-Path $root 'tests/powershell') -Filter "$PesterFilter.Tests.ps1") {
+            $name = $file.Name -replace '\.Tests\.ps1$'
+            if ($Fast -and $name -in $slowOutside) { continue }
+            New-TestJob -Name "Pester $($file.Name)" -Kind pester -Exe $exe -ResultPath (Join-Path $results "$name.pester.json") `
+                -LogPath (Join-Path $logs "$name.pester.log") -Arguments @(
+                $prefix + @('-NoProfile', '-NonInteractive', '-File', (Join-Path $root 'build/Invoke-PesterFile.ps1'),
+                    '-Pester', $pester, '-Path', $file.FullName, '-ResultPath', (Join-Path $results "$name.pester.json"))) `
+                -Environment @{
+                    REBUNDLE_MODULE = Join-Path $moduleOut 'Rebundle.psd1'
+                    # Tests that do not choose an audit log must not write into the user's profile, nor into each other's.
+                    REBUNDLE_AUDIT_LOG = Join-Path $audits "$name.log"
+                }
+        }
+    }
 }
 
-function Invoke-PesterTests {
-    $pester = Get-Pester
-    # A separate process: the tests import the freshly built module and leave this one clean.
-    # Skipped (-Skip, Set-ItResult -Skipped/-Pending) and inconclusive tests are reported one per
-    # line with their reason; NotRun is left out, since a filtered run legitimately leaves tests unrun.
-    $script = @"
-`$ErrorActionPreference = 'Stop'
-Import-Module '$pester'
-`$config = New-PesterConfiguration
-`$config.Run.Path = (Get-ChildItem '$(Join-Path $root 'tests/powershell')' -Filter '$PesterFilter.Tests.ps1').FullName
-`$config.Run.PassThru = `$true
-`$config.Output.Verbosity = 'Normal'
-`$result = Invoke-Pester -Configuration `$config
-foreach (`$test in `$result.Tests | Where-Object Result -in 'Skipped', 'Inconclusive') {
-    `$reason = (@(`$test.ErrorRecord | ForEach-Object { `$_.Exception.Message }) -join ' ') -replace '\s+', ' '
-    'PESTER-SKIP {0}`t{1}' -f `$test.ExpandedPath, `$reason
-}
-'PESTER-TOTALS {0} {1}' -f `$result.PassedCount, (`$result.FailedCount + `$result.FailedBlocksCount + `$result.FailedContainersCount)
-"@
-    $env:REBUNDLE_MODULE = Join-Path $moduleOut 'Rebundle.psd1'
-    # Tests that do not choose an audit log must not write into the user's profile.
-    $env:REBUNDLE_AUDIT_LOG = Join-Path $out 'test-audit.log'
-    $totals = New-Totals
-    $totals.Failed = 1
-    Invoke-ChildPwsh -NoProfile -NonInteractive -Command $script | ForEach-Object {
-        if ($_ -match '^PESTER-TOTALS (\d+) (\d+)$') { $totals.Passed = [int] $Matches[1]; $totals.Failed = [int] $Matches[2] }
-        elseif ($_ -match '^PESTER-SKIP ([^\t]*)\t(.*)$') { Add-Skip $totals $Matches[1] $Matches[2].Trim() }
-        else { Write-Host $_ }
+# Runs the queue and adds it up: one line per job as it finishes, the ten slowest tests at the end.
+function Invoke-TestQueue {
+    Import-Module (Join-Path $root 'build/TestQueue.psm1') -Force
+    $jobs = @(Get-TestJobs)
+    if ($jobs.Count -eq 0) { throw "No test matches: no xunit project, and no Pester file '$PesterFilter.Tests.ps1' in tests/powershell." }
+    $timesFile = Join-Path $out 'test-times.json'
+    $lastSeconds = @{}
+    $known = if (Test-Path $timesFile) { $timesFile } else { Join-Path $root 'build/test-times.json' }
+    if (Test-Path $known) { (Get-Content $known -Raw | ConvertFrom-Json).PSObject.Properties | ForEach-Object { $lastSeconds[$_.Name] = $_.Value } }
+
+    Write-Host "Running $($jobs.Count) test jobs, $Parallel at a time (logs in $(Join-Path $out 'test-logs'))..." -ForegroundColor Cyan
+    $watch = [Diagnostics.Stopwatch]::StartNew()
+    $results = @(Invoke-TestJobs -Jobs $jobs -Parallel $Parallel -LastSeconds $lastSeconds | ForEach-Object {
+        $result = Read-TestJobResult $_
+        Write-TestJobLine $result
+        $result
+    })
+    foreach ($result in $results) { $lastSeconds[$result.Job.Name] = [Math]::Round($result.Seconds, 1) }
+    $lastSeconds | ConvertTo-Json | Set-Content $timesFile
+    Write-TestTimes $results
+    Write-Host ('Test jobs took {0:0} s of wall time ({1:0} s if run one after another).' -f $watch.Elapsed.TotalSeconds, ($results | Measure-Object Seconds -Sum).Sum) -ForegroundColor Cyan
+    $tests = @($results.Tests)
+    [pscustomobject]@{
+        Passed = @($tests | Where-Object Result -eq 'Passed').Count
+        Failed = @($tests | Where-Object Result -eq 'Failed').Count
+        Skips  = @($tests | Where-Object Result -eq 'Skipped' | ForEach-Object {
+            [pscustomobject]@{ Test = "$($_.Suite): $($_.Name)"; Reason = $_.Message; Honest = $_.Message -match $script:SkipReasonPattern }
+        })
     }
-    $totals
 }
 
 # Every skip, with its reason; a skip that does not say what the machine lacks fails the run.
@@ -229,22 +245,16 @@ function Install-TestPrerequisites {
 }
 
 function Invoke-Test {
-    Install-TestPrerequisites
-    Invoke-Package
-    $passed = 0; $failed = 0; $skips = @()
+    if ($Fast) { Invoke-Build } else { Install-TestPrerequisites; Invoke-Package }
     if (-not $SkipXunit) {
-        $x = Invoke-Xunit
-        $passed += $x.Passed; $failed += $x.Failed; $skips += $x.Skips
-        Write-Host "xunit: $($x.Passed) passed, $($x.Failed) failed, $($x.Skipped) skipped" -ForegroundColor Cyan
+        # Once for every project, so the jobs can run side by side without building over each other.
+        Write-Host "Building the test projects ($Configuration)..." -ForegroundColor Cyan
+        Invoke-Native 'dotnet build' { dotnet build (Join-Path $root 'Rebundle.sln') -c $Configuration --nologo -v quiet }
     }
-    if (-not $SkipPester) {
-        $p = Invoke-PesterTests
-        $passed += $p.Passed; $failed += $p.Failed; $skips += $p.Skips
-        Write-Host "Pester: $($p.Passed) passed, $($p.Failed) failed, $($p.Skipped) skipped" -ForegroundColor Cyan
-    }
-    Write-Skips $skips
-    "$passed passed, $failed failed, $($skips.Count) skipped"
-    if ($failed -gt 0 -or @($skips | Where-Object { -not $_.Honest }).Count -gt 0) { exit 1 }
+    $run = Invoke-TestQueue
+    Write-Skips $run.Skips
+    "$($run.Passed) passed, $($run.Failed) failed, $(@($run.Skips).Count) skipped"
+    if ($run.Failed -gt 0 -or @($run.Skips | Where-Object { -not $_.Honest }).Count -gt 0) { exit 1 }
 }
 
 function Invoke-Demo {
