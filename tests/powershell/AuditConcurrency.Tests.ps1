@@ -17,16 +17,20 @@ Describe 'An audit log shared by two processes' {
             Connect-TtmFleet -Sandbox -Path $path -AuditLogPath $audit | Out-Null
             $path
         }
-        # Both children start changing at the same moment, well after either has loaded the module.
-        $start = [DateTime]::UtcNow.AddSeconds(15).ToString('o')
+        # Both children start changing at the same moment: each says it is ready (module loaded,
+        # connected), and both go when the last is, on a file this process writes.
+        $go = Join-Path $TestDrive 'go'
         $pwsh = Get-PwshCommand
         $jobs = foreach ($path in $sandboxes) {
-            $script = "Connect-TtmFleet -Sandbox -Path '$path' -AuditLogPath '$audit' | Out-Null; " +
-                "while ([DateTime]::UtcNow -lt [DateTime]::Parse('$start').ToUniversalTime()) { Start-Sleep -Milliseconds 5 }; " +
+            $script = "Connect-TtmFleet -Sandbox -Path '$path' -AuditLogPath '$audit' | Out-Null; Set-Content '$path.ready' x; " +
+                "`$deadline = [DateTime]::UtcNow.AddSeconds(120); while (-not (Test-Path '$go') -and [DateTime]::UtcNow -lt `$deadline) { Start-Sleep -Milliseconds 5 }; " +
                 "1..$changes | ForEach-Object { Set-TtmFarmRole -Farm Dev -Alias Reports -Role (@('Reports', 'Reports-1-6')[`$_ % 2]) -ErrorAction Stop | Out-Null }; 'finished'"
             $encoded = [Convert]::ToBase64String([Text.Encoding]::Unicode.GetBytes("Import-Module '$(Get-RebundleModulePath)'; $script"))
             Start-ThreadJob -ScriptBlock { param($exe, $prefix, $encoded) & $exe @prefix -NoProfile -NonInteractive -EncodedCommand $encoded 2>&1 | ForEach-Object { "$_" } } -ArgumentList $pwsh.Exe, $pwsh.Prefix, $encoded
         }
+        $deadline = [DateTime]::UtcNow.AddSeconds(120)
+        while (@($sandboxes | Where-Object { -not (Test-Path "$_.ready") }).Count -and [DateTime]::UtcNow -lt $deadline) { Start-Sleep -Milliseconds 20 }
+        Set-Content $go x
         $script:outputs = $jobs | Wait-Job -Timeout 300 | Receive-Job
         $jobs | Remove-Job -Force
         $script:lines = @(Get-Content $audit | Where-Object { $_ })
@@ -88,11 +92,17 @@ Describe 'A writer that finds the audit log held by another' {
             $half = [Text.Encoding]::UTF8.GetBytes($other.Substring(0, 40))
             $held.Write($half, 0, $half.Length); $held.Flush()
             $job = Start-ThreadJob -ScriptBlock { param($exe, $prefix, $encoded) & $exe @prefix -NoProfile -NonInteractive -EncodedCommand $encoded 2>&1 | ForEach-Object { "$_" } } -ArgumentList $pwsh.Exe, $pwsh.Prefix, $encoded
+            # The child takes the farm's lease (its holder note appears) just before it writes its
+            # intent: from then on it is at the log, so that is the event to wait for, not a time.
+            $holder = Join-Path $folder 'leases/dev.lease.holder'
             $deadline = [DateTime]::UtcNow.AddSeconds(60)
-            while (-not (Test-Path $ready) -and [DateTime]::UtcNow -lt $deadline) { Start-Sleep -Milliseconds 50 }
-            Start-Sleep -Seconds 2
-
+            while (-not (Test-Path $holder) -and [DateTime]::UtcNow -lt $deadline) { Start-Sleep -Milliseconds 20 }
             $ready | Should -Exist
+            $holder | Should -Exist -Because 'the child reached its change (it holds the farm''s lease) within 60 s'
+            # It retries every 20 ms for up to 10 s: watched for a second, failing as soon as it writes or changes.
+            $watch = [DateTime]::UtcNow.AddSeconds(1)
+            while ([DateTime]::UtcNow -lt $watch -and $held.Length -eq (Get-Item $audit).Length) { Start-Sleep -Milliseconds 20 }
+
             (Get-TtmFarmRole -Farm Dev -Alias Reports).Role | Should -Be 'Reports-1-6' -Because 'the change waits for its intent to be written'
             $held.Length | Should -Be ((Get-Item $audit).Length) -Because 'nobody else wrote while the log was held'
 

@@ -60,7 +60,6 @@ Describe 'Ctrl+C in the SSH cmdlets on a real sshd' {
             $running = Start-Pipeline "Get-TtmServer -Farm Rebundle-Staging -Role Sidekiq | Test-TtmServer -Check Command -Command '$command' $childSsh"
             try {
                 Wait-Until { @(& pgrep -f $pattern).Count -eq 2 } 'the check command and its child to run'
-                $started = [Diagnostics.Stopwatch]::StartNew()
 
                 $took = Stop-Pipeline $running
 
@@ -68,7 +67,13 @@ Describe 'Ctrl+C in the SSH cmdlets on a real sshd' {
                 $running.PowerShell.InvocationStateInfo.State | Should -Be 'Stopped'
                 @(& pgrep -f $pattern) | Should -BeNullOrEmpty -Because 'Stop returns only once the command is killed on the server'
                 $running.PowerShell.Streams.Information | Should -BeNullOrEmpty -Because 'no check result was made up for the stopped check'
-                Start-Sleep -Seconds ([Math]::Max(0, 10 - $started.Elapsed.TotalSeconds))
+                # Had they lived, they would have touched their markers by the time a control process,
+                # started only now, has slept as long: waiting for its marker, not for a fixed time,
+                # keeps the proof when the machine is slow (a late start delays the control too).
+                $control = Join-Path $sshd.State 'check-control-finished'
+                $controlProcess = [Diagnostics.Process]::Start('sh', [string[]]@('-c', "sleep 8.5; touch '$control'"))
+                $controlProcess.WaitForExit(60000) | Should -BeTrue -Because 'the control process finishes its sleep'
+                $control | Should -Exist
                 $parent | Should -Not -Exist
                 $child | Should -Not -Exist
             }
@@ -82,8 +87,9 @@ Describe 'Ctrl+C in the SSH cmdlets on a real sshd' {
             $running = Start-Pipeline "Get-TtmServer -Farm Rebundle-Staging -Role TTM-Base | Update-TtmServerOs -Reboot -RebootTimeout 0:10:00 $childSsh"
             try {
                 Wait-Until { (Test-Path (Join-Path $sshd.State 'reboot.log')) -and -not (Test-TestSshdAnswers $sshd.Port) } 'the reboot to take the server down'
-                # At least one attempt to reconnect has been refused (they are 5 s apart).
-                Start-Sleep -Seconds 6
+                # At least one attempt to reconnect has been refused: the wait reports progress before each
+                # round, so a second report of the wait means the first round's attempt is over.
+                Wait-Until { @($running.PowerShell.Streams.Progress | Where-Object Activity -Like 'Waiting for * to come back after reboot').Count -ge 2 } 'a refused reconnect attempt' -Seconds 30
 
                 $took = Stop-Pipeline $running
 
@@ -92,9 +98,13 @@ Describe 'Ctrl+C in the SSH cmdlets on a real sshd' {
                 $running.PowerShell.Streams.Error | Should -BeNullOrEmpty -Because 'a stop is not a failure of the server'
                 # The server comes back: a wait still running would log in within its next 5 s round.
                 Reset-TestSshdState $sshd
+                Wait-Until { Test-TestSshdAnswers $sshd.Port } 'the server to answer again'
                 $logins = Get-LoginCount
-                Start-Sleep -Seconds 7
-                Get-LoginCount | Should -Be $logins
+                # The event ruled out is a login by the stopped wait, whose rounds are 5 s apart: watched
+                # for two rounds from the moment the server answers, failing as soon as one shows up.
+                $deadline = [DateTime]::UtcNow.AddSeconds(11)
+                while ([DateTime]::UtcNow -lt $deadline -and (Get-LoginCount) -eq $logins) { Start-Sleep -Milliseconds 200 }
+                Get-LoginCount | Should -Be $logins -Because 'a stopped wait tries no more connections'
             }
             finally { $running.PowerShell.Dispose() }
         }

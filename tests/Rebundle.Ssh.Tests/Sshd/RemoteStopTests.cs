@@ -32,7 +32,7 @@ public sealed class RemoteStopTests
         Assert.Contains("-Timeout", error.Message);
         Assert.True(watch.Elapsed < CommandRuns, $"the timeout took {watch.Elapsed}");
         Assert.Equal("", StillRunning(run));
-        run.AssertNothingHappenedLater(watch);
+        run.AssertNothingHappenedLater();
     }
 
     [Fact]
@@ -47,7 +47,7 @@ public sealed class RemoteStopTests
 
         Assert.True(watch.Elapsed < CommandRuns, $"cancelling took {watch.Elapsed}");
         Assert.Equal("", StillRunning(run));
-        run.AssertNothingHappenedLater(watch);
+        run.AssertNothingHappenedLater();
     }
 
     [Fact]
@@ -78,14 +78,18 @@ public sealed class RemoteStopTests
     {
         private readonly string _parentMarker;
         private readonly string _childMarker;
+        private readonly string _startedMarker;
+        private readonly string _controlMarker;
 
         public MarkedCommand(string folder)
         {
             var unique = Random.Shared.Next(100000, 999999).ToString();
             var id = Guid.NewGuid().ToString("n");
+            _startedMarker = Path.Combine(folder, $"started-{id}");
             _parentMarker = Path.Combine(folder, $"parent-{id}");
             _childMarker = Path.Combine(folder, $"child-{id}");
-            Command = $"(sleep {CommandRuns.TotalSeconds}.{unique}1; touch {_childMarker}) & sleep {CommandRuns.TotalSeconds}.{unique}2; touch {_parentMarker}";
+            _controlMarker = Path.Combine(folder, $"control-{id}");
+            Command = $"touch {_startedMarker}; (sleep {CommandRuns.TotalSeconds}.{unique}1; touch {_childMarker}) & sleep {CommandRuns.TotalSeconds}.{unique}2; touch {_parentMarker}";
             // [.] so the pattern does not match the shell that runs pgrep with it.
             ProcessPattern = $"sleep {CommandRuns.TotalSeconds}[.]{unique}";
         }
@@ -94,10 +98,20 @@ public sealed class RemoteStopTests
 
         public string ProcessPattern { get; }
 
-        public void AssertNothingHappenedLater(Stopwatch sinceStart)
+        /// <summary>
+        /// Waits for the moment the stopped processes would have touched their markers, had they
+        /// lived: a control process started only now (after the command had started) sleeps as long
+        /// as they did, then touches its own marker. Waiting for that event rather than for a fixed
+        /// time keeps the proof when the machine is slow: a late start delays the control too.
+        /// </summary>
+        public void AssertNothingHappenedLater()
         {
-            var wait = CommandRuns + TimeSpan.FromSeconds(2) - sinceStart.Elapsed;
-            if (wait > TimeSpan.Zero) Thread.Sleep(wait);
+            Assert.True(File.Exists(_startedMarker), "the command never started on the server, so stopping it proves nothing");
+            using (var control = Process.Start("sh", new[] { "-c", $"sleep {CommandRuns.TotalSeconds}.5; touch '{_controlMarker}'" }))
+            {
+                Assert.True(control.WaitForExit(60_000), "the control process did not finish its sleep within 60s");
+            }
+            Assert.True(File.Exists(_controlMarker), "the control process did not touch its marker");
             Assert.False(File.Exists(_parentMarker), "the stopped command went on and touched its marker");
             Assert.False(File.Exists(_childMarker), "the stopped command's background child went on and touched its marker");
         }
