@@ -31,6 +31,19 @@ namespace Rebundle.Aws
         public IReadOnlyList<Server> LaunchServers(FarmRole farmRole, int count, CancellationToken cancellationToken = default)
         {
             if (count < 1) return Array.Empty<Server>();
+            // Launched in full, in part or not at all (a lost answer), the servers are read again afterwards.
+            try
+            {
+                return Launch(farmRole, count, cancellationToken);
+            }
+            finally
+            {
+                _shared.Changed(AwsSharedReads.Servers);
+            }
+        }
+
+        private IReadOnlyList<Server> Launch(FarmRole farmRole, int count, CancellationToken cancellationToken)
+        {
             // The farm role must still exist, as on the Sandbox and Scalr: no orphan server of a farm role that is gone.
             var farmRoleName = TtmTags.FarmRoleTemplate(farmRole.Farm, farmRole.Alias);
             var current = _reads.Templates($"Reading farm role {farmRole}", cancellationToken, new List<Filter> { TtmTags.Filter("launch-template-name", farmRoleName) })
@@ -128,6 +141,18 @@ namespace Rebundle.Aws
             servers.Count == 0 ? "" : $" ({string.Join(", ", servers.Take(5).Select(s => s.Id))}{(servers.Count > 5 ? ", …" : "")})";
 
         public void TerminateServers(IReadOnlyCollection<Server> servers, CancellationToken cancellationToken = default)
+        {
+            try
+            {
+                Terminate(servers, cancellationToken);
+            }
+            finally
+            {
+                _shared.Changed(AwsSharedReads.Servers);
+            }
+        }
+
+        private void Terminate(IReadOnlyCollection<Server> servers, CancellationToken cancellationToken)
         {
             // An Auto Scaling group's server is refused before any of the batch is terminated.
             _autoScaling.RefuseTerminate(servers, cancellationToken);

@@ -74,12 +74,13 @@ namespace Rebundle.Aws
         /// </summary>
         public Role CreateRole(string roleName, Role template, string imageId, string? runId = null, CancellationToken cancellationToken = default)
         {
-            var source = _calls.Call($"Reading the launch settings of role {template.Name}", cancellationToken, (ec2, cancel) => ec2.DescribeLaunchTemplateVersionsAsync(new DescribeLaunchTemplateVersionsRequest
+            // Snapshots of five servers of one role copy its settings five times: in a shared view, read once.
+            var source = _shared.Once(AwsSharedReads.LaunchSettings + template.Name, () => _calls.Call($"Reading the launch settings of role {template.Name}", cancellationToken, (ec2, cancel) => ec2.DescribeLaunchTemplateVersionsAsync(new DescribeLaunchTemplateVersionsRequest
             {
                 LaunchTemplateName = TtmTags.RoleTemplate(template.Name),
                 Versions = new List<string> { "$Default" },
             }, cancel), template.Name, TtmErrorCode.RoleNotFound).LaunchTemplateVersions?.FirstOrDefault()
-                ?? throw new TtmException(TtmErrorCode.RoleNotFound, $"Role {template.Name} has no default launch template version; fix launch template {TtmTags.RoleTemplate(template.Name)} in the console.", template.Name);
+                ?? throw new TtmException(TtmErrorCode.RoleNotFound, $"Role {template.Name} has no default launch template version; fix launch template {TtmTags.RoleTemplate(template.Name)} in the console.", template.Name));
 
             var tags = new List<Tag> { TtmTags.Tag(TtmTags.Kind, TtmTags.KindRole), TtmTags.Tag(TtmTags.Role, roleName) };
             if (runId != null) tags.Add(TtmTags.Tag(TtmTags.RunId, runId));
@@ -102,11 +103,26 @@ namespace Rebundle.Aws
             }, cancel), roleName).LaunchTemplate;
             var role = Role.Named(roleName, imageId, created.LaunchTemplateName, AwsMapping.TimeOf(created.CreateTime) ?? Clock.UtcNow) with { CreatedByRun = runId };
             _unseen.RememberRole(role);
+            _shared.Changed(AwsSharedReads.Roles);
             return role;
         }
 
         /// <summary>A new version of the role's template, copied from the default with the new image, made the default.</summary>
         public Role SetRoleImage(Role role, string imageId, CancellationToken cancellationToken = default)
+        {
+            // Whether it gets as far as the new default or not, the role is read again afterwards.
+            try
+            {
+                return ReplaceRoleImage(role, imageId, cancellationToken);
+            }
+            finally
+            {
+                _shared.Changed(AwsSharedReads.Roles);
+                _shared.Changed(AwsSharedReads.LaunchSettings + role.Name);
+            }
+        }
+
+        private Role ReplaceRoleImage(Role role, string imageId, CancellationToken cancellationToken)
         {
             var name = TtmTags.RoleTemplate(role.Name);
             var template = _calls.Call($"Reading role {role.Name}", cancellationToken, (ec2, cancel) => ec2.DescribeLaunchTemplatesAsync(new DescribeLaunchTemplatesRequest
@@ -150,6 +166,7 @@ namespace Rebundle.Aws
                 Resources = new List<string> { target.LaunchTemplateId },
                 Tags = new List<Tag> { TtmTags.Tag(TtmTags.Role, roleName) },
             }, cancel), farmRole.ToString(), TtmErrorCode.FarmRoleNotFound);
+            _shared.Changed(AwsSharedReads.FarmRoles);
             return farmRole with { Role = roleName };
         }
     }

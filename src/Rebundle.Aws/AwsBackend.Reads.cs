@@ -19,16 +19,23 @@ namespace Rebundle.Aws
         public IReadOnlyList<FarmRole> GetFarmRoles(IReadOnlyCollection<string>? farms = null, CancellationToken cancellationToken = default)
         {
             if (farms != null && farms.Count == 0) return Array.Empty<FarmRole>();
-            var filters = new List<Filter> { TtmTags.TagFilter(TtmTags.Kind, new[] { TtmTags.KindFarmRole }) };
-            if (farms != null) filters.Add(TtmTags.TagFilter(TtmTags.Farm, farms));
-            return _reads.Templates("Reading farm roles", cancellationToken, filters)
+            // In a shared view every farm's farm roles are read once and each question answered
+            // from them (exact farm names, as EC2's tag filter matches them).
+            var templates = _shared.IsOpen
+                ? _shared.AllFarmRoleTemplates(cancellationToken)
+                    .Where(t => farms == null || farms.Contains(TtmTags.Get(t.Tags, TtmTags.Farm) ?? "", StringComparer.Ordinal))
+                : _reads.FarmRoleTemplates("Reading farm roles", cancellationToken, farms);
+            return templates
                 .Select(AwsMapping.FarmRoleOf)
                 .Where(r => r != null)
                 .Select(r => r!)
                 .ToList();
         }
 
-        public IReadOnlyList<Role> GetRoles(CancellationToken cancellationToken = default)
+        public IReadOnlyList<Role> GetRoles(CancellationToken cancellationToken = default) =>
+            _shared.Once(AwsSharedReads.Roles, () => ReadRoles(cancellationToken)).ToList();
+
+        private List<Role> ReadRoles(CancellationToken cancellationToken)
         {
             var templates = _reads.Templates("Reading roles", cancellationToken, new List<Filter> { TtmTags.TagFilter(TtmTags.Kind, new[] { TtmTags.KindRole }) });
             var images = DefaultVersionImages("Reading roles", templates, cancellationToken);
@@ -47,12 +54,20 @@ namespace Rebundle.Aws
             return _unseen.WithUnseenRoles(roles);
         }
 
-        public IReadOnlyList<Server> GetServers(ServerQuery query, CancellationToken cancellationToken = default)
+        public IReadOnlyList<Server> GetServers(ServerQuery query, CancellationToken cancellationToken = default) =>
+            _shared.Once(AwsSharedReads.Servers + KeyOf(query), () =>
+            {
+                var servers = _statusChecks.Apply(ReadServers(query, cancellationToken), cancellationToken);
+                return query.Statuses == null || query.Statuses.Count == 0
+                    ? servers
+                    : servers.Where(s => query.Statuses.Contains(s.Status)).ToList();
+            }).ToList();
+
+        /// <summary>A query as a shared view's key: the same question asked in another order is the same question.</summary>
+        private static string KeyOf(ServerQuery query)
         {
-            var servers = _statusChecks.Apply(ReadServers(query, cancellationToken), cancellationToken);
-            return query.Statuses == null || query.Statuses.Count == 0
-                ? servers
-                : servers.Where(s => query.Statuses.Contains(s.Status)).ToList();
+            string Part(IEnumerable<string>? values) => values == null ? "*" : string.Join(",", values.OrderBy(v => v, StringComparer.Ordinal));
+            return string.Join("|", Part(query.Farms), Part(query.Aliases), Part(query.Ids), Part(query.Statuses?.Select(s => s.ToString())), query.IncludeTerminated ? "all" : "live");
         }
 
         /// <summary>Servers by their instance state alone (no status checks): one filtered, paginated DescribeInstances pass.</summary>

@@ -21,10 +21,11 @@ namespace Rebundle.Aws
         private readonly string _region;
 
         // State the backend's own reads and changes share with some parts: what EC2 does not list
-        // yet, and which instances an Auto Scaling group owns.
+        // yet, which instances an Auto Scaling group owns, and a planning pass's shared view.
         private readonly UnseenObjects _unseen;
         private readonly AutoScalingGuard _autoScaling;
         private readonly StatusChecks _statusChecks;
+        private readonly AwsSharedReads _shared;
 
         private readonly AwsImageLookup _imageLookup;
         private readonly AwsRoleRetirement _retirement;
@@ -45,11 +46,12 @@ namespace Rebundle.Aws
             _unseen = new UnseenObjects(clock);
             _autoScaling = new AutoScalingGuard(_reads);
             _statusChecks = new StatusChecks(calls);
+            _shared = new AwsSharedReads(_reads);
             _imageLookup = new AwsImageLookup(calls, _unseen);
-            _retirement = new AwsRoleRetirement(calls, _reads, _unseen);
-            _permissions = new AwsPermissionCheck(calls, _reads);
+            _retirement = new AwsRoleRetirement(calls, _reads, _unseen, _shared);
+            _permissions = new AwsPermissionCheck(calls, _reads, _shared);
             _leases = new AwsFarmLeases(calls, _reads, clock, leases);
-            _capabilities = new object[] { this, _imageLookup, _retirement, _permissions, _leases, ReachableOverSsh.Instance };
+            _capabilities = new object[] { this, _imageLookup, _retirement, _permissions, _leases, _shared, ReachableOverSsh.Instance };
         }
 
         public BackendKind Kind => BackendKind.Aws;
@@ -63,7 +65,7 @@ namespace Rebundle.Aws
 
         public TimeSpan PollInterval { get; }
 
-        /// <summary>Image lookup, role retirement, permission checks, shared leases (a tag on the farm's templates) and SSH-reachable servers: each a part.</summary>
+        /// <summary>Image lookup, role retirement, permission checks, shared leases (a tag on the farm's templates), shared reads and SSH-reachable servers: each a part.</summary>
         public T? Capability<T>() where T : class => _capabilities.OfType<T>().FirstOrDefault();
 
         // Kept on the concrete backend for code that holds an AwsBackend (the xunit tests). The

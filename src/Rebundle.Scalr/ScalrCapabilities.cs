@@ -20,8 +20,9 @@ namespace Rebundle.Scalr
     }
 
     /// <summary>
-    /// The fleet report reads farms, farm roles and roles once, not again under servers (each a
-    /// list of pages). The shared answers and their lock are the client's, which answers the lists.
+    /// The fleet report and a recycle's plan read farms, farm roles and roles once, not again
+    /// under servers (each a list of pages). The shared answers and their lock are the client's,
+    /// which answers the lists and forgets them at any change it sends.
     /// </summary>
     internal sealed class ScalrSharedListReads : ISharedListReads
     {

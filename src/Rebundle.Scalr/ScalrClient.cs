@@ -73,7 +73,8 @@ namespace Rebundle.Scalr
 
         /// <summary>
         /// Until the result is disposed, a list read twice is read once (<see cref="List"/>
-        /// answers later reads from the first): the backend's <c>ISharedListReads</c>.
+        /// answers later reads from the first): the backend's <c>ISharedListReads</c>. A change
+        /// sent meanwhile (anything but a GET) forgets every list read before it.
         /// </summary>
         public IDisposable ShareLists()
         {
@@ -146,6 +147,20 @@ namespace Rebundle.Scalr
         /// <see cref="ScalrOutcomeUnknownException"/>, for the caller to find out what happened.
         /// </summary>
         public JsonDocument Send(HttpMethod method, string pathAndQuery, byte[]? body, CancellationToken cancellation = default)
+        {
+            if (method == HttpMethod.Get) return Exchange(method, pathAndQuery, body, cancellation);
+            // A change, made or perhaps made (a lost answer): no list shared before it answers a read after it.
+            try
+            {
+                return Exchange(method, pathAndQuery, body, cancellation);
+            }
+            finally
+            {
+                lock (_sharedGate) _shared?.Clear();
+            }
+        }
+
+        private JsonDocument Exchange(HttpMethod method, string pathAndQuery, byte[]? body, CancellationToken cancellation)
         {
             var (path, query) = Split(pathAndQuery);
             var canonicalQuery = ScalrSigner.CanonicalQuery(query);

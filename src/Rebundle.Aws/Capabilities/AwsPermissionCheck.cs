@@ -11,7 +11,7 @@ namespace Rebundle.Aws
     /// Permissions checked before a run changes anything: each EC2 action the run needs is sent
     /// once with DryRun on one of the objects it will change. EC2 checks the permission and
     /// answers DryRunOperation (allowed) or UnauthorizedOperation (missing); nothing changes.
-    /// It holds no state: every check asks EC2 afresh.
+    /// It holds no state: every check asks EC2 afresh (a template's id it may take from a shared view).
     /// </summary>
     internal sealed class AwsPermissionCheck : IPermissionCheck
     {
@@ -19,11 +19,13 @@ namespace Rebundle.Aws
 
         private readonly Ec2Calls _calls;
         private readonly Ec2Reads _reads;
+        private readonly AwsSharedReads _shared;
 
-        public AwsPermissionCheck(Ec2Calls calls, Ec2Reads reads)
+        public AwsPermissionCheck(Ec2Calls calls, Ec2Reads reads, AwsSharedReads shared)
         {
             _calls = calls;
             _reads = reads;
+            _shared = shared;
         }
 
         public IReadOnlyList<MissingPermission> MissingPermissions(PermissionCheckRequest request, CancellationToken cancellationToken = default)
@@ -107,8 +109,14 @@ namespace Rebundle.Aws
             }
         }
 
-        private string? FarmRoleTemplateId(Domain.FarmRole farmRole, CancellationToken cancellationToken) =>
-            _reads.Templates($"Reading farm role {farmRole}", cancellationToken, new List<Filter> { TtmTags.Filter("launch-template-name", TtmTags.FarmRoleTemplate(farmRole.Farm, farmRole.Alias)) })
-                .FirstOrDefault()?.LaunchTemplateId;
+        /// <summary>The farm role's template id (CreateTags names resources by id): from the shared view's farm roles when one is open.</summary>
+        private string? FarmRoleTemplateId(Domain.FarmRole farmRole, CancellationToken cancellationToken)
+        {
+            var name = TtmTags.FarmRoleTemplate(farmRole.Farm, farmRole.Alias);
+            var templates = _shared.IsOpen
+                ? _shared.AllFarmRoleTemplates(cancellationToken)
+                : _reads.Templates($"Reading farm role {farmRole}", cancellationToken, new List<Filter> { TtmTags.Filter("launch-template-name", name) });
+            return templates.FirstOrDefault(t => t.LaunchTemplateName == name)?.LaunchTemplateId;
+        }
     }
 }

@@ -9,19 +9,22 @@ namespace Rebundle.Aws
     /// <summary>
     /// Retiring roles (Remove-TtmRoleVersion): a role's launch template and, when nothing else
     /// launches from it, its image with its snapshots. Its only state is the connection's
-    /// <see cref="UnseenObjects"/>, which it shares with the backend (a role made a moment ago).
+    /// <see cref="UnseenObjects"/>, which it shares with the backend (a role made a moment ago),
+    /// and the shared view it tells that a role is gone.
     /// </summary>
     internal sealed class AwsRoleRetirement : IRoleRetirement
     {
         private readonly Ec2Calls _calls;
         private readonly Ec2Reads _reads;
         private readonly UnseenObjects _unseen;
+        private readonly AwsSharedReads _shared;
 
-        public AwsRoleRetirement(Ec2Calls calls, Ec2Reads reads, UnseenObjects unseen)
+        public AwsRoleRetirement(Ec2Calls calls, Ec2Reads reads, UnseenObjects unseen, AwsSharedReads shared)
         {
             _calls = calls;
             _reads = reads;
             _unseen = unseen;
+            _shared = shared;
         }
 
         /// <summary>
@@ -47,6 +50,8 @@ namespace Rebundle.Aws
                     $"Role {role.Name} is still run by farm role {string.Join(", ", runBy)}; it was kept. Point the farm role at another role first (Set-TtmFarmRole).", role.Name);
 
             _unseen.ForgetRole(role.Name); // it goes now: it no longer holds its image
+            _shared.Changed(AwsSharedReads.Roles);
+            _shared.Changed(AwsSharedReads.LaunchSettings + role.Name);
             _calls.Call($"Deleting role {role.Name}", cancellationToken, (ec2, cancel) => ec2.DeleteLaunchTemplateAsync(new DeleteLaunchTemplateRequest
             {
                 LaunchTemplateId = templateId,

@@ -27,6 +27,14 @@ namespace Rebundle.Aws.Ec2
                 return (response.LaunchTemplates, response.NextToken);
             });
 
+        /// <summary>The farm-role templates (<c>farm/&lt;Farm&gt;/&lt;Alias&gt;</c>) of <paramref name="farms"/>, or of every farm.</summary>
+        public List<LaunchTemplate> FarmRoleTemplates(string doing, CancellationToken cancellationToken, IReadOnlyCollection<string>? farms = null)
+        {
+            var filters = new List<Filter> { TtmTags.TagFilter(TtmTags.Kind, new[] { TtmTags.KindFarmRole }) };
+            if (farms != null) filters.Add(TtmTags.TagFilter(TtmTags.Farm, farms));
+            return Templates(doing, cancellationToken, filters);
+        }
+
         /// <summary>Every instance the filters match.</summary>
         public List<Instance> Instances(string doing, CancellationToken cancellationToken, List<Filter> filters) =>
             Matching<Instance>(doing, cancellationToken, filters, i => i.InstanceId, async (ec2, within, token, cancel) =>

@@ -235,13 +235,13 @@ namespace Rebundle.Aws
 
         // ---- Calls ------------------------------------------------------------------------------
 
-        /// <summary>The farm-role templates of <paramref name="farms"/>: paginated DescribeLaunchTemplates, split at EC2's filter limit.</summary>
+        /// <summary>
+        /// The farm-role templates of <paramref name="farms"/>: paginated DescribeLaunchTemplates,
+        /// split at EC2's filter limit. Always from EC2, never a shared view's answer: a lease is
+        /// judged on the tags as they are now.
+        /// </summary>
         private List<LaunchTemplate> FarmTemplates(string doing, IReadOnlyCollection<string> farms) =>
-            _reads.Templates(doing, CancellationToken.None, new List<Filter>
-            {
-                TtmTags.TagFilter(TtmTags.Kind, new[] { TtmTags.KindFarmRole }),
-                TtmTags.TagFilter(TtmTags.Farm, farms),
-            });
+            _reads.FarmRoleTemplates(doing, CancellationToken.None, farms);
 
         private void Tag(string doing, IReadOnlyCollection<string> templateIds, string value)
         {

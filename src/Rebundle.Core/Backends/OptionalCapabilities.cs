@@ -50,11 +50,14 @@ namespace Rebundle.Backends
     }
 
     /// <summary>
-    /// A backend whose reads read some lists again (Scalr: servers are matched to farm roles,
-    /// farm roles to roles, by reading those lists). Inside <see cref="ReadEachListOnce"/>, each
-    /// list is read at most once and later reads get that answer, so a caller that reads the
-    /// whole fleet for one view (the fleet report) costs each list's pages once. Only for reads
-    /// close together: the view is as old as the scope.
+    /// A backend that can answer one planning pass from one view of the fleet. Inside
+    /// <see cref="ReadEachListOnce"/>, each list is read at most once and later reads get that
+    /// answer: Scalr's servers are matched to farm roles, farm roles to roles, by reading those
+    /// lists; on AWS farms are farm roles read again. So a caller that reads the whole fleet for
+    /// one view (the fleet report, a recycle's plan, a rebundle's preview) costs each list's pages
+    /// once. A change made through the backend meanwhile forgets what it changed, so a read after
+    /// it is fresh; anything else is as old as the scope, which is why a scope spans one pass of
+    /// reads close together and never a wait or a question to the operator.
     /// </summary>
     public interface ISharedListReads : IUnauditedCapability
     {

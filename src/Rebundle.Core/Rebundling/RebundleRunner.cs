@@ -30,6 +30,11 @@ namespace Rebundle.Rebundling
         public string Message { get; init; } = "";
     }
 
+    /// <summary>What Invoke-TtmRebundle shows before it changes anything, and all that -WhatIf shows.</summary>
+    /// <param name="ServerCounts">Servers per farm now, for the plan's batch counts.</param>
+    /// <param name="MissingPermissions">What the plan's changes need that the credentials lack (backends that can tell).</param>
+    public sealed record RebundlePreview(RebundlePlan Plan, IReadOnlyDictionary<string, int> ServerCounts, IReadOnlyList<MissingPermission> MissingPermissions);
+
     /// <summary>
     /// Runs runbook steps 1 and 4–8 in order with the same services as the single cmdlets,
     /// journalling before and after every change. Given a journal that already has entries it
@@ -72,6 +77,18 @@ namespace Rebundle.Rebundling
 
         /// <summary>The plan without asking whether its remote work can run: what -WhatIf shows.</summary>
         public RebundlePlan Plan(RebundleOptions options) => RecordedPlan(_journal) ?? RebundlePlan.Compute(_fleet, options);
+
+        /// <summary>
+        /// The plan (the journal's when resuming), its servers per farm and the permissions it
+        /// lacks, from one view of the fleet (<see cref="ISharedListReads"/>): the three ask about
+        /// the same farms, farm roles, roles and servers, and each list is read once.
+        /// </summary>
+        public RebundlePreview Preview(RebundleOptions options)
+        {
+            using var shared = _fleet.Backend.Capability<ISharedListReads>()?.ReadEachListOnce();
+            var plan = Plan(options);
+            return new RebundlePreview(plan, ServerCounts(plan), RebundlePreflight.MissingPermissions(_fleet, plan));
+        }
 
         /// <summary>Refuses, before anything is written, a plan whose OS update or checks need SSH this run has not got.</summary>
         public void RequireReachable(RebundlePlan plan)

@@ -141,7 +141,11 @@ namespace Rebundle.Runbook
         public RoleVersion NextVersion(string roleName, bool major) => Roles().NextVersion(RoleName.BaseOf(roleName), major);
 
         /// <summary>Farms (protected ones flagged by the name tables) whose farm roles run <paramref name="roleName"/>.</summary>
-        public IReadOnlyList<string> FarmsRunning(string roleName, CancellationToken cancellation = default) => Backend.GetFarmRoles(null, cancellation)
+        public IReadOnlyList<string> FarmsRunning(string roleName, CancellationToken cancellation = default) =>
+            FarmsRunning(roleName, Backend.GetFarmRoles(null, cancellation));
+
+        /// <summary>As <see cref="FarmsRunning(string, CancellationToken)"/>, on farm roles already read.</summary>
+        public static IReadOnlyList<string> FarmsRunning(string roleName, IEnumerable<FarmRole> farmRoles) => farmRoles
             .Where(r => string.Equals(r.Role, roleName, StringComparison.OrdinalIgnoreCase))
             .Select(r => r.Farm).Distinct(StringComparer.OrdinalIgnoreCase).ToList();
 

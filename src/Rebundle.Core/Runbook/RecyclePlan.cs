@@ -29,6 +29,12 @@ namespace Rebundle.Runbook
 
         public int ServerCount => Batches.Sum(b => b.Count);
 
+        /// <summary>
+        /// The farm's farm roles as the plan read them, which the recycle launches into (each
+        /// launch checks its farm role again: that it still exists, and the role it runs now).
+        /// </summary>
+        public IReadOnlyList<FarmRole> FarmRoles { get; init; } = Array.Empty<FarmRole>();
+
         /// <summary>Plans up to this many servers name each one; larger ones summarise (<see cref="FullDescription"/> names all).</summary>
         public const int ListedInFull = 12;
 

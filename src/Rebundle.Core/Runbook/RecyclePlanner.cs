@@ -6,10 +6,38 @@ using Rebundle.Naming;
 namespace Rebundle.Runbook
 {
     /// <summary>
+    /// What a recycle's scope comes to before any server is looked at: the farms in the order
+    /// they were asked for (what the lease is taken on), the farm roles of those farms and which
+    /// of them are recycled whole, and the servers named one by one. Read from farms and farm
+    /// roles only, so it is the same before and after the lease: no run changes a farm's farm
+    /// roles without holding that farm's lease, which a recycle takes next.
+    /// </summary>
+    internal sealed class RecycleTargets
+    {
+        public RecycleScope Scope { get; init; } = new RecycleScope();
+
+        public List<string> FarmOrder { get; } = new List<string>();
+
+        /// <summary>Every farm role of the farms in <see cref="FarmOrder"/>.</summary>
+        public List<FarmRole> FarmRoles { get; } = new List<FarmRole>();
+
+        /// <summary>Farm roles recycled whole (a farm, or an alias of one).</summary>
+        public HashSet<string> WholeFarmRoles { get; } = new HashSet<string>(StringComparer.Ordinal);
+
+        /// <summary>Farm roles named by an alias without wildcards: refused rather than skipped (Auto Scaling).</summary>
+        public HashSet<string> NamedFarmRoles { get; } = new HashSet<string>(StringComparer.Ordinal);
+
+        public List<Server> NamedServers { get; } = new List<Server>();
+    }
+
+    /// <summary>
     /// Turns a <see cref="RecycleScope"/> into one plan per farm, in the order the farms were
     /// asked for, and reconciles every farm role in scope against its count: a farm role with
     /// more live servers than it wants has surplus from an interrupted run, which the plan uses
-    /// or terminates instead of replacing. One read each of farms, farm roles, roles and servers.
+    /// or terminates instead of replacing. In two halves, so a recycle can take its lease in
+    /// between: <see cref="Resolve"/> reads farms and farm roles (which farms to lease), and
+    /// <see cref="Plan"/> reads the farms' servers once (what can have changed until the lease
+    /// was held) and, only when a farm role has surplus, the roles (whose image it is on).
     /// </summary>
     internal sealed class RecyclePlanner
     {
@@ -24,20 +52,18 @@ namespace Rebundle.Runbook
             _reporter = reporter;
         }
 
-        public QueryResult<RecyclePlan> Plan(RecycleScope scope, int batchSize, CancellationToken cancellation = default)
+        /// <summary>The farms, farm roles and servers the scope names; unknown farms and aliases are kept as misses.</summary>
+        public RecycleTargets Resolve(RecycleScope scope, CancellationToken cancellation = default)
         {
             var farms = _backend.GetFarms(cancellation);
             var farmRoles = _backend.GetFarmRoles(null, cancellation);
-            var farmOrder = new List<string>();
-            var wholeFarmRoles = new HashSet<string>(StringComparer.Ordinal);
-            var namedFarmRoles = new HashSet<string>(StringComparer.Ordinal); // by an alias without wildcards
-            var namedServers = new List<Server>();
+            var targets = new RecycleTargets { Scope = scope };
             foreach (var target in scope.Targets)
             {
                 if (target.Server != null)
                 {
-                    namedServers.Add(target.Server);
-                    AddOnce(farmOrder, target.Server.Farm);
+                    targets.NamedServers.Add(target.Server);
+                    AddOnce(targets.FarmOrder, target.Server.Farm);
                     continue;
                 }
                 var matched = MatchFarms(target.Farms, farms);
@@ -45,37 +71,57 @@ namespace Rebundle.Runbook
                 ReportMissingAliases(target.Aliases, matched, candidates);
                 foreach (var farmRole in candidates.Where(r => NameMatcher.MatchesAny(r.Alias, target.Aliases)))
                 {
-                    wholeFarmRoles.Add(farmRole.Id);
+                    targets.WholeFarmRoles.Add(farmRole.Id);
                     if (target.Aliases != null && target.Aliases.Any(a => !NameMatcher.HasWildcard(a) && string.Equals(a, farmRole.Alias, StringComparison.OrdinalIgnoreCase)))
-                        namedFarmRoles.Add(farmRole.Id);
+                        targets.NamedFarmRoles.Add(farmRole.Id);
                 }
-                foreach (var farm in matched) AddOnce(farmOrder, farm);
+                foreach (var farm in matched) AddOnce(targets.FarmOrder, farm);
             }
-            if (farmOrder.Count == 0) return new QueryResult<RecyclePlan>(Array.Empty<RecyclePlan>(), Misses());
+            targets.FarmRoles.AddRange(farmRoles.Where(r => targets.FarmOrder.Contains(r.Farm, StringComparer.OrdinalIgnoreCase)));
+            return targets;
+        }
 
-            var live = _backend.GetServers(new ServerQuery { Farms = farmOrder, Statuses = Live }, cancellation).Where(s => Live.Contains(s.Status)).ToList();
+        /// <summary>One plan per farm of <paramref name="targets"/> from its servers as they are now; misses include those of <see cref="Resolve"/>.</summary>
+        public QueryResult<RecyclePlan> Plan(RecycleTargets targets, int batchSize, CancellationToken cancellation = default)
+        {
+            if (targets.FarmOrder.Count == 0) return new QueryResult<RecyclePlan>(Array.Empty<RecyclePlan>(), Misses());
+            var scope = targets.Scope;
+            var farmRoles = targets.FarmRoles;
+            // Copies: the Auto Scaling rule takes managed farm roles out of this plan only.
+            var wholeFarmRoles = new HashSet<string>(targets.WholeFarmRoles, StringComparer.Ordinal);
+            var namedServers = targets.NamedServers.ToList();
+
+            var live = _backend.GetServers(new ServerQuery { Farms = targets.FarmOrder, Statuses = Live }, cancellation).Where(s => Live.Contains(s.Status)).ToList();
             var liveIds = new HashSet<string>(live.Select(s => s.Id), StringComparer.Ordinal);
             foreach (var gone in namedServers.Where(s => !liveIds.Contains(s.Id)))
                 _misses.Add(new TtmException(TtmErrorCode.ServerNotFound,
                     $"Server {gone.Farm}/{gone.Name} ({gone.Id}) is no longer running or pending, so it was not recycled. Run Get-TtmServer to see the farm as it is now.", gone.Name));
-            AutoScalingScope.Exclude(live, wholeFarmRoles, namedFarmRoles, namedServers, _reporter);
+            AutoScalingScope.Exclude(live, wholeFarmRoles, targets.NamedFarmRoles, namedServers, _reporter);
             var namedIds = new HashSet<string>(namedServers.Select(s => s.Id), StringComparer.Ordinal);
-            var imageOfRole = _backend.GetRoles(cancellation).GroupBy(r => r.Name, StringComparer.OrdinalIgnoreCase)
-                .ToDictionary(g => g.Key, g => g.First().ImageId, StringComparer.OrdinalIgnoreCase);
+            // Which image a role is on matters only to surplus (is it already on the current image?):
+            // the roles are read once, and only when some farm role has more live servers than its count.
+            Dictionary<string, string>? imageOfRole = null;
+            string? CurrentImage(string role)
+            {
+                imageOfRole ??= _backend.GetRoles(cancellation).GroupBy(r => r.Name, StringComparer.OrdinalIgnoreCase)
+                    .ToDictionary(g => g.Key, g => g.First().ImageId, StringComparer.OrdinalIgnoreCase);
+                return imageOfRole.TryGetValue(role, out var image) ? image : null;
+            }
 
             var plans = new List<RecyclePlan>();
-            foreach (var farm in farmOrder)
+            foreach (var farm in targets.FarmOrder)
             {
                 var here = live.Where(s => string.Equals(s.Farm, farm, StringComparison.OrdinalIgnoreCase)).ToList();
                 var olds = here.Where(s => (wholeFarmRoles.Contains(s.FarmRoleId) || namedIds.Contains(s.Id))
                                            && (scope.OnlyServerIds == null || scope.OnlyServerIds.Contains(s.Id))).ToList();
                 var inScope = farmRoles.Where(r => string.Equals(r.Farm, farm, StringComparison.OrdinalIgnoreCase)
-                                                   && (wholeFarmRoles.Contains(r.Id) || olds.Any(o => o.FarmRoleId == r.Id)));
+                                                   && (wholeFarmRoles.Contains(r.Id) || olds.Any(o => o.FarmRoleId == r.Id))).ToList();
                 var surplus = new List<SurplusServer>();
                 foreach (var farmRole in inScope)
                 {
-                    imageOfRole.TryGetValue(farmRole.Role, out var currentImage);
-                    surplus.AddRange(Reconcile(farmRole, here.Where(s => s.FarmRoleId == farmRole.Id).ToList(), olds, currentImage));
+                    var ownLive = here.Where(s => s.FarmRoleId == farmRole.Id).ToList();
+                    if (ownLive.Count > farmRole.DesiredCount)
+                        surplus.AddRange(Reconcile(farmRole, ownLive, olds, CurrentImage(farmRole.Role)));
                 }
                 var surplusIds = new HashSet<string>(surplus.Select(s => s.Server.Id), StringComparer.Ordinal);
                 var ordered = olds.Where(s => !surplusIds.Contains(s.Id))
@@ -88,6 +134,7 @@ namespace Rebundle.Runbook
                         .Select(b => (IReadOnlyList<Server>)b.Select(x => x.server).ToList()).ToList(),
                     Surplus = surplus,
                     BatchSize = batchSize,
+                    FarmRoles = farmRoles.Where(r => string.Equals(r.Farm, farm, StringComparison.OrdinalIgnoreCase)).ToList(),
                 });
             }
             return new QueryResult<RecyclePlan>(plans, Misses());

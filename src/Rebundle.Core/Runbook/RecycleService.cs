@@ -27,11 +27,28 @@ namespace Rebundle.Runbook
         }
 
         /// <summary>One plan per farm, in the scope's order; misses (unknown farms, aliases, gone servers) are returned, not thrown.</summary>
-        public QueryResult<RecyclePlan> Plan(RecycleScope scope, int batchSize, CancellationToken cancellation = default)
+        public QueryResult<RecyclePlan> Plan(RecycleScope scope, int batchSize, CancellationToken cancellation = default) =>
+            PlanUnderLease(scope, batchSize, _ => { }, cancellation);
+
+        /// <summary>
+        /// As <see cref="Plan(RecycleScope, int, CancellationToken)"/>, with the farms leased
+        /// half-way: the scope is resolved from farms and farm roles, <paramref name="lease"/> is
+        /// given its farms (all of them, in order), and only then are their servers read. Before
+        /// the lease is held, live servers over a count may be another run's replacements in
+        /// flight, not surplus; under it, nobody else launches or terminates there. One view
+        /// (<see cref="ISharedListReads"/>): each list is read once, and the servers only under the lease.
+        /// </summary>
+        /// <param name="lease">Takes the lease on the farms (TtmFarmBusy when another run holds one); the plan is made once it returns.</param>
+        public QueryResult<RecyclePlan> PlanUnderLease(RecycleScope scope, int batchSize, Action<IReadOnlyCollection<string>> lease, CancellationToken cancellation = default)
         {
             if (batchSize < 1)
                 throw new TtmException(TtmErrorCode.InvalidArgument, $"-BatchSize must be 1 or more; got {batchSize}.", batchSize);
-            return new RecyclePlanner(_fleet.Backend, _reporter).Plan(scope, batchSize, cancellation);
+            var backend = _fleet.Backend;
+            using var shared = backend.Capability<ISharedListReads>()?.ReadEachListOnce();
+            var planner = new RecyclePlanner(backend, _reporter);
+            var targets = planner.Resolve(scope, cancellation);
+            if (targets.FarmOrder.Count > 0) lease(targets.FarmOrder.ToList());
+            return planner.Plan(targets, batchSize, cancellation);
         }
 
         /// <summary>Every farm role of <paramref name="farms"/> (or only <paramref name="aliases"/>).</summary>
@@ -75,9 +92,7 @@ namespace Rebundle.Runbook
         {
             if (plans.Count == 0) return;
             var backend = _fleet.Backend;
-            var byFarm = backend.GetFarmRoles(plans.Select(p => p.Farm).ToList(), cancellation);
-            var farms = plans.Select(p => new FarmRecycle(p, byFarm.Where(r => string.Equals(r.Farm, p.Farm, StringComparison.OrdinalIgnoreCase))
-                .ToDictionary(r => r.Id, StringComparer.Ordinal))).ToList();
+            var farms = plans.Select(p => new FarmRecycle(p, p.FarmRoles.ToDictionary(r => r.Id, StringComparer.Ordinal))).ToList();
             try
             {
                 new RecycleWindow(backend, _reporter, options, cancellation, replaced).Run(farms);

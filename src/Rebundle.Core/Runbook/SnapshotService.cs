@@ -48,6 +48,12 @@ namespace Rebundle.Runbook
         /// <summary>The rebundle run making this role (kept with the role); null for a single snapshot.</summary>
         public string? RunId { get; init; }
 
+        /// <summary>
+        /// The farms the snapshot changes, for approval: the server's (on AWS it reboots) and, when
+        /// it replaces a role's image, every farm whose farm roles run that role.
+        /// </summary>
+        public IReadOnlyList<string> TouchedFarms { get; init; } = Array.Empty<string>();
+
         public string Description => ReplaceImage
             ? $"Snapshot server {Server.Name} ({Server.Id}) of farm {Server.Farm} and replace the image of role {TargetRole}"
             : $"Snapshot server {Server.Name} ({Server.Id}) of farm {Server.Farm} as new role {TargetRole}";
@@ -77,6 +83,8 @@ namespace Rebundle.Runbook
         public IReadOnlyList<(SnapshotPlan? Plan, TtmException? Error)> Plan(IReadOnlyList<SnapshotRequest> requests, CancellationToken cancellation = default)
         {
             var catalog = _fleet.Roles(cancellation);
+            // A replaced image changes every farm running the role: the farm roles are read once for all of them.
+            var farmRoles = requests.Any(r => r.ReplaceImage) ? _fleet.Backend.GetFarmRoles(null, cancellation) : Array.Empty<FarmRole>();
             var claimed = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
             var results = new List<(SnapshotPlan?, TtmException?)>();
             // Piped server objects may be stale: read their status now, in one call.
@@ -90,6 +98,7 @@ namespace Rebundle.Runbook
                         throw new TtmException(TtmErrorCode.ServerNotFound,
                             $"Server {request.Server.Name} ({request.Server.Id}) of farm {request.Server.Farm} no longer exists. Get it again with Get-TtmServer.", request.Server.Name);
                     var plan = PlanOne(request with { Server = server }, catalog, claimed);
+                    plan = plan with { TouchedFarms = TouchedFarms(plan, farmRoles) };
                     claimed.Add(plan.TargetRole);
                     results.Add((plan, null));
                 }
@@ -131,6 +140,10 @@ namespace Rebundle.Runbook
                 throw Duplicate(server, target);
             return new SnapshotPlan { Server = server, SourceRole = sourceRole, TargetRole = target, ImageName = request.ImageName ?? target, NoReboot = request.NoReboot };
         }
+
+        private static IReadOnlyList<string> TouchedFarms(SnapshotPlan plan, IReadOnlyList<FarmRole> farmRoles) =>
+            (plan.ReplaceImage ? Fleet.FarmsRunning(plan.TargetRole, farmRoles) : Enumerable.Empty<string>())
+                .Append(plan.Server.Farm).Distinct(StringComparer.OrdinalIgnoreCase).ToList();
 
         private static TtmException Duplicate(Server server, string target) => new TtmException(TtmErrorCode.DuplicateInput,
             $"Server {server.Name} of farm {server.Farm} would snapshot to {target} too, which another server in this pipeline already takes. Pipe one server per role (for example Get-TtmServer -Farm {server.Farm} | Sort-Object Alias -Unique).",
@@ -199,6 +212,9 @@ namespace Rebundle.Runbook
                 }
             }
 
+            // The roles are made in one pass: settings several of them copy (one role's, for five
+            // servers of it) are read once; each change forgets what it changed.
+            using var shared = backend.Capability<ISharedListReads>()?.ReadEachListOnce();
             foreach (var (plan, image) in started)
             {
                 if (!ready.TryGetValue(image.Id, out var finished)) continue;

@@ -115,17 +115,18 @@ namespace Rebundle.PowerShell.Commands
             if (resuming && recorded != null) RequireSameRun(recorded, journalPath);
             var remoteWork = RemoteWorkRule.Applies(recorded, options, Fleet.Backend, addressGiven: Address != null);
             var runner = new RebundleRunner(Fleet, journal, Reporter, remoteWork ? Preparation() : null);
-            var plan = runner.Plan(options);
+            var preview = runner.Preview(options);
+            var plan = preview.Plan;
             var unreachable = runner.WhyUnreachable(plan);
             // -WhatIf shows the plan even where its remote work could not run (the Sandbox), with why.
             if (unreachable != null && !IsDryRun) throw unreachable;
 
-            var report = RebundlePlanReport.For(plan, runner.ServerCounts(plan), journalPath, runner.IsResume);
+            var report = RebundlePlanReport.For(plan, preview.ServerCounts, journalPath, runner.IsResume);
             Say(report.IsResume ? $"Resuming the rebundle in {journalPath}:" : $"Rebundle plan (journal: {journalPath}):", PlanTag);
             foreach (var line in report.Steps) Say("  " + line, PlanTag);
             if (unreachable != null) Say("  To run it: " + unreachable.Message, PlanTag);
             if (PassThru) WriteObject(report);
-            if (!RequirePermissions(plan)) return;
+            if (!RequirePermissions(preview.MissingPermissions)) return;
 
             var target = $"farms {plan.StagingFarm}, {plan.TestFarm}" + (ApproveProduction ? $" and {plan.ProductionFarm}" : "");
             if (!ShouldChange(target, "Run the rebundle plan above", ApproveProduction ? new[] { plan.ProductionFarm } : Array.Empty<string>(), force: ApproveProduction)) return;
@@ -142,9 +143,8 @@ namespace Rebundle.PowerShell.Commands
         /// e.g. EC2 with DryRun): all missing ones in one error, terminating the run; with -WhatIf
         /// one non-terminating error, after the plan. False when the run must not go on.
         /// </summary>
-        private bool RequirePermissions(RebundlePlan plan)
+        private bool RequirePermissions(IReadOnlyList<Backends.MissingPermission> missing)
         {
-            var missing = RebundlePreflight.MissingPermissions(Fleet, plan);
             if (missing.Count == 0) return true;
             var denied = RebundlePreflight.Denied("Invoke-TtmRebundle", missing);
             if (!IsDryRun) throw denied;

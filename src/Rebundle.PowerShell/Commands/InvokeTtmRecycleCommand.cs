@@ -84,15 +84,11 @@ namespace Rebundle.PowerShell.Commands
 
         protected override void End()
         {
-            // The first plan only finds the farms to lease, silently: before the lease is held,
-            // live servers over a count may be another run's replacements in flight, not surplus.
-            var farms = new RecycleService(Fleet, NullReporter.Instance).Plan(_scope, BatchSize, Cancellation).Items.Select(p => p.Farm).ToList();
-            // Held until the recycle ends (the process's end included): a second recycle of these
-            // farms is refused with TtmFarmBusy instead of doubling every replacement. The plan is
-            // made again under the lease, so surplus is judged with nobody else launching.
-            LeaseFarms(farms, breakExpired: Force);
+            // The farms are leased until the recycle ends (the process's end included): a second
+            // recycle of them is refused with TtmFarmBusy instead of doubling every replacement.
+            // Their servers are read once the lease is held, so surplus is judged with nobody else launching.
             var service = new RecycleService(Fleet, Reporter);
-            var plans = service.Plan(_scope, BatchSize, Cancellation);
+            var plans = service.PlanUnderLease(_scope, BatchSize, farms => LeaseFarms(farms, breakExpired: Force), Cancellation);
             foreach (var miss in plans.Misses) WriteTtmError(miss);
             var options = new RecycleOptions { Timeout = Timeout, SideBySide = SideBySide, Lockstep = Lockstep };
             if (SideBySide)

@@ -96,7 +96,7 @@ namespace Rebundle.PowerShell.Commands
             {
                 if (error != null) WriteTtmError(error);
                 // A snapshot touches the server's farm (on AWS the server reboots), and a replaced image every farm running the role.
-                else if (ShouldChange(plan!.Server.ToString(), plan.Description + Reboots(plan), TouchedFarms(plan), Force))
+                else if (ShouldChange(plan!.Server.ToString(), plan.Description + Reboots(plan), plan.TouchedFarms, Force))
                     approved.Add(plan);
             }
             if (approved.Count == 0) return;
@@ -107,9 +107,6 @@ namespace Rebundle.PowerShell.Commands
                 else WriteObject(outcome.Role);
             }
         }
-
-        private IEnumerable<string> TouchedFarms(SnapshotPlan plan) =>
-            plan.ReplaceImage ? Fleet.FarmsRunning(plan.TargetRole).Append(plan.Server.Farm) : new[] { plan.Server.Farm };
 
         private string Reboots(SnapshotPlan plan) =>
             Fleet.Backend.SnapshotReboots && !plan.NoReboot ? " (the server reboots; -NoReboot avoids it)" : "";
