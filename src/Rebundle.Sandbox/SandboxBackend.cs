@@ -40,14 +40,15 @@ namespace Rebundle.Sandbox
         /// Opens (and on first use seeds) the Sandbox in <paramref name="directory"/>, by default
         /// <c>~/.rebundle/sandbox</c>.
         /// </summary>
-        public static SandboxBackend Open(string? directory = null, NameTables? names = null, IClock? clock = null)
+        /// <param name="lockTimeout">How long to wait for another process's lock on the file before TtmStateFileLocked; default 30 seconds.</param>
+        public static SandboxBackend Open(string? directory = null, NameTables? names = null, IClock? clock = null, TimeSpan? lockTimeout = null)
         {
             var folder = string.IsNullOrEmpty(directory) ? DefaultDirectory : Path.GetFullPath(directory);
             // The Sandbox's file and leases go inside the folder, so a file there cannot be it.
             if (File.Exists(folder))
                 throw new TtmException(TtmErrorCode.InvalidArgument,
                     $"-Path {folder} is a file; the Sandbox's -Path is a folder (its state is kept in {FileName} inside). Give a folder, new or existing.", folder);
-            var backend = new SandboxBackend(new SandboxStore(Path.Combine(folder, FileName)), names ?? NameTables.Default, clock ?? SystemClock.Instance);
+            var backend = new SandboxBackend(new SandboxStore(Path.Combine(folder, FileName), lockTimeout), names ?? NameTables.Default, clock ?? SystemClock.Instance);
             try
             {
                 backend.Read(CancellationToken.None, _ => true); // seed now, and fail at connect time if the file is unreadable

@@ -90,6 +90,17 @@ BeforeAll {
         $null
     }
 
+    # TtmConnectionFailed takes ~10 s of the SDK's retries and backoff, nearly all of it waiting,
+    # so it runs from the start in a runspace of its own (a connection belongs to its runspace)
+    # while the other cases run here; its test takes the error record it gave.
+    $listener = [Net.Sockets.TcpListener]::new([Net.IPAddress]::Loopback, 0)
+    $listener.Start(); $port = $listener.LocalEndpoint.Port; $listener.Stop()
+    $script:unreachable = Start-ThreadJob -ArgumentList (Get-RebundleModulePath), $port -ScriptBlock {
+        param($module, $port)
+        Import-Module $module
+        try { Connect-TtmFleet -Aws -EndpointUrl "http://127.0.0.1:$port/" -Region us-east-1 -ErrorAction Stop | Out-Null } catch { $_ }
+    }
+
     function Assert-TtmError($Record, [string] $Code, [string] $Category) {
         $Record | Should -Not -BeNullOrEmpty -Because "the cmdlet should fail with Ttm$Code"
         # The id is Ttm<Code>, with the backend's own code after a dot where there is one.
@@ -100,6 +111,7 @@ BeforeAll {
 }
 
 AfterAll {
+    $unreachable | Remove-Job -Force -ErrorAction Ignore # received already, unless its test was filtered out
     Stop-TestEc2Endpoint
     Restore-Ec2TestCredentials
 }
@@ -118,6 +130,15 @@ Describe 'ErrorMapper: every TtmErrorCode has its decided category' {
 }
 
 Describe 'Error ids reached from the cmdlets on the Sandbox' {
+    BeforeAll {
+        # The one case that needs a child process (pwsh -NonInteractive) starts first, on a
+        # Sandbox of its own, and runs while the in-process cases below do.
+        $approvalSandbox = Join-Path $TestDrive 'approval'
+        $script:approvalChild = Start-ChildRebundleJob "Connect-TtmFleet -Sandbox -Path '$approvalSandbox' -AuditLogPath '$(Join-Path $approvalSandbox 'audit.log')' | Out-Null; Set-TtmFarmRole -Farm Production -Role Sidekiq-1-6 -ErrorAction SilentlyContinue; `$e = `$Error[0]; 'id:' + `$e.FullyQualifiedErrorId; 'category:' + `$e.CategoryInfo.Category"
+    }
+
+    AfterAll { $approvalChild | Remove-Job -Force -ErrorAction Ignore } # received already, unless that test was filtered out
+
     BeforeEach {
         $script:sandbox = New-TestSandbox -Path (Join-Path $TestDrive ([guid]::NewGuid().ToString('n')))
     }
@@ -128,12 +149,20 @@ Describe 'Error ids reached from the cmdlets on the Sandbox' {
         Assert-TtmError $record $Code $categories[$Code]
     }
 
-    It 'TtmStateFileLocked: the Sandbox file locked by another process' {
+    It 'TtmStateFileLocked: the Sandbox file locked by another process, for as long as a command waits' {
+        # A command waits 30 s for the lock unless $env:REBUNDLE_SANDBOX_LOCK_SECONDS (read at
+        # connect) says otherwise; 2 s proves the wait and the error as well.
+        $saved = $env:REBUNDLE_SANDBOX_LOCK_SECONDS
+        $env:REBUNDLE_SANDBOX_LOCK_SECONDS = '2'
+        try { Connect-TtmFleet -Sandbox -Path $sandbox.Path -AuditLogPath $sandbox.AuditLog | Out-Null }
+        finally { $env:REBUNDLE_SANDBOX_LOCK_SECONDS = $saved }
         $held = [IO.File]::Open($sandbox.StateFile + '.lock', 'OpenOrCreate', 'ReadWrite', 'None')
+        $waited = [Diagnostics.Stopwatch]::StartNew()
         try { $record = Get-FirstError { Get-TtmFarm } } finally { $held.Dispose() }
 
         Assert-TtmError $record StateFileLocked $categories.StateFileLocked
-        $record.Exception.Message | Should -Match 'stayed locked by another process'
+        $record.Exception.Message | Should -Match 'stayed locked by another process for 2s'
+        $waited.Elapsed.TotalSeconds | Should -BeGreaterOrEqual 2 -Because 'the command waits for the lock before it gives up'
     }
 
     It 'TtmSshConnectionFailed: a valid key, and nothing listening on the port' {
@@ -149,7 +178,7 @@ Describe 'Error ids reached from the cmdlets on the Sandbox' {
     }
 
     It 'TtmApprovalRequired: a Production change in pwsh -NonInteractive' {
-        $lines = Invoke-ChildRebundle "Connect-TtmFleet -Sandbox -Path '$($sandbox.Path)' | Out-Null; Set-TtmFarmRole -Farm Production -Role Sidekiq-1-6 -ErrorAction SilentlyContinue; `$e = `$Error[0]; 'id:' + `$e.FullyQualifiedErrorId; 'category:' + `$e.CategoryInfo.Category"
+        $lines = $approvalChild | Receive-ChildRebundleJob
 
         $lines | Should -Contain 'id:TtmApprovalRequired,Rebundle.PowerShell.Commands.SetTtmFarmRoleCommand'
         $lines | Should -Contain "category:$($categories.ApprovalRequired)"
@@ -241,10 +270,7 @@ Describe 'Error ids reached from the cmdlets on the EC2 endpoint' {
     }
 
     It 'TtmConnectionFailed: nothing listens at the endpoint' {
-        $listener = [Net.Sockets.TcpListener]::new([Net.IPAddress]::Loopback, 0)
-        $listener.Start(); $port = $listener.LocalEndpoint.Port; $listener.Stop()
-
-        $record = Get-FirstError { Connect-TtmFleet -Aws -EndpointUrl "http://127.0.0.1:$port/" -Region us-east-1 }
+        $record = $unreachable | Receive-Job -Wait -AutoRemoveJob
 
         Assert-TtmError $record ConnectionFailed $categories.ConnectionFailed
     }

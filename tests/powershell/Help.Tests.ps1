@@ -71,11 +71,23 @@ Describe 'The help examples' {
         # own (examples that connect without -Path get a fresh default Sandbox there, fast).
         # Dot-sourced, so a later example sees an earlier one's variables, as in a console; the
         # runner's own variables have names no example would use.
+        # The cmdlets' groups share nothing, so a few children share them out: each takes the next
+        # group nobody has claimed (a claim is a file created once), until none is left. The
+        # examples mostly wait for the Sandbox's poll rounds, so the children overlap well even on
+        # a machine of two cores.
+        # After each example the Sandbox's simulated delays go back to zero: an example that shows
+        # real-looking boots (Set-TtmSandbox -BootDelay 0:0:20 -BootSpread 0:1:0) would otherwise
+        # make the next one wait minutes for boots, which is not what that one shows. Faults
+        # (-FailBoot, -NeverBoot, -FailImage) and everything else stay as the examples leave them.
         $homes = Join-Path $TestDrive 'homes'
+        $claims = Join-Path $TestDrive 'claims'
+        New-Item -ItemType Directory $claims | Out-Null
         $sandboxHome = if ($IsWindows) { 'USERPROFILE' } else { 'HOME' }
         $runner = @"
 `$ErrorActionPreference = 'Stop'
 foreach (`$__group in Get-Content '$runnable' -Raw | ConvertFrom-Json | Group-Object Command) {
+    try { [IO.File]::Open((Join-Path '$claims' `$__group.Name), 'CreateNew').Dispose() }
+    catch [IO.IOException] { continue } # another child runs this cmdlet's examples
     Disconnect-TtmFleet
     `$env:$sandboxHome = Join-Path '$homes' `$__group.Name
     `$env:REBUNDLE_AUDIT_LOG = Join-Path `$env:$sandboxHome 'audit.log'
@@ -91,11 +103,16 @@ foreach (`$__group in Get-Content '$runnable' -Raw | ConvertFrom-Json | Group-Ob
                 "EXAMPLE|`$(`$__example.Command)|`$(`$__example.Title)|ok"
             }
             catch { "EXAMPLE|`$(`$__example.Command)|`$(`$__example.Title)|`$(`$_.FullyQualifiedErrorId): `$(`$_.Exception.Message)" }
+            try { `$__fleet = Get-TtmFleet } catch { `$__fleet = `$null } # an example may end disconnected
+            if (`$__fleet.Backend -eq 'Sandbox') {
+                Set-TtmSandbox -BootDelay 0:0:0 -BootSpread 0:0:0 -ImageDelay 0:0:0 -RespawnDelay 0:0:0 -WhatIf:`$false -Confirm:`$false
+            }
         }
     }
 }
 "@
-        $script:results = @(Invoke-ChildRebundle -Script $runner | Where-Object { $_ -like 'EXAMPLE|*' } | ForEach-Object {
+        $children = 1..4 | ForEach-Object { Start-ChildRebundleJob -Script $runner }
+        $script:results = @($children | Receive-ChildRebundleJob -TimeoutSeconds 600 | Where-Object { $_ -like 'EXAMPLE|*' } | ForEach-Object {
             $name, $title, $outcome = ($_ -split '\|', 4)[1..3]
             [pscustomobject]@{ Command = $name; Title = $title; Outcome = $outcome }
         })

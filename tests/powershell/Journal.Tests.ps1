@@ -1,4 +1,7 @@
 # The rebundle journal under crashes: torn lines, roles made by others, undo run twice, retention.
+# Runs made here recycle six servers at a time: every Sandbox batch waits at least one poll round,
+# and how many servers a batch takes is not what these tests are about. The runs a test kills
+# recycle one at a time, so the kill lands part way.
 BeforeAll {
     Import-Module (Join-Path $PSScriptRoot 'helpers/TestHelpers.psm1') -Force
     Import-Module (Get-RebundleModulePath) -Force
@@ -13,13 +16,13 @@ BeforeAll {
 
 Describe 'A torn journal' {
     BeforeEach {
-        $script:sandbox = New-TestSandbox -Delay 0.1
+        $script:sandbox = New-TestSandbox -Path (New-TestFolder) -Delay 0.1
         $script:journal = Join-Path $sandbox.Path 'j.jsonl'
     }
 
     It 'sets the torn last line aside, resumes on a clean line, and loses no earlier entry' {
         $before = @{}; Get-TtmRole | ForEach-Object { $before[$_.Name] = $_.ImageId }
-        Invoke-TtmRebundle -SkipOsUpdate -BatchSize 3 -JournalPath $journal | Out-Null
+        Invoke-TtmRebundle -SkipOsUpdate -BatchSize 6 -JournalPath $journal | Out-Null
         $devIds = Get-ServerIds Dev
         # A crash mid-write: the last line (the gate's) loses its end and its newline.
         $bytes = [IO.File]::ReadAllBytes($journal)
@@ -43,12 +46,12 @@ Describe 'A torn journal' {
         Get-FileHashText $sandbox.StateFile | Should -Be $hash
 
         # Undo sees every promotion.
-        Undo-TtmRebundle -Journal $journal -BatchSize 3 -Force | Out-Null
+        Undo-TtmRebundle -Journal $journal -BatchSize 6 -Force | Out-Null
         Get-TtmRole | ForEach-Object { $_.ImageId | Should -Be $before[$_.Name] -Because "$($_.Name) is back on its old image" }
     }
 
     It 'refuses a journal with a damaged line in the middle, naming the line' {
-        Invoke-TtmRebundle -SkipOsUpdate -BatchSize 3 -JournalPath $journal | Out-Null
+        Invoke-TtmRebundle -SkipOsUpdate -BatchSize 6 -JournalPath $journal | Out-Null
         $lines = Get-Content $journal
         $lines[3] = $lines[3].Substring(0, 40)
         Set-Content $journal $lines
@@ -65,7 +68,7 @@ Describe 'A torn journal' {
 
 Describe 'A role someone else made under the planned name' {
     It 'is not adopted on resume: TtmRoleConflict, and Production is not touched' {
-        $sandbox = New-TestSandbox -Delay 0.1
+        $sandbox = New-TestSandbox -Path (New-TestFolder) -Delay 0.1
         $journal = Join-Path $sandbox.Path 'j.jsonl'
         $productionImage = (Get-TtmRole -Name RailsAppServer).ImageId
         $productionIds = Get-ServerIds Production
@@ -101,16 +104,16 @@ Describe 'A role someone else made under the planned name' {
 
 Describe 'Undo-TtmRebundle run twice' {
     It 'the second run reports already undone, changes nothing and recycles nothing' {
-        $sandbox = New-TestSandbox -Delay 0.1
+        $sandbox = New-TestSandbox -Path (New-TestFolder) -Delay 0.1
         $journal = Join-Path $sandbox.Path 'j.jsonl'
-        Invoke-TtmRebundle -SkipOsUpdate -BatchSize 3 -JournalPath $journal -ApproveProduction | Out-Null
-        $first = Undo-TtmRebundle -Journal $journal -BatchSize 3 -Force
+        Invoke-TtmRebundle -SkipOsUpdate -BatchSize 6 -JournalPath $journal -ApproveProduction | Out-Null
+        $first = Undo-TtmRebundle -Journal $journal -BatchSize 6 -Force
         ($first | Where-Object State -eq 'Restored') | Should -Not -BeNullOrEmpty
         ($first | Where-Object OldId) | Should -Not -BeNullOrEmpty -Because 'the first undo recycles'
         $hash = Get-FileHashText $sandbox.StateFile
         $audit = @(Get-Content $sandbox.AuditLog).Count
 
-        $second = Undo-TtmRebundle -Journal $journal -BatchSize 3 -Force -WarningVariable warnings -WarningAction SilentlyContinue
+        $second = Undo-TtmRebundle -Journal $journal -BatchSize 6 -Force -WarningVariable warnings -WarningAction SilentlyContinue
 
         $second | Should -Not -BeNullOrEmpty
         $second | ForEach-Object { $_.State | Should -Be 'AlreadyUndone' -Because "$($_.Target) was put back by the first undo" }
@@ -124,10 +127,10 @@ Describe 'Undo-TtmRebundle killed part way' {
     It 'killed after <After>, finishes when run again: every role back, every server on its role''s image, then already undone' -ForEach @(
         @{ After = 'undo.restored' }, @{ After = 'undo.recycled' }
     ) {
-        $sandbox = New-TestSandbox -Delay 0.1
+        $sandbox = New-TestSandbox -Path (New-TestFolder) -Delay 0.1
         $journal = Join-Path $sandbox.Path 'j.jsonl'
         $before = @{}; Get-TtmRole | ForEach-Object { $before[$_.Name] = $_.ImageId }
-        Invoke-TtmRebundle -SkipOsUpdate -BatchSize 3 -JournalPath $journal -ApproveProduction | Out-Null
+        Invoke-TtmRebundle -SkipOsUpdate -BatchSize 6 -JournalPath $journal -ApproveProduction | Out-Null
         $pwsh = Get-PwshCommand
         $script = "Import-Module '$(Get-RebundleModulePath)'; Connect-TtmFleet -Sandbox -Path '$($sandbox.Path)' -AuditLogPath '$($sandbox.AuditLog)' | Out-Null; " +
             "Undo-TtmRebundle -Journal '$journal' -BatchSize 1 -Force | Out-Null"
@@ -142,7 +145,7 @@ Describe 'Undo-TtmRebundle killed part way' {
         $child.HasExited | Should -BeFalse -Because 'the undo is killed before it finishes'
         $child.Kill($true); $child.WaitForExit()
 
-        Undo-TtmRebundle -Journal $journal -BatchSize 3 -Force -WarningAction SilentlyContinue | Out-Null
+        Undo-TtmRebundle -Journal $journal -BatchSize 6 -Force -WarningAction SilentlyContinue | Out-Null
 
         Get-TtmRole | ForEach-Object { $_.ImageId | Should -Be $before[$_.Name] -Because "$($_.Name) is back on its old image" }
         $images = @{}; Get-TtmRole -IncludeVersions | ForEach-Object { $images[$_.Name] = $_.ImageId }
@@ -157,10 +160,10 @@ Describe 'Undo-TtmRebundle killed part way' {
 
 Describe 'Remove-TtmRoleVersion after a rebundle' {
     It 'keeps what the undo needs, naming the journal, and undo still works' {
-        $sandbox = New-TestSandbox -Delay 0.1
+        $sandbox = New-TestSandbox -Path (New-TestFolder) -Delay 0.1
         $journal = Join-Path $sandbox.Path 'j.jsonl'
         $before = @{}; Get-TtmRole | ForEach-Object { $before[$_.Name] = $_.ImageId }
-        Invoke-TtmRebundle -SkipOsUpdate -BatchSize 3 -JournalPath $journal -ApproveProduction | Out-Null
+        Invoke-TtmRebundle -SkipOsUpdate -BatchSize 6 -JournalPath $journal -ApproveProduction | Out-Null
 
         $removed = Remove-TtmRoleVersion -KeepLatest 1 -JournalPath $sandbox.Path -Confirm:$false -WarningVariable warnings -WarningAction SilentlyContinue
 
@@ -168,14 +171,14 @@ Describe 'Remove-TtmRoleVersion after a rebundle' {
         $removed.Name | Should -Not -Contain 'Sidekiq-1-6'
         $state = Get-Content $sandbox.StateFile -Raw | ConvertFrom-Json
         foreach ($image in $before.Values) { $state.images.id | Should -Contain $image }
-        Undo-TtmRebundle -Journal $journal -BatchSize 3 -Force -ErrorAction Stop | Out-Null
+        Undo-TtmRebundle -Journal $journal -BatchSize 6 -Force -ErrorAction Stop | Out-Null
         Get-TtmRole | ForEach-Object { $_.ImageId | Should -Be $before[$_.Name] -Because "$($_.Name) is back on its old image" }
     }
 
     It '-Force retires them anyway' {
-        $sandbox = New-TestSandbox -Delay 0.1
+        $sandbox = New-TestSandbox -Path (New-TestFolder) -Delay 0.1
         $journal = Join-Path $sandbox.Path 'j.jsonl'
-        Invoke-TtmRebundle -SkipOsUpdate -BatchSize 3 -JournalPath $journal -ApproveProduction | Out-Null
+        Invoke-TtmRebundle -SkipOsUpdate -BatchSize 6 -JournalPath $journal -ApproveProduction | Out-Null
         (Remove-TtmRoleVersion -KeepLatest 1 -JournalPath $sandbox.Path -Force).Name | Should -Contain 'Sidekiq-1-6'
     }
 }

@@ -39,6 +39,50 @@ function Invoke-ChildRebundle {
     & $pwsh.Exe @($pwsh.Prefix) -NoProfile -NonInteractive -EncodedCommand $encoded 2>&1 | ForEach-Object { "$_" }
 }
 
+# Invoke-ChildRebundle without waiting: starts the child and returns at once, so independent
+# children run side by side. Receive-ChildRebundleJob waits for them and returns their output lines
+# (in the order the children were started); -ExitCode returns one object per child instead,
+# with Lines, Text and ExitCode.
+function Start-ChildRebundleJob {
+    param([Parameter(Mandatory)] [string] $Script)
+    $pwsh = Get-PwshCommand
+    $full = "Import-Module '$(Get-RebundleModulePath)'; `$ErrorActionPreference = 'Continue'; $Script"
+    $encoded = [Convert]::ToBase64String([Text.Encoding]::Unicode.GetBytes($full))
+    Start-ThreadJob -ThrottleLimit 16 -ArgumentList $pwsh.Exe, $pwsh.Prefix, $encoded -ScriptBlock {
+        param($exe, $prefix, $encoded)
+        $lines = @(& $exe @prefix -NoProfile -NonInteractive -EncodedCommand $encoded 2>&1 | ForEach-Object { "$_" })
+        [pscustomobject]@{ Lines = $lines; ExitCode = $LASTEXITCODE; Text = $lines -join "`n" }
+    }
+}
+
+function Receive-ChildRebundleJob {
+    param(
+        [Parameter(Mandatory, ValueFromPipeline)] $Child,
+        [int] $TimeoutSeconds = 300,
+        [switch] $ExitCode
+    )
+    begin { $children = [Collections.Generic.List[object]]::new() }
+    process { $children.Add($Child) }
+    end {
+        $finished = @($children | Wait-Job -Timeout $TimeoutSeconds)
+        if ($finished.Count -lt $children.Count) {
+            $children | Stop-Job; $children | Remove-Job -Force
+            throw "$($children.Count - $finished.Count) of $($children.Count) child processes did not finish within $TimeoutSeconds s."
+        }
+        foreach ($job in $children) {
+            $run = $job | Receive-Job -Wait -AutoRemoveJob
+            if ($ExitCode) { $run } else { $run.Lines }
+        }
+    }
+}
+
+# Invoke-NonInteractive without waiting, for children that may run side by side (refusals that
+# change nothing); Receive-ChildRebundleJob -ExitCode returns what Invoke-NonInteractive does.
+function Start-NonInteractive {
+    param([Parameter(Mandatory)] $Fleet, [Parameter(Mandatory)] [string] $Script)
+    Start-ChildRebundleJob "`$ErrorView = 'NormalView'; $($Fleet.Connect); $Script"
+}
+
 # A new folder under Pester's TestDrive (cleaned up with it), or under the temp folder outside Pester.
 function New-TestFolder {
     $drive = Get-PSDrive TestDrive -ErrorAction Ignore

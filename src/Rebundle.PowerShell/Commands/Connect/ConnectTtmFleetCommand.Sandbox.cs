@@ -18,6 +18,17 @@ namespace Rebundle.PowerShell.Commands
         public string? Path { get; set; }
 
         internal IFleetBackend ConnectSandbox(NameTables names) =>
-            SandboxBackend.Open(Path == null ? null : GetUnresolvedProviderPathFromPSPath(Path), names);
+            SandboxBackend.Open(Path == null ? null : GetUnresolvedProviderPathFromPSPath(Path), names, lockTimeout: SandboxLockTimeout);
+
+        /// <summary>
+        /// How long a command waits for another process's lock on the Sandbox file:
+        /// $env:REBUNDLE_SANDBOX_LOCK_SECONDS, else the Sandbox's own 30 seconds. The lock tests
+        /// (tests/powershell/ErrorIds.Tests.ps1) prove TtmStateFileLocked without waiting 30 s.
+        /// </summary>
+        private static TimeSpan? SandboxLockTimeout =>
+            double.TryParse(Environment.GetEnvironmentVariable("REBUNDLE_SANDBOX_LOCK_SECONDS"), System.Globalization.NumberStyles.Float,
+                System.Globalization.CultureInfo.InvariantCulture, out var seconds) && seconds > 0
+                ? TimeSpan.FromSeconds(seconds)
+                : (TimeSpan?)null;
     }
 }
