@@ -271,29 +271,8 @@ public sealed class SshdFixture : IDisposable
     }
 }
 
-// Each collection has its own sshd (xunit makes one fixture per collection), so the collections run
-// side by side while the tests inside one take turns on its server: a fake reboot takes the whole
-// server down, and a test counting logins must count only its own.
 [CollectionDefinition(Name)]
 public sealed class SshdCollection : ICollectionFixture<SshdFixture>
 {
     public const string Name = "sshd";
-}
-
-[CollectionDefinition(Name)]
-public sealed class SshdRebootCollection : ICollectionFixture<SshdFixture>
-{
-    public const string Name = "sshd: reboots";
-}
-
-[CollectionDefinition(Name)]
-public sealed class SshdRunnerCollection : ICollectionFixture<SshdFixture>
-{
-    public const string Name = "sshd: many servers";
-}
-
-[CollectionDefinition(Name)]
-public sealed class SshdStopCollection : ICollectionFixture<SshdFixture>
-{
-    public const string Name = "sshd: stops and timeouts";
 }

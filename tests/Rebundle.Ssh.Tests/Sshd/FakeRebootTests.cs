@@ -11,7 +11,7 @@ namespace Rebundle.Ssh.Tests.Sshd;
 /// The fake reboot behaves as a real one seen from outside, so the reboot wait is tested
 /// against the real thing: the connection drops, the port refuses, and it answers again later.
 /// </summary>
-[Collection(SshdRebootCollection.Name)]
+[Collection(SshdCollection.Name)]
 public sealed class FakeRebootTests
 {
     private readonly SshdFixture _sshd;

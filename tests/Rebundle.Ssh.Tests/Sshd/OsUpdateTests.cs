@@ -6,7 +6,7 @@ using Rebundle.Ssh.Tests.Fixture;
 namespace Rebundle.Ssh.Tests.Sshd;
 
 /// <summary>Update-TtmServerOs's logic end to end: fake apt-get and reboot behind a real sshd.</summary>
-[Collection(SshdRebootCollection.Name)]
+[Collection(SshdCollection.Name)]
 public sealed class OsUpdateTests
 {
     private const string UpgradeOutput = """

@@ -5,7 +5,7 @@ using Rebundle.Ssh.Tests.Fixture;
 namespace Rebundle.Ssh.Tests.Sshd;
 
 /// <summary>One command on many servers (one sshd, one connection per server) with a throttle.</summary>
-[Collection(SshdRunnerCollection.Name)]
+[Collection(SshdCollection.Name)]
 public sealed class RemoteRunnerTests
 {
     private readonly SshdFixture _sshd;

@@ -7,7 +7,7 @@ using Rebundle.Ssh.Tests.Fixture;
 namespace Rebundle.Ssh.Tests.Sshd;
 
 /// <summary>The rebundle's remote steps (IServerPreparation) over SSH, end to end.</summary>
-[Collection(SshdRunnerCollection.Name)]
+[Collection(SshdCollection.Name)]
 public sealed class RemoteServerPreparationTests
 {
     private readonly SshdFixture _sshd;

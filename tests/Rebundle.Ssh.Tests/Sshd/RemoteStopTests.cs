@@ -9,7 +9,7 @@ namespace Rebundle.Ssh.Tests.Sshd;
 /// A command stopped at its timeout or by Ctrl+C is killed on the server, background children
 /// included: nothing it would have done later happens.
 /// </summary>
-[Collection(SshdStopCollection.Name)]
+[Collection(SshdCollection.Name)]
 public sealed class RemoteStopTests
 {
     private static readonly TimeSpan CommandRuns = TimeSpan.FromSeconds(4);

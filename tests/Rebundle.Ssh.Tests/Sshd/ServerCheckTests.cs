@@ -4,7 +4,7 @@ using Rebundle.Ssh.Tests.Fixture;
 namespace Rebundle.Ssh.Tests.Sshd;
 
 /// <summary>Test-TtmServer's checks against a real sshd with fake systemctl, dpkg-query and Chef cache.</summary>
-[Collection(SshdStopCollection.Name)]
+[Collection(SshdCollection.Name)]
 public sealed class ServerCheckTests
 {
     private readonly SshdFixture _sshd;
