@@ -7,7 +7,7 @@
     package - build, then out/Rebundle.<version>.nupkg, installable with Install-PSResource or
              Install-Module from a folder repository (PowerShell 7.4+: Compress-PSResource)
     test   - package, then every xunit project (tests/*.Tests) and every Pester file (tests/powershell),
-             each in a process of its own, -Parallel at a time, longest first; prints a line per job
+             each in a process of its own, -Parallel at a time (one per core), longest first; prints a line per job
              as it finishes, the jobs by time and the ten slowest tests, and ends with the line
              "N passed, N failed, N skipped"; exits non-zero on any failure or on any skip whose
              reason does not name what the machine lacks ("needs sshd", ...).
@@ -41,9 +41,11 @@ param(
     # outside world slows (SSH against a real sshd, the browser test, help, packaging, import).
     [switch] $Fast,
 
-    # How many test jobs (xunit projects, Pester files) run at once, each in its own process.
+    # How many test jobs (xunit projects, Pester files) run at once, each in its own process. One per
+    # core: at four on two cores the jobs ran three times slower each, and the SSH tests' stop-within-
+    # seconds bounds failed on load rather than on Rebundle.
     [ValidateRange(1, 64)]
-    [int] $Parallel = 4
+    [int] $Parallel = [Math]::Max(2, [Environment]::ProcessorCount)
 )
 
 $ErrorActionPreference = 'Stop'
@@ -58,11 +60,17 @@ function Invoke-Native {
     if ($LASTEXITCODE -ne 0) { throw "$What failed (exit code $LASTEXITCODE)." }
 }
 
-# This PowerShell, again, in a child process (under `dotnet pwsh` the process is dotnet itself).
-function Invoke-ChildPwsh {
+# This PowerShell as a command line: under `dotnet pwsh` the process is dotnet itself, run with pwsh.dll.
+function Get-ChildPwsh {
     $exe = (Get-Process -Id $PID).Path
-    $prefix = @(if ([IO.Path]::GetFileNameWithoutExtension($exe) -eq 'dotnet') { Join-Path $PSHOME 'pwsh.dll' })
-    & $exe @prefix @args
+    [pscustomobject]@{ Exe = $exe; Prefix = @(if ([IO.Path]::GetFileNameWithoutExtension($exe) -eq 'dotnet') { Join-Path $PSHOME 'pwsh.dll' }) }
+}
+
+# This PowerShell, again, in a child process.
+function Invoke-ChildPwsh {
+    $pwsh = Get-ChildPwsh
+    $prefix = $pwsh.Prefix
+    & $pwsh.Exe @prefix @args
 }
 
 function Get-RebundleVersion {
@@ -156,15 +164,14 @@ function Get-TestJobs {
     }
     if (-not $SkipPester) {
         $pester = Get-Pester
-        $exe = (Get-Process -Id $PID).Path
-        $prefix = @(if ([IO.Path]::GetFileNameWithoutExtension($exe) -eq 'dotnet') { Join-Path $PSHOME 'pwsh.dll' })
+        $pwsh = Get-ChildPwsh
         foreach ($file in Get-ChildItem (Join-Path $root 'tests/powershell') -Filter "$PesterFilter.Tests.ps1") {
             $name = $file.Name -replace '\.Tests\.ps1$'
             # A file named in -PesterFilter runs even under -Fast: it was asked for.
             if ($Fast -and $PesterFilter -eq '*' -and $name -in $slowOutside) { continue }
-            New-TestJob -Name "Pester $($file.Name)" -Kind pester -Exe $exe -ResultPath (Join-Path $results "$name.pester.json") `
+            New-TestJob -Name "Pester $($file.Name)" -Kind pester -Exe $pwsh.Exe -ResultPath (Join-Path $results "$name.pester.json") `
                 -LogPath (Join-Path $logs "$name.pester.log") -Arguments @(
-                $prefix + @('-NoProfile', '-NonInteractive', '-File', (Join-Path $root 'build/Invoke-PesterFile.ps1'),
+                $pwsh.Prefix + @('-NoProfile', '-NonInteractive', '-File', (Join-Path $root 'build/Invoke-PesterFile.ps1'),
                     '-Pester', $pester, '-Path', $file.FullName, '-ResultPath', (Join-Path $results "$name.pester.json"))) `
                 -Environment @{
                     REBUNDLE_MODULE = Join-Path $moduleOut 'Rebundle.psd1'

@@ -2,7 +2,7 @@
 # run in a process of its own (its own module import, endpoints, ports and temp folders), a few at a
 # time, longest first, so the run takes about as long as its longest job instead of the sum of all.
 # Most of the suites wait on sockets, child processes and simulated boots rather than on the CPU,
-# which is why more jobs than cores pay off on a 2-core machine.
+# which is why running them side by side pays off even on a 2-core machine.
 
 Set-StrictMode -Version Latest
 
@@ -28,7 +28,7 @@ function New-TestJob {
 function Invoke-TestJobs {
     param(
         [Parameter(Mandatory)] [object[]] $Jobs,
-        [int] $Parallel = 4,
+        [int] $Parallel = 2,
         [hashtable] $LastSeconds = @{}
     )
     $ordered = $Jobs | Sort-Object { if ($LastSeconds.ContainsKey($_.Name)) { [double] $LastSeconds[$_.Name] } else { [double]::MaxValue } } -Descending
