@@ -123,12 +123,12 @@ public sealed class ServerCheckTests
     [Fact]
     public void A_check_that_hangs_fails_alone_at_its_timeout()
     {
-        var verifier = new ServerVerifier(new[] { new ServerCheck(ServerCheckKind.Command, "sleep 30"), new ServerCheck(ServerCheckKind.Command, "true") }, TimeSpan.FromSeconds(1));
+        var verifier = new ServerVerifier(new[] { new ServerCheck(ServerCheckKind.Command, "sleep 30"), new ServerCheck(ServerCheckKind.Command, "true") }, TimeSpan.FromSeconds(3));
         var outcome = Assert.Single(new RemoteRunner(new SshNetShellFactory(), new RecordingReporter())
             .Run("Checking", new[] { _sshd.Server() }, verifier.Verify, CancellationToken.None));
 
         Assert.False(outcome.Result![0].Passed);
-        Assert.Contains("did not finish within 1s", outcome.Result[0].Detail);
+        Assert.Contains("did not finish within 3s", outcome.Result[0].Detail);
         Assert.True(outcome.Result[1].Passed);
     }
 }
