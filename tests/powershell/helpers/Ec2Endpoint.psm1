@@ -33,6 +33,8 @@ function Set-Ec2TestCredentials {
         AWS_SHARED_CREDENTIALS_FILE = Join-Path ([IO.Path]::GetTempPath()) 'rebundle-pester-no-credentials'
         AWS_CONFIG_FILE             = Join-Path ([IO.Path]::GetTempPath()) 'rebundle-pester-no-config'
         AWS_EC2_METADATA_DISABLED   = 'true'
+        # The endpoint reads tags back at once; a lease's 2 s settle would be paid by every change.
+        REBUNDLE_AWS_LEASE_SETTLE_SECONDS = '0.5'
     }
     foreach ($name in $values.Keys) {
         if (-not $script:SavedEnvironment.ContainsKey($name)) { $script:SavedEnvironment[$name] = [Environment]::GetEnvironmentVariable($name) }

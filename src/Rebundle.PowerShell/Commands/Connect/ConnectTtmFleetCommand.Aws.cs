@@ -1,3 +1,4 @@
+using System;
 using System.Runtime.CompilerServices;
 using Rebundle.Backends;
 
@@ -42,6 +43,19 @@ namespace Rebundle.PowerShell.Commands
             ProfileName = ProfileName,
             EndpointUrl = EndpointUrl,
             PollInterval = PollInterval,
+            LeaseSettleTime = LeaseSettleTime,
         });
+
+        /// <summary>
+        /// How long a lease waits between writing its tags and reading them back:
+        /// $env:REBUNDLE_AWS_LEASE_SETTLE_SECONDS (0 or more), else the backend's own 2 seconds
+        /// (docs/aws.md, Leases). For EC2-compatible endpoints whose tags are read back at once;
+        /// the Pester tests' loopback endpoint is one, so its every change does not wait 2 s.
+        /// </summary>
+        private static TimeSpan? LeaseSettleTime =>
+            double.TryParse(Environment.GetEnvironmentVariable("REBUNDLE_AWS_LEASE_SETTLE_SECONDS"), System.Globalization.NumberStyles.Float,
+                System.Globalization.CultureInfo.InvariantCulture, out var seconds) && seconds >= 0 && seconds <= 60
+                ? TimeSpan.FromSeconds(seconds)
+                : (TimeSpan?)null;
     }
 }
