@@ -53,7 +53,7 @@ BeforeAll {
 
     function Connect-LoopbackScalr([pscustomobject] $Servers, [string] $Secret = $SecretText) {
         Connect-TtmFleet -Scalr -Url $Servers.Url -KeyId $KeyId -Secret (ConvertTo-SecureString $Secret -AsPlainText -Force) `
-            -EnvironmentId $EnvId -AwsRegion us-east-1 -Ec2EndpointUrl $Servers.Ec2
+            -EnvironmentId $EnvId -AwsRegion us-east-1 -Ec2EndpointUrl $Servers.Ec2 -PollInterval '0:0:0.5'
     }
 
     # The backend's CreateImage goes through the SDK's credential chain: the EC2 endpoint's test key.

@@ -29,8 +29,9 @@ namespace Rebundle.PowerShell.Commands
         [ValidateNotNullOrEmpty]
         public string? EndpointUrl { get; set; }
 
-        /// <summary>How often waits ask EC2 again; default 5 seconds.</summary>
+        /// <summary>How often waits ask EC2 (or Scalr) again; default 5 seconds.</summary>
         [Parameter(ParameterSetName = AwsSet)]
+        [Parameter(ParameterSetName = ScalrSet)]
         [ValidateTimeSpanRange("0:00:00.1", "1:00:00")]
         [TimeSpanArgument]
         public TimeSpan? PollInterval { get; set; }

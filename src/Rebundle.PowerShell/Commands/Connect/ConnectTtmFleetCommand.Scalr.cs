@@ -59,6 +59,7 @@ namespace Rebundle.PowerShell.Commands
                 AwsRegion = AwsRegion,
                 AwsProfileName = AwsProfileName,
                 Ec2EndpointUrl = Ec2EndpointUrl,
+                PollInterval = PollInterval,
             }.WithEnvironmentDefaults();
             WriteVerbose($"Connecting to {options} (the secret is not shown).");
             return Rebundle.Scalr.ScalrBackend.Connect(options);
