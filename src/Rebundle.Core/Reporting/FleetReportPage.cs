@@ -73,37 +73,34 @@ namespace Rebundle.Reporting
 
         private static void Timeline(StringBuilder html, FleetReport report)
         {
-            var dated = report.RoleVersions.Where(v => v.ImageCreatedAt != null).ToList();
             html.Append("<section id=\"timeline\"><h2>Role versions by image date</h2>");
-            if (dated.Count == 0) { html.Append("<p>No image dates known.</p></section>\n"); return; }
-            var bases = dated.Select(v => v.BaseName).Distinct(StringComparer.OrdinalIgnoreCase).OrderBy(b => b, StringComparer.OrdinalIgnoreCase).ToList();
-            var first = dated.Min(v => v.ImageCreatedAt!.Value);
-            var last = report.TakenAt > first ? report.TakenAt : first + TimeSpan.FromDays(1);
-            const int Left = 150, Width = 960, Row = 20, Top = 10;
-            var height = Top + bases.Count * Row + 24;
-            double X(DateTimeOffset t) => Left + (Width - Left - 20) * ((t - first).TotalSeconds / Math.Max(1, (last - first).TotalSeconds));
-            html.Append("<svg class=\"timeline\" xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 ").Append(Width).Append(' ').Append(height)
+            // Versions made together share an x; the layout stacks their labels in lanes instead of on each other.
+            var layout = TimelineLayout.Of(report.RoleVersions, report.TakenAt);
+            if (layout.Rows.Count == 0) { html.Append("<p>No image dates known.</p></section>\n"); return; }
+            html.Append("<svg class=\"timeline\" xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 ").Append(N(TimelineLayout.Width)).Append(' ').Append(N(layout.Height))
                 .Append("\" width=\"100%\" role=\"img\" aria-label=\"Role versions by image creation date\">");
-            for (var i = 0; i < bases.Count; i++)
+            foreach (var row in layout.Rows) BaseRow(html, row);
+            html.Append("<text class=\"axis\" x=\"").Append(N(TimelineLayout.AxisStart)).Append("\" y=\"").Append(N(layout.AxisY)).Append("\">").Append(Date(layout.First))
+                .Append("</text><text class=\"axis end\" x=\"").Append(N(TimelineLayout.AxisEnd)).Append("\" y=\"").Append(N(layout.AxisY)).Append("\">").Append(Date(layout.Last))
+                .Append("</text></svg><p class=\"legend\">Filled: a farm runs it, or a production role carries its image. Dashed: safe to retire (Remove-TtmRoleVersion would).")
+                .Append(" Labels of versions made close together stack upwards.</p></section>\n");
+        }
+
+        private static void BaseRow(StringBuilder html, TimelineRow row)
+        {
+            html.Append("<g class=\"base\" data-base=\"").Append(E(row.BaseName)).Append("\"><text x=\"4\" y=\"").Append(N(row.LineY + 4)).Append("\">").Append(E(row.BaseName)).Append("</text>")
+                .Append("<line x1=\"").Append(N(TimelineLayout.AxisStart)).Append("\" x2=\"").Append(N(TimelineLayout.AxisEnd)).Append("\" y1=\"").Append(N(row.LineY)).Append("\" y2=\"").Append(N(row.LineY)).Append("\"/>");
+            foreach (var label in row.Labels)
             {
-                var y = Top + i * Row + Row / 2;
-                html.Append("<g class=\"base\" data-base=\"").Append(E(bases[i])).Append("\"><text x=\"4\" y=\"").Append(y + 4).Append("\">").Append(E(bases[i])).Append("</text>")
-                    .Append("<line x1=\"").Append(Left).Append("\" x2=\"").Append(Width - 20).Append("\" y1=\"").Append(y).Append("\" y2=\"").Append(y).Append("\"/>");
-                foreach (var version in dated.Where(v => Same(v.BaseName, bases[i])))
-                {
-                    var x = N(X(version.ImageCreatedAt!.Value));
-                    html.Append("<circle class=\"point").Append(version.Farms.Count > 0 || version.CarriedBy.Count > 0 ? " running" : "").Append(version.SafeToRetire ? " retirable" : "")
-                        .Append("\" data-role=\"").Append(E(version.Role)).Append("\" data-created=\"").Append(version.ImageCreatedAt.Value.ToString("o", CultureInfo.InvariantCulture))
-                        .Append("\" cx=\"").Append(x).Append("\" cy=\"").Append(y).Append("\" r=\"5\"><title>")
-                        .Append(E($"{version.Role}: image {version.ImageId} made {Time(version.ImageCreatedAt.Value)}" + (version.Farms.Count > 0 ? ", runs in " + string.Join(", ", version.Farms) : "")))
-                        .Append("</title></circle><text class=\"label\" x=\"").Append(x).Append("\" y=\"").Append(y - 7).Append("\">").Append(E(version.Version)).Append("</text>");
-                }
-                html.Append("</g>");
+                var version = label.Version;
+                html.Append("<circle class=\"point").Append(version.Farms.Count > 0 || version.CarriedBy.Count > 0 ? " running" : "").Append(version.SafeToRetire ? " retirable" : "")
+                    .Append("\" data-role=\"").Append(E(version.Role)).Append("\" data-created=\"").Append(version.ImageCreatedAt!.Value.ToString("o", CultureInfo.InvariantCulture))
+                    .Append("\" cx=\"").Append(N(label.PointX)).Append("\" cy=\"").Append(N(row.LineY)).Append("\" r=\"5\"><title>")
+                    .Append(E($"{version.Role}: image {version.ImageId} made {Time(version.ImageCreatedAt.Value)}" + (version.Farms.Count > 0 ? ", runs in " + string.Join(", ", version.Farms) : "")))
+                    .Append("</title></circle><text class=\"label\" data-lane=\"").Append(label.Lane).Append("\" x=\"").Append(N(label.TextX)).Append("\" y=\"").Append(N(label.BaselineY)).Append("\">")
+                    .Append(E(version.Version)).Append("</text>");
             }
-            var axis = height - 8;
-            html.Append("<text class=\"axis\" x=\"").Append(Left).Append("\" y=\"").Append(axis).Append("\">").Append(first.UtcDateTime.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture))
-                .Append("</text><text class=\"axis end\" x=\"").Append(Width - 20).Append("\" y=\"").Append(axis).Append("\">").Append(last.UtcDateTime.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture))
-                .Append("</text></svg><p class=\"legend\">Filled: a farm runs it, or a production role carries its image. Dashed: safe to retire (Remove-TtmRoleVersion would).</p></section>\n");
+            html.Append("</g>");
         }
 
         private static void Audit(StringBuilder html, IReadOnlyList<AuditEntry> changes)
@@ -128,16 +125,18 @@ namespace Rebundle.Reporting
             ".age-fresh{background:#e3f4e3}.age-aging{background:#fdf1cf}.age-old{background:#f9d6d2}.age-unknown{background:#eee}" +
             ".drift{outline:2px solid #c0392b;outline-offset:-2px}.drift-mark{color:#c0392b;font-weight:600}.pending-mark{color:#1f5fa8;font-weight:600}" +
             ".behind{color:#8a5a00;font-size:11px}.legend{color:#555;font-size:11px}.legend .cell{padding:0 4px}" +
-            "svg.timeline{max-height:230px}svg text{font-size:11px;fill:#222}svg line{stroke:#ccc}svg .label{text-anchor:middle;font-size:9px}" +
+            "svg.timeline{max-width:1300px}svg text{font-size:11px;fill:#222}svg line{stroke:#ccc}svg .label{text-anchor:middle;font-size:9px}" +
             "svg .axis{fill:#666}svg .end{text-anchor:end}circle.point{fill:#fff;stroke:#1f5fa8;stroke-width:2}circle.running{fill:#1f5fa8}" +
             "circle.retirable{stroke:#999;stroke-dasharray:2 2}.audit td{font-size:11px}.audit .failed td,.audit .unknown td{color:#c0392b}" +
-            "@media print{body{margin:0;font-size:10px}section{break-inside:avoid}.audit td{font-size:9px}}";
+            "@media print{body{margin:0;font-size:10px}svg.timeline{max-height:230px}section{break-inside:avoid}.audit td{font-size:9px}}";
 
         private static string E(string text) => WebUtility.HtmlEncode(text);
 
         private static bool Same(string a, string b) => string.Equals(a, b, StringComparison.OrdinalIgnoreCase);
 
         private static string Time(DateTimeOffset t) => t.UtcDateTime.ToString("yyyy-MM-dd HH:mm", CultureInfo.InvariantCulture) + " UTC";
+
+        private static string Date(DateTimeOffset t) => t.UtcDateTime.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture);
 
         private static string N(double value) => value.ToString("0.#", CultureInfo.InvariantCulture);
     }
