@@ -22,14 +22,8 @@ namespace Rebundle.PowerShell.Completion
 
         public static FleetNamesCache For(Fleet fleet) => PerFleet.GetValue(fleet, f => new FleetNamesCache(f));
 
-        public static TimeSpan Lifetime
-        {
-            get
-            {
-                var text = Environment.GetEnvironmentVariable("REBUNDLE_COMPLETION_CACHE_SECONDS");
-                return TimeSpan.FromSeconds(double.TryParse(text, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out var seconds) && seconds >= 0 ? seconds : DefaultSeconds);
-            }
-        }
+        public static TimeSpan Lifetime =>
+            EnvironmentSeconds.Read("REBUNDLE_COMPLETION_CACHE_SECONDS", 0, EnvironmentSeconds.Longest) ?? TimeSpan.FromSeconds(DefaultSeconds);
 
         public IReadOnlyList<Farm> Farms => _farms.Get(() => _fleet.Backend.GetFarms());
 

@@ -1,4 +1,3 @@
-using System;
 using System.Runtime.CompilerServices;
 using Rebundle.Backends;
 
@@ -29,13 +28,6 @@ namespace Rebundle.PowerShell.Commands
         [ValidateNotNullOrEmpty]
         public string? EndpointUrl { get; set; }
 
-        /// <summary>How often waits ask EC2 (or Scalr) again; default 5 seconds.</summary>
-        [Parameter(ParameterSetName = AwsSet)]
-        [Parameter(ParameterSetName = ScalrSet)]
-        [ValidateTimeSpanRange("0:00:00.1", "1:00:00")]
-        [TimeSpanArgument]
-        public TimeSpan? PollInterval { get; set; }
-
         // Its own method, not inlined, so the AWS SDK loads only when -Aws is used.
         [MethodImpl(MethodImplOptions.NoInlining)]
         internal IFleetBackend ConnectAws() => Rebundle.Aws.AwsBackend.Connect(new Rebundle.Aws.AwsConnectionOptions
@@ -53,10 +45,6 @@ namespace Rebundle.PowerShell.Commands
         /// (docs/aws.md, Leases). For EC2-compatible endpoints whose tags are read back at once;
         /// the Pester tests' loopback endpoint is one, so its every change does not wait 2 s.
         /// </summary>
-        private static TimeSpan? LeaseSettleTime =>
-            double.TryParse(Environment.GetEnvironmentVariable("REBUNDLE_AWS_LEASE_SETTLE_SECONDS"), System.Globalization.NumberStyles.Float,
-                System.Globalization.CultureInfo.InvariantCulture, out var seconds) && seconds >= 0 && seconds <= 60
-                ? TimeSpan.FromSeconds(seconds)
-                : (TimeSpan?)null;
+        private static TimeSpan? LeaseSettleTime => EnvironmentSeconds.Read("REBUNDLE_AWS_LEASE_SETTLE_SECONDS", 0, 60);
     }
 }

@@ -25,10 +25,6 @@ namespace Rebundle.PowerShell.Commands
         /// $env:REBUNDLE_SANDBOX_LOCK_SECONDS, else the Sandbox's own 30 seconds. The lock tests
         /// (tests/powershell/ErrorIds.Tests.ps1) prove TtmStateFileLocked without waiting 30 s.
         /// </summary>
-        private static TimeSpan? SandboxLockTimeout =>
-            double.TryParse(Environment.GetEnvironmentVariable("REBUNDLE_SANDBOX_LOCK_SECONDS"), System.Globalization.NumberStyles.Float,
-                System.Globalization.CultureInfo.InvariantCulture, out var seconds) && seconds > 0
-                ? TimeSpan.FromSeconds(seconds)
-                : (TimeSpan?)null;
+        private static TimeSpan? SandboxLockTimeout => EnvironmentSeconds.Read("REBUNDLE_SANDBOX_LOCK_SECONDS", 0.001, EnvironmentSeconds.Longest);
     }
 }

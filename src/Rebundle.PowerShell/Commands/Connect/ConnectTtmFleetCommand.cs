@@ -24,6 +24,13 @@ namespace Rebundle.PowerShell.Commands
         [ValidateNotNullOrEmpty]
         public string? ConfigurationPath { get; set; }
 
+        /// <summary>How often waits ask EC2 (-Aws) or Scalr (-Scalr) again; default 5 seconds.</summary>
+        [Parameter(ParameterSetName = AwsSet)]
+        [Parameter(ParameterSetName = ScalrSet)]
+        [ValidateTimeSpanRange("0:00:00.1", "1:00:00")]
+        [TimeSpanArgument]
+        public TimeSpan? PollInterval { get; set; }
+
         protected override bool NeedsConnection => false;
 
         protected override void End()
