@@ -168,6 +168,8 @@ namespace Rebundle.Audit
         {
             if (typeof(T) == typeof(IRoleRetirement))
                 return _inner.Capability<IRoleRetirement>() is { } retirement ? (T)(object)new AuditedRetirement(this, retirement) : null;
+            if (typeof(T) == typeof(ILoadBalancing))
+                return _inner.Capability<ILoadBalancing>() is { } balancing ? (T)(object)new AuditedLoadBalancing(this, balancing) : null;
             // Only interfaces: a concrete backend class may also be an IUnauditedCapability, and
             // handing it out would hand out its changes unguarded.
             var forwarded = typeof(T).IsInterface && typeof(IUnauditedCapability).IsAssignableFrom(typeof(T));
@@ -207,6 +209,56 @@ namespace Rebundle.Audit
 
             public void DeleteRole(Role role, bool deleteImage, CancellationToken cancellationToken = default) =>
                 _audit.DeleteRole(_inner, role, deleteImage, cancellationToken);
+        }
+
+        /// <summary>
+        /// Registering and deregistering change what serves a farm role's traffic: each call is one
+        /// change on the farm role, naming its target group and every server, so an interrupted
+        /// recycle's log says which servers were left registered or deregistered.
+        /// </summary>
+        private sealed class AuditedLoadBalancing : ILoadBalancing
+        {
+            private readonly AuditingBackend _audit;
+            private readonly ILoadBalancing _inner;
+
+            public AuditedLoadBalancing(AuditingBackend audit, ILoadBalancing inner)
+            {
+                _audit = audit;
+                _inner = inner;
+            }
+
+            public IReadOnlyList<TargetGroupState> ReadTargetGroups(IReadOnlyCollection<string> targetGroups, CancellationToken cancellationToken = default) =>
+                _inner.ReadTargetGroups(targetGroups, cancellationToken);
+
+            public void RegisterTargets(FarmRole farmRole, string targetGroup, IReadOnlyCollection<Server> servers, CancellationToken cancellationToken = default) =>
+                Targets("RegisterTargets", "registered in", farmRole, targetGroup, servers, cancellationToken,
+                    () => _inner.RegisterTargets(farmRole, targetGroup, servers, cancellationToken));
+
+            public void DeregisterTargets(FarmRole farmRole, string targetGroup, IReadOnlyCollection<Server> servers, CancellationToken cancellationToken = default) =>
+                Targets("DeregisterTargets", "deregistered from", farmRole, targetGroup, servers, cancellationToken,
+                    () => _inner.DeregisterTargets(farmRole, targetGroup, servers, cancellationToken));
+
+            private void Targets(string action, string verb, FarmRole farmRole, string targetGroup, IReadOnlyCollection<Server> servers, CancellationToken cancellationToken, Action make)
+            {
+                if (servers.Count == 0) return;
+                _audit.Change(cancellationToken,
+                    new ChangeIntent
+                    {
+                        Action = action,
+                        Target = ChangeIntent.FarmRoleTarget(farmRole.Farm, farmRole.Alias),
+                        Farms = new[] { farmRole.Farm },
+                        Before = Named(servers),
+                        After = $"{verb} target group {targetGroup}",
+                        Description = $"{(action == "RegisterTargets" ? "Register" : "Deregister")} {(servers.Count == 1 ? $"server {servers.First()}" : $"{servers.Count} servers of {farmRole}")} {(action == "RegisterTargets" ? "in" : "from")} target group {targetGroup}",
+                    },
+                    () =>
+                    {
+                        make();
+                        return true;
+                    },
+                    _ => $"{verb} target group {targetGroup}",
+                    servers: AuditingBackend.Targets(servers));
+            }
         }
 
         private IReadOnlyList<string> FarmsRunning(string roleName, CancellationToken cancellationToken) => _inner.GetFarmRoles(null, cancellationToken)

@@ -24,6 +24,15 @@ namespace Rebundle.Domain
         /// <summary>The Chef role its servers bootstrap with, from the name tables.</summary>
         public string? ChefRole { get; init; }
 
+        /// <summary>
+        /// The load balancer target groups its servers serve from (AWS: the <c>ttm:target-groups</c>
+        /// tag, names separated by commas). Empty: the farm role serves no load balancer, and a
+        /// replacement counts once it runs.
+        /// </summary>
+        public IReadOnlyList<string> TargetGroups { get; init; } = Array.Empty<string>();
+
+        public bool IsLoadBalanced => TargetGroups.Count > 0;
+
         public override string ToString() => Farm + "/" + Alias;
     }
 }

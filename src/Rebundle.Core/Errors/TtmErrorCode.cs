@@ -57,5 +57,14 @@ namespace Rebundle.Errors
 
         /// <summary>Servers of a farm role belong to an AWS Auto Scaling group: the group replaces them (instance refresh), never Rebundle.</summary>
         ManagedByAutoScaling,
+
+        /// <summary>A target group a farm role names does not exist (or is not visible to these credentials).</summary>
+        TargetGroupNotFound,
+
+        /// <summary>The load balancer refused a server as a target (EC2: not running, or in another VPC than the target group).</summary>
+        InvalidTarget,
+
+        /// <summary>A replacement was unhealthy in a target group past its health grace: it was deregistered and the old server kept serving.</summary>
+        ReplacementUnhealthy,
     }
 }

@@ -7,7 +7,7 @@ namespace Rebundle.Safety
     /// </summary>
     public sealed record ChangeIntent
     {
-        /// <summary>CreateImage, CreateRole, SetRoleImage, SetFarmRoleRole, LaunchServer, TerminateServer, DeleteRole.</summary>
+        /// <summary>CreateImage, CreateRole, SetRoleImage, SetFarmRoleRole, LaunchServer, TerminateServer, DeleteRole, RegisterTargets, DeregisterTargets.</summary>
         public string Action { get; init; } = "";
 
         /// <summary>

@@ -20,6 +20,7 @@ namespace Rebundle.PowerShell.Infrastructure
                 case TtmErrorCode.ServerNotFound:
                 case TtmErrorCode.ImageNotFound:
                 case TtmErrorCode.SshKeyNotFound:
+                case TtmErrorCode.TargetGroupNotFound:
                     return ErrorCategory.ObjectNotFound;
                 case TtmErrorCode.VersionMalformed:
                 case TtmErrorCode.RoleNameMalformed:
@@ -37,6 +38,8 @@ namespace Rebundle.PowerShell.Infrastructure
                     return ErrorCategory.InvalidOperation;
                 case TtmErrorCode.ImageFailed:
                 case TtmErrorCode.ReplacementFailed:
+                case TtmErrorCode.ReplacementUnhealthy:
+                case TtmErrorCode.InvalidTarget:
                 case TtmErrorCode.CheckFailed:
                 case TtmErrorCode.SshCommandFailed:
                 case TtmErrorCode.BackendError:
