@@ -33,7 +33,7 @@ namespace Rebundle.Sandbox
             Clock = clock;
             _images = new SandboxImageLookup(this);
             _control = new SandboxControl(this);
-            _capabilities = new object[] { this, _images, new SandboxRoleRetirement(this), _control };
+            _capabilities = new object[] { this, _images, new SandboxRoleRetirement(this), _control, new SandboxLoadBalancing(this) };
         }
 
         /// <summary>
@@ -237,7 +237,7 @@ namespace Rebundle.Sandbox
         private FarmRole ToFarmRole(SandboxState state, FarmRoleRecord r)
         {
             var farm = state.Farms.First(f => f.Id == r.FarmId);
-            return new FarmRole { Id = r.Id, Farm = farm.Name, FarmId = farm.Id, Alias = r.Alias, Role = r.Role, DesiredCount = r.Count, ChefRole = _names.ChefRoleFor(r.Alias) };
+            return new FarmRole { Id = r.Id, Farm = farm.Name, FarmId = farm.Id, Alias = r.Alias, Role = r.Role, DesiredCount = r.Count, ChefRole = _names.ChefRoleFor(r.Alias), TargetGroups = r.TargetGroups.ToList() };
         }
 
         private Server ToServer(SandboxState state, ServerRecord s)
@@ -291,5 +291,14 @@ namespace Rebundle.Sandbox
         public IList<string> NeverBoot => _settings.NeverBoot;
 
         public IList<string> FailImage => _settings.FailImage;
+
+        /// <summary>How long a registered target stays "initial" before it is healthy.</summary>
+        public TimeSpan HealthDelay { get => TimeSpan.FromSeconds(_settings.HealthSeconds); set => _settings.HealthSeconds = value.TotalSeconds; }
+
+        /// <summary>How long a deregistered target drains (the target groups' deregistration delay).</summary>
+        public TimeSpan DrainDelay { get => TimeSpan.FromSeconds(_settings.DrainSeconds); set => _settings.DrainSeconds = value.TotalSeconds; }
+
+        /// <summary>"Farm/Alias" of farm roles whose new servers fail their health checks.</summary>
+        public IList<string> FailHealth => _settings.FailHealth;
     }
 }

@@ -62,7 +62,7 @@ namespace Rebundle.Sandbox
         private static void RequireKnownTargets(SandboxState state)
         {
             var farmRoles = state.FarmRoles.Select(r => SandboxSimulation.FarmRoleKey(state, r)).OrderBy(k => k, StringComparer.OrdinalIgnoreCase).ToList();
-            foreach (var (list, name) in new[] { (state.Simulation.FailBoot, "-FailBoot"), (state.Simulation.NeverBoot, "-NeverBoot") })
+            foreach (var (list, name) in new[] { (state.Simulation.FailBoot, "-FailBoot"), (state.Simulation.NeverBoot, "-NeverBoot"), (state.Simulation.FailHealth, "-FailHealth") })
             {
                 var unknown = list.FirstOrDefault(t => !farmRoles.Contains(t, StringComparer.OrdinalIgnoreCase));
                 if (unknown != null)
@@ -90,7 +90,13 @@ namespace Rebundle.Sandbox
             var now = _sandbox.Clock.UtcNow;
             var used = new HashSet<int>(state.Servers.Where(s => s.FarmRoleId == farmRole.Id && s.TerminatedAt == null).Select(s => s.Index));
             for (var index = 1; used.Count < count; index++)
-                if (used.Add(index)) state.Servers.Add(new SandboxIds(state).NewServer(farmRole, index, imageId, now, now));
+                if (used.Add(index))
+                {
+                    var server = new SandboxIds(state).NewServer(farmRole, index, imageId, now, now);
+                    state.Servers.Add(server);
+                    // Grown servers serve at once, like the seeded ones: registered healthy.
+                    SandboxLoadBalancing.RegisterInFarmRole(state, farmRole, server, now - TimeSpan.FromSeconds(state.Simulation.HealthSeconds));
+                }
             farmRole.Count = Math.Max(farmRole.Count, count);
             return true;
         });

@@ -32,11 +32,21 @@ namespace Rebundle.Sandbox
                 state.Farms.Add(farmRecord);
                 foreach (var placement in farm.FarmRoles)
                 {
-                    var farmRole = new FarmRoleRecord { Id = ids.FarmRole(), FarmId = farmRecord.Id, Alias = placement.Alias, Role = placement.Role, Count = placement.Count };
+                    var farmRole = new FarmRoleRecord
+                    {
+                        Id = ids.FarmRole(), FarmId = farmRecord.Id, Alias = placement.Alias, Role = placement.Role, Count = placement.Count,
+                        TargetGroups = placement.TargetGroups.ToList(),
+                    };
                     state.FarmRoles.Add(farmRole);
+                    foreach (var name in farmRole.TargetGroups.Where(n => !state.TargetGroups.Any(g => g.Name == n)))
+                        state.TargetGroups.Add(new TargetGroupRecord { Name = name });
                     var image = images[seed.ImageOf(placement.Role)];
                     for (var index = 1; index <= farmRole.Count; index++)
-                        state.Servers.Add(ids.NewServer(farmRole, index, image, seededAt, seededAt));
+                    {
+                        var server = ids.NewServer(farmRole, index, image, seededAt, seededAt);
+                        state.Servers.Add(server);
+                        SandboxLoadBalancing.RegisterInFarmRole(state, farmRole, server, seededAt);
+                    }
                 }
             }
             return state;
@@ -62,7 +72,7 @@ namespace Rebundle.Sandbox
 
         public string Instance() => "i-" + Next().ToString("x").PadLeft(17, '0');
 
-        public ServerRecord NewServer(FarmRoleRecord farmRole, int index, string imageId, DateTimeOffset launchedAt, DateTimeOffset? bootedAt, bool bootFails = false)
+        public ServerRecord NewServer(FarmRoleRecord farmRole, int index, string imageId, DateTimeOffset launchedAt, DateTimeOffset? bootedAt, bool bootFails = false, bool healthFails = false)
         {
             var number = _state.NextNumber;
             return new ServerRecord
@@ -78,6 +88,7 @@ namespace Rebundle.Sandbox
                 LaunchedAt = launchedAt,
                 BootedAt = bootedAt,
                 BootFails = bootFails,
+                HealthFails = healthFails,
             };
         }
     }

@@ -33,7 +33,10 @@ namespace Rebundle.Sandbox
                 var dueAt = lastTermination + respawnDelay;
                 for (; live < farmRole.Count && dueAt <= now; live++)
                 {
-                    state.Servers.Add(Launch(state, farmRole, dueAt));
+                    var respawned = Launch(state, farmRole, dueAt);
+                    state.Servers.Add(respawned);
+                    // The farm registers what it respawns, as an Auto Scaling group attached to a target group does.
+                    SandboxLoadBalancing.RegisterInFarmRole(state, farmRole, respawned, dueAt);
                     changed = true;
                 }
             }
@@ -52,7 +55,8 @@ namespace Rebundle.Sandbox
             return new SandboxIds(state).NewServer(
                 farmRole, index, role.ImageId, at,
                 neverBoots ? null : at + TimeSpan.FromSeconds(sim.BootSeconds + BootSpreadDraw(sim)),
-                sim.FailBoot.Contains(key, StringComparer.OrdinalIgnoreCase));
+                sim.FailBoot.Contains(key, StringComparer.OrdinalIgnoreCase),
+                sim.FailHealth.Contains(key, StringComparer.OrdinalIgnoreCase));
         }
 
         /// <summary>

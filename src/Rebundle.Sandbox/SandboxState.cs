@@ -20,6 +20,26 @@ namespace Rebundle.Sandbox
         public List<ImageRecord> Images { get; set; } = new List<ImageRecord>();
 
         public List<ServerRecord> Servers { get; set; } = new List<ServerRecord>();
+
+        /// <summary>The simulated load balancer's target groups (SandboxLoadBalancing).</summary>
+        public List<TargetGroupRecord> TargetGroups { get; set; } = new List<TargetGroupRecord>();
+    }
+
+    internal sealed class TargetGroupRecord
+    {
+        public string Name { get; set; } = "";
+
+        public List<TargetRecord> Targets { get; set; } = new List<TargetRecord>();
+    }
+
+    /// <summary>One registration of a server; its health is computed from these times (SandboxLoadBalancing.HealthOf).</summary>
+    internal sealed class TargetRecord
+    {
+        public string ServerId { get; set; } = "";
+
+        public DateTimeOffset RegisteredAt { get; set; }
+
+        public DateTimeOffset? DeregisteredAt { get; set; }
     }
 
     /// <summary>Rehearsal knobs: how long things take, and which of them fail.</summary>
@@ -47,6 +67,15 @@ namespace Rebundle.Sandbox
 
         /// <summary>Image names (the role they are made for) whose creation fails.</summary>
         public List<string> FailImage { get; set; } = new List<string>();
+
+        /// <summary>How long a registered target stays "initial" after it registered and booted (interval × healthy threshold).</summary>
+        public double HealthSeconds { get; set; } = 1;
+
+        /// <summary>How long a deregistered (or terminated) target drains: the deregistration delay.</summary>
+        public double DrainSeconds { get; set; } = 1;
+
+        /// <summary>"Farm/Alias" of farm roles whose new servers fail their load balancer health checks.</summary>
+        public List<string> FailHealth { get; set; } = new List<string>();
     }
 
     internal sealed class FarmRecord
@@ -67,6 +96,9 @@ namespace Rebundle.Sandbox
         public string Role { get; set; } = "";
 
         public int Count { get; set; }
+
+        /// <summary>Names of the target groups its servers serve from; empty: no load balancer.</summary>
+        public List<string> TargetGroups { get; set; } = new List<string>();
     }
 
     internal sealed class RoleRecord
@@ -123,6 +155,9 @@ namespace Rebundle.Sandbox
         public DateTimeOffset? BootedAt { get; set; }
 
         public bool BootFails { get; set; }
+
+        /// <summary>Boots, but fails its load balancer health checks (Set-TtmSandbox -FailHealth).</summary>
+        public bool HealthFails { get; set; }
 
         public DateTimeOffset? TerminatedAt { get; set; }
     }

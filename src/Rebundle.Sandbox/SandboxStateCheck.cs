@@ -40,6 +40,7 @@ namespace Rebundle.Sandbox
             Present(state.Simulation!.FailBoot, "simulation.failBoot");
             Present(state.Simulation.NeverBoot, "simulation.neverBoot");
             Present(state.Simulation.FailImage, "simulation.failImage");
+            Present(state.Simulation.FailHealth, "simulation.failHealth");
             ClampDelays(state.Simulation);
 
             var farms = Present(state.Farms, "farms");
@@ -47,6 +48,14 @@ namespace Rebundle.Sandbox
             var roles = Present(state.Roles, "roles");
             var images = Present(state.Images, "images");
             var servers = Present(state.Servers, "servers");
+            var targetGroups = Present(state.TargetGroups, "targetGroups");
+            for (var i = 0; i < targetGroups.Count; i++)
+            {
+                Named(targetGroups[i].Name, $"targetGroups[{i}].name");
+                Present(targetGroups[i].Targets, $"targetGroups[{i}].targets");
+            }
+            for (var i = 0; i < farmRoles.Count; i++)
+                Present(farmRoles[i].TargetGroups, $"farmRoles[{i}].targetGroups");
 
             for (var i = 0; i < farms.Count; i++)
             {
@@ -91,6 +100,8 @@ namespace Rebundle.Sandbox
             simulation.BootSeconds = Clamp(simulation.BootSeconds, 2);
             simulation.ImageSeconds = Clamp(simulation.ImageSeconds, 3);
             simulation.RespawnSeconds = Clamp(simulation.RespawnSeconds, 2);
+            simulation.HealthSeconds = Clamp(simulation.HealthSeconds, 1);
+            simulation.DrainSeconds = Clamp(simulation.DrainSeconds, 1);
         }
 
         // NaN (hand-edited) falls back to the default; anything else into 0 .. one day.

@@ -22,6 +22,9 @@ namespace Rebundle.Naming
 
         private static readonly string[] StagingAliases = { "RailsAppServer", "NodeAppServer", "Sidekiq", "DevDebug", "SystemWatcher" };
 
+        /// <summary>The farm roles that serve web traffic through a load balancer target group.</summary>
+        public static readonly IReadOnlyCollection<string> LoadBalancedAliases = new[] { "RailsAppServer", "NodeAppServer" };
+
         private static readonly string[] FarmAliases = { "RailsAppServer", "NodeAppServer", "Sidekiq", "Reports", "DevDebug", "SystemWatcher" };
 
         private RunbookFleet(IReadOnlyList<SeedRole> roles, IReadOnlyList<SeedFarm> farms)
@@ -68,14 +71,19 @@ namespace Rebundle.Naming
             // Dev and Production only get farm roles for roles the tables know, so a configuration
             // with other production roles still seeds a fleet that makes sense.
             var known = new HashSet<string>(names.ProductionRoles, StringComparer.Ordinal);
-            SeedFarmRole[] Production(Func<string, int> count) =>
-                FarmAliases.Where(known.Contains).Select(a => new SeedFarmRole(a, a, count(a))).ToArray();
+            // The web roles serve through a load balancer: one target group per farm and web role,
+            // named the way an operator names them (production-railsappserver).
+            SeedFarmRole[] Production(string farm, Func<string, int> count) =>
+                FarmAliases.Where(known.Contains).Select(a => new SeedFarmRole(a, a, count(a))
+                {
+                    TargetGroups = LoadBalancedAliases.Contains(a) ? new[] { (farm + "-" + a).ToLowerInvariant() } : Array.Empty<string>(),
+                }).ToArray();
 
             var farms = new[]
             {
                 new SeedFarm(names.StagingFarm, new[] { names.BaseRole }.Concat(StagingAliases).Select(a => new SeedFarmRole(a, names.BaseRole, 1)).ToArray()),
-                new SeedFarm(names.TestFarm, Production(_ => 1)),
-                new SeedFarm(names.ProductionFarm, Production(a => a == "RailsAppServer" ? 2 : 1)),
+                new SeedFarm(names.TestFarm, Production(names.TestFarm, _ => 1)),
+                new SeedFarm(names.ProductionFarm, Production(names.ProductionFarm, a => a == "RailsAppServer" ? 2 : 1)),
             };
             return new RunbookFleet(roles, farms);
         }
@@ -88,7 +96,11 @@ namespace Rebundle.Naming
     public sealed record SeedFarm(string Name, IReadOnlyList<SeedFarmRole> FarmRoles);
 
     /// <summary>A seeded farm role: its alias, the role it runs and how many servers.</summary>
-    public sealed record SeedFarmRole(string Alias, string Role, int Count);
+    public sealed record SeedFarmRole(string Alias, string Role, int Count)
+    {
+        /// <summary>The load balancer target groups it serves from (Dev and Production web roles); empty: none.</summary>
+        public IReadOnlyList<string> TargetGroups { get; init; } = Array.Empty<string>();
+    }
 
     /// <summary>A seeded server: where it runs, its number in the farm role, and its image's name.</summary>
     public sealed record SeedServer(string Farm, string Alias, string Role, int Index, string Image);

@@ -17,7 +17,17 @@ namespace Rebundle.Runbook
         public Server Replacement { get; }
 
         public DateTimeOffset Since { get; }
+
+        /// <summary>When the replacement was registered in its farm role's target groups; null: not (yet, or no load balancer).</summary>
+        public DateTimeOffset? RegisteredAt { get; set; }
     }
+
+    /// <summary>
+    /// A server deregistered from its target groups and draining: terminated once it has left every
+    /// one. An old server (<see cref="Flight"/> set: its replacement is healthy) or a replacement
+    /// that failed its health checks.
+    /// </summary>
+    internal sealed record Leaving(Server Server, FarmRole FarmRole, InFlight? Flight, Server? Replacement, DateTimeOffset Since);
 
     /// <summary>Where one farm's recycle stands: what is left to replace, what is in flight, what is done.</summary>
     internal sealed class FarmRecycle
@@ -52,6 +62,14 @@ namespace Rebundle.Runbook
 
         public HashSet<string> Adopted { get; } = new HashSet<string>(StringComparer.Ordinal);
 
+        /// <summary>Servers deregistered and draining, to terminate once drained.</summary>
+        public List<Leaving> Leaving { get; } = new List<Leaving>();
+
+        /// <summary>Replacements registered in a target group but not yet serving in an old server's place: a stop deregisters them rather than terminating them.</summary>
+        public HashSet<string> Registered { get; } = new HashSet<string>(StringComparer.Ordinal);
+
+        public bool Busy => Flying.Count > 0 || Leaving.Count > 0;
+
         public int Window { get; }
 
         public int Done { get; set; }
@@ -69,13 +87,14 @@ namespace Rebundle.Runbook
             var next = new List<Server>();
             if (lockstep)
             {
-                if (Flying.Count > 0 || _batches.Count == 0) return next;
+                if (Busy || _batches.Count == 0) return next;
                 next.AddRange(_batches.Dequeue());
                 for (var i = 0; i < next.Count; i++) _olds.Dequeue();
             }
             else
             {
-                while (Flying.Count + next.Count < Window && _olds.Count > 0) next.Add(_olds.Dequeue());
+                // A draining old still holds its slot: -BatchSize bounds the servers above the count, and a quota with it.
+                while (Flying.Count + Leaving.Count + next.Count < Window && _olds.Count > 0) next.Add(_olds.Dequeue());
             }
             if (next.Count > 0) BatchesStarted++;
             return next;

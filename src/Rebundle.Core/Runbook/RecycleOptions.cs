@@ -7,6 +7,13 @@ namespace Rebundle.Runbook
         public TimeSpan Timeout { get; init; } = TimeSpan.FromMinutes(15);
 
         /// <summary>
+        /// How long a replacement behind a load balancer may be "unhealthy" after it registered
+        /// before it fails (an application still warming up fails its first checks). Within the
+        /// <see cref="Timeout"/> either way.
+        /// </summary>
+        public TimeSpan HealthGrace { get; init; } = TimeSpan.FromMinutes(1);
+
+        /// <summary>
         /// Farms side by side, each with its own window, instead of one after another in the
         /// order given. A failure in one farm stops new launches in all.
         /// </summary>

@@ -96,14 +96,20 @@ namespace Rebundle.Runbook
             try
             {
                 new RecycleWindow(backend, _reporter, options, cancellation, replaced).Run(farms);
-                // Every old in the plans now has a running replacement: the counts are met, so the rest of the surplus can go.
+                // Every old in the plans now has a running replacement: the counts are met, so the rest
+                // of the surplus can go (drained first from any target group an interrupted run left it in).
                 foreach (var farm in farms)
-                    TerminateSurplus(farm.Farm, farm.FarmRoles, farm.Plan.Surplus.Where(s => s.Replaces == null).Select(s => s.Server), countRunningOnly: true, "surplus", _reporter);
+                {
+                    var cleanup = new LoadBalancedCleanup(backend, _reporter, cancellation);
+                    var surplus = farm.Plan.Surplus.Where(s => s.Replaces == null).Select(s => s.Server).ToList();
+                    TerminateSurplus(farm.Farm, farm.FarmRoles, cleanup.Release(farm.FarmRoles, surplus, options.Timeout, cancellation), countRunningOnly: true, "surplus", _reporter);
+                    cleanup.RegisterMissing(farm.Farm, farm.FarmRoles, cancellation);
+                }
             }
             catch (Exception stop)
             {
                 foreach (var farm in farms)
-                    TerminateQuietly(farm.Farm, farm.FarmRoles, farm.NotServing.Concat(farm.Plan.Surplus.Where(s => !farm.Adopted.Contains(s.Server.Id)).Select(s => s.Server)));
+                    TerminateQuietly(farm.Farm, farm.FarmRoles, farm.NotServing.Concat(farm.Plan.Surplus.Where(s => !farm.Adopted.Contains(s.Server.Id)).Select(s => s.Server)).ToList());
                 if (stop is TtmException cause && !(stop is RecycleStoppedException)) throw new RecycleStoppedException(Array.Empty<RecycledServer>(), cause);
                 throw;
             }
@@ -124,12 +130,14 @@ namespace Rebundle.Runbook
         // A stop must not hide its cause, and nothing may cut the cleanup short: what it has to say
         // is held back until every server is dealt with (a stopping PowerShell pipeline refuses
         // output), and a cleanup that fails is a warning naming what is left.
-        private void TerminateQuietly(string farm, IReadOnlyDictionary<string, FarmRole> farmRoles, IEnumerable<Server> servers)
+        private void TerminateQuietly(string farm, IReadOnlyDictionary<string, FarmRole> farmRoles, IReadOnlyCollection<Server> servers)
         {
             var notes = new HeldBackReporter();
             try
             {
-                TerminateSurplus(farm, farmRoles, servers, countRunningOnly: false, "unused replacement", notes);
+                // Those still in a target group are deregistered and left to drain, never terminated registered.
+                var free = new LoadBalancedCleanup(_fleet.Backend, notes, CancellationToken.None).Release(farmRoles, servers, drainTimeout: null, CancellationToken.None);
+                TerminateSurplus(farm, farmRoles, free, countRunningOnly: false, "unused replacement", notes);
             }
             catch (Exception e)
             {

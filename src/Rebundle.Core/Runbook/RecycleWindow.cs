@@ -11,6 +11,13 @@ namespace Rebundle.Runbook
     /// servers of replacements now running (one TerminateServers call per farm), and fill again.
     /// The first failure (a replacement that failed or timed out, a refused launch) stops new
     /// launches in every farm; those in flight finish or time out, then the failure is thrown.
+    ///
+    /// Behind a load balancer (TargetGroupView) a running replacement is registered in its farm
+    /// role's target groups and counts only once healthy in all of them; its old server is then
+    /// deregistered and terminated once it has drained from every one, so the farm role never has
+    /// fewer healthy targets than its count. A draining old holds its window slot until terminated. A
+    /// replacement unhealthy past the health grace is deregistered, drained and terminated, and
+    /// its old server keeps serving.
     /// </summary>
     internal sealed class RecycleWindow
     {
@@ -19,6 +26,7 @@ namespace Rebundle.Runbook
         private readonly RecycleOptions _options;
         private readonly CancellationToken _cancellation;
         private readonly Action<RecycledServer> _replaced;
+        private readonly TargetGroupView _targets;
         private TtmException? _firstFailure;
 
         public RecycleWindow(IFleetBackend backend, IRunbookReporter reporter, RecycleOptions options, CancellationToken cancellation, Action<RecycledServer> replaced)
@@ -28,6 +36,7 @@ namespace Rebundle.Runbook
             _options = options;
             _cancellation = cancellation;
             _replaced = replaced;
+            _targets = new TargetGroupView(backend, cancellation);
         }
 
         public void Run(IReadOnlyList<FarmRecycle> farms)
@@ -41,20 +50,27 @@ namespace Rebundle.Runbook
                 _cancellation.ThrowIfCancellationRequested();
                 if (_firstFailure == null)
                     foreach (var farm in farms) Launch(farm);
-                var flying = farms.Where(f => f.Flying.Count > 0).ToList();
+                var flying = farms.Where(f => f.Busy).ToList();
                 if (flying.Count == 0) break;
                 Report(farms);
 
-                var nearest = flying.SelectMany(f => f.Flying).Min(f => f.Since) + _options.Timeout - clock.UtcNow;
+                var nearest = flying.SelectMany(f => f.Flying.Select(x => x.Since).Concat(f.Leaving.Select(l => l.Since))).Min() + _options.Timeout - clock.UtcNow;
                 clock.Sleep(schedule.PauseWithin(nearest), _cancellation);
                 // One read of the replacements in flight, by id: on AWS one filtered, paged call, on
                 // Scalr one answer per server rather than a re-read of the farms.
                 var ids = flying.SelectMany(f => f.Flying).Select(f => f.Replacement.Id).ToList();
-                var seen = _backend.GetServers(new ServerQuery { Ids = ids, IncludeTerminated = true }, _cancellation)
-                    .GroupBy(s => s.Id, StringComparer.Ordinal).ToDictionary(g => g.Key, g => g.First(), StringComparer.Ordinal);
-                var before = flying.Sum(f => f.Flying.Count);
-                foreach (var farm in flying) Settle(farm, seen, clock.UtcNow);
-                if (flying.Sum(f => f.Flying.Count) < before) schedule.Progressed();
+                var seen = ids.Count == 0 ? new Dictionary<string, Server>(StringComparer.Ordinal)
+                    : _backend.GetServers(new ServerQuery { Ids = ids, IncludeTerminated = true }, _cancellation)
+                        .GroupBy(s => s.Id, StringComparer.Ordinal).ToDictionary(g => g.Key, g => g.First(), StringComparer.Ordinal);
+                // And one read of each target group the busy farm roles serve from.
+                _targets.Read(flying.SelectMany(f => f.FarmRoles.Values));
+                var before = flying.Sum(f => f.Flying.Count + f.Leaving.Count);
+                foreach (var farm in flying)
+                {
+                    Drain(farm, clock.UtcNow);
+                    Settle(farm, seen, clock.UtcNow);
+                }
+                if (flying.Sum(f => f.Flying.Count + f.Leaving.Count) < before) schedule.Progressed();
                 else schedule.Quiet();
             }
             if (_firstFailure != null) throw _firstFailure;
@@ -110,40 +126,132 @@ namespace Rebundle.Runbook
             }
         }
 
-        /// <summary>Terminates the olds of replacements now running (one call); a failed or late replacement stops the recycle.</summary>
+        /// <summary>
+        /// Terminates the olds of replacements now running (one call), or, behind a load balancer,
+        /// registers running replacements and deregisters the olds of healthy ones; a failed or
+        /// late replacement stops the recycle.
+        /// </summary>
         private void Settle(FarmRecycle farm, IReadOnlyDictionary<string, Server> seen, DateTimeOffset now)
         {
             var running = new List<(InFlight flight, Server now)>();
+            var serving = new List<(InFlight flight, Server now, FarmRole farmRole)>();
+            var toRegister = new List<(InFlight flight, Server now, FarmRole farmRole)>();
             foreach (var flight in farm.Flying.ToList())
             {
                 seen.TryGetValue(flight.Replacement.Id, out var server);
                 var status = server?.Status ?? ServerStatus.Pending; // not listed yet: still booting, as far as anyone knows
+                var timedOut = now - flight.Since >= _options.Timeout;
+                farm.FarmRoles.TryGetValue(flight.Old.FarmRoleId, out var farmRole);
+                if (status == ServerStatus.Running && _targets.IsBalanced(farmRole))
+                {
+                    if (flight.RegisteredAt == null) toRegister.Add((flight, server!, farmRole!));
+                    else if (_targets.HealthyEverywhere(farmRole!, server!.Id)) serving.Add((flight, server, farmRole!));
+                    else if (_targets.UnhealthyAnywhere(farmRole!, server.Id) && now - flight.RegisteredAt.Value >= _options.HealthGrace)
+                        Withdraw(farm, flight, farmRole!, now, Unhealthy(farm.Farm, flight, farmRole!));
+                    else if (timedOut) Withdraw(farm, flight, farmRole!, now, RecycleService.Broken(farm.Farm, flight.Old, flight.Replacement, true, _options.Timeout));
+                    continue;
+                }
                 if (status == ServerStatus.Running)
                 {
                     running.Add((flight, server!));
                     continue;
                 }
-                var timedOut = status == ServerStatus.Pending && now - flight.Since >= _options.Timeout;
+                timedOut &= status == ServerStatus.Pending;
                 if (status == ServerStatus.Pending && !timedOut) continue;
-                farm.Flying.Remove(flight);
-                _firstFailure ??= RecycleService.Broken(farm.Farm, flight.Old, flight.Replacement, timedOut, _options.Timeout);
+                var broken = RecycleService.Broken(farm.Farm, flight.Old, flight.Replacement, timedOut, _options.Timeout);
+                if (flight.RegisteredAt != null && farmRole != null) Withdraw(farm, flight, farmRole, now, broken);
+                else
+                {
+                    farm.Flying.Remove(flight);
+                    _firstFailure ??= broken;
+                }
             }
-            if (running.Count == 0) return;
 
+            foreach (var group in toRegister.GroupBy(r => r.farmRole))
+            {
+                // Recorded before the call: a stop during it must deregister, not terminate, them.
+                foreach (var (flight, server, _) in group) farm.Registered.Add(server.Id);
+                _targets.Register(group.Key, group.Select(r => r.now).ToList());
+                foreach (var (flight, server, _) in group)
+                {
+                    flight.RegisteredAt = now;
+                    _reporter.Verbose($"{server.Name} runs; registered it in target group(s) {string.Join(", ", group.Key.TargetGroups)} of {group.Key}.");
+                }
+            }
+
+            foreach (var group in serving.GroupBy(r => r.farmRole))
+            {
+                // The replacement serves: from here on a stop keeps it, and its old must drain before it goes.
+                foreach (var (flight, server, farmRole) in group)
+                {
+                    farm.Flying.Remove(flight);
+                    farm.NotServing.Remove(flight.Replacement);
+                    farm.Registered.Remove(server.Id);
+                    farm.Leaving.Add(new Leaving(flight.Old, farmRole, flight, server, now));
+                }
+                _targets.Deregister(group.Key, group.Select(r => r.flight.Old).ToList());
+                foreach (var (flight, server, _) in group)
+                    _reporter.Verbose($"{server.Name} is healthy in every target group of {group.Key}; deregistered {flight.Old.Name} ({flight.Old.Id}), which drains before it is terminated.");
+            }
+
+            if (running.Count == 0) return;
             _backend.TerminateServers(running.Select(r => r.flight.Old).ToList(), _cancellation);
             foreach (var (flight, server) in running)
             {
                 farm.Flying.Remove(flight);
                 farm.NotServing.Remove(flight.Replacement);
-                farm.Done++;
-                _replaced(new RecycledServer
-                {
-                    Farm = farm.Farm, Alias = flight.Old.Alias, OldServer = flight.Old.Name, OldId = flight.Old.Id, NewServer = server.Name, NewId = server.Id,
-                    Role = server.Role, ImageId = server.ImageId, Duration = now - flight.Since,
-                });
+                Replaced(farm, flight, server, now);
                 _reporter.Verbose($"{server.Name} runs; terminated {flight.Old.Name} ({flight.Old.Id}).");
             }
         }
+
+        /// <summary>Terminates the servers that have drained from every target group (one call); a drain past the timeout stops the recycle.</summary>
+        private void Drain(FarmRecycle farm, DateTimeOffset now)
+        {
+            if (farm.Leaving.Count == 0) return;
+            var drained = farm.Leaving.Where(l => _targets.Gone(l.FarmRole, l.Server.Id)).ToList();
+            foreach (var late in farm.Leaving.Except(drained).Where(l => now - l.Since >= _options.Timeout).ToList())
+            {
+                farm.Leaving.Remove(late);
+                _firstFailure ??= new TtmException(TtmErrorCode.ReplacementTimeout,
+                    $"Server {late.Server.Name} ({late.Server.Id}) of {late.FarmRole} was still draining from its target groups {_options.Timeout} after it was deregistered. " +
+                    "It was left running, deregistered; the recycle stopped. Run Invoke-TtmRecycle again once it has drained: it is terminated then.", late.Server.Name);
+            }
+            if (drained.Count == 0) return;
+            _backend.TerminateServers(drained.Select(l => l.Server).ToList(), _cancellation);
+            foreach (var leaving in drained)
+            {
+                farm.Leaving.Remove(leaving);
+                if (leaving.Flight != null) Replaced(farm, leaving.Flight, leaving.Replacement!, now);
+                _reporter.Verbose($"{leaving.Server.Name} ({leaving.Server.Id}) has drained from every target group of {leaving.FarmRole}; terminated it.");
+            }
+        }
+
+        /// <summary>A replacement that will not serve: deregistered now, terminated once drained; its old server keeps serving.</summary>
+        private void Withdraw(FarmRecycle farm, InFlight flight, FarmRole farmRole, DateTimeOffset now, TtmException why)
+        {
+            _firstFailure ??= why;
+            farm.Flying.Remove(flight);
+            _targets.Deregister(farmRole, new[] { flight.Replacement }, CancellationToken.None);
+            farm.Registered.Remove(flight.Replacement.Id);
+            farm.NotServing.Remove(flight.Replacement);
+            farm.Leaving.Add(new Leaving(flight.Replacement, farmRole, null, null, now));
+        }
+
+        private void Replaced(FarmRecycle farm, InFlight flight, Server server, DateTimeOffset now)
+        {
+            farm.Done++;
+            _replaced(new RecycledServer
+            {
+                Farm = farm.Farm, Alias = flight.Old.Alias, OldServer = flight.Old.Name, OldId = flight.Old.Id, NewServer = server.Name, NewId = server.Id,
+                Role = server.Role, ImageId = server.ImageId, Duration = now - flight.Since,
+            });
+        }
+
+        private TtmException Unhealthy(string farm, InFlight flight, FarmRole farmRole) => new TtmException(TtmErrorCode.ReplacementUnhealthy,
+            $"Replacement {flight.Replacement.Name} ({flight.Replacement.Id}) for server {flight.Old.Name} of farm {farm} was unhealthy in target group(s) {string.Join(", ", farmRole.TargetGroups)} " +
+            $"past its health grace ({_options.HealthGrace}). The recycle stopped; {flight.Old.Name} was kept serving, and the replacement is deregistered and terminated once drained. " +
+            "Look at the application on role " + flight.Replacement.Role + " (its health check), or raise -HealthGrace, then run Invoke-TtmRecycle again.", flight.Old.Name);
 
         private void Report(IReadOnlyList<FarmRecycle> farms)
         {
@@ -153,6 +261,7 @@ namespace Rebundle.Runbook
                 var total = farm.Plan.ServerCount;
                 _reporter.Progress(new ProgressReport(RecycleService.ProgressId + i * 2, $"Recycling farm {farm.Farm}",
                     $"{farm.Done} of {total} replaced; {farm.Flying.Count} in flight ({string.Join(", ", farm.Flying.Take(3).Select(f => f.Old.Name))}{(farm.Flying.Count > 3 ? ", …" : "")})" +
+                    (farm.Leaving.Count > 0 ? $"; {farm.Leaving.Count} draining" : "") +
                     (_firstFailure != null ? "; stopping after a failure" : ""),
                     total == 0 ? 0 : farm.Done * 100 / total));
                 if (farm.Flying.Count > 0)

@@ -55,6 +55,12 @@ namespace Rebundle.PowerShell.Commands
         [TimeSpanArgument]
         public TimeSpan Timeout { get; set; } = TimeSpan.FromMinutes(15);
 
+        /// <summary>How long a replacement behind a load balancer may be unhealthy after it registered before it fails the recycle.</summary>
+        [Parameter]
+        [ValidateTimeSpanRange("0:00:00", "1.00:00:00")]
+        [TimeSpanArgument]
+        public TimeSpan HealthGrace { get; set; } = TimeSpan.FromMinutes(1);
+
         [Parameter]
         public SwitchParameter Force { get; set; }
 
@@ -90,7 +96,7 @@ namespace Rebundle.PowerShell.Commands
             var service = new RecycleService(Fleet, Reporter);
             var plans = service.PlanUnderLease(_scope, BatchSize, farms => LeaseFarms(farms, breakExpired: Force), Cancellation);
             foreach (var miss in plans.Misses) WriteTtmError(miss);
-            var options = new RecycleOptions { Timeout = Timeout, SideBySide = SideBySide, Lockstep = Lockstep };
+            var options = new RecycleOptions { Timeout = Timeout, HealthGrace = HealthGrace, SideBySide = SideBySide, Lockstep = Lockstep };
             if (SideBySide)
             {
                 // Every farm is approved before any starts: they run together.

@@ -50,6 +50,23 @@ namespace Rebundle.PowerShell.Commands
         [AllowEmptyCollection]
         public string[]? FailImage { get; set; }
 
+        /// <summary>How long a server registered in a target group stays "initial" before it is healthy (the health check interval × healthy threshold).</summary>
+        [Parameter]
+        [ValidateTimeSpanRange("0:00:00", "1.00:00:00")]
+        [TimeSpanArgument]
+        public TimeSpan? HealthDelay { get; set; }
+
+        /// <summary>How long a deregistered server drains from its target groups (their deregistration delay).</summary>
+        [Parameter]
+        [ValidateTimeSpanRange("0:00:00", "1.00:00:00")]
+        [TimeSpanArgument]
+        public TimeSpan? DrainDelay { get; set; }
+
+        /// <summary>Farm roles ("Farm/Alias") whose new servers boot but fail their load balancer health checks.</summary>
+        [Parameter]
+        [AllowEmptyCollection]
+        public string[]? FailHealth { get; set; }
+
         /// <summary>Farm roles to grow, "Farm/Alias" = count: e.g. @{ 'Production/RailsAppServer' = 400 }. New servers run at once.</summary>
         [Parameter]
         public System.Collections.Hashtable? Scale { get; set; }
@@ -71,6 +88,9 @@ namespace Rebundle.PowerShell.Commands
                 Replace(options.FailBoot, FailBoot);
                 Replace(options.NeverBoot, NeverBoot);
                 Replace(options.FailImage, FailImage);
+                if (HealthDelay != null) options.HealthDelay = HealthDelay.Value;
+                if (DrainDelay != null) options.DrainDelay = DrainDelay.Value;
+                Replace(options.FailHealth, FailHealth);
             });
             foreach (System.Collections.DictionaryEntry entry in Scale ?? new System.Collections.Hashtable())
             {
