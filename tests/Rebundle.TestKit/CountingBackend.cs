@@ -89,7 +89,37 @@ public sealed class CountingBackend : IFleetBackend
 
     public int TerminateCalls { get; private set; }
 
-    public T? Capability<T>() where T : class => _inner.Capability<T>();
+    /// <summary>The target group names of each load balancer read, in order.</summary>
+    public List<IReadOnlyList<string>> TargetGroupReads { get; } = new();
+
+    public T? Capability<T>() where T : class =>
+        typeof(T) == typeof(ILoadBalancing) && _inner.Capability<ILoadBalancing>() is { } balancing
+            ? (T)(object)new CountingBalancing(balancing, TargetGroupReads)
+            : _inner.Capability<T>();
+
+    private sealed class CountingBalancing : ILoadBalancing
+    {
+        private readonly ILoadBalancing _inner;
+        private readonly List<IReadOnlyList<string>> _reads;
+
+        public CountingBalancing(ILoadBalancing inner, List<IReadOnlyList<string>> reads)
+        {
+            _inner = inner;
+            _reads = reads;
+        }
+
+        public IReadOnlyList<TargetGroupState> ReadTargetGroups(IReadOnlyCollection<string> targetGroups, CancellationToken cancellationToken = default)
+        {
+            lock (_reads) _reads.Add(targetGroups.ToList());
+            return _inner.ReadTargetGroups(targetGroups, cancellationToken);
+        }
+
+        public void RegisterTargets(FarmRole farmRole, string targetGroup, IReadOnlyCollection<Server> servers, CancellationToken cancellationToken = default) =>
+            _inner.RegisterTargets(farmRole, targetGroup, servers, cancellationToken);
+
+        public void DeregisterTargets(FarmRole farmRole, string targetGroup, IReadOnlyCollection<Server> servers, CancellationToken cancellationToken = default) =>
+            _inner.DeregisterTargets(farmRole, targetGroup, servers, cancellationToken);
+    }
 
     public void Dispose() => _inner.Dispose();
 }

@@ -63,7 +63,8 @@ namespace Rebundle.Runbook
                     : _backend.GetServers(new ServerQuery { Ids = ids, IncludeTerminated = true }, _cancellation)
                         .GroupBy(s => s.Id, StringComparer.Ordinal).ToDictionary(g => g.Key, g => g.First(), StringComparer.Ordinal);
                 // And one read of each target group the busy farm roles serve from.
-                _targets.Read(flying.SelectMany(f => f.FarmRoles.Values));
+                _targets.Read(flying.SelectMany(f => f.Flying.Select(x => f.FarmRoles.TryGetValue(x.Old.FarmRoleId, out var r) ? r : null)
+                    .Concat(f.Leaving.Select(l => l.FarmRole))).Where(r => r != null).Select(r => r!).Distinct());
                 var before = flying.Sum(f => f.Flying.Count + f.Leaving.Count);
                 foreach (var farm in flying)
                 {
