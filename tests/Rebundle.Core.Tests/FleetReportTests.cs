@@ -28,6 +28,23 @@ public class FleetReportTests : IDisposable
     }
 
     [Fact]
+    public void A_load_balanced_farm_role_shows_how_many_of_its_servers_are_healthy_in_its_target_groups()
+    {
+        var web = _t.Fleet.RequireFarmRole("Production", "RailsAppServer");
+        var balancing = _t.Backend.Capability<Rebundle.Backends.ILoadBalancing>()!;
+        Assert.Equal((2, (int?)2), (Row(Report(), "Production", "RailsAppServer").Wanted, Row(Report(), "Production", "RailsAppServer").Healthy));
+
+        balancing.DeregisterTargets(web, "production-railsappserver", new[] { _t.Server("Production", "RailsAppServer", 1) });
+
+        var row = Row(Report(), "Production", "RailsAppServer");
+        Assert.Equal(new[] { "production-railsappserver" }, row.TargetGroups);
+        Assert.Equal((int?)1, row.Healthy);
+        Assert.Equal(2, row.Running);
+        Assert.Null(Row(Report(), "Production", "Sidekiq").Healthy); // no load balancer: nothing to count
+        Assert.Contains("1/2 healthy", FleetReportPage.Render(Report(), Array.Empty<Rebundle.Audit.AuditEntry>()));
+    }
+
+    [Fact]
     public void The_seeded_fleet_runs_every_latest_version_with_no_drift_and_nothing_to_promote()
     {
         var report = Report();

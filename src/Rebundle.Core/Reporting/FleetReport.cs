@@ -39,6 +39,15 @@ namespace Rebundle.Reporting
         /// <summary>Its servers that are running now.</summary>
         public int Running { get; init; }
 
+        /// <summary>The load balancer target groups it serves from; empty when none.</summary>
+        public IReadOnlyList<string> TargetGroups { get; init; } = Array.Empty<string>();
+
+        /// <summary>Behind a load balancer: its servers healthy in every target group (what serves). Null when it has none, or they could not be read (<see cref="HealthUnknown"/>).</summary>
+        public int? Healthy { get; init; }
+
+        /// <summary>Why <see cref="Healthy"/> is unknown for a load-balanced farm role (the read's error).</summary>
+        public string? HealthUnknown { get; init; }
+
         /// <summary>Live servers whose image differs from the role's current image: they need a recycle.</summary>
         public IReadOnlyList<string> DriftedServers { get; init; } = Array.Empty<string>();
 

@@ -36,12 +36,43 @@ namespace Rebundle.Reporting
                 imageId != null && images.TryGetValue(imageId, out var image) && image.CreatedAt is DateTimeOffset created
                     ? (int)Math.Floor((now - created).TotalDays) : (int?)null;
 
+            var serving = ServingCounts(backend, farmRoles, servers);
             var rows = farmRoles
                 .OrderBy(r => r.Farm, StringComparer.OrdinalIgnoreCase).ThenBy(r => r.Alias, StringComparer.OrdinalIgnoreCase)
-                .Select(r => FarmRoleRow(r, catalog, servers, AgeOf))
+                .Select(r => FarmRoleRow(r, catalog, servers, AgeOf) with
+                {
+                    TargetGroups = r.TargetGroups,
+                    Healthy = serving.healthy.TryGetValue(r.Id, out var healthy) ? healthy : (int?)null,
+                    HealthUnknown = r.IsLoadBalanced ? serving.unknown : null,
+                })
                 .ToList();
             rows = MarkPendingPromotions(rows, catalog);
             return new FleetReport(now, backend.Kind.ToString(), backend.Location, rows, RoleVersionRows(catalog, farmRoles, images, undo, AgeOf));
+        }
+
+        /// <summary>
+        /// Servers healthy in every target group, per load-balanced farm role: one read of each
+        /// target group. A report is still worth having when the load balancer cannot be read
+        /// (no permission): the counts are then unknown, and the reason says why.
+        /// </summary>
+        private static (Dictionary<string, int> healthy, string? unknown) ServingCounts(IFleetBackend backend, IReadOnlyList<FarmRole> farmRoles, IReadOnlyList<Server> servers)
+        {
+            var healthy = new Dictionary<string, int>(StringComparer.Ordinal);
+            var balancing = backend.Capability<ILoadBalancing>();
+            var balanced = farmRoles.Where(r => r.IsLoadBalanced).ToList();
+            if (balancing == null || balanced.Count == 0) return (healthy, null);
+            var view = new TargetGroupView(backend, CancellationToken.None);
+            try
+            {
+                view.Read(balanced);
+            }
+            catch (Errors.TtmException e)
+            {
+                return (healthy, e.Message);
+            }
+            foreach (var farmRole in balanced)
+                healthy[farmRole.Id] = view.HealthyCount(farmRole, servers.Where(s => s.FarmRoleId == farmRole.Id && s.Status == ServerStatus.Running).Select(s => s.Id));
+            return (healthy, null);
         }
 
         private static FarmRoleReport FarmRoleRow(FarmRole farmRole, RoleCatalog catalog, IReadOnlyList<Server> servers, Func<string?, int?> ageOf)

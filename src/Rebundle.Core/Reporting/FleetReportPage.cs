@@ -54,6 +54,7 @@ namespace Rebundle.Reporting
                     var classes = "cell " + AgeClass(row.ImageAgeDays) + (row.Drift > 0 ? " drift" : "") + (row.PendingPromotion != null ? " pending" : "");
                     var title = $"{row.Farm}/{row.Alias} runs {row.Role}, image {row.ImageId ?? "unknown"}" +
                         (row.ImageAgeDays == null ? "" : $" ({row.ImageAgeDays} days old)") + $", {row.Running}/{row.Wanted} running" +
+                        (row.TargetGroups.Count > 0 ? $", {(row.Healthy?.ToString() ?? "?")}/{row.Wanted} healthy in target group(s) {string.Join(", ", row.TargetGroups)}" + (row.HealthUnknown != null ? $" ({row.HealthUnknown})" : "") : "") +
                         (row.Drift > 0 ? $"; on another image: {string.Join(", ", row.DriftedServers)}" : "") +
                         (row.PendingPromotion != null ? $"; {row.PendingPromotion} waits to be promoted" : "");
                     html.Append("<td class=\"").Append(classes).Append("\" data-farm=\"").Append(E(row.Farm)).Append("\" data-alias=\"").Append(E(row.Alias))
@@ -61,14 +62,18 @@ namespace Rebundle.Reporting
                     if (!row.IsLatest) html.Append(" <span class=\"behind\" title=\"newest is ").Append(E(row.LatestVersion ?? "")).Append("\">behind</span>");
                     if (row.Drift > 0) html.Append(" <span class=\"drift-mark\">&#9888; ").Append(row.Drift).Append(" drifted</span>");
                     if (row.PendingPromotion != null) html.Append(" <span class=\"pending-mark\">&#8593; ").Append(E(row.PendingPromotion)).Append("</span>");
-                    html.Append("<span class=\"count\">").Append(row.Running).Append('/').Append(row.Wanted).Append("</span></td>");
+                    html.Append("<span class=\"count\">").Append(row.Running).Append('/').Append(row.Wanted).Append("</span>");
+                    if (row.TargetGroups.Count > 0)
+                        html.Append(" <span class=\"healthy").Append(row.Healthy < row.Wanted || row.Healthy == null ? " short" : "").Append("\">")
+                            .Append(row.Healthy?.ToString() ?? "?").Append('/').Append(row.Wanted).Append(" healthy</span>");
+                    html.Append("</td>");
                 }
                 html.Append("</tr>\n");
             }
             html.Append("</tbody></table><p class=\"legend\"><span class=\"cell age-fresh\">image under ").Append(FreshDays)
                 .Append(" days</span> <span class=\"cell age-aging\">under ").Append(OldDays).Append(" days</span> <span class=\"cell age-old\">older</span> ")
                 .Append("<span class=\"cell drift\">&#9888; servers on another image than their role's: recycle them</span> ")
-                .Append("<span>&#8593; version tried on the test farm, not yet promoted</span> <span>n/m running/wanted</span></p></section>\n");
+                .Append("<span>&#8593; version tried on the test farm, not yet promoted</span> <span>n/m running/wanted</span> <span>n/m healthy: behind a load balancer, healthy in every target group/wanted</span></p></section>\n");
         }
 
         private static void Timeline(StringBuilder html, FleetReport report)
@@ -121,7 +126,7 @@ namespace Rebundle.Reporting
             "@page{size:A4 landscape;margin:8mm}" +
             "body{font:12px/1.3 system-ui,sans-serif;margin:12px;color:#222}h1{font-size:18px;margin:0}h2{font-size:14px;margin:10px 0 4px}" +
             ".taken{margin:2px 0;color:#555}table{border-collapse:collapse}th,td{border:1px solid #bbb;padding:2px 5px;text-align:left;vertical-align:top}" +
-            ".matrix td{min-width:70px}.version{font-weight:600}.count{float:right;color:#666;margin-left:6px}" +
+            ".matrix td{min-width:70px}.version{font-weight:600}.count{float:right;color:#666;margin-left:6px}.healthy{display:block;font-size:85%;color:#2b6a2b}.healthy.short{color:#b00020;font-weight:600}" +
             ".age-fresh{background:#e3f4e3}.age-aging{background:#fdf1cf}.age-old{background:#f9d6d2}.age-unknown{background:#eee}" +
             ".drift{outline:2px solid #c0392b;outline-offset:-2px}.drift-mark{color:#c0392b;font-weight:600}.pending-mark{color:#1f5fa8;font-weight:600}" +
             ".behind{color:#8a5a00;font-size:11px}.legend{color:#555;font-size:11px}.legend .cell{padding:0 4px}" +
