@@ -39,8 +39,9 @@ $clock = [Diagnostics.Stopwatch]::StartNew()
 try {
     Write-Step 'Connect a fresh Sandbox fleet' "Connect-TtmFleet -Sandbox -Path $sandbox"
     Connect-TtmFleet -Sandbox -Path $sandbox -AuditLogPath (Join-Path $sandbox 'audit.log') | Out-Host
-    # Rehearsal speed: servers boot and images finish in a second.
-    Set-TtmSandbox -BootDelay '0:0:1' -ImageDelay '0:0:1' -RespawnDelay '0:0:1'
+    # Rehearsal speed: servers boot and images finish in a second; the web roles' load balancer
+    # takes a second to call a server healthy and drains a deregistered one for a second.
+    Set-TtmSandbox -BootDelay '0:0:1' -ImageDelay '0:0:1' -RespawnDelay '0:0:1' -HealthDelay '0:0:1' -DrainDelay '0:0:1'
 
     Show-Fleet 'Before: farm roles and roles'
 
@@ -86,6 +87,10 @@ try {
     Show-Fleet 'After: farm roles and roles'
     Write-Step 'Every change is in the audit log' 'Get-TtmAuditLog -Action SetRoleImage, SetFarmRoleRole'
     Get-TtmAuditLog -Action SetRoleImage, SetFarmRoleRole | Format-Table Action, Target, Before, After | Out-Host
+    Write-Step 'Behind the load balancer: each web replacement was healthy before its old server was deregistered, and the old one drained before it was terminated' `
+        "Get-TtmAuditLog -Target 'Production/RailsAppServer*' -Action RegisterTargets, DeregisterTargets, TerminateServer"
+    Get-TtmAuditLog -Target 'Production/RailsAppServer*' -Action RegisterTargets, DeregisterTargets, TerminateServer |
+        Format-Table @{ n = 'Time'; e = { $_.Time.ToString('HH:mm:ss') } }, Action, Before | Out-Host
     Write-Host ("Runbook rehearsed in {0:0.0}s." -f $clock.Elapsed.TotalSeconds) -ForegroundColor Green
     Write-Host "Fleet report pages (open in a browser): $before and $after" -ForegroundColor Green
 }
