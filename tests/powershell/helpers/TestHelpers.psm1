@@ -17,7 +17,7 @@ function New-TestSandbox {
     )
     $connection = Connect-TtmFleet -Sandbox -Path $Path -AuditLogPath (Join-Path $Path 'audit.log')
     $span = [TimeSpan]::FromSeconds($Delay)
-    Set-TtmSandbox -BootDelay $span -ImageDelay $span -RespawnDelay $span
+    Set-TtmSandbox -BootDelay $span -ImageDelay $span -RespawnDelay $span -HealthDelay $span -DrainDelay $span
     [pscustomobject]@{ Path = $Path; StateFile = Join-Path $Path 'sandbox.json'; AuditLog = Join-Path $Path 'audit.log'; Connection = $connection }
 }
 
