@@ -257,6 +257,22 @@ public class LoadBalancedRecycleTests : IDisposable
         Assert.All(counting.TargetGroupReads, names => Assert.Equal(names.Distinct().Count(), names.Count));
     }
 
+    [Fact]
+    public void A_target_group_that_does_not_exist_fails_the_recycle_before_anything_is_launched()
+    {
+        var path = Path.Combine(_directory, SandboxBackend.FileName);
+        // The farm role's list comes before the target group itself in the file: only it is renamed.
+        File.WriteAllText(path, new System.Text.RegularExpressions.Regex("\"dev-railsappserver\"").Replace(File.ReadAllText(path), "\"dev-rails-typo\"", 1));
+        var before = _sandbox.GetServers(new ServerQuery { Farms = new[] { "Dev" } }).Select(s => s.Id).OrderBy(i => i).ToList();
+
+        var error = Assert.ThrowsAny<TtmException>(() => Recycle("Dev"));
+
+        Assert.Equal(TtmErrorCode.TargetGroupNotFound, error.Code);
+        Assert.Contains("dev-rails-typo", error.Message);
+        Assert.Equal(before, _sandbox.GetServers(new ServerQuery { Farms = new[] { "Dev" } }).Select(s => s.Id).OrderBy(i => i).ToList());
+        Assert.DoesNotContain(_log.Entries, e => e.Action == "LaunchServer");
+    }
+
     /// <summary>A manual clock that calls back after each sleep: one poll round of a wait.</summary>
     private sealed class WatchingClock : IClock
     {

@@ -20,6 +20,7 @@ BeforeDiscovery {
         FarmBusy = 'ResourceBusy'; AuditFailed = 'WriteError'; RoleConflict = 'ResourceExists'; JournalCorrupt = 'InvalidData'
         Throttled = 'LimitsExceeded'
         ManagedByAutoScaling = 'InvalidOperation'
+        TargetGroupNotFound = 'ObjectNotFound'; InvalidTarget = 'InvalidResult'; ReplacementUnhealthy = 'InvalidResult'
     }
     $script:table = foreach ($code in $categories.Keys) { @{ Code = $code; Category = $categories[$code] } }
 
@@ -45,6 +46,11 @@ BeforeDiscovery {
         @{ Code = 'ImageTimeout'; Action = { Set-TtmSandbox -ImageDelay 1:0:0; New-TtmRoleSnapshot -Farm Dev -Role Reports -Timeout 0:0:1 } }
         @{ Code = 'ReplacementFailed'; Action = { Set-TtmSandbox -FailBoot 'Dev/Reports'; Invoke-TtmRecycle -Farm Dev -Role Reports -Timeout 0:1:0 } }
         @{ Code = 'ReplacementTimeout'; Action = { Set-TtmSandbox -NeverBoot 'Dev/Reports'; Invoke-TtmRecycle -Farm Dev -Role Reports -Timeout 0:0:1 } }
+        @{ Code = 'ReplacementUnhealthy'; Action = { Set-TtmSandbox -FailHealth 'Dev/RailsAppServer'; Invoke-TtmRecycle -Farm Dev -Role RailsAppServer -HealthGrace 0:0:0 -Timeout 0:1:0 } }
+        @{ Code = 'TargetGroupNotFound'; Action = {
+                # The farm role's list comes first in the file: only it names a target group that is not there.
+                Set-Content $sandbox.StateFile ([regex]::new('"dev-railsappserver"').Replace((Get-Content -Raw $sandbox.StateFile), '"dev-rails-typo"', 1))
+                Invoke-TtmRecycle -Farm Dev -Role RailsAppServer -Timeout 0:1:0 } }
         @{ Code = 'EmptyInput'; Action = { @() | New-TtmRoleSnapshot } }
         @{ Code = 'DuplicateInput'; Action = { $server = Get-TtmServer -Farm Dev -Role Reports; $server, $server | New-TtmRoleSnapshot -Timeout 0:1:0 } }
         @{ Code = 'ConfigInvalid'; Action = {

@@ -139,7 +139,7 @@ Describe 'Invoke-TtmRecycle batches in the audit log' {
         $new = Get-TtmServer -Farm Production -Role RailsAppServer
         $new | Should -HaveCount 6
         $log = @(Get-TtmAuditLog -Target 'Production/RailsAppServer/*')
-        $log.Action | Sort-Object -Unique | Should -Be @('LaunchServer', 'TerminateServer')
+        $log.Action | Sort-Object -Unique | Should -Be @('DeregisterTargets', 'LaunchServer', 'RegisterTargets', 'TerminateServer') -Because 'the web role is behind a load balancer'
         $log.Outcome | Sort-Object -Unique | Should -Be 'Done'
         $log.Count | Should -BeLessThan 12 -Because 'a batch is one entry, not one per server'
         foreach ($server in @($old) + @($new)) {

@@ -93,6 +93,9 @@ namespace Rebundle.Runbook
             if (plans.Count == 0) return;
             var backend = _fleet.Backend;
             var farms = plans.Select(p => new FarmRecycle(p, p.FarmRoles.ToDictionary(r => r.Id, StringComparer.Ordinal))).ToList();
+            // A target group that is missing (or may not be read) fails the recycle now, before a launch, not after.
+            var replacing = new HashSet<string>(plans.SelectMany(p => p.Batches.SelectMany(b => b)).Select(s => s.FarmRoleId), StringComparer.Ordinal);
+            new TargetGroupView(backend, cancellation).Read(farms.SelectMany(f => f.FarmRoles.Values).Where(r => replacing.Contains(r.Id)));
             try
             {
                 new RecycleWindow(backend, _reporter, options, cancellation, replaced).Run(farms);
