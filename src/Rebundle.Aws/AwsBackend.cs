@@ -50,7 +50,7 @@ namespace Rebundle.Aws
             _shared = new AwsSharedReads(_reads);
             _imageLookup = new AwsImageLookup(calls, _unseen);
             _retirement = new AwsRoleRetirement(calls, _reads, _unseen, _shared);
-            _permissions = new AwsPermissionCheck(calls, _reads, _shared);
+            _permissions = new AwsPermissionCheck(calls, _reads, _shared, elb);
             _leases = new AwsFarmLeases(calls, _reads, clock, leases);
             _loadBalancing = new AwsLoadBalancing(elb);
             _capabilities = new object[] { this, _imageLookup, _retirement, _permissions, _leases, _shared, _loadBalancing, ReachableOverSsh.Instance };

@@ -327,4 +327,35 @@ public class LoadBalancingTests
         Assert.Equal(2, rails.Targets.Count);
         Assert.All(rails.Targets.Values, h => Assert.Equal(TargetHealth.Healthy, h));
     }
+
+    [Fact]
+    public void Preflight_of_a_launch_into_a_load_balanced_farm_role_lists_the_ELBv2_reads_it_lacks_and_registers_nothing()
+    {
+        var (fleet, _, _, _) = DevRails();
+        using var __ = fleet;
+        fleet.Ec2.SetTag(fleet.Ec2.LaunchTemplateNamed("farm/Dev/RailsAppServer")!.Id, "ttm:target-groups", "web");
+        var farmRole = fleet.Backend.GetFarmRoles(new[] { "Dev" }).Single(r => r.Alias == "RailsAppServer");
+        fleet.Ec2.Elbv2.Faults.DeniedActions.Add("DescribeTargetHealth");
+
+        var missing = fleet.Backend.MissingPermissions(new PermissionCheckRequest { ToLaunchInto = new[] { farmRole } });
+        var plain = fleet.Backend.MissingPermissions(new PermissionCheckRequest { ToLaunchInto = new[] { fleet.Backend.GetFarmRoles(new[] { "Dev" }).Single(r => r.Alias == "Sidekiq") } });
+
+        Assert.Equal("elasticloadbalancing:DescribeTargetHealth", Assert.Single(missing).Permission);
+        Assert.Empty(plain);
+        Assert.DoesNotContain(fleet.Ec2.Requests, r => r.Service == "elasticloadbalancing" && r.IsMutating);
+    }
+
+    /// <summary>docs/aws.md's ELBv2 policy names exactly the actions the typed calls send.</summary>
+    [Fact]
+    public void The_documented_IAM_policy_names_every_ELBv2_action_called()
+    {
+        var root = new System.IO.DirectoryInfo(AppContext.BaseDirectory);
+        while (!System.IO.File.Exists(System.IO.Path.Combine(root.FullName, "Rebundle.sln"))) root = root.Parent!;
+        var docs = System.IO.File.ReadAllText(System.IO.Path.Combine(root.FullName, "docs", "aws.md"));
+        var documented = System.Text.RegularExpressions.Regex.Matches(docs, "\"(elasticloadbalancing:\\w+)\"").Select(m => m.Groups[1].Value).ToHashSet();
+        var sent = System.IO.File.ReadAllText(System.IO.Path.Combine(root.FullName, "src", "Rebundle.Aws", "Elb", "Elbv2Calls.cs"));
+
+        Assert.Equal(Elbv2Calls.Actions.OrderBy(a => a), documented.OrderBy(a => a));
+        Assert.All(Elbv2Calls.Actions, a => Assert.Contains("_client.Call(" + a.Substring("elasticloadbalancing:".Length) + "Action", sent.Replace("_client.All(", "_client.Call(")));
+    }
 }
