@@ -137,11 +137,18 @@ public sealed class Ec2Endpoint : IDisposable
     /// <summary>
     /// ELBv2 for Pester: <c>POST /_ttm/elb/target-groups?name=web&amp;deregistrationDelaySeconds=1&amp;intervalSeconds=0.1&amp;healthyThreshold=2</c>
     /// (→ { name, arn }), <c>POST /_ttm/elb/targets?targetGroup=web&amp;instance=i-…&amp;unhealthy=true</c> (false: passes again),
-    /// <c>GET /_ttm/elb/targets?targetGroup=web</c> (→ { "i-…": "healthy", … }).
+    /// <c>GET /_ttm/elb/targets?targetGroup=web</c> (→ { "i-…": "healthy", … }),
+    /// <c>POST /_ttm/elb/farm-role?farm=Dev&amp;alias=RailsAppServer&amp;targetGroups=web,api</c> (tags the farm role).
     /// </summary>
     private static void MapElbv2Control(WebApplication app, Ec2Fleet fleet)
     {
-        app.MapPost("/_ttm/elb/target-groups", (HttpRequest request) =>
+        // A test's mistake (an unknown group or instance) is a 400 with the reason, not a 500.
+        static IResult Checked(Func<IResult> act)
+        {
+            try { return act(); }
+            catch (ArgumentException e) { return Results.BadRequest(new { error = e.Message }); }
+        }
+        app.MapPost("/_ttm/elb/target-groups", (HttpRequest request) => Checked(() =>
         {
             var q = request.Query;
             double? Seconds(string key) => q.TryGetValue(key, out var v) ? double.Parse(v.ToString(), CultureInfo.InvariantCulture) : null;
@@ -150,14 +157,22 @@ public sealed class Ec2Endpoint : IDisposable
                 Seconds("intervalSeconds") is { } interval ? TimeSpan.FromSeconds(interval) : null,
                 q.TryGetValue("healthyThreshold", out var threshold) ? int.Parse(threshold.ToString(), CultureInfo.InvariantCulture) : 5);
             return Results.Json(new { name = group.Name, arn = group.Arn });
-        });
-        app.MapPost("/_ttm/elb/targets", (HttpRequest request) =>
+        }));
+        app.MapPost("/_ttm/elb/targets", (HttpRequest request) => Checked(() =>
         {
             var q = request.Query;
             fleet.Elbv2.SetUnhealthy(q["targetGroup"].ToString(), q["instance"].ToString(), !string.Equals(q["unhealthy"].ToString(), "false", StringComparison.OrdinalIgnoreCase));
             return Results.NoContent();
-        });
-        app.MapGet("/_ttm/elb/targets", (HttpRequest request) => Results.Json(fleet.Elbv2.StatesOf(request.Query["targetGroup"].ToString())));
+        }));
+        app.MapGet("/_ttm/elb/targets", (HttpRequest request) => Checked(() => Results.Json(fleet.Elbv2.StatesOf(request.Query["targetGroup"].ToString()))));
+        // POST /_ttm/elb/farm-role?farm=Dev&alias=RailsAppServer&targetGroups=web,api: the farm role's ttm:target-groups tag, by template name.
+        app.MapPost("/_ttm/elb/farm-role", (HttpRequest request) => Checked(() =>
+        {
+            var q = request.Query;
+            var template = fleet.LaunchTemplateNamed($"farm/{q["farm"]}/{q["alias"]}") ?? throw new ArgumentException($"There is no farm role template farm/{q["farm"]}/{q["alias"]}.");
+            fleet.SetTag(template.Id, "ttm:target-groups", q["targetGroups"].ToString());
+            return Results.NoContent();
+        }));
     }
 
     public void Dispose()

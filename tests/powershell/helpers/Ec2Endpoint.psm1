@@ -177,9 +177,15 @@ function Get-Ec2TargetHealth([Parameter(Mandatory)] $Endpoint, [Parameter(Mandat
     $table
 }
 
+# Gives a farm role target groups: its template farm/<Farm>/<Alias> gets ttm:target-groups = the names, comma-separated.
+function Set-Ec2FarmRoleTargetGroups([Parameter(Mandatory)] $Endpoint, [Parameter(Mandatory)] [string] $Farm, [Parameter(Mandatory)] [string] $Alias, [string[]] $TargetGroup = @()) {
+    $query = 'farm=' + [uri]::EscapeDataString($Farm) + '&alias=' + [uri]::EscapeDataString($Alias) + '&targetGroups=' + [uri]::EscapeDataString($TargetGroup -join ',')
+    Invoke-RestMethod -Method Post -Uri "$($Endpoint.Url)_ttm/elb/farm-role?$query" | Out-Null
+}
+
 function Connect-TestEc2Fleet([Parameter(Mandatory)] $Endpoint) {
     Connect-TtmFleet -Aws -EndpointUrl $Endpoint.Url -Region us-east-1 -PollInterval '0:0:0.2'
 }
 
 Export-ModuleMember -Function Start-TestEc2Endpoint, Stop-TestEc2Endpoint, Get-Ec2RequestLog, Clear-Ec2RequestLog, Set-Ec2Fault, Set-Ec2Tag,
-    New-Ec2TargetGroup, Set-Ec2TargetHealth, Get-Ec2TargetHealth, Set-Ec2TestCredentials, Restore-Ec2TestCredentials, Connect-TestEc2Fleet
+    New-Ec2TargetGroup, Set-Ec2TargetHealth, Get-Ec2TargetHealth, Set-Ec2FarmRoleTargetGroups, Set-Ec2TestCredentials, Restore-Ec2TestCredentials, Connect-TestEc2Fleet
