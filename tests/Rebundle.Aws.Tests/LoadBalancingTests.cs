@@ -224,6 +224,21 @@ public class LoadBalancingTests
     }
 
     [Fact]
+    public void A_registration_whose_answer_was_lost_is_retried_and_registers_the_server_once()
+    {
+        var (fleet, elb, farmRole, server) = DevRails();
+        using var _ = fleet;
+        elb.ReadTargetGroups(new[] { "web" });
+        fleet.Ec2.Faults.LoseResponses = 1; // carried out, answered 500
+        fleet.Ec2.Faults.LoseAction = "RegisterTargets";
+
+        elb.RegisterTargets(farmRole, "web", new[] { server });
+
+        Assert.Equal(new[] { 500, 200 }, fleet.Ec2.Requests.Where(r => r.Action == "RegisterTargets").Select(r => r.Status));
+        Assert.Equal(new[] { server.Id }, fleet.Ec2.Elbv2.StatesOf("web").Keys);
+    }
+
+    [Fact]
     public void A_wrong_secret_is_refused_by_the_endpoint_and_the_message_never_shows_the_secret()
     {
         using var fleet = new AwsFleet();
