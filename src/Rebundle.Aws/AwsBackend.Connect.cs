@@ -27,11 +27,13 @@ namespace Rebundle.Aws
                 AwsRegionName.Require(region, options.Region != null ? "-Region" : profileRegion != null ? $"The region of profile {options.ProfileName}" : "The region from AWS_REGION, AWS_DEFAULT_REGION or the default profile");
             var config = Ec2ClientFactory.Config(options.MaxRetries, options.RequestTimeout);
             string location;
+            Uri? endpointUrl = null;
             if (!string.IsNullOrEmpty(options.EndpointUrl))
             {
                 if (!Uri.TryCreate(options.EndpointUrl, UriKind.Absolute, out var endpoint) || (endpoint.Scheme != "http" && endpoint.Scheme != "https"))
                     throw new TtmException(TtmErrorCode.InvalidArgument, $"-EndpointUrl '{options.EndpointUrl}' is not an http or https URL.", options.EndpointUrl);
                 region ??= "us-east-1";
+                endpointUrl = endpoint;
                 config.ServiceURL = endpoint.ToString();
                 config.AuthenticationRegion = region;
                 // Shown in Get-TtmFleet and messages: never any user:password written into the URL.
@@ -56,7 +58,11 @@ namespace Rebundle.Aws
                 throw AwsErrors.Map(e, "Connecting to EC2", location);
             }
 
-            var backend = new AwsBackend(new Ec2Calls(client, location), region, clock ?? SystemClock.Instance, options.PollInterval ?? DefaultPollInterval, LeaseSettings.From(options));
+            // ELBv2 with the same credentials, region, endpoint, retries and timeout (a hand-written
+            // Query client: AWSSDK.ElasticLoadBalancingV2 is not served). It sends nothing until asked.
+            var elb = new Elb.Elbv2Calls(new Query.AwsQueryClient(Query.AwsQueryService.ElasticLoadBalancingV2, region, endpointUrl, credentials,
+                options.MaxRetries, options.RequestTimeout, Ec2Parameters.Aws));
+            var backend = new AwsBackend(new Ec2Calls(client, location), elb, region, clock ?? SystemClock.Instance, options.PollInterval ?? DefaultPollInterval, LeaseSettings.From(options));
             try
             {
                 backend.Probe();

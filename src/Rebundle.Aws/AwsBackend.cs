@@ -31,12 +31,13 @@ namespace Rebundle.Aws
         private readonly AwsRoleRetirement _retirement;
         private readonly AwsPermissionCheck _permissions;
         private readonly AwsFarmLeases _leases;
+        private readonly AwsLoadBalancing _loadBalancing;
 
         // Capability<T> answers with the first of these that is a T; the backend itself stands
         // for IFleetBackend, as a backend always has.
         private readonly object[] _capabilities;
 
-        private AwsBackend(Ec2Calls calls, string region, IClock clock, TimeSpan pollInterval, LeaseSettings leases)
+        private AwsBackend(Ec2Calls calls, Elb.Elbv2Calls elb, string region, IClock clock, TimeSpan pollInterval, LeaseSettings leases)
         {
             _calls = calls;
             _reads = new Ec2Reads(calls);
@@ -49,9 +50,10 @@ namespace Rebundle.Aws
             _shared = new AwsSharedReads(_reads);
             _imageLookup = new AwsImageLookup(calls, _unseen);
             _retirement = new AwsRoleRetirement(calls, _reads, _unseen, _shared);
-            _permissions = new AwsPermissionCheck(calls, _reads, _shared);
+            _permissions = new AwsPermissionCheck(calls, _reads, _shared, elb);
             _leases = new AwsFarmLeases(calls, _reads, clock, leases);
-            _capabilities = new object[] { this, _imageLookup, _retirement, _permissions, _leases, _shared, ReachableOverSsh.Instance };
+            _loadBalancing = new AwsLoadBalancing(elb);
+            _capabilities = new object[] { this, _imageLookup, _retirement, _permissions, _leases, _shared, _loadBalancing, ReachableOverSsh.Instance };
         }
 
         public BackendKind Kind => BackendKind.Aws;
@@ -65,7 +67,7 @@ namespace Rebundle.Aws
 
         public TimeSpan PollInterval { get; }
 
-        /// <summary>Image lookup, role retirement, permission checks, shared leases (a tag on the farm's templates), shared reads and SSH-reachable servers: each a part.</summary>
+        /// <summary>Image lookup, role retirement, permission checks, shared leases (a tag on the farm's templates), shared reads, ELBv2 target groups and SSH-reachable servers: each a part.</summary>
         public T? Capability<T>() where T : class => _capabilities.OfType<T>().FirstOrDefault();
 
         // Kept on the concrete backend for code that holds an AwsBackend (the xunit tests). The
@@ -87,9 +89,13 @@ namespace Rebundle.Aws
         public IReadOnlyList<MissingPermission> MissingPermissions(PermissionCheckRequest request, CancellationToken cancellationToken = default) =>
             _permissions.MissingPermissions(request, cancellationToken);
 
+        /// <summary>The ELBv2 target groups part, for code that holds an AwsBackend (tests); the audit wrapper hands it out only audited.</summary>
+        internal ILoadBalancing LoadBalancing => _loadBalancing;
+
         public void Dispose()
         {
             _leases.Dispose();
+            _loadBalancing.Dispose();
             _calls.Dispose();
         }
 

@@ -86,7 +86,7 @@ public sealed class Ec2Endpoint : IDisposable
     {
         app.MapGet("/_ttm/requests", () => Results.Json(fleet.Requests.Select(r => new
         {
-            action = r.Action, status = r.Status, errorCode = r.ErrorCode, mutating = r.IsMutating, parameters = r.Parameters, accessKey = r.AccessKey,
+            action = r.Action, status = r.Status, errorCode = r.ErrorCode, mutating = r.IsMutating, parameters = r.Parameters, accessKey = r.AccessKey, service = r.Service,
         })));
         app.MapDelete("/_ttm/requests", () =>
         {
@@ -100,6 +100,7 @@ public sealed class Ec2Endpoint : IDisposable
             fleet.SetTag(q["resource"].ToString(), q["key"].ToString(), q["value"].ToString());
             return Results.NoContent();
         });
+        MapElbv2Control(app, fleet);
         // POST /_ttm/faults?throttle=3&throttleAction=DescribeInstances&stallLaunches=1&failLaunches=1&impairLaunches=1&failImage=Rails*&deny=CreateImage,RunInstances
         app.MapPost("/_ttm/faults", (HttpRequest request) =>
         {
@@ -114,6 +115,13 @@ public sealed class Ec2Endpoint : IDisposable
                 fleet.Faults.StallLaunches = Int("stallLaunches") ?? fleet.Faults.StallLaunches;
                 fleet.Faults.FailLaunches = Int("failLaunches") ?? fleet.Faults.FailLaunches;
                 fleet.Faults.ImpairLaunches = Int("impairLaunches") ?? fleet.Faults.ImpairLaunches;
+                fleet.Elbv2.Faults.UnhealthyRegistrations = Int("unhealthyRegistrations") ?? fleet.Elbv2.Faults.UnhealthyRegistrations;
+                if (q.TryGetValue("denyElb", out var denyElb))
+                {
+                    // denyElb=RegisterTargets,DeregisterTargets: those ELBv2 actions are AccessDenied; denyElb= allows them again.
+                    fleet.Elbv2.Faults.DeniedActions.Clear();
+                    foreach (var denied in denyElb.ToString().Split(',', StringSplitOptions.RemoveEmptyEntries)) fleet.Elbv2.Faults.DeniedActions.Add(denied.Trim());
+                }
                 foreach (var pattern in q["failImage"]) fleet.Faults.FailingImageNames.Add(pattern!);
                 if (q.TryGetValue("deny", out var deny))
                 {
@@ -124,6 +132,47 @@ public sealed class Ec2Endpoint : IDisposable
             }
             return Results.NoContent();
         });
+    }
+
+    /// <summary>
+    /// ELBv2 for Pester: <c>POST /_ttm/elb/target-groups?name=web&amp;deregistrationDelaySeconds=1&amp;intervalSeconds=0.1&amp;healthyThreshold=2</c>
+    /// (→ { name, arn }), <c>POST /_ttm/elb/targets?targetGroup=web&amp;instance=i-…&amp;unhealthy=true</c> (false: passes again),
+    /// <c>GET /_ttm/elb/targets?targetGroup=web</c> (→ { "i-…": "healthy", … }),
+    /// <c>POST /_ttm/elb/farm-role?farm=Dev&amp;alias=RailsAppServer&amp;targetGroups=web,api</c> (tags the farm role).
+    /// </summary>
+    private static void MapElbv2Control(WebApplication app, Ec2Fleet fleet)
+    {
+        // A test's mistake (an unknown group or instance) is a 400 with the reason, not a 500.
+        static IResult Checked(Func<IResult> act)
+        {
+            try { return act(); }
+            catch (ArgumentException e) { return Results.BadRequest(new { error = e.Message }); }
+        }
+        app.MapPost("/_ttm/elb/target-groups", (HttpRequest request) => Checked(() =>
+        {
+            var q = request.Query;
+            double? Seconds(string key) => q.TryGetValue(key, out var v) ? double.Parse(v.ToString(), CultureInfo.InvariantCulture) : null;
+            var group = fleet.Elbv2.AddTargetGroup(q["name"].ToString(),
+                Seconds("deregistrationDelaySeconds") is { } delay ? TimeSpan.FromSeconds(delay) : null,
+                Seconds("intervalSeconds") is { } interval ? TimeSpan.FromSeconds(interval) : null,
+                q.TryGetValue("healthyThreshold", out var threshold) ? int.Parse(threshold.ToString(), CultureInfo.InvariantCulture) : 5);
+            return Results.Json(new { name = group.Name, arn = group.Arn });
+        }));
+        app.MapPost("/_ttm/elb/targets", (HttpRequest request) => Checked(() =>
+        {
+            var q = request.Query;
+            fleet.Elbv2.SetUnhealthy(q["targetGroup"].ToString(), q["instance"].ToString(), !string.Equals(q["unhealthy"].ToString(), "false", StringComparison.OrdinalIgnoreCase));
+            return Results.NoContent();
+        }));
+        app.MapGet("/_ttm/elb/targets", (HttpRequest request) => Checked(() => Results.Json(fleet.Elbv2.StatesOf(request.Query["targetGroup"].ToString()))));
+        // POST /_ttm/elb/farm-role?farm=Dev&alias=RailsAppServer&targetGroups=web,api: the farm role's ttm:target-groups tag, by template name.
+        app.MapPost("/_ttm/elb/farm-role", (HttpRequest request) => Checked(() =>
+        {
+            var q = request.Query;
+            var template = fleet.LaunchTemplateNamed($"farm/{q["farm"]}/{q["alias"]}") ?? throw new ArgumentException($"There is no farm role template farm/{q["farm"]}/{q["alias"]}.");
+            fleet.SetTag(template.Id, "ttm:target-groups", q["targetGroups"].ToString());
+            return Results.NoContent();
+        }));
     }
 
     public void Dispose()

@@ -22,7 +22,20 @@ public sealed partial class Ec2Fleet
     private readonly List<string> _snapshots = new();
     private long _nextId = 0x1000;
 
-    public Ec2Fleet(Ec2Settings? settings = null) => Settings = settings ?? new Ec2Settings();
+    public Ec2Fleet(Ec2Settings? settings = null)
+    {
+        Settings = settings ?? new Ec2Settings();
+        Elbv2 = new Elbv2Fleet(this);
+    }
+
+    /// <summary>ELBv2 target groups, served on the same URL to requests signed for elasticloadbalancing (Elbv2Fleet.cs).</summary>
+    public Elbv2Fleet Elbv2 { get; }
+
+    /// <summary>The one lock every request runs under; the ELBv2 part shares it.</summary>
+    internal object Gate => _gate;
+
+    /// <summary>The instance with this id, visible or not yet (ELBv2 sees instances EC2's Describe* may not list yet); the caller holds the lock.</summary>
+    internal Ec2Instance? InstanceById(string id) => _instances.FirstOrDefault(i => i.Id == id);
 
     public Ec2Settings Settings { get; }
 
@@ -142,6 +155,7 @@ public sealed partial class Ec2Fleet
         lock (_gate)
         {
             if (IsStsAction(request.Action)) return HandleSts(request, signed);
+            if (SigV4Check.ServiceOf(signed) == Elbv2Fleet.SigningName) return HandleElbv2(request, signed);
             int status;
             string body;
             string? errorCode = null;
@@ -168,8 +182,41 @@ public sealed partial class Ec2Fleet
         }
     }
 
-    private void Log(QueryRequest request, int status, string? errorCode, SignedRequest? signed = null) =>
-        _log.Add(new LoggedRequest(Now, request.Action, request.Parameters, status, errorCode, signed == null ? null : SigV4Check.AccessKeyOf(signed)));
+    private void Log(QueryRequest request, int status, string? errorCode, SignedRequest? signed = null, string service = "ec2") =>
+        _log.Add(new LoggedRequest(Now, request.Action, request.Parameters, status, errorCode, signed == null ? null : SigV4Check.AccessKeyOf(signed), service));
+
+    /// <summary>
+    /// An ELBv2 request: signature checked for scope elasticloadbalancing, then the shared
+    /// faults (throttling answered as ELBv2 does: 400 Throttling; lost answers), then Elbv2Fleet.
+    /// </summary>
+    private (int Status, string Body) HandleElbv2(QueryRequest request, SignedRequest signed)
+    {
+        int status;
+        string body;
+        string? errorCode = null;
+        try
+        {
+            SigV4Check.Verify(signed, Settings, Elbv2Fleet.SigningName);
+            if (Faults.ThrottleNext > 0 && (Faults.ThrottleAction == null || Faults.ThrottleAction == request.Action))
+            {
+                Faults.ThrottleNext--;
+                throw new Ec2Error("Throttling", "Rate exceeded", 400);
+            }
+            var response = Elbv2.Dispatch(request);
+            RunHook(request.Action);
+            LoseResponse(request.Action);
+            status = 200;
+            body = Serialize(response);
+        }
+        catch (Ec2Error e)
+        {
+            status = e.Status;
+            errorCode = e.Code;
+            body = Serialize(Elbv2Fleet.Error(e.Code, e.Message, e.Status));
+        }
+        Log(request, status, errorCode, signed, Elbv2Fleet.SigningName);
+        return (status, body);
+    }
 
     private static string Serialize(XElement element) =>
         "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n" + element.ToString(SaveOptions.DisableFormatting);

@@ -171,7 +171,7 @@ public sealed class Ec2LaunchTemplate
 
 /// <summary>One request the endpoint answered, for tests to assert on.</summary>
 /// <param name="AccessKey">The access key the request was signed with (null when unsigned).</param>
-public sealed record LoggedRequest(DateTimeOffset At, string Action, IReadOnlyDictionary<string, string> Parameters, int Status, string? ErrorCode, string? AccessKey = null)
+public sealed record LoggedRequest(DateTimeOffset At, string Action, IReadOnlyDictionary<string, string> Parameters, int Status, string? ErrorCode, string? AccessKey = null, string Service = "ec2")
 {
     /// <summary>Anything but a Describe* call or a DryRun changes the fleet.</summary>
     public bool IsMutating => !Action.StartsWith("Describe", StringComparison.Ordinal) && !IsDryRun;

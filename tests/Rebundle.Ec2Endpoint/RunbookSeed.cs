@@ -1,3 +1,4 @@
+using System;
 using System.Collections.Generic;
 using System.Linq;
 using Rebundle.Naming;
@@ -11,7 +12,19 @@ namespace Rebundle.Ec2Endpoint;
 /// </summary>
 public static class RunbookSeed
 {
-    public static void Apply(Ec2Fleet fleet)
+    /// <summary>The farm roles that serve behind load balancers when <see cref="Apply"/> is asked for target groups.</summary>
+    public static readonly IReadOnlyList<string> LoadBalancedAliases = new[] { "RailsAppServer", "NodeAppServer" };
+
+    /// <summary>The target group of a seeded load-balanced farm role: <c>&lt;Farm&gt;-&lt;Alias&gt;</c>, e.g. Production-RailsAppServer.</summary>
+    public static string TargetGroupOf(string farm, string alias) => farm + "-" + alias;
+
+    /// <param name="targetGroups">
+    /// Also give the RailsAppServer and NodeAppServer farm roles of Dev and Production a target
+    /// group each (<see cref="TargetGroupOf"/>, tag ttm:target-groups), their servers registered
+    /// and already healthy. Off by default: the tests written before load balancing expect farm
+    /// roles without target groups. Null leaves them out; else the settings of every seeded group.
+    /// </param>
+    public static void Apply(Ec2Fleet fleet, TargetGroupSeed? targetGroups = null)
     {
         var seed = RunbookFleet.Default;
         var images = new Dictionary<string, string>();
@@ -27,10 +40,18 @@ public static class RunbookSeed
         {
             foreach (var farmRole in farm.FarmRoles)
             {
-                AddFarmRole(fleet, farm.Name, farmRole.Alias, farmRole.Role, farmRole.Count);
+                var farmRoleTemplate = AddFarmRole(fleet, farm.Name, farmRole.Alias, farmRole.Role, farmRole.Count);
                 var template = roleTemplates[farmRole.Role];
+                var servers = new List<string>();
                 for (var index = 1; index <= farmRole.Count; index++)
-                    fleet.AddInstance(images[seed.ImageOf(farmRole.Role)], ServerTags(farm.Name, farmRole.Alias, farmRole.Role, index), template.Id);
+                    servers.Add(fleet.AddInstance(images[seed.ImageOf(farmRole.Role)], ServerTags(farm.Name, farmRole.Alias, farmRole.Role, index), template.Id).Id);
+                if (targetGroups != null && farm != seed.Farms[0] /* not Staging: it builds roles, serves nobody */ && LoadBalancedAliases.Contains(farmRole.Alias))
+                {
+                    var name = TargetGroupOf(farm.Name, farmRole.Alias);
+                    fleet.Elbv2.AddTargetGroup(name, targetGroups.DeregistrationDelay, targetGroups.Interval, targetGroups.HealthyThreshold);
+                    fleet.Elbv2.AddHealthyTargets(name, servers);
+                    SetTargetGroups(fleet, farmRoleTemplate, name);
+                }
             }
         }
     }
@@ -39,6 +60,10 @@ public static class RunbookSeed
     public static Ec2LaunchTemplate AddFarmRole(Ec2Fleet fleet, string farm, string alias, string role, int count) =>
         fleet.AddLaunchTemplate($"farm/{farm}/{alias}", new Dictionary<string, string> { ["InstanceType"] = "t3.small" },
             Tags(("ttm:kind", "farm-role"), ("ttm:farm", farm), ("ttm:alias", alias), ("ttm:role", role), ("ttm:count", count.ToString())));
+
+    /// <summary>Tags a farm-role template with the target groups its servers serve from (ttm:target-groups, comma-separated).</summary>
+    public static void SetTargetGroups(Ec2Fleet fleet, Ec2LaunchTemplate farmRole, params string[] targetGroups) =>
+        fleet.SetTag(farmRole.Id, "ttm:target-groups", string.Join(",", targetGroups));
 
     public static IReadOnlyDictionary<string, string> RoleData(string imageId) => new Dictionary<string, string>
     {
@@ -54,3 +79,6 @@ public static class RunbookSeed
     public static IEnumerable<KeyValuePair<string, string>> Tags(params (string Key, string Value)[] tags) =>
         tags.Select(t => new KeyValuePair<string, string>(t.Key, t.Value)).ToList();
 }
+
+/// <summary>How the seeded target groups behave: a target registered is healthy after Interval × HealthyThreshold; a deregistered one drains for DeregistrationDelay.</summary>
+public sealed record TargetGroupSeed(TimeSpan DeregistrationDelay, TimeSpan Interval, int HealthyThreshold);

@@ -35,6 +35,13 @@ public static class SigV4Check
         return match.Success ? match.Groups["key"].Value : null;
     }
 
+    /// <summary>The service a request's credential scope names (ec2, sts, elasticloadbalancing), or null when it is not signed: the one URL routes by it.</summary>
+    public static string? ServiceOf(SignedRequest request)
+    {
+        var match = Header.Match(request.Header("authorization") ?? "");
+        return match.Success ? match.Groups["service"].Value : null;
+    }
+
     /// <param name="service">The service the credential scope must name: ec2, or sts for AssumeRole.</param>
     public static void Verify(SignedRequest request, Ec2Settings settings, string service = "ec2")
     {

@@ -20,12 +20,14 @@ namespace Rebundle.Aws
         private readonly Ec2Calls _calls;
         private readonly Ec2Reads _reads;
         private readonly AwsSharedReads _shared;
+        private readonly Elb.Elbv2Calls _elb;
 
-        public AwsPermissionCheck(Ec2Calls calls, Ec2Reads reads, AwsSharedReads shared)
+        public AwsPermissionCheck(Ec2Calls calls, Ec2Reads reads, AwsSharedReads shared, Elb.Elbv2Calls elb)
         {
             _calls = calls;
             _reads = reads;
             _shared = shared;
+            _elb = elb;
         }
 
         public IReadOnlyList<MissingPermission> MissingPermissions(PermissionCheckRequest request, CancellationToken cancellationToken = default)
@@ -87,7 +89,45 @@ namespace Rebundle.Aws
                     }, c));
             }
 
-            return checks.Where(check => !Allowed(check.Action, check.DryRun, cancellationToken)).Select(check => new MissingPermission("ec2:" + check.Action, check.NeededTo)).ToList();
+            var missing = checks.Where(check => !Allowed(check.Action, check.DryRun, cancellationToken)).Select(check => new MissingPermission("ec2:" + check.Action, check.NeededTo)).ToList();
+            missing.AddRange(MissingLoadBalancing(request, cancellationToken));
+            return missing;
+        }
+
+        /// <summary>
+        /// ELBv2 has no DryRun, so only its reads can be checked without changing anything: for
+        /// load-balanced farm roles a recycle launches into, DescribeTargetGroups, then
+        /// DescribeTargetGroupAttributes and DescribeTargetHealth on the first group, each really
+        /// sent (they change nothing). RegisterTargets and DeregisterTargets cannot be asked
+        /// about without registering: a policy lacking them fails at the first registration,
+        /// before any old server is deregistered or terminated (docs/aws.md).
+        /// </summary>
+        private IEnumerable<MissingPermission> MissingLoadBalancing(PermissionCheckRequest request, CancellationToken cancellationToken)
+        {
+            var groups = request.ToLaunchInto.SelectMany(r => r.TargetGroups).Distinct(StringComparer.Ordinal).ToList();
+            if (groups.Count == 0) yield break;
+            const string neededTo = "read the health of replacements in target groups";
+            Elb.TargetGroupInfo? first = null;
+            if (Denied(() => first = _elb.DescribeTargetGroups(groups, cancellationToken).FirstOrDefault()))
+                yield return new MissingPermission("elasticloadbalancing:" + Elb.Elbv2Calls.DescribeTargetGroupsAction, neededTo);
+            if (first == null) yield break;
+            if (Denied(() => _elb.DeregistrationDelay(first, cancellationToken)))
+                yield return new MissingPermission("elasticloadbalancing:" + Elb.Elbv2Calls.DescribeTargetGroupAttributesAction, neededTo);
+            if (Denied(() => _elb.DescribeTargetHealth(first, cancellationToken)))
+                yield return new MissingPermission("elasticloadbalancing:" + Elb.Elbv2Calls.DescribeTargetHealthAction, neededTo);
+        }
+
+        private static bool Denied(Action read)
+        {
+            try
+            {
+                read();
+                return false;
+            }
+            catch (TtmException e) when (e.Code == TtmErrorCode.AccessDenied && (e.BackendCode == "AccessDenied" || e.BackendCode == "UnauthorizedOperation"))
+            {
+                return true;
+            }
         }
 
         private bool Allowed(string action, Func<IAmazonEC2, CancellationToken, Task> dryRun, CancellationToken cancellationToken)

@@ -117,8 +117,18 @@ namespace Rebundle.Aws.Ec2
             var role = TtmTags.Get(template.Tags, TtmTags.Role);
             if (string.IsNullOrEmpty(farm) || string.IsNullOrEmpty(alias) || string.IsNullOrEmpty(role)) return null;
             var count = int.TryParse(TtmTags.Get(template.Tags, TtmTags.Count), NumberStyles.Integer, CultureInfo.InvariantCulture, out var n) ? n : 1;
-            return new FarmRole { Farm = farm!, FarmId = farm!, Alias = alias!, Role = role!, DesiredCount = count, Id = template.LaunchTemplateName };
+            return new FarmRole
+            {
+                Farm = farm!, FarmId = farm!, Alias = alias!, Role = role!, DesiredCount = count, Id = template.LaunchTemplateName,
+                TargetGroups = TargetGroupsOf(TtmTags.Get(template.Tags, TtmTags.TargetGroups)),
+            };
         }
+
+        /// <summary>The ttm:target-groups tag's names: comma-separated, trimmed, empties and repeats dropped (a hand-typed "a, b," reads as a and b).</summary>
+        public static IReadOnlyList<string> TargetGroupsOf(string? tag) =>
+            string.IsNullOrWhiteSpace(tag)
+                ? Array.Empty<string>()
+                : tag!.Split(',').Select(n => n.Trim()).Where(n => n.Length > 0).Distinct(StringComparer.Ordinal).ToList();
 
         /// <summary>The role name a role template stands for: its ttm:role tag, else its name without "role/".</summary>
         public static string RoleNameOf(LaunchTemplate template) =>

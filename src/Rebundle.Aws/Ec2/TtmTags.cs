@@ -17,6 +17,9 @@ namespace Rebundle.Aws.Ec2
         public const string Index = "ttm:index";
         public const string SourceInstance = "ttm:source-instance";
 
+        /// <summary>On a farm-role template: the ELBv2 target groups its servers serve from, names separated by commas.</summary>
+        public const string TargetGroups = "ttm:target-groups";
+
         /// <summary>On a role's launch template: the rebundle run that created it.</summary>
         public const string RunId = "ttm:run-id";
 

@@ -61,7 +61,15 @@ function Start-TestEc2Endpoint {
         [double] $VisibilitySeconds = 0.2,
         [double] $StatusReportSeconds = 0.1,
         [double] $StatusCheckSeconds = 0.1,
-        [double] $InsufficientDataSeconds = 0.1
+        [double] $InsufficientDataSeconds = 0.1,
+        # Dev's and Production's RailsAppServer and NodeAppServer behind an ELBv2 target group each
+        # (<Farm>-<Alias>, tag ttm:target-groups), their servers healthy. A registered target turns
+        # healthy after HealthCheckIntervalSeconds x HealthyThreshold; a deregistered one drains for
+        # DeregistrationDelaySeconds. Off by default: the older tests expect no target groups.
+        [switch] $TargetGroups,
+        [double] $DeregistrationDelaySeconds = 1,
+        [double] $HealthCheckIntervalSeconds = 0.2,
+        [int] $HealthyThreshold = 2
     )
     $info = [System.Diagnostics.ProcessStartInfo]::new((Get-Command dotnet).Source)
     foreach ($argument in @((Get-Ec2EndpointDll), '--port', '0', '--seed', 'runbook', '--boot-seconds', $BootSeconds, '--image-seconds', $ImageSeconds, '--reboot-seconds', $RebootSeconds,
@@ -69,6 +77,12 @@ function Start-TestEc2Endpoint {
             '--visibility-seconds', $VisibilitySeconds, '--status-report-seconds', $StatusReportSeconds, '--status-check-seconds', $StatusCheckSeconds,
             '--insufficient-data-seconds', $InsufficientDataSeconds, '--access-key', $script:AccessKey, '--secret-key', $script:SecretKey, '--lifetime-seconds', '900')) {
         $info.ArgumentList.Add([string] $argument)
+    }
+    if ($TargetGroups) {
+        foreach ($argument in @('--seed-target-groups', '--deregistration-delay-seconds', $DeregistrationDelaySeconds,
+                '--health-check-interval-seconds', $HealthCheckIntervalSeconds, '--healthy-threshold', $HealthyThreshold)) {
+            $info.ArgumentList.Add([string] $argument)
+        }
     }
     $info.RedirectStandardOutput = $true
     $info.UseShellExecute = $false
@@ -110,7 +124,11 @@ function Set-Ec2Fault {
         [int] $FailLaunches,
         [string] $FailImage,
         # Actions refused with UnauthorizedOperation (DryRun included), comma-separated; '' allows all again.
-        [string] $Deny
+        [string] $Deny,
+        # The next N targets registered in any target group stay unhealthy (never healthy).
+        [int] $UnhealthyRegistrations,
+        # ELBv2 actions refused with AccessDenied, comma-separated; '' allows all again.
+        [string] $DenyElb
     )
     $query = @()
     if ($PSBoundParameters.ContainsKey('Throttle')) { $query += "throttle=$Throttle" }
@@ -119,6 +137,8 @@ function Set-Ec2Fault {
     if ($PSBoundParameters.ContainsKey('FailLaunches')) { $query += "failLaunches=$FailLaunches" }
     if ($PSBoundParameters.ContainsKey('Deny')) { $query += 'deny=' + [uri]::EscapeDataString($Deny) }
     if ($FailImage) { $query += 'failImage=' + [uri]::EscapeDataString($FailImage) }
+    if ($PSBoundParameters.ContainsKey('UnhealthyRegistrations')) { $query += "unhealthyRegistrations=$UnhealthyRegistrations" }
+    if ($PSBoundParameters.ContainsKey('DenyElb')) { $query += 'denyElb=' + [uri]::EscapeDataString($DenyElb) }
     Invoke-RestMethod -Method Post -Uri "$($Endpoint.Url)_ttm/faults?$($query -join '&')" | Out-Null
 }
 
@@ -128,9 +148,44 @@ function Set-Ec2Tag([Parameter(Mandatory)] $Endpoint, [Parameter(Mandatory)] [st
     Invoke-RestMethod -Method Post -Uri "$($Endpoint.Url)_ttm/tags?$query" | Out-Null
 }
 
+# An ELBv2 target group on the endpoint; returns { name, arn }. Tag a farm role with it by
+# Set-Ec2Tag -ResourceId <farm-role template id> -Key ttm:target-groups -Value <name>[,<name>…].
+function New-Ec2TargetGroup {
+    param(
+        [Parameter(Mandatory)] $Endpoint,
+        [Parameter(Mandatory)] [string] $Name,
+        [double] $DeregistrationDelaySeconds = 1,
+        [double] $HealthCheckIntervalSeconds = 0.2,
+        [int] $HealthyThreshold = 2
+    )
+    $query = 'name=' + [uri]::EscapeDataString($Name) + '&deregistrationDelaySeconds=' + $DeregistrationDelaySeconds.ToString([cultureinfo]::InvariantCulture) +
+        '&intervalSeconds=' + $HealthCheckIntervalSeconds.ToString([cultureinfo]::InvariantCulture) + "&healthyThreshold=$HealthyThreshold"
+    Invoke-RestMethod -Method Post -Uri "$($Endpoint.Url)_ttm/elb/target-groups?$query"
+}
+
+# Makes a registered target fail its health checks (-Healthy: pass them again).
+function Set-Ec2TargetHealth([Parameter(Mandatory)] $Endpoint, [Parameter(Mandatory)] [string] $TargetGroup, [Parameter(Mandatory)] [string] $InstanceId, [switch] $Healthy) {
+    $query = 'targetGroup=' + [uri]::EscapeDataString($TargetGroup) + '&instance=' + [uri]::EscapeDataString($InstanceId) + '&unhealthy=' + ($(if ($Healthy) { 'false' } else { 'true' }))
+    Invoke-RestMethod -Method Post -Uri "$($Endpoint.Url)_ttm/elb/targets?$query" | Out-Null
+}
+
+# The target group's targets now: instance id -> ELBv2 state (initial, healthy, unhealthy, draining), as a hashtable.
+function Get-Ec2TargetHealth([Parameter(Mandatory)] $Endpoint, [Parameter(Mandatory)] [string] $TargetGroup) {
+    $states = Invoke-RestMethod -Uri "$($Endpoint.Url)_ttm/elb/targets?targetGroup=$([uri]::EscapeDataString($TargetGroup))"
+    $table = @{}
+    foreach ($property in $states.PSObject.Properties) { $table[$property.Name] = $property.Value }
+    $table
+}
+
+# Gives a farm role target groups: its template farm/<Farm>/<Alias> gets ttm:target-groups = the names, comma-separated.
+function Set-Ec2FarmRoleTargetGroups([Parameter(Mandatory)] $Endpoint, [Parameter(Mandatory)] [string] $Farm, [Parameter(Mandatory)] [string] $Alias, [string[]] $TargetGroup = @()) {
+    $query = 'farm=' + [uri]::EscapeDataString($Farm) + '&alias=' + [uri]::EscapeDataString($Alias) + '&targetGroups=' + [uri]::EscapeDataString($TargetGroup -join ',')
+    Invoke-RestMethod -Method Post -Uri "$($Endpoint.Url)_ttm/elb/farm-role?$query" | Out-Null
+}
+
 function Connect-TestEc2Fleet([Parameter(Mandatory)] $Endpoint) {
     Connect-TtmFleet -Aws -EndpointUrl $Endpoint.Url -Region us-east-1 -PollInterval '0:0:0.2'
 }
 
 Export-ModuleMember -Function Start-TestEc2Endpoint, Stop-TestEc2Endpoint, Get-Ec2RequestLog, Clear-Ec2RequestLog, Set-Ec2Fault, Set-Ec2Tag,
-    Set-Ec2TestCredentials, Restore-Ec2TestCredentials, Connect-TestEc2Fleet
+    New-Ec2TargetGroup, Set-Ec2TargetHealth, Get-Ec2TargetHealth, Set-Ec2FarmRoleTargetGroups, Set-Ec2TestCredentials, Restore-Ec2TestCredentials, Connect-TestEc2Fleet
