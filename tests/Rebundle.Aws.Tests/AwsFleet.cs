@@ -3,6 +3,7 @@ using System.Collections.Generic;
 using System.Linq;
 using Rebundle.Ec2Endpoint;
 using Rebundle.Runbook;
+using Rebundle.TestKit;
 
 namespace Rebundle.Aws.Tests;
 
@@ -35,7 +36,7 @@ public sealed class AwsFleet : IDisposable
         options ??= new AwsConnectionOptions();
         options.EndpointUrl ??= Endpoint.Url.ToString();
         options.PollInterval ??= TimeSpan.FromSeconds(5);
-        Backend = AwsBackend.Connect(options, Clock);
+        Backend = AwsBackend.Connect(options, new WatchingClock(Clock) { Slept = () => Slept?.Invoke() });
         Fleet = new Fleet(Backend);
         Ec2.ClearRequests(); // the connect probe is not part of what tests count
     }
@@ -61,6 +62,9 @@ public sealed class AwsFleet : IDisposable
     public static readonly TimeSpan StrictVisibilityDelay = TimeSpan.FromSeconds(5);
 
     public ManualClock Clock { get; }
+
+    /// <summary>Called after each of the backend's waits sleeps (one poll round), to watch the fleet at every poll.</summary>
+    public Action? Slept { get; set; }
 
     public Ec2Fleet Ec2 { get; }
 

@@ -338,7 +338,7 @@ public class LoadBalancingTests
 
         Assert.Equal(new[] { "Dev/NodeAppServer", "Dev/RailsAppServer", "Production/NodeAppServer", "Production/RailsAppServer" },
             balanced.Select(r => r.ToString()).OrderBy(n => n, StringComparer.Ordinal));
-        var rails = elb.ReadTargetGroups(new[] { "Production-RailsAppServer" }).Single();
+        var rails = elb.ReadTargetGroups(new[] { "production-railsappserver" }).Single();
         Assert.Equal(2, rails.Targets.Count);
         Assert.All(rails.Targets.Values, h => Assert.Equal(TargetHealth.Healthy, h));
     }

@@ -12,15 +12,9 @@ namespace Rebundle.Ec2Endpoint;
 /// </summary>
 public static class RunbookSeed
 {
-    /// <summary>The farm roles that serve behind load balancers when <see cref="Apply"/> is asked for target groups.</summary>
-    public static readonly IReadOnlyList<string> LoadBalancedAliases = new[] { "RailsAppServer", "NodeAppServer" };
-
-    /// <summary>The target group of a seeded load-balanced farm role: <c>&lt;Farm&gt;-&lt;Alias&gt;</c>, e.g. Production-RailsAppServer.</summary>
-    public static string TargetGroupOf(string farm, string alias) => farm + "-" + alias;
-
     /// <param name="targetGroups">
     /// Also give the RailsAppServer and NodeAppServer farm roles of Dev and Production a target
-    /// group each (<see cref="TargetGroupOf"/>, tag ttm:target-groups), their servers registered
+    /// group each (named by <see cref="RunbookFleet"/>, as the Sandbox's: production-railsappserver; tag ttm:target-groups), their servers registered
     /// and already healthy. Off by default: the tests written before load balancing expect farm
     /// roles without target groups. Null leaves them out; else the settings of every seeded group.
     /// </param>
@@ -45,12 +39,14 @@ public static class RunbookSeed
                 var servers = new List<string>();
                 for (var index = 1; index <= farmRole.Count; index++)
                     servers.Add(fleet.AddInstance(images[seed.ImageOf(farmRole.Role)], ServerTags(farm.Name, farmRole.Alias, farmRole.Role, index), template.Id).Id);
-                if (targetGroups != null && farm != seed.Farms[0] /* not Staging: it builds roles, serves nobody */ && LoadBalancedAliases.Contains(farmRole.Alias))
+                if (targetGroups != null && farmRole.TargetGroups.Count > 0)
                 {
-                    var name = TargetGroupOf(farm.Name, farmRole.Alias);
-                    fleet.Elbv2.AddTargetGroup(name, targetGroups.DeregistrationDelay, targetGroups.Interval, targetGroups.HealthyThreshold);
-                    fleet.Elbv2.AddHealthyTargets(name, servers);
-                    SetTargetGroups(fleet, farmRoleTemplate, name);
+                    foreach (var name in farmRole.TargetGroups)
+                    {
+                        fleet.Elbv2.AddTargetGroup(name, targetGroups.DeregistrationDelay, targetGroups.Interval, targetGroups.HealthyThreshold);
+                        fleet.Elbv2.AddHealthyTargets(name, servers);
+                    }
+                    SetTargetGroups(fleet, farmRoleTemplate, farmRole.TargetGroups.ToArray());
                 }
             }
         }
