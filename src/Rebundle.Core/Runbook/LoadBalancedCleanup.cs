@@ -7,8 +7,8 @@ namespace Rebundle.Runbook
     /// The load balancer's part of a recycle's ending. Nothing is terminated while registered or
     /// draining: surplus still in a target group (left by an interrupted run) is deregistered and
     /// terminated once drained; a stop deregisters the replacements it would terminate and leaves
-    /// them to drain for the next run. A finished recycle registers any running server of the farm
-    /// role missing from a target group, so each holds exactly the farm role's live servers.
+    /// them to drain for the next run. A server someone deregistered by hand is not registered
+    /// again: taking one out of service is the operator's call.
     /// </summary>
     internal sealed class LoadBalancedCleanup
     {
@@ -58,22 +58,6 @@ namespace Rebundle.Runbook
                     return servers.Where(s => !draining.Contains(s)).ToList();
                 }
                 clock.Sleep(_backend.PollInterval, cancellation);
-            }
-        }
-
-        /// <summary>Registers each running server of the load-balanced farm roles that is missing from one of their target groups.</summary>
-        public void RegisterMissing(string farm, IReadOnlyDictionary<string, FarmRole> farmRoles, CancellationToken cancellation)
-        {
-            var balanced = farmRoles.Values.Where(_targets.IsBalanced).ToList();
-            if (balanced.Count == 0) return;
-            var servers = _backend.GetServers(new ServerQuery { Farms = new[] { farm } }, cancellation).Where(s => s.Status == ServerStatus.Running).ToList();
-            _targets.Read(balanced, cancellation);
-            foreach (var farmRole in balanced)
-            {
-                var missing = servers.Where(s => s.FarmRoleId == farmRole.Id && _targets.HealthIn(farmRole, s.Id).Any(h => h == TargetHealth.Unused)).ToList();
-                if (missing.Count == 0) continue;
-                _targets.Register(farmRole, missing, cancellation);
-                _reporter.Verbose($"Registered {string.Join(", ", missing.Select(s => s.Name))} of {farmRole}, running but missing from its target groups.");
             }
         }
     }

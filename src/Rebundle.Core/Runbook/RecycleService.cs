@@ -106,7 +106,6 @@ namespace Rebundle.Runbook
                     var cleanup = new LoadBalancedCleanup(backend, _reporter, cancellation);
                     var surplus = farm.Plan.Surplus.Where(s => s.Replaces == null).Select(s => s.Server).ToList();
                     TerminateSurplus(farm.Farm, farm.FarmRoles, cleanup.Release(farm.FarmRoles, surplus, options.Timeout, cancellation), countRunningOnly: true, "surplus", _reporter);
-                    cleanup.RegisterMissing(farm.Farm, farm.FarmRoles, cancellation);
                 }
             }
             catch (Exception stop)

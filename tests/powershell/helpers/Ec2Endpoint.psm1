@@ -63,7 +63,7 @@ function Start-TestEc2Endpoint {
         [double] $StatusCheckSeconds = 0.1,
         [double] $InsufficientDataSeconds = 0.1,
         # Dev's and Production's RailsAppServer and NodeAppServer behind an ELBv2 target group each
-        # (<Farm>-<Alias>, tag ttm:target-groups), their servers healthy. A registered target turns
+        # (named by RunbookFleet, as the Sandbox names them: dev-railsappserver; tag ttm:target-groups), their servers healthy. A registered target turns
         # healthy after HealthCheckIntervalSeconds x HealthyThreshold; a deregistered one drains for
         # DeregistrationDelaySeconds. Off by default: the older tests expect no target groups.
         [switch] $TargetGroups,
