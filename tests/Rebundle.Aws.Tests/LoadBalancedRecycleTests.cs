@@ -123,6 +123,29 @@ public class LoadBalancedRecycleTests : IDisposable
     }
 
     [Fact]
+    public void Ctrl_C_while_replacements_are_registered_then_a_rerun_leaves_the_target_group_holding_exactly_the_live_servers()
+    {
+        using var ctrlC = new CancellationTokenSource();
+        var watch = _fleet.Slept;
+        _fleet.Slept = () =>
+        {
+            watch!();
+            if (_fleet.Calls("RegisterTargets") > 0) ctrlC.Cancel();
+        };
+        Assert.ThrowsAny<OperationCanceledException>(() => Recycle(cancellation: ctrlC.Token));
+        _fleet.Slept = watch;
+        // The stop deregistered the replacements it had registered instead of terminating them.
+        Assert.True(_fleet.Calls("DeregisterTargets") > 0);
+
+        Recycle();
+
+        Assert.Empty(_violations);
+        AssertTargetGroupHoldsTheLiveServers();
+        Assert.All(_fleet.Backend.GetServers(new ServerQuery { Farms = new[] { "Production" }, Aliases = new[] { "RailsAppServer" } }),
+            s => Assert.Equal("RailsAppServer-1-6", s.Role));
+    }
+
+    [Fact]
     public void Each_poll_reads_the_target_group_with_one_DescribeTargetHealth()
     {
         var rounds = 0;

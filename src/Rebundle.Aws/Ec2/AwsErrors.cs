@@ -91,7 +91,8 @@ namespace Rebundle.Aws.Ec2
             return false;
         }
 
-        private static Exception Innermost(Exception error)
+        /// <summary>The root cause of a failed request (the socket's refusal under the HTTP wrappers), for a message.</summary>
+        internal static Exception Innermost(Exception error)
         {
             var e = error;
             while (e.InnerException != null) e = e.InnerException;

@@ -190,7 +190,7 @@ namespace Rebundle.Aws.Query
                     target, failure.Error);
             if (failure.Error != null)
                 return new TtmException(TtmErrorCode.ConnectionFailed,
-                    $"{doing} failed: cannot reach {service} at {Location} ({Innermost(failure.Error).Message}){Tries(retries)}. Check {_names.Region} or {_names.Endpoint} and the network, then connect again.",
+                    $"{doing} failed: cannot reach {service} at {Location} ({AwsErrors.Innermost(failure.Error).Message}){Tries(retries)}. Check {_names.Region} or {_names.Endpoint} and the network, then connect again.",
                     target, failure.Error);
             var code = failure.Code ?? "HTTP" + failure.Status;
             TtmException Error(TtmErrorCode ttm, string message) => new TtmException(ttm, message, target) { BackendCode = code };
@@ -220,13 +220,6 @@ namespace Rebundle.Aws.Query
                 if (e is HttpRequestException || e is SocketException || e is WebException || e is IOException || e is TimeoutException || e is TaskCanceledException)
                     return true;
             return false;
-        }
-
-        private static Exception Innermost(Exception error)
-        {
-            var e = error;
-            while (e.InnerException != null) e = e.InnerException;
-            return e;
         }
 
         public void Dispose() => _http.Dispose();
