@@ -260,6 +260,31 @@ public class LoadBalancedRecycleTests : IDisposable
     }
 
     [Fact]
+    public void Surplus_left_registered_by_an_interrupted_run_drains_before_it_is_terminated()
+    {
+        var web = _sandbox.GetFarmRoles(new[] { "Dev" }).Single(r => r.Alias == "RailsAppServer");
+        var extras = _sandbox.LaunchServers(web, 2);
+        _clock.Advance(TimeSpan.FromMinutes(1));
+        Balancing.RegisterTargets(web, "dev-railsappserver", extras);
+        _clock.Advance(TimeSpan.FromMinutes(1));
+
+        Recycle("Dev");
+
+        Assert.Empty(_violations); // checked at every poll of the drain wait, and once more below
+        AssertTargetGroupsHoldLiveServers("Dev");
+        // Two of the three (the planner picks which: one stands in for the old one, one is plain surplus) went, each drained first.
+        var gone = _sandbox.GetServers(new ServerQuery { Farms = new[] { "Dev" }, Aliases = new[] { "RailsAppServer" }, IncludeTerminated = true })
+            .Where(s => s.Status == ServerStatus.Terminated).ToList();
+        Assert.Equal(2, gone.Count);
+        foreach (var server in gone)
+        {
+            var deregistered = _log.Entries.Single(e => !e.IsIntent && e.Action == "DeregisterTargets" && e.Before!.Contains(server.Id)).Time;
+            var terminated = _log.Entries.Single(e => !e.IsIntent && e.Action == "TerminateServer" && e.Before!.Contains(server.Id)).Time;
+            Assert.True(terminated - deregistered >= TimeSpan.FromSeconds(60), $"{server.Name} terminated {terminated - deregistered} after its deregistration");
+        }
+    }
+
+    [Fact]
     public void A_target_group_that_does_not_exist_fails_the_recycle_before_anything_is_launched()
     {
         var path = Path.Combine(_directory, SandboxBackend.FileName);

@@ -38,8 +38,6 @@ namespace Rebundle.Backends
         public IReadOnlyDictionary<string, TargetHealth> Targets { get; init; } = new Dictionary<string, TargetHealth>(StringComparer.Ordinal);
 
         public TargetHealth HealthOf(string serverId) => Targets.TryGetValue(serverId, out var health) ? health : TargetHealth.Unused;
-
-        public int HealthyCount(IEnumerable<string> serverIds) => serverIds.Count(id => HealthOf(id) == TargetHealth.Healthy);
     }
 
     /// <summary>A target's state in its target group, as ELBv2 names them.</summary>

@@ -44,21 +44,23 @@ namespace Rebundle.Runbook
                     _reporter.Warning($"Deregistered {server.Name} ({server.Id}) of {server.Farm}/{server.Alias} from its target groups and left it running while it drains; the next Invoke-TtmRecycle terminates it.");
                 return free;
             }
-            var clock = _backend.Clock;
-            var until = clock.UtcNow + drainTimeout.Value;
-            while (true)
-            {
-                _targets.Read(roles, cancellation);
-                var draining = inGroups.Where(s => !_targets.Gone(farmRoles[s.FarmRoleId], s.Id)).ToList();
-                if (draining.Count == 0) return servers.ToList();
-                if (clock.UtcNow >= until)
+            // The shared wait (one read of the target groups per round, a timeout, progress, Ctrl+C).
+            var leaving = inGroups.ToDictionary(server => server.Id, StringComparer.Ordinal);
+            var waited = new Waiter(_backend.Clock, _backend.PollInterval, _reporter, _backend.Capability<IPollBackoff>()?.LongestPollInterval).WaitForAll(
+                RecycleService.ProgressId - 2, "Waiting for surplus to drain from its target groups", leaving.Keys.ToList(),
+                ids =>
                 {
-                    foreach (var server in draining)
-                        _reporter.Warning($"{server.Name} ({server.Id}) of {server.Farm}/{server.Alias} was still draining after {drainTimeout}; it was left running, deregistered. The next Invoke-TtmRecycle terminates it.");
-                    return servers.Where(s => !draining.Contains(s)).ToList();
-                }
-                clock.Sleep(_backend.PollInterval, cancellation);
+                    _targets.Read(roles, cancellation);
+                    return ids.Select(id => (Id: id, Gone: _targets.Gone(farmRoles[leaving[id].FarmRoleId], id))).ToList();
+                },
+                drained => drained.Id, drained => drained.Gone ? WaitState.Done : WaitState.Waiting, drainTimeout.Value, cancellation);
+            foreach (var id in waited.TimedOut)
+            {
+                var server = leaving[id];
+                _reporter.Warning($"{server.Name} ({server.Id}) of {server.Farm}/{server.Alias} was still draining after {drainTimeout}; it was left running, deregistered. The next Invoke-TtmRecycle terminates it.");
             }
+            var stillDraining = new HashSet<string>(waited.TimedOut, StringComparer.Ordinal);
+            return servers.Where(s => !stillDraining.Contains(s.Id)).ToList();
         }
     }
 }

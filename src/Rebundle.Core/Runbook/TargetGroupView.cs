@@ -45,10 +45,6 @@ namespace Rebundle.Runbook
         /// <summary>The farm role's servers healthy in every one of its target groups.</summary>
         public int HealthyCount(FarmRole farmRole, IEnumerable<string> serverIds) => serverIds.Count(id => HealthyEverywhere(farmRole, id));
 
-        /// <summary>Server ids registered (or draining) in the target group, as last read.</summary>
-        public IReadOnlyCollection<string> TargetsOf(string targetGroup) =>
-            _groups.TryGetValue(targetGroup, out var group) ? group.Targets.Keys.ToList() : (IReadOnlyCollection<string>)Array.Empty<string>();
-
         public void Register(FarmRole farmRole, IReadOnlyCollection<Server> servers, CancellationToken? cancellation = null)
         {
             if (servers.Count == 0) return;
