@@ -109,7 +109,8 @@ function Reset-TestSshdState($Sshd) {
     # A reboot of an earlier test may still be pending (its restart would change the boot time
     # under this test) or may never come back: cancel it, and start sshd if it is down.
     $restart = Get-TestSshdPidProcess $Sshd.Root 'restart.pid'
-    if ($restart -and $restart.ProcessName -ne 'sshd') { Stop-Process -Id $restart.Id -Force; $restart.WaitForExit(5000) | Out-Null }
+    # It may end on its own between the look and the kill: a process already gone is fine here.
+    if ($restart -and $restart.ProcessName -ne 'sshd') { Stop-Process -Id $restart.Id -Force -ErrorAction SilentlyContinue; $restart.WaitForExit(5000) | Out-Null }
     Remove-Item (Join-Path $Sshd.Root 'restart.pid') -ErrorAction SilentlyContinue
     if (-not (Test-TestSshdAnswers $Sshd.Port)) { $Sshd.Process = Start-TestSshdProcess $Sshd.Root $Sshd.Port }
     Get-ChildItem $Sshd.State | Remove-Item -Recurse -Force
@@ -124,6 +125,9 @@ function Stop-TestSshd($Sshd) {
         $process = Get-TestSshdPidProcess $Sshd.Root $pidFile
         if ($process) { Stop-Process -Id $process.Id -Force -ErrorAction SilentlyContinue }
     }
-    if (-not $Sshd.Process.HasExited) { Stop-Process -Id $Sshd.Process.Id -Force }
+    # The pid-file kill above is usually this very process, and HasExited can still say false
+    # for a moment after it: a process already gone is what this wants, not an error.
+    if (-not $Sshd.Process.HasExited) { Stop-Process -Id $Sshd.Process.Id -Force -ErrorAction SilentlyContinue }
+    $Sshd.Process.WaitForExit(5000) | Out-Null
     if ($Sshd) { Remove-Item $Sshd.Root -Recurse -Force -ErrorAction SilentlyContinue }
 }
