@@ -49,11 +49,13 @@ namespace Rebundle.Aws
             var current = _reads.Templates($"Reading farm role {farmRole}", cancellationToken, new List<Filter> { TtmTags.Filter("launch-template-name", farmRoleName) })
                 .Select(AwsMapping.FarmRoleOf).FirstOrDefault(r => r != null)
                 ?? throw new TtmException(TtmErrorCode.FarmRoleNotFound, $"There is no launch template {farmRoleName} for farm role {farmRole}; nothing was launched. Run Get-TtmFarmRole -Farm {farmRole.Farm} to list farm roles.", farmRole.ToString());
-            farmRole = farmRole with { Role = current.Role };
+            current = _scaling.WithGroups(new[] { current }, cancellationToken)[0];
+            farmRole = farmRole with { Role = current.Role, ScalingGroup = current.ScalingGroup };
             var servers = ReadServers(new Backends.ServerQuery { Farms = new[] { farmRole.Farm }, Aliases = new[] { farmRole.Alias } }, cancellationToken)
                 .Where(s => s.Farm == farmRole.Farm && s.Alias == farmRole.Alias).ToList();
             _autoScaling.RefuseLaunchInto(farmRole, servers);
             var indexes = FreeIndexes(servers.Select(s => s.Index), count);
+            if (farmRole.IsScalingGroup) return LaunchInGroup(farmRole, count, indexes, cancellationToken);
 
             // One server: its own tags at launch. More: the shared tags at launch, each one's own after.
             var tags = new List<Tag>
@@ -91,8 +93,31 @@ namespace Rebundle.Aws
             return launched;
         }
 
-        /// <summary>Each server's Name and index: one CreateTags each, as the values differ. A failure returns the batch in the exception.</summary>
-        private void TagEach(FarmRole farmRole, IReadOnlyList<Server> launched, CancellationToken cancellationToken)
+        /// <summary>
+        /// A group's launch: the group starts the instances (AwsScalingGroups.Launch), then each is
+        /// tagged as a plain launch is (farm role, Name, index; the group's propagated tags may not
+        /// be on it yet) and as protected by this recycle, so the hold's release knows which to put back.
+        /// </summary>
+        private IReadOnlyList<Server> LaunchInGroup(FarmRole farmRole, int count, List<int> indexes, CancellationToken cancellationToken)
+        {
+            IReadOnlyList<Server> ServersOf(IReadOnlyList<string> ids) => ids.Select((id, i) => new Server
+            {
+                Farm = farmRole.Farm, FarmId = farmRole.Farm, Alias = farmRole.Alias, Role = farmRole.Role, Index = indexes[i],
+                Status = ServerStatus.Pending, Id = id, FarmRoleId = TtmTags.FarmRoleTemplate(farmRole.Farm, farmRole.Alias),
+                Region = _region, AutoScalingGroup = farmRole.ScalingGroup, LaunchedAt = Clock.UtcNow,
+            }).ToList();
+            var launched = ServersOf(_scaling.Launch(farmRole, count, ServersOf, cancellationToken));
+            foreach (var server in launched) _unseen.RememberLaunch(server);
+            TagEach(farmRole, launched, cancellationToken, new List<Tag>
+            {
+                TtmTags.Tag(TtmTags.Farm, farmRole.Farm), TtmTags.Tag(TtmTags.Alias, farmRole.Alias), TtmTags.Tag(TtmTags.Role, farmRole.Role),
+                TtmTags.Tag(TtmTags.ScaleInProtected, "recycle"),
+            });
+            return launched;
+        }
+
+        /// <summary>Each server's Name and index (and <paramref name="shared"/>): one CreateTags each, as the values differ. A failure returns the batch in the exception.</summary>
+        private void TagEach(FarmRole farmRole, IReadOnlyList<Server> launched, CancellationToken cancellationToken, List<Tag>? shared = null)
         {
             foreach (var server in launched)
             {
@@ -103,7 +128,7 @@ namespace Rebundle.Aws
                         _calls.Call($"Tagging server {server.Name} ({server.Id})", cancellationToken, (ec2, cancel) => ec2.CreateTagsAsync(new CreateTagsRequest
                         {
                             Resources = new List<string> { server.Id },
-                            Tags = OwnTags(farmRole, server.Index),
+                            Tags = OwnTags(farmRole, server.Index).Concat(shared ?? new List<Tag>()).ToList(),
                         }, cancel), server.Name, TtmErrorCode.ServerNotFound);
                         break;
                     }
@@ -137,6 +162,12 @@ namespace Rebundle.Aws
             return free;
         }
 
+        /// <summary>The group each farm role (by template name) is, null for plain ones: one read of their templates.</summary>
+        private Func<IReadOnlyCollection<string>, IReadOnlyDictionary<string, string?>> GroupsOfFarmRoles(CancellationToken cancellationToken) => ids =>
+            _reads.Templates("Reading the farm roles of the servers to terminate", cancellationToken, new List<Filter> { TtmTags.Filter("launch-template-name", ids) })
+                .Select(AwsMapping.FarmRoleOf).Where(r => r != null)
+                .ToDictionary(r => r!.Id, r => r!.ScalingGroup, StringComparer.Ordinal);
+
         private static string Named(IReadOnlyList<Server> servers) =>
             servers.Count == 0 ? "" : $" ({string.Join(", ", servers.Take(5).Select(s => s.Id))}{(servers.Count > 5 ? ", …" : "")})";
 
@@ -154,10 +185,12 @@ namespace Rebundle.Aws
 
         private void Terminate(IReadOnlyCollection<Server> servers, CancellationToken cancellationToken)
         {
-            // An Auto Scaling group's server is refused before any of the batch is terminated.
-            _autoScaling.RefuseTerminate(servers, cancellationToken);
+            // A server of a group that is not its farm role is refused before any of the batch is terminated;
+            // those of a group that is go through the group, which then launches nothing in their place.
+            var (plain, inGroups) = _autoScaling.Split(servers, GroupsOfFarmRoles(cancellationToken), cancellationToken);
             foreach (var server in servers) _unseen.ForgetLaunch(server.Id);
-            var ids = servers.Select(s => s.Id).Distinct(StringComparer.Ordinal).ToList();
+            _scaling.Terminate(inGroups, cancellationToken);
+            var ids = plain.Select(s => s.Id).Distinct(StringComparer.Ordinal).ToList();
             // An error names the servers as the operator knows them (RailsAppServer.2), not by instance id.
             var names = servers.GroupBy(s => s.Id, StringComparer.Ordinal).ToDictionary(g => g.Key, g => g.First().Name, StringComparer.Ordinal);
             for (var start = 0; start < ids.Count; start += TerminateIdsPerCall)

@@ -161,6 +161,9 @@ namespace Rebundle.Aws
             if (found.All(t => t.LaunchTemplateName != roleTemplateName) && _unseen.UnseenRole(roleName) == null)
                 throw new TtmException(TtmErrorCode.RoleNotFound, $"There is no role {roleName} (no launch template {roleTemplateName}); farm role {farmRole} was left alone. Run Get-TtmRole -IncludeVersions to list roles.", roleName);
 
+            // A group first: until it launches from the new role, the farm role still says the old one, which is true.
+            var current = AwsMapping.FarmRoleOf(target);
+            if (current?.ScalingGroup != null) _scaling.SetRole(current, roleName, cancellationToken);
             _calls.Call($"Setting farm role {farmRole} to run role {roleName}", cancellationToken, (ec2, cancel) => ec2.CreateTagsAsync(new CreateTagsRequest
             {
                 Resources = new List<string> { target.LaunchTemplateId },

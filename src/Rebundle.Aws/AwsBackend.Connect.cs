@@ -62,7 +62,10 @@ namespace Rebundle.Aws
             // Query client: AWSSDK.ElasticLoadBalancingV2 is not served). It sends nothing until asked.
             var elb = new Elb.Elbv2Calls(new Query.AwsQueryClient(Query.AwsQueryService.ElasticLoadBalancingV2, region, endpointUrl, credentials,
                 options.MaxRetries, options.RequestTimeout, Ec2Parameters.Aws));
-            var backend = new AwsBackend(new Ec2Calls(client, location), elb, region, clock ?? SystemClock.Instance, options.PollInterval ?? DefaultPollInterval, LeaseSettings.From(options));
+            // Auto Scaling likewise (AWSSDK.AutoScaling is not served either); its calls wait on the backend's clock.
+            AutoScaling.AutoScalingCalls AutoScalingOn(IClock on, TimeSpan poll) => new AutoScaling.AutoScalingCalls(
+                new Query.AwsQueryClient(Query.AwsQueryService.AutoScaling, region, endpointUrl, credentials, options.MaxRetries, options.RequestTimeout, Ec2Parameters.Aws), on, poll);
+            var backend = new AwsBackend(new Ec2Calls(client, location), elb, AutoScalingOn, region, clock ?? SystemClock.Instance, options.PollInterval ?? DefaultPollInterval, LeaseSettings.From(options));
             try
             {
                 backend.Probe();

@@ -25,11 +25,12 @@ namespace Rebundle.Aws
                 ? _shared.AllFarmRoleTemplates(cancellationToken)
                     .Where(t => farms == null || farms.Contains(TtmTags.Get(t.Tags, TtmTags.Farm) ?? "", StringComparer.Ordinal))
                 : _reads.FarmRoleTemplates("Reading farm roles", cancellationToken, farms);
-            return templates
+            // A group's count and role are the group's: one read for every group among them.
+            return _scaling.WithGroups(templates
                 .Select(AwsMapping.FarmRoleOf)
                 .Where(r => r != null)
                 .Select(r => r!)
-                .ToList();
+                .ToList(), cancellationToken);
         }
 
         public IReadOnlyList<Role> GetRoles(CancellationToken cancellationToken = default) =>
@@ -86,11 +87,12 @@ namespace Rebundle.Aws
             if (query.Ids != null) filters.Add(TtmTags.Filter("instance-id", query.Ids));
             var instances = _reads.Instances("Reading servers", cancellationToken, filters);
             _autoScaling.Note(instances);
-            return _unseen.WithUnseenLaunches(instances
+            // A group's servers by their lifecycle too (Pending:Wait, Terminating:Wait): one read for every group among them.
+            return _unseen.WithUnseenLaunches(_scaling.WithLifecycle(instances
                 .Select(i => AwsMapping.ServerOf(i, _region))
                 .Where(s => s != null)
                 .Select(s => s!)
-                .ToList(), query);
+                .ToList(), cancellationToken), query);
         }
 
         public IReadOnlyList<Image> GetImages(IReadOnlyCollection<string> imageIds, CancellationToken cancellationToken = default)

@@ -32,12 +32,14 @@ namespace Rebundle.Aws
         private readonly AwsPermissionCheck _permissions;
         private readonly AwsFarmLeases _leases;
         private readonly AwsLoadBalancing _loadBalancing;
+        private readonly AutoScaling.AwsScalingGroups _scaling;
+        private readonly AwsFleetIntake _intake;
 
         // Capability<T> answers with the first of these that is a T; the backend itself stands
         // for IFleetBackend, as a backend always has.
         private readonly object[] _capabilities;
 
-        private AwsBackend(Ec2Calls calls, Elb.Elbv2Calls elb, string region, IClock clock, TimeSpan pollInterval, LeaseSettings leases)
+        private AwsBackend(Ec2Calls calls, Elb.Elbv2Calls elb, Func<IClock, TimeSpan, AutoScaling.AutoScalingCalls> autoScaling, string region, IClock clock, TimeSpan pollInterval, LeaseSettings leases)
         {
             _calls = calls;
             _reads = new Ec2Reads(calls);
@@ -50,10 +52,12 @@ namespace Rebundle.Aws
             _shared = new AwsSharedReads(_reads);
             _imageLookup = new AwsImageLookup(calls, _unseen);
             _retirement = new AwsRoleRetirement(calls, _reads, _unseen, _shared);
-            _permissions = new AwsPermissionCheck(calls, _reads, _shared, elb);
+            _scaling = new AutoScaling.AwsScalingGroups(autoScaling(clock, pollInterval), calls, _reads, _shared, clock, pollInterval);
+            _permissions = new AwsPermissionCheck(calls, _reads, _shared, elb, _scaling.Calls);
             _leases = new AwsFarmLeases(calls, _reads, clock, leases);
             _loadBalancing = new AwsLoadBalancing(elb);
-            _capabilities = new object[] { this, _imageLookup, _retirement, _permissions, _leases, _shared, _loadBalancing, ReachableOverSsh.Instance };
+            _intake = new AwsFleetIntake(calls, _reads, _scaling, _shared, _unseen, region);
+            _capabilities = new object[] { this, _imageLookup, _retirement, _permissions, _leases, _shared, _loadBalancing, _scaling, _intake, ReachableOverSsh.Instance };
         }
 
         public BackendKind Kind => BackendKind.Aws;
@@ -67,7 +71,7 @@ namespace Rebundle.Aws
 
         public TimeSpan PollInterval { get; }
 
-        /// <summary>Image lookup, role retirement, permission checks, shared leases (a tag on the farm's templates), shared reads, ELBv2 target groups and SSH-reachable servers: each a part.</summary>
+        /// <summary>Image lookup, role retirement, permission checks, shared leases (a tag on the farm's templates), shared reads, ELBv2 target groups, Auto Scaling groups, bringing a fleet in and SSH-reachable servers: each a part.</summary>
         public T? Capability<T>() where T : class => _capabilities.OfType<T>().FirstOrDefault();
 
         // Kept on the concrete backend for code that holds an AwsBackend (the xunit tests). The
@@ -92,10 +96,17 @@ namespace Rebundle.Aws
         /// <summary>The ELBv2 target groups part, for code that holds an AwsBackend (tests); the audit wrapper hands it out only audited.</summary>
         internal ILoadBalancing LoadBalancing => _loadBalancing;
 
+        /// <summary>The Auto Scaling groups part (hold and release), for tests; the audit wrapper hands it out only audited.</summary>
+        internal IScalingGroups ScalingGroups => _scaling;
+
+        /// <summary>Bringing a fleet in (New-TtmRole, New-TtmFarmRole), for tests; the audit wrapper hands it out only audited.</summary>
+        internal IFleetIntake Intake => _intake;
+
         public void Dispose()
         {
             _leases.Dispose();
             _loadBalancing.Dispose();
+            _scaling.Dispose();
             _calls.Dispose();
         }
 

@@ -21,6 +21,7 @@ BeforeDiscovery {
         Throttled = 'LimitsExceeded'
         ManagedByAutoScaling = 'InvalidOperation'
         TargetGroupNotFound = 'ObjectNotFound'; InvalidTarget = 'InvalidResult'; ReplacementUnhealthy = 'InvalidResult'
+        ScalingGroupNotFound = 'ObjectNotFound'; FarmRoleAlreadyExists = 'ResourceExists'
     }
     $script:table = foreach ($code in $categories.Keys) { @{ Code = $code; Category = $categories[$code] } }
 

@@ -7,11 +7,12 @@ namespace Rebundle.Aws
 {
     /// <summary>
     /// Instances of an Auto Scaling group (tag aws:autoscaling:groupName) belong to the group:
-    /// it replaces whatever is terminated and launches from its own template. A recycle there
-    /// would launch one unmanaged server and the group another, so Rebundle refuses to launch
-    /// into such a farm role or terminate such a server and points to instance refresh
-    /// (docs/aws.md). The tag is noted whenever instances are read, so refusing costs no call
-    /// (a server this session never read is read first). Its lock guards only what it noted.
+    /// it replaces whatever is terminated and launches from its own template. When the group is
+    /// the farm role (ttm:auto-scaling-group), Rebundle launches and terminates through it
+    /// (AwsScalingGroups); a group's servers in any other farm role are refused, since a recycle
+    /// there would launch one unmanaged server and the group another. The tag is noted whenever
+    /// instances are read, so refusing costs no call (a server this session never read is read
+    /// first). Its lock guards only what it noted.
     /// </summary>
     internal sealed class AutoScalingGuard
     {
@@ -33,29 +34,41 @@ namespace Rebundle.Aws
             }
         }
 
-        /// <summary>Refuses, before anything changes, a launch into a farm role whose servers an Auto Scaling group manages.</summary>
+        /// <summary>Refuses, before anything changes, a launch into a farm role whose servers an Auto Scaling group manages (a farm role that is not that group).</summary>
         public void RefuseLaunchInto(FarmRole farmRole, IEnumerable<Server> servers)
         {
-            var managed = servers.Select(s => (Server: s, Group: GroupOf(s.Id))).FirstOrDefault(s => s.Group != null);
+            var managed = servers.Select(s => (Server: s, Group: GroupOf(s.Id))).FirstOrDefault(s => s.Group != null && s.Group != farmRole.ScalingGroup);
             if (managed.Group == null) return;
             throw ManagedByAutoScaling($"Farm role {farmRole}", managed.Server, managed.Group, "nothing was launched");
         }
 
         /// <summary>
-        /// Refuses, before any of the batch is terminated, servers an Auto Scaling group manages.
-        /// Servers this session never read are read in one call (split at the filter limit).
+        /// Splits a batch to terminate into plain servers (EC2 terminates them) and servers of the
+        /// group that is their farm role (the group terminates them), refusing before any of the
+        /// batch is terminated a server some other group manages. Servers this session never read
+        /// are read in one call (split at the filter limit). <paramref name="groupOfFarmRoles"/>
+        /// gives, for farm-role ids, the group each one is (asked only when a server is in a group).
         /// </summary>
-        public void RefuseTerminate(IReadOnlyCollection<Server> servers, CancellationToken cancellationToken)
+        public (List<Server> Plain, List<Server> InGroups) Split(IReadOnlyCollection<Server> servers,
+            Func<IReadOnlyCollection<string>, IReadOnlyDictionary<string, string?>> groupOfFarmRoles, CancellationToken cancellationToken)
         {
             List<string> unknown;
             lock (_gate) unknown = servers.Select(s => s.Id).Where(id => !_groups.ContainsKey(id)).Distinct(StringComparer.Ordinal).ToList();
             if (unknown.Count > 0)
                 Note(_reads.Instances($"Reading {unknown.Count} server(s) before terminating them", cancellationToken, new List<Filter> { TtmTags.Filter("instance-id", unknown.ToArray()) }));
+            var plain = new List<Server>();
+            var inGroups = new List<Server>();
+            var grouped = servers.Select(s => (Server: s, Group: GroupOf(s.Id))).Where(s => s.Group != null).ToList();
+            var farmRoleGroups = grouped.Count == 0 ? new Dictionary<string, string?>()
+                : groupOfFarmRoles(grouped.Select(s => s.Server.FarmRoleId).Distinct(StringComparer.Ordinal).ToList());
             foreach (var server in servers)
             {
                 var group = GroupOf(server.Id);
-                if (group != null) throw ManagedByAutoScaling($"Server {server.Name} of farm {server.Farm}", server, group, "no server of the batch was terminated");
+                if (group == null) plain.Add(server);
+                else if (farmRoleGroups.TryGetValue(server.FarmRoleId, out var own) && own == group) inGroups.Add(server with { AutoScalingGroup = group });
+                else throw ManagedByAutoScaling($"Server {server.Name} of farm {server.Farm}", server, group, "no server of the batch was terminated");
             }
+            return (plain, inGroups);
         }
 
         private string? GroupOf(string instanceId)
@@ -66,8 +79,8 @@ namespace Rebundle.Aws
         private static TtmException ManagedByAutoScaling(string what, Server server, string group, string outcome) => new TtmException(
             TtmErrorCode.ManagedByAutoScaling,
             $"{what} is managed by Auto Scaling group '{group}' ({server.Name}, {server.Id}, carries the {TtmTags.AutoScalingGroup} tag); {outcome}. " +
-            "Rebundle never launches or terminates servers of an Auto Scaling group, which would replace them too. Roll the new image out with the group: " +
-            $"point its launch template at the image (Set-TtmRoleImage, if it launches from a role's template) and start an instance refresh (aws autoscaling start-instance-refresh --auto-scaling-group-name {group}). See docs/aws.md, Auto Scaling groups.",
+            "Rebundle launches and terminates a group's servers only through the group, when the group is the farm role (it would replace them otherwise). " +
+            $"Bring the group in as the farm role: New-TtmFarmRole -AutoScalingGroup {group} (docs/aws.md, Auto Scaling groups).",
             server.Name);
     }
 }

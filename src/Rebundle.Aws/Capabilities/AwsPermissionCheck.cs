@@ -21,13 +21,15 @@ namespace Rebundle.Aws
         private readonly Ec2Reads _reads;
         private readonly AwsSharedReads _shared;
         private readonly Elb.Elbv2Calls _elb;
+        private readonly AutoScaling.AutoScalingCalls _autoScaling;
 
-        public AwsPermissionCheck(Ec2Calls calls, Ec2Reads reads, AwsSharedReads shared, Elb.Elbv2Calls elb)
+        public AwsPermissionCheck(Ec2Calls calls, Ec2Reads reads, AwsSharedReads shared, Elb.Elbv2Calls elb, AutoScaling.AutoScalingCalls autoScaling)
         {
             _calls = calls;
             _reads = reads;
             _shared = shared;
             _elb = elb;
+            _autoScaling = autoScaling;
         }
 
         public IReadOnlyList<MissingPermission> MissingPermissions(PermissionCheckRequest request, CancellationToken cancellationToken = default)
@@ -65,13 +67,14 @@ namespace Rebundle.Aws
                     DryRun = true, Resources = new List<string> { farmRoleTemplate }, Tags = new List<Tag> { TtmTags.Tag(TtmTags.Lease, PreflightName) },
                 }, c));
             }
-            if (request.ToLaunchInto.FirstOrDefault() is { } farmRole)
+            // A group launches and terminates its own instances: EC2's RunInstances and TerminateInstances are for plain farm roles.
+            if (request.ToLaunchInto.FirstOrDefault(r => !r.IsScalingGroup) is { } farmRole)
                 Add("RunInstances", "launch replacement servers", (ec2, c) => ec2.RunInstancesAsync(new RunInstancesRequest
                 {
                     DryRun = true, MinCount = 1, MaxCount = 1,
                     LaunchTemplate = new LaunchTemplateSpecification { LaunchTemplateName = TtmTags.RoleTemplate(farmRole.Role), Version = "$Default" },
                 }, c));
-            if (request.ToTerminate.FirstOrDefault() is { } old)
+            if (request.ToTerminate.FirstOrDefault(s => s.AutoScalingGroup == null) is { } old)
                 Add("TerminateInstances", "terminate replaced servers", (ec2, c) => ec2.TerminateInstancesAsync(new TerminateInstancesRequest
                 {
                     DryRun = true, InstanceIds = new List<string> { old.Id },
@@ -91,7 +94,28 @@ namespace Rebundle.Aws
 
             var missing = checks.Where(check => !Allowed(check.Action, check.DryRun, cancellationToken)).Select(check => new MissingPermission("ec2:" + check.Action, check.NeededTo)).ToList();
             missing.AddRange(MissingLoadBalancing(request, cancellationToken));
+            missing.AddRange(MissingAutoScaling(request, cancellationToken));
             return missing;
+        }
+
+        /// <summary>
+        /// Auto Scaling has no DryRun either: for groups a recycle launches into, its reads are
+        /// really sent (DescribeAutoScalingGroups, DescribeLifecycleHooks, DescribeScalingActivities
+        /// on the first group). Its changes cannot be asked about without making them; a policy
+        /// lacking one fails at the hold, the first change of a group's recycle, before any launch
+        /// (docs/aws.md lists every action).
+        /// </summary>
+        private IEnumerable<MissingPermission> MissingAutoScaling(PermissionCheckRequest request, CancellationToken cancellationToken)
+        {
+            var group = request.ToLaunchInto.FirstOrDefault(r => r.IsScalingGroup)?.ScalingGroup;
+            if (group == null) yield break;
+            const string neededTo = "recycle farm roles that are Auto Scaling groups";
+            if (Denied(() => _autoScaling.DescribeGroup(group, cancellationToken)))
+                yield return new MissingPermission("autoscaling:" + AutoScaling.AutoScalingCalls.DescribeAutoScalingGroupsAction, neededTo);
+            if (Denied(() => _autoScaling.LifecycleHooks(group, cancellationToken)))
+                yield return new MissingPermission("autoscaling:" + AutoScaling.AutoScalingCalls.DescribeLifecycleHooksAction, neededTo);
+            if (Denied(() => _autoScaling.RecentActivities(group, cancellationToken)))
+                yield return new MissingPermission("autoscaling:" + AutoScaling.AutoScalingCalls.DescribeScalingActivitiesAction, neededTo);
         }
 
         /// <summary>

@@ -15,7 +15,7 @@ namespace Rebundle.Aws
     internal sealed class AwsSharedReads : ISharedListReads
     {
         /// <summary>What the backend's reads are kept under; a change forgets the keys that start with its list's.</summary>
-        internal const string FarmRoles = "farm-roles", Roles = "roles", Servers = "servers|", LaunchSettings = "launch-settings|";
+        internal const string FarmRoles = "farm-roles", Roles = "roles", Servers = "servers|", LaunchSettings = "launch-settings|", ScalingGroups = "scaling-groups|";
 
         private readonly Ec2Reads _reads;
         private readonly object _gate = new object();

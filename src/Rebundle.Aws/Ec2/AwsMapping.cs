@@ -121,6 +121,7 @@ namespace Rebundle.Aws.Ec2
             {
                 Farm = farm!, FarmId = farm!, Alias = alias!, Role = role!, DesiredCount = count, Id = template.LaunchTemplateName,
                 TargetGroups = TargetGroupsOf(TtmTags.Get(template.Tags, TtmTags.TargetGroups)),
+                ScalingGroup = string.IsNullOrWhiteSpace(TtmTags.Get(template.Tags, TtmTags.ScalingGroup)) ? null : TtmTags.Get(template.Tags, TtmTags.ScalingGroup)!.Trim(),
             };
         }
 

@@ -20,6 +20,12 @@ namespace Rebundle.Aws.Ec2
         /// <summary>On a farm-role template: the ELBv2 target groups its servers serve from, names separated by commas.</summary>
         public const string TargetGroups = "ttm:target-groups";
 
+        /// <summary>On a farm-role template: the Auto Scaling group that is the farm role (its servers are the group's instances).</summary>
+        public const string ScalingGroup = "ttm:auto-scaling-group";
+
+        /// <summary>On an instance a recycle protected from scale-in while old servers went: put back to the group's default when the recycle ends.</summary>
+        public const string ScaleInProtected = "ttm:scale-in-protected";
+
         /// <summary>On a role's launch template: the rebundle run that created it.</summary>
         public const string RunId = "ttm:run-id";
 

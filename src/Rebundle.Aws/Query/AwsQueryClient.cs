@@ -95,17 +95,20 @@ namespace Rebundle.Aws.Query
         /// Every item of a Marker-paged read: each page's items from <paramref name="items"/>,
         /// the next page asked with the previous page's NextMarker until there is none.
         /// </summary>
-        public List<T> All<T>(string action, IEnumerable<KeyValuePair<string, string>> parameters, string doing, CancellationToken cancellation, Func<XElement, IEnumerable<T>> items, object? target = null)
+        /// <param name="paging">The page parameter and the answer's next-page element: ELBv2's Marker / NextMarker, Auto Scaling's NextToken / NextToken.</param>
+        public List<T> All<T>(string action, IEnumerable<KeyValuePair<string, string>> parameters, string doing, CancellationToken cancellation, Func<XElement, IEnumerable<T>> items, object? target = null,
+            (string Parameter, string Next)? paging = null)
         {
+            var (markerName, nextName) = paging ?? ("Marker", "NextMarker");
             var found = new List<T>();
             var fixedParameters = parameters.ToList();
             string? marker = null;
             do
             {
-                var page = marker == null ? fixedParameters : fixedParameters.Concat(new[] { Pair("Marker", marker) });
+                var page = marker == null ? fixedParameters : fixedParameters.Concat(new[] { Pair(markerName, marker) });
                 var result = Call(action, page, doing, cancellation, target);
                 found.AddRange(items(result));
-                var next = Child(result, "NextMarker")?.Value;
+                var next = Child(result, nextName)?.Value;
                 if (!string.IsNullOrEmpty(next) && next == marker)
                     throw new TtmException(TtmErrorCode.BackendError, $"{doing} failed: {_service.DisplayName} ({Location}) returned the same page marker twice, so the listing would never end.", target);
                 marker = string.IsNullOrEmpty(next) ? null : next;
@@ -167,7 +170,7 @@ namespace Rebundle.Aws.Query
                     Status = status,
                     Code = code,
                     Message = Child(error, "Message")?.Value ?? (xml == null ? $"HTTP {status} with an answer that is not XML" : $"HTTP {status}"),
-                    Retryable = (code != null && ThrottleCodes.Contains(code)) || status >= 500 || status == 429,
+                    Retryable = (code != null && (ThrottleCodes.Contains(code) || _service.RetryableCodes.Contains(code))) || status >= 500 || status == 429,
                 };
             }
             catch (OperationCanceledException) when (cancellation.IsCancellationRequested)

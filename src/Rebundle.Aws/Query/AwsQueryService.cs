@@ -4,8 +4,8 @@ namespace Rebundle.Aws.Query
 {
     /// <summary>
     /// One AWS service spoken over the Query protocol (form-encoded POST, XML answers): what
-    /// <see cref="AwsQueryClient"/> needs to know of it. The next Query service (Auto Scaling:
-    /// <c>autoscaling</c>, 2011-01-01) is one more of these plus its typed calls.
+    /// <see cref="AwsQueryClient"/> needs to know of it. Each Query service is one of these plus its typed calls
+    /// (Elb/Elbv2Calls.cs, AutoScaling/AutoScalingCalls.cs).
     /// </summary>
     public sealed class AwsQueryService
     {
@@ -18,13 +18,31 @@ namespace Rebundle.Aws.Query
                 ["InvalidTarget"] = TtmErrorCode.InvalidTarget,
             });
 
-        public AwsQueryService(string signingName, string version, string displayName, IReadOnlyDictionary<string, TtmErrorCode>? codes = null)
+        /// <summary>
+        /// EC2 Auto Scaling. ScalingActivityInProgress (a change raced one of the group's own
+        /// activities) and ResourceContention (another update to the group is pending) pass once
+        /// the activity or update is done, so they are retried like throttling.
+        /// </summary>
+        public static readonly AwsQueryService AutoScaling = new AwsQueryService(
+            "autoscaling", "2011-01-01", "Auto Scaling",
+            new Dictionary<string, TtmErrorCode>(StringComparer.Ordinal)
+            {
+                ["ScalingActivityInProgress"] = TtmErrorCode.Throttled,
+                ["ResourceContention"] = TtmErrorCode.Throttled,
+            },
+            retryable: new[] { "ScalingActivityInProgress", "ResourceContention" });
+
+        public AwsQueryService(string signingName, string version, string displayName, IReadOnlyDictionary<string, TtmErrorCode>? codes = null, IEnumerable<string>? retryable = null)
         {
             SigningName = signingName;
             Version = version;
             DisplayName = displayName;
             Codes = codes ?? new Dictionary<string, TtmErrorCode>();
+            RetryableCodes = new HashSet<string>(retryable ?? Array.Empty<string>(), StringComparer.Ordinal);
         }
+
+        /// <summary>The service's own error codes that pass by themselves: retried with the same backoff as throttling.</summary>
+        public HashSet<string> RetryableCodes { get; }
 
         /// <summary>The SigV4 credential scope's service and the endpoint's first label (elasticloadbalancing.us-east-1.amazonaws.com).</summary>
         public string SigningName { get; }

@@ -15,7 +15,7 @@ namespace Rebundle.Audit
     /// (<see cref="ChangeLeases"/>), so a farm another run holds is not changed.
     /// Because it wraps the backend at connect time, no cmdlet and no runbook step can skip it.
     /// </summary>
-    public sealed class AuditingBackend : IFleetBackend
+    public sealed partial class AuditingBackend : IFleetBackend
     {
         private readonly IFleetBackend _inner;
         private readonly IAuditSink _sink;
@@ -170,6 +170,10 @@ namespace Rebundle.Audit
                 return _inner.Capability<IRoleRetirement>() is { } retirement ? (T)(object)new AuditedRetirement(this, retirement) : null;
             if (typeof(T) == typeof(ILoadBalancing))
                 return _inner.Capability<ILoadBalancing>() is { } balancing ? (T)(object)new AuditedLoadBalancing(this, balancing) : null;
+            if (typeof(T) == typeof(IScalingGroups))
+                return _inner.Capability<IScalingGroups>() is { } groups ? (T)(object)new AuditedScalingGroups(this, groups) : null;
+            if (typeof(T) == typeof(IFleetIntake))
+                return _inner.Capability<IFleetIntake>() is { } intake ? (T)(object)new AuditedIntake(this, intake) : null;
             // Only interfaces: a concrete backend class may also be an IUnauditedCapability, and
             // handing it out would hand out its changes unguarded.
             var forwarded = typeof(T).IsInterface && typeof(IUnauditedCapability).IsAssignableFrom(typeof(T));

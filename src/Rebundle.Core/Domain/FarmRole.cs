@@ -33,6 +33,23 @@ namespace Rebundle.Domain
 
         public bool IsLoadBalanced => TargetGroups.Count > 0;
 
+        /// <summary>
+        /// The Auto Scaling group that is this farm role (AWS: the <c>ttm:auto-scaling-group</c> tag
+        /// on its farm-role template), null for a farm role of plain servers. Its count is the
+        /// group's desired capacity; a recycle launches by raising it and terminates through the
+        /// group (<see cref="Backends.IScalingGroups"/>).
+        /// </summary>
+        public string? ScalingGroup { get; init; }
+
+        public bool IsScalingGroup => !string.IsNullOrEmpty(ScalingGroup);
+
+        /// <summary>
+        /// A recycle changed the group for its duration (max raised, processes suspended) and was
+        /// stopped before it put it back: the group carries the record of what to restore, and
+        /// the next recycle of this farm restores it. <see cref="DesiredCount"/> is the recorded count.
+        /// </summary>
+        public bool ScalingHeld { get; init; }
+
         public override string ToString() => Farm + "/" + Alias;
     }
 }

@@ -66,5 +66,11 @@ namespace Rebundle.Errors
 
         /// <summary>A replacement was unhealthy in a target group past its health grace: it was deregistered and the old server kept serving.</summary>
         ReplacementUnhealthy,
+
+        /// <summary>The Auto Scaling group a farm role is (or is to be brought in from) does not exist, or launches from another template than the farm role's role.</summary>
+        ScalingGroupNotFound,
+
+        /// <summary>A farm role of that farm and alias exists already (New-TtmFarmRole).</summary>
+        FarmRoleAlreadyExists,
     }
 }

@@ -4,7 +4,8 @@ using Rebundle.Errors;
 namespace Rebundle.Runbook
 {
     /// <summary>
-    /// Keeps farm roles an Auto Scaling group manages out of a recycle before anything is
+    /// Keeps farm roles whose servers an Auto Scaling group manages, but that are not that group
+    /// (no ttm:auto-scaling-group naming it: New-TtmFarmRole -AutoScalingGroup brings it in), out of a recycle before anything is
     /// launched: the group would replace what Rebundle terminates and never adopt what it
     /// launches. A farm role the operator named (its alias, or one of its servers) refuses the
     /// whole recycle; one only swept up by a whole farm or a wildcard is skipped with a warning,
@@ -16,10 +17,13 @@ namespace Rebundle.Runbook
         /// Removes the managed farm roles from <paramref name="farmRoleIds"/> and
         /// <paramref name="namedServers"/>, or throws TtmManagedByAutoScaling when one was named.
         /// </summary>
-        public static void Exclude(IReadOnlyList<Server> live, HashSet<string> farmRoleIds, ISet<string> namedFarmRoleIds,
+        public static void Exclude(IReadOnlyList<Server> live, IReadOnlyList<FarmRole> farmRoles, HashSet<string> farmRoleIds, ISet<string> namedFarmRoleIds,
             List<Server> namedServers, IRunbookReporter reporter)
         {
-            var managed = live.Where(s => !string.IsNullOrEmpty(s.AutoScalingGroup))
+            // A farm role that is the group its servers belong to is Rebundle's to recycle, through the group.
+            var groupOf = farmRoles.Where(r => r.IsScalingGroup).ToDictionary(r => r.Id, r => r.ScalingGroup, StringComparer.Ordinal);
+            var managed = live.Where(s => !string.IsNullOrEmpty(s.AutoScalingGroup)
+                                          && !(groupOf.TryGetValue(s.FarmRoleId, out var group) && group == s.AutoScalingGroup))
                 .GroupBy(s => s.FarmRoleId, StringComparer.Ordinal).ToDictionary(g => g.Key, g => g.First(), StringComparer.Ordinal);
             if (managed.Count == 0) return;
 
@@ -43,7 +47,6 @@ namespace Rebundle.Runbook
             server.Alias);
 
         private static string RollOutAdvice(string group) =>
-            "Roll the new image out with the group: point its launch template at the image (Set-TtmRoleImage, if it launches from a role's template) " +
-            $"and start an instance refresh (aws autoscaling start-instance-refresh --auto-scaling-group-name {group}). See docs/aws.md, Auto Scaling groups.";
+            $"Bring the group in as the farm role (New-TtmFarmRole -AutoScalingGroup {group}), and Rebundle recycles it through the group. See docs/aws.md, Auto Scaling groups.";
     }
 }

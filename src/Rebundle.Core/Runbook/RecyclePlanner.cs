@@ -96,7 +96,7 @@ namespace Rebundle.Runbook
             foreach (var gone in namedServers.Where(s => !liveIds.Contains(s.Id)))
                 _misses.Add(new TtmException(TtmErrorCode.ServerNotFound,
                     $"Server {gone.Farm}/{gone.Name} ({gone.Id}) is no longer running or pending, so it was not recycled. Run Get-TtmServer to see the farm as it is now.", gone.Name));
-            AutoScalingScope.Exclude(live, wholeFarmRoles, targets.NamedFarmRoles, namedServers, _reporter);
+            AutoScalingScope.Exclude(live, farmRoles, wholeFarmRoles, targets.NamedFarmRoles, namedServers, _reporter);
             var namedIds = new HashSet<string>(namedServers.Select(s => s.Id), StringComparer.Ordinal);
             // Which image a role is on matters only to surplus (is it already on the current image?):
             // the roles are read once, and only when some farm role has more live servers than its count.
@@ -126,7 +126,8 @@ namespace Rebundle.Runbook
                 var surplusIds = new HashSet<string>(surplus.Select(s => s.Server.Id), StringComparer.Ordinal);
                 var ordered = olds.Where(s => !surplusIds.Contains(s.Id))
                     .OrderBy(s => s.Alias, StringComparer.OrdinalIgnoreCase).ThenBy(s => s.Index).ToList();
-                if (ordered.Count == 0 && surplus.Count == 0) continue;
+                // A group an interrupted run left held is planned with nothing to do, so this run restores it.
+                if (ordered.Count == 0 && surplus.Count == 0 && !inScope.Any(r => r.ScalingHeld)) continue;
                 plans.Add(new RecyclePlan
                 {
                     Farm = here.FirstOrDefault()?.Farm ?? farm,

@@ -96,8 +96,10 @@ namespace Rebundle.Runbook
             // A target group that is missing (or may not be read) fails the recycle now, before a launch, not after.
             var replacing = new HashSet<string>(plans.SelectMany(p => p.Batches.SelectMany(b => b)).Select(s => s.FarmRoleId), StringComparer.Ordinal);
             new TargetGroupView(backend, cancellation).Read(farms.SelectMany(f => f.FarmRoles.Values).Where(r => replacing.Contains(r.Id)));
+            var groups = new ScalingGroupHold(backend, _reporter);
             try
             {
+                groups.Take(ScalingGroupHold.InPlay(plans), cancellation);
                 new RecycleWindow(backend, _reporter, options, cancellation, replaced).Run(farms);
                 // Every old in the plans now has a running replacement: the counts are met, so the rest
                 // of the surplus can go (drained first from any target group an interrupted run left it in).
@@ -112,9 +114,14 @@ namespace Rebundle.Runbook
             {
                 foreach (var farm in farms)
                     TerminateQuietly(farm.Farm, farm.FarmRoles, farm.NotServing.Concat(farm.Plan.Surplus.Where(s => !farm.Adopted.Contains(s.Server.Id)).Select(s => s.Server)).ToList());
+                // No wait for lifecycle hooks on the way out: a group still busy keeps its record for the next run.
+                var notes = new HeldBackReporter();
+                groups.Release(TimeSpan.Zero, CancellationToken.None, notes);
+                notes.TryReplay(_reporter);
                 if (stop is TtmException cause && !(stop is RecycleStoppedException)) throw new RecycleStoppedException(Array.Empty<RecycledServer>(), cause);
                 throw;
             }
+            groups.Release(options.Timeout, cancellation, _reporter);
             foreach (var farm in farms)
             {
                 _reporter.Progress(new ProgressReport(ProgressId + 1 + farms.IndexOf(farm) * 2, $"Waiting for replacements in farm {farm.Farm}", "Done", 100, Completed: true));

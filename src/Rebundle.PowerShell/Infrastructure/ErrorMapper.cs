@@ -21,6 +21,7 @@ namespace Rebundle.PowerShell.Infrastructure
                 case TtmErrorCode.ImageNotFound:
                 case TtmErrorCode.SshKeyNotFound:
                 case TtmErrorCode.TargetGroupNotFound:
+                case TtmErrorCode.ScalingGroupNotFound:
                     return ErrorCategory.ObjectNotFound;
                 case TtmErrorCode.VersionMalformed:
                 case TtmErrorCode.RoleNameMalformed:
@@ -30,6 +31,7 @@ namespace Rebundle.PowerShell.Infrastructure
                 case TtmErrorCode.ConfigInvalid:
                     return ErrorCategory.InvalidData;
                 case TtmErrorCode.RoleAlreadyExists:
+                case TtmErrorCode.FarmRoleAlreadyExists:
                 case TtmErrorCode.DuplicateInput:
                     return ErrorCategory.ResourceExists;
                 case TtmErrorCode.NotConnected:
