@@ -118,12 +118,7 @@ public sealed partial class Ec2Fleet
         var launched = new List<Ec2Instance>();
         for (var n = 0; n < max; n++)
         {
-            DateTimeOffset? runningAt = Now + Settings.BootTime;
-            DateTimeOffset? failsAt = null;
-            var impaired = false;
-            if (Faults.StallLaunches > 0) { Faults.StallLaunches--; runningAt = null; }
-            else if (Faults.FailLaunches > 0) { Faults.FailLaunches--; runningAt = null; failsAt = Now + Settings.BootTime; }
-            else if (Faults.ImpairLaunches > 0) { Faults.ImpairLaunches--; impaired = true; }
+            var (runningAt, failsAt, impaired) = LaunchOutcome(Now);
             var instance = NewInstance(imageId, Setting("InstanceType") ?? "t3.micro", Setting("KeyName"), template?.Id, version, token, reservation, runningAt, failsAt, impaired);
             instance.VisibleAt = VisibleFromNow;
             instance.Tags.Set(r.TagsFor("instance"));
@@ -131,6 +126,15 @@ public sealed partial class Ec2Fleet
             launched.Add(instance);
         }
         return RunInstancesResponse(launched);
+    }
+
+    /// <summary>How an instance launched at <paramref name="at"/> will fare: it boots, unless the next launch fault says it stalls, fails or runs impaired.</summary>
+    private (DateTimeOffset? RunningAt, DateTimeOffset? FailsAt, bool Impaired) LaunchOutcome(DateTimeOffset at)
+    {
+        if (Faults.StallLaunches > 0) { Faults.StallLaunches--; return (null, null, false); }
+        if (Faults.FailLaunches > 0) { Faults.FailLaunches--; return (null, at + Settings.BootTime, false); }
+        if (Faults.ImpairLaunches > 0) { Faults.ImpairLaunches--; return (at + Settings.BootTime, null, true); }
+        return (at + Settings.BootTime, null, false);
     }
 
     private XElement RunInstancesResponse(IReadOnlyList<Ec2Instance> launched) =>

@@ -26,12 +26,16 @@ public sealed partial class Ec2Fleet
     {
         Settings = settings ?? new Ec2Settings();
         Elbv2 = new Elbv2Fleet(this);
+        AutoScaling = new AutoScalingFleet(this);
     }
 
     /// <summary>ELBv2 target groups, served on the same URL to requests signed for elasticloadbalancing (Elbv2Fleet.cs).</summary>
     public Elbv2Fleet Elbv2 { get; }
 
-    /// <summary>The one lock every request runs under; the ELBv2 part shares it.</summary>
+    /// <summary>Auto Scaling groups, served on the same URL to requests signed for autoscaling (AutoScalingFleet.cs).</summary>
+    public AutoScalingFleet AutoScaling { get; }
+
+    /// <summary>The one lock every request runs under; the ELBv2 and Auto Scaling parts share it.</summary>
     internal object Gate => _gate;
 
     /// <summary>The instance with this id, visible or not yet (ELBv2 sees instances EC2's Describe* may not list yet); the caller holds the lock.</summary>
@@ -62,9 +66,17 @@ public sealed partial class Ec2Fleet
 
     public int CountOf(string action) => Requests.Count(r => r.Action == action);
 
+    /// <summary>Every instance, the Auto Scaling groups' brought up to now first.</summary>
     public IReadOnlyList<Ec2Instance> Instances
     {
-        get { lock (_gate) return _instances.ToList(); }
+        get
+        {
+            lock (_gate)
+            {
+                AutoScaling.Reconcile();
+                return _instances.ToList();
+            }
+        }
     }
 
     public IReadOnlyList<Ec2Image> Images
@@ -91,8 +103,15 @@ public sealed partial class Ec2Fleet
     /// <summary>The instance's state name now ("pending", "running", "terminated", …).</summary>
     public string StateOf(Ec2Instance instance)
     {
-        lock (_gate) return instance.StateAt(Now, Settings.ShutdownTime).Name;
+        lock (_gate)
+        {
+            AutoScaling.Reconcile();
+            return StateNow(instance);
+        }
     }
+
+    /// <summary>StateOf for the fleet's own parts, which hold the lock and are brought up to now already.</summary>
+    internal string StateNow(Ec2Instance instance) => instance.StateAt(Now, Settings.ShutdownTime).Name;
 
     // ---- What tests and the seed set up (not logged: these are not requests) ----------------
 
@@ -154,8 +173,12 @@ public sealed partial class Ec2Fleet
     {
         lock (_gate)
         {
+            // Whatever the service, the Auto Scaling groups are brought up to now first: their instances are EC2's and ELBv2's too.
+            AutoScaling.Reconcile();
             if (IsStsAction(request.Action)) return HandleSts(request, signed);
-            if (SigV4Check.ServiceOf(signed) == Elbv2Fleet.SigningName) return HandleElbv2(request, signed);
+            var service = SigV4Check.ServiceOf(signed);
+            if (service == Elbv2Fleet.SigningName) return HandleQueryService(request, signed, service, Elbv2.Dispatch, Elbv2Fleet.Error);
+            if (service == AutoScalingFleet.SigningName) return HandleQueryService(request, signed, service, AutoScaling.Dispatch, AutoScalingFleet.Error);
             int status;
             string body;
             string? errorCode = null;
@@ -186,23 +209,26 @@ public sealed partial class Ec2Fleet
         _log.Add(new LoggedRequest(Now, request.Action, request.Parameters, status, errorCode, signed == null ? null : SigV4Check.AccessKeyOf(signed), service));
 
     /// <summary>
-    /// An ELBv2 request: signature checked for scope elasticloadbalancing, then the shared
-    /// faults (throttling answered as ELBv2 does: 400 Throttling; lost answers), then Elbv2Fleet.
+    /// A request for another Query service on this URL (ELBv2, Auto Scaling): signature checked
+    /// for its scope, then the shared faults (throttling answered as those services do: 400
+    /// Throttling "Rate exceeded"; lost answers), then the service's own dispatch; errors in its
+    /// own shape; logged under its signing name.
     /// </summary>
-    private (int Status, string Body) HandleElbv2(QueryRequest request, SignedRequest signed)
+    private (int Status, string Body) HandleQueryService(QueryRequest request, SignedRequest signed, string service,
+        Func<QueryRequest, XElement> dispatch, Func<string, string, int, XElement> error)
     {
         int status;
         string body;
         string? errorCode = null;
         try
         {
-            SigV4Check.Verify(signed, Settings, Elbv2Fleet.SigningName);
+            SigV4Check.Verify(signed, Settings, service);
             if (Faults.ThrottleNext > 0 && (Faults.ThrottleAction == null || Faults.ThrottleAction == request.Action))
             {
                 Faults.ThrottleNext--;
                 throw new Ec2Error("Throttling", "Rate exceeded", 400);
             }
-            var response = Elbv2.Dispatch(request);
+            var response = dispatch(request);
             RunHook(request.Action);
             LoseResponse(request.Action);
             status = 200;
@@ -212,9 +238,9 @@ public sealed partial class Ec2Fleet
         {
             status = e.Status;
             errorCode = e.Code;
-            body = Serialize(Elbv2Fleet.Error(e.Code, e.Message, e.Status));
+            body = Serialize(error(e.Code, e.Message, e.Status));
         }
-        Log(request, status, errorCode, signed, Elbv2Fleet.SigningName);
+        Log(request, status, errorCode, signed, service);
         return (status, body);
     }
 
@@ -296,13 +322,13 @@ public sealed partial class Ec2Fleet
 
     private string NewId(string prefix) => prefix + "-" + (_nextId++).ToString("x", CultureInfo.InvariantCulture).PadLeft(17, '0');
 
-    private Ec2Instance NewInstance(string imageId, string instanceType, string? keyName, string? templateId, string? templateVersion, string? clientToken, string reservationId, DateTimeOffset? runningAt, DateTimeOffset? failsAt, bool impaired = false)
+    private Ec2Instance NewInstance(string imageId, string instanceType, string? keyName, string? templateId, string? templateVersion, string? clientToken, string reservationId, DateTimeOffset? runningAt, DateTimeOffset? failsAt, bool impaired = false, DateTimeOffset? launchTime = null)
     {
         var number = _instances.Count + 10;
         return new Ec2Instance
         {
             Id = NewId("i"), ReservationId = reservationId, ImageId = imageId, InstanceType = instanceType, KeyName = keyName,
-            LaunchTemplateId = templateId, LaunchTemplateVersion = templateVersion, ClientToken = clientToken, LaunchTime = Now,
+            LaunchTemplateId = templateId, LaunchTemplateVersion = templateVersion, ClientToken = clientToken, LaunchTime = launchTime ?? Now,
             PrivateIp = $"10.0.{number / 250 % 250}.{number % 250 + 1}", RunningAt = runningAt, FailsAt = failsAt, Impaired = impaired,
         };
     }

@@ -15,6 +15,8 @@ namespace Rebundle.Ec2Endpoint;
 /// deregistered, or its instance terminated, it is <c>draining</c> for the deregistration delay,
 /// then gone. Registering an instance that is not running is InvalidTarget; an unknown group
 /// is TargetGroupNotFound. Runs under the EC2 fleet's lock, so instance states are consistent.
+/// Auto Scaling groups register and deregister their instances here too, at the times they act
+/// (RegisterAt, DeregisterAt), and read a target's health for their ELB health checks.
 /// </summary>
 public sealed class Elbv2Fleet
 {
@@ -58,6 +60,7 @@ public sealed class Elbv2Fleet
     {
         lock (_ec2.Gate)
         {
+            _ec2.AutoScaling.Reconcile();
             var group = Named(targetGroup);
             foreach (var id in instanceIds) group.Targets.Add(new Elbv2Target { InstanceId = id, RegisteredAt = Now - TimeSpan.FromDays(1) });
         }
@@ -68,21 +71,35 @@ public sealed class Elbv2Fleet
     {
         lock (_ec2.Gate)
         {
+            // The Auto Scaling groups first see the time before the change: an ELB health check finds it from now on.
+            _ec2.AutoScaling.Reconcile();
             var target = Live(Named(targetGroup)).FirstOrDefault(t => t.InstanceId == instanceId)
                 ?? throw new ArgumentException($"{instanceId} is not registered in target group {targetGroup}.");
-            target.Unhealthy = unhealthy;
+            if (!unhealthy) target.UnhealthySince = null;
+            else target.UnhealthySince ??= Now;
         }
     }
 
     public IReadOnlyList<Elbv2TargetGroup> TargetGroups
     {
-        get { lock (_ec2.Gate) return _groups.ToList(); }
+        get
+        {
+            lock (_ec2.Gate)
+            {
+                _ec2.AutoScaling.Reconcile();
+                return _groups.ToList();
+            }
+        }
     }
 
     /// <summary>Each target's ELBv2 state now, by instance id (gone ones left out), as DescribeTargetHealth would answer.</summary>
     public IReadOnlyDictionary<string, string> StatesOf(string targetGroup)
     {
-        lock (_ec2.Gate) return Live(Named(targetGroup)).ToDictionary(t => t.InstanceId, t => StateOf(Named(targetGroup), t).State);
+        lock (_ec2.Gate)
+        {
+            _ec2.AutoScaling.Reconcile(); // the groups register and deregister their instances
+            return Live(Named(targetGroup)).ToDictionary(t => t.InstanceId, t => StateOf(Named(targetGroup), t).State);
+        }
     }
 
     // ---- Requests (the EC2 fleet's Handle calls this under its lock) --------------------------
@@ -106,6 +123,38 @@ public sealed class Elbv2Fleet
             _ => throw new Ec2Error("InvalidAction", $"Could not find operation {r.Action} for version 2015-12-01 (the test endpoint does not model it)."),
         };
     }
+
+    // ---- What Auto Scaling does through ELBv2 (under the lock, at the times its groups act) ----
+
+    internal string ArnOf(string targetGroup) => Named(targetGroup).Arn;
+
+    /// <summary>Registers as RegisterTargets would, at <paramref name="at"/> (an unknown group, one since deleted, is skipped).</summary>
+    internal void RegisterAt(string arn, string instanceId, DateTimeOffset at)
+    {
+        if (_groups.FirstOrDefault(g => g.Arn == arn) is not { } group) return;
+        var existing = Live(group).LastOrDefault(t => t.InstanceId == instanceId);
+        if (existing != null && LeavingAt(existing) == null) return; // registered already
+        if (existing != null) group.Targets.Remove(existing);
+        Add(group, instanceId, at);
+    }
+
+    /// <summary>Deregisters at <paramref name="at"/>; when the target has drained, or null when it was not registered (or drained already).</summary>
+    internal DateTimeOffset? DeregisterAt(string arn, string instanceId, DateTimeOffset at)
+    {
+        if (_groups.FirstOrDefault(g => g.Arn == arn) is not { } group) return null;
+        var target = group.Targets.LastOrDefault(t => t.InstanceId == instanceId && t.RegisteredAt <= at);
+        if (target == null) return null;
+        var leaving = LeavingAt(target);
+        if (leaving == null || leaving > at) leaving = target.DeregisteredAt = at;
+        var drained = leaving.Value + group.DeregistrationDelay;
+        return drained > at ? drained : null;
+    }
+
+    /// <summary>Since when the instance's registration fails its health checks ("unhealthy"), or null while it passes, drains or is not registered.</summary>
+    internal DateTimeOffset? UnhealthySince(string arn, string instanceId) =>
+        _groups.FirstOrDefault(g => g.Arn == arn)?.Targets.LastOrDefault(t => t.InstanceId == instanceId) is { } target && LeavingAt(target) == null
+            ? target.UnhealthySince
+            : null;
 
     /// <summary>ELBv2's error shape: <c>&lt;ErrorResponse&gt;&lt;Error&gt;&lt;Type&gt;Sender&lt;/Type&gt;&lt;Code&gt;…</c>.</summary>
     internal static XElement Error(string code, string message, int status) =>
@@ -169,7 +218,7 @@ public sealed class Elbv2Fleet
     {
         var group = ByArn(r);
         var ids = Ids(r, required: true);
-        var invalid = ids.Where(id => _ec2.InstanceById(id) is not { } i || _ec2.StateOf(i) != "running").ToList();
+        var invalid = ids.Where(id => _ec2.InstanceById(id) is not { } i || _ec2.StateNow(i) != "running").ToList();
         if (invalid.Count > 0)
             throw new Ec2Error("InvalidTarget", $"The following targets are not in a running state and cannot be registered: {string.Join(", ", invalid.Select(i => "'" + i + "'"))}");
         foreach (var id in ids)
@@ -177,11 +226,17 @@ public sealed class Elbv2Fleet
             var existing = Live(group).FirstOrDefault(t => t.InstanceId == id);
             if (existing != null && existing.DeregisteredAt == null) continue; // already registered: nothing changes
             if (existing != null) group.Targets.Remove(existing); // draining: registering again starts over
-            var unhealthy = Faults.UnhealthyRegistrations > 0;
-            if (unhealthy) Faults.UnhealthyRegistrations--;
-            group.Targets.Add(new Elbv2Target { InstanceId = id, RegisteredAt = Now, Unhealthy = unhealthy });
+            Add(group, id, Now);
         }
         return Response(r.Action);
+    }
+
+    /// <summary>A new registration at <paramref name="at"/>; the unhealthy-registrations fault makes it fail its health checks from the start.</summary>
+    private void Add(Elbv2TargetGroup group, string instanceId, DateTimeOffset at)
+    {
+        var unhealthy = Faults.UnhealthyRegistrations > 0;
+        if (unhealthy) Faults.UnhealthyRegistrations--;
+        group.Targets.Add(new Elbv2Target { InstanceId = instanceId, RegisteredAt = at, UnhealthySince = unhealthy ? at : null });
     }
 
     private XElement DeregisterTargets(QueryRequest r)
@@ -211,7 +266,7 @@ public sealed class Elbv2Fleet
         if (target.DeregisteredAt is { } at) return at;
         var instance = _ec2.InstanceById(target.InstanceId);
         if (instance == null) return target.RegisteredAt;
-        return instance.TerminateRequestedAt ?? (_ec2.StateOf(instance) == "terminated" ? instance.FailsAt : null);
+        return instance.TerminateRequestedAt ?? (_ec2.StateNow(instance) == "terminated" ? instance.FailsAt : null);
     }
 
     /// <summary>The group's targets that are not gone yet; gone ones (drained) are dropped.</summary>

@@ -32,6 +32,8 @@ public sealed class Elbv2Target
     public DateTimeOffset RegisteredAt { get; set; }
     public DateTimeOffset? DeregisteredAt { get; set; }
 
-    /// <summary>Failing its health checks from now on (a test's hook, or a registration the faults made fail), until cleared.</summary>
-    public bool Unhealthy { get; set; }
+    /// <summary>Since when it fails its health checks (a test's hook, or a registration the faults made fail), until cleared; null while it passes them.</summary>
+    public DateTimeOffset? UnhealthySince { get; set; }
+
+    public bool Unhealthy => UnhealthySince != null;
 }
