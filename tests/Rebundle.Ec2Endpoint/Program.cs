@@ -5,7 +5,7 @@ using Rebundle.Ec2Endpoint;
 
 // dotnet Rebundle.Ec2Endpoint.dll [--port 0] [--seed runbook] [--boot-seconds 2] [--image-seconds 3]
 //   [--shutdown-seconds 1] [--status-check-seconds 0] [--status-report-seconds 0] [--insufficient-data-seconds 0] [--visibility-seconds 0] [--reboot-seconds 1] [--page-size 1000] [--access-key KEY] [--secret-key SECRET] [--region us-east-1] [--lifetime-seconds 1800]
-//   [--seed-target-groups [--deregistration-delay-seconds 1] [--health-check-interval-seconds 0.2] [--healthy-threshold 2]]
+//   [--seed-target-groups [--deregistration-delay-seconds 1] [--health-check-interval-seconds 0.2] [--healthy-threshold 2]] [--seed-auto-scaling-groups]
 // Prints the endpoint URL as the first line of stdout, then serves until stopped (Ctrl+C,
 // SIGTERM) or until the lifetime ends, so a forgotten test process never runs for ever.
 var settings = new Ec2Settings { BootTime = TimeSpan.FromSeconds(2), ImageTime = TimeSpan.FromSeconds(3), ShutdownTime = TimeSpan.FromSeconds(1), RebootTime = TimeSpan.FromSeconds(1) };
@@ -16,7 +16,9 @@ var accessKey = Ec2Settings.TestAccessKey;
 var secretKey = Ec2Settings.TestSecretKey;
 // --seed-target-groups: Dev's and Production's RailsAppServer and NodeAppServer behind a target group each (RunbookSeed).
 var targetGroups = false;
-var targetGroupSeed = new TargetGroupSeed(TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(0.2), 2);
+var targetGroupSeed = TargetGroupSeed.Default;
+// --seed-auto-scaling-groups: those farm roles are Auto Scaling groups, Production-RailsAppServer… (RunbookSeed; implies the target groups).
+var autoScalingGroups = false;
 for (var i = 0; i < args.Length; i++)
 {
     string Next() => i + 1 < args.Length ? args[++i] : throw new ArgumentException($"{args[i]} needs a value.");
@@ -39,6 +41,7 @@ for (var i = 0; i < args.Length; i++)
         case "--region": settings.Region = Next(); break;
         case "--lifetime-seconds": lifetime = TimeSpan.FromSeconds(Seconds()); break;
         case "--seed-target-groups": targetGroups = true; break;
+        case "--seed-auto-scaling-groups": autoScalingGroups = true; break;
         case "--deregistration-delay-seconds": targetGroupSeed = targetGroupSeed with { DeregistrationDelay = TimeSpan.FromSeconds(Seconds()) }; break;
         case "--health-check-interval-seconds": targetGroupSeed = targetGroupSeed with { Interval = TimeSpan.FromSeconds(Seconds()) }; break;
         case "--healthy-threshold": targetGroupSeed = targetGroupSeed with { HealthyThreshold = int.Parse(Next(), CultureInfo.InvariantCulture) }; break;
@@ -50,7 +53,7 @@ for (var i = 0; i < args.Length; i++)
 
 settings.UseKey(accessKey, secretKey);
 var fleet = new Ec2Fleet(settings);
-if (seed == "runbook") RunbookSeed.Apply(fleet, targetGroups ? targetGroupSeed : null);
+if (seed == "runbook") RunbookSeed.Apply(fleet, targetGroups || autoScalingGroups ? targetGroupSeed : null, autoScalingGroups ? new AutoScalingSeed() : null);
 else if (seed != "none")
 {
     Console.Error.WriteLine($"Unknown seed '{seed}'; use 'runbook' or 'none'.");
