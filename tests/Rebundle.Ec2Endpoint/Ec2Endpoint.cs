@@ -101,7 +101,9 @@ public sealed class Ec2Endpoint : IDisposable
             return Results.NoContent();
         });
         MapElbv2Control(app, fleet);
+        MapAutoScalingControl(app, fleet);
         // POST /_ttm/faults?throttle=3&throttleAction=DescribeInstances&stallLaunches=1&failLaunches=1&impairLaunches=1&failImage=Rails*&deny=CreateImage,RunInstances
+        //   &scalingActivityInProgress=1&resourceContention=1&denyAsg=SetDesiredCapacity
         app.MapPost("/_ttm/faults", (HttpRequest request) =>
         {
             var q = request.Query;
@@ -121,6 +123,14 @@ public sealed class Ec2Endpoint : IDisposable
                     // denyElb=RegisterTargets,DeregisterTargets: those ELBv2 actions are AccessDenied; denyElb= allows them again.
                     fleet.Elbv2.Faults.DeniedActions.Clear();
                     foreach (var denied in denyElb.ToString().Split(',', StringSplitOptions.RemoveEmptyEntries)) fleet.Elbv2.Faults.DeniedActions.Add(denied.Trim());
+                }
+                fleet.AutoScaling.Faults.ScalingActivityInProgress = Int("scalingActivityInProgress") ?? fleet.AutoScaling.Faults.ScalingActivityInProgress;
+                fleet.AutoScaling.Faults.ResourceContention = Int("resourceContention") ?? fleet.AutoScaling.Faults.ResourceContention;
+                if (q.TryGetValue("denyAsg", out var denyAsg))
+                {
+                    // denyAsg=SetDesiredCapacity,UpdateAutoScalingGroup: AccessDenied, as denyElb (a name of its own: DeleteTags is EC2's too); denyAsg= allows them again.
+                    fleet.AutoScaling.Faults.DeniedActions.Clear();
+                    foreach (var denied in denyAsg.ToString().Split(',', StringSplitOptions.RemoveEmptyEntries)) fleet.AutoScaling.Faults.DeniedActions.Add(denied.Trim());
                 }
                 foreach (var pattern in q["failImage"]) fleet.Faults.FailingImageNames.Add(pattern!);
                 if (q.TryGetValue("deny", out var deny))
@@ -142,12 +152,6 @@ public sealed class Ec2Endpoint : IDisposable
     /// </summary>
     private static void MapElbv2Control(WebApplication app, Ec2Fleet fleet)
     {
-        // A test's mistake (an unknown group or instance) is a 400 with the reason, not a 500.
-        static IResult Checked(Func<IResult> act)
-        {
-            try { return act(); }
-            catch (ArgumentException e) { return Results.BadRequest(new { error = e.Message }); }
-        }
         app.MapPost("/_ttm/elb/target-groups", (HttpRequest request) => Checked(() =>
         {
             var q = request.Query;
@@ -173,6 +177,46 @@ public sealed class Ec2Endpoint : IDisposable
             fleet.SetTag(template.Id, "ttm:target-groups", q["targetGroups"].ToString());
             return Results.NoContent();
         }));
+    }
+
+    /// <summary>
+    /// Auto Scaling for Pester: <c>POST /_ttm/asg/groups?name=web&amp;launchTemplate=role/RailsAppServer&amp;version=$Default&amp;min=1&amp;max=4&amp;desired=2&amp;targetGroups=a,b&amp;healthCheckType=ELB&amp;healthCheckGracePeriodSeconds=0&amp;tags=Key=Value,Key2=Value2&amp;protectNewInstances=false&amp;seedInService=true</c>
+    /// (tags propagate at launch; → { name, instances: [ids] }), <c>GET /_ttm/asg/groups?name=web</c> (→ the group as it is now: AutoScalingGroupView),
+    /// <c>POST /_ttm/asg/hooks?group=web&amp;name=h&amp;transition=launching&amp;heartbeatSeconds=2&amp;defaultResult=CONTINUE</c> (or terminating; AWS's defaults: 3600 s, ABANDON).
+    /// </summary>
+    private static void MapAutoScalingControl(WebApplication app, Ec2Fleet fleet)
+    {
+        static string[] Listed(string text) => text.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        app.MapPost("/_ttm/asg/groups", (HttpRequest request) => Checked(() =>
+        {
+            var q = request.Query;
+            int Int(string key, int fallback) => q.TryGetValue(key, out var v) ? int.Parse(v.ToString(), CultureInfo.InvariantCulture) : fallback;
+            bool Flag(string key, bool fallback) => q.TryGetValue(key, out var v) ? string.Equals(v.ToString(), "true", StringComparison.OrdinalIgnoreCase) : fallback;
+            var tags = Listed(q["tags"].ToString()).Select(pair => pair.Split('=', 2)).Select(kv => new AutoScalingTag(kv[0], kv.Length > 1 ? kv[1] : "", true));
+            var group = fleet.AutoScaling.AddGroup(q["name"].ToString(), q["launchTemplate"].ToString(),
+                q.TryGetValue("version", out var version) ? version.ToString() : "$Default", Int("min", 1), Int("max", 1), Int("desired", 1),
+                Listed(q["targetGroups"].ToString()), q.TryGetValue("healthCheckType", out var type) ? type.ToString() : "EC2",
+                TimeSpan.FromSeconds(q.TryGetValue("healthCheckGracePeriodSeconds", out var grace) ? double.Parse(grace.ToString(), CultureInfo.InvariantCulture) : 0),
+                tags.ToList(), Flag("protectNewInstances", false), Flag("seedInService", true));
+            return Results.Json(new { name = group.Name, instances = group.Instances.Select(i => i.Id) });
+        }));
+        app.MapGet("/_ttm/asg/groups", (HttpRequest request) => Checked(() =>
+            request.Query.TryGetValue("name", out var name) ? Results.Json(fleet.AutoScaling.Group(name.ToString())) : Results.Json(fleet.AutoScaling.Groups)));
+        app.MapPost("/_ttm/asg/hooks", (HttpRequest request) => Checked(() =>
+        {
+            var q = request.Query;
+            fleet.AutoScaling.AddLifecycleHook(q["group"].ToString(), q["name"].ToString(), q["transition"].ToString(),
+                q.TryGetValue("heartbeatSeconds", out var heartbeat) ? TimeSpan.FromSeconds(double.Parse(heartbeat.ToString(), CultureInfo.InvariantCulture)) : null,
+                q.TryGetValue("defaultResult", out var result) ? result.ToString() : "ABANDON");
+            return Results.NoContent();
+        }));
+    }
+
+    /// <summary>A test's mistake (an unknown group or instance) is a 400 with the reason, not a 500.</summary>
+    private static IResult Checked(Func<IResult> act)
+    {
+        try { return act(); }
+        catch (ArgumentException e) { return Results.BadRequest(new { error = e.Message }); }
     }
 
     public void Dispose()

@@ -67,6 +67,9 @@ function Start-TestEc2Endpoint {
         # healthy after HealthCheckIntervalSeconds x HealthyThreshold; a deregistered one drains for
         # DeregistrationDelaySeconds. Off by default: the older tests expect no target groups.
         [switch] $TargetGroups,
+        # Those four farm roles as Auto Scaling groups <Farm>-<Alias> (Production-RailsAppServer): min 1,
+        # max = desired = count, ELB health checks, their servers the groups' instances. Implies -TargetGroups.
+        [switch] $AutoScalingGroups,
         [double] $DeregistrationDelaySeconds = 1,
         [double] $HealthCheckIntervalSeconds = 0.2,
         [int] $HealthyThreshold = 2
@@ -78,12 +81,13 @@ function Start-TestEc2Endpoint {
             '--insufficient-data-seconds', $InsufficientDataSeconds, '--access-key', $script:AccessKey, '--secret-key', $script:SecretKey, '--lifetime-seconds', '900')) {
         $info.ArgumentList.Add([string] $argument)
     }
-    if ($TargetGroups) {
+    if ($TargetGroups -or $AutoScalingGroups) {
         foreach ($argument in @('--seed-target-groups', '--deregistration-delay-seconds', $DeregistrationDelaySeconds,
                 '--health-check-interval-seconds', $HealthCheckIntervalSeconds, '--healthy-threshold', $HealthyThreshold)) {
             $info.ArgumentList.Add([string] $argument)
         }
     }
+    if ($AutoScalingGroups) { $info.ArgumentList.Add('--seed-auto-scaling-groups') }
     $info.RedirectStandardOutput = $true
     $info.UseShellExecute = $false
     $process = [System.Diagnostics.Process]::Start($info)
@@ -128,7 +132,12 @@ function Set-Ec2Fault {
         # The next N targets registered in any target group stay unhealthy (never healthy).
         [int] $UnhealthyRegistrations,
         # ELBv2 actions refused with AccessDenied, comma-separated; '' allows all again.
-        [string] $DenyElb
+        [string] $DenyElb,
+        # The next N mutating Auto Scaling calls are refused: 400 ScalingActivityInProgress / 500 ResourceContention.
+        [int] $ScalingActivityInProgress,
+        [int] $ResourceContention,
+        # Auto Scaling actions refused with AccessDenied, comma-separated; '' allows all again.
+        [string] $DenyAsg
     )
     $query = @()
     if ($PSBoundParameters.ContainsKey('Throttle')) { $query += "throttle=$Throttle" }
@@ -139,6 +148,9 @@ function Set-Ec2Fault {
     if ($FailImage) { $query += 'failImage=' + [uri]::EscapeDataString($FailImage) }
     if ($PSBoundParameters.ContainsKey('UnhealthyRegistrations')) { $query += "unhealthyRegistrations=$UnhealthyRegistrations" }
     if ($PSBoundParameters.ContainsKey('DenyElb')) { $query += 'denyElb=' + [uri]::EscapeDataString($DenyElb) }
+    if ($PSBoundParameters.ContainsKey('ScalingActivityInProgress')) { $query += "scalingActivityInProgress=$ScalingActivityInProgress" }
+    if ($PSBoundParameters.ContainsKey('ResourceContention')) { $query += "resourceContention=$ResourceContention" }
+    if ($PSBoundParameters.ContainsKey('DenyAsg')) { $query += 'denyAsg=' + [uri]::EscapeDataString($DenyAsg) }
     Invoke-RestMethod -Method Post -Uri "$($Endpoint.Url)_ttm/faults?$($query -join '&')" | Out-Null
 }
 
@@ -183,9 +195,70 @@ function Set-Ec2FarmRoleTargetGroups([Parameter(Mandatory)] $Endpoint, [Paramete
     Invoke-RestMethod -Method Post -Uri "$($Endpoint.Url)_ttm/elb/farm-role?$query" | Out-Null
 }
 
+function New-Ec2AutoScalingGroup {
+    <#
+    .SYNOPSIS
+    An Auto Scaling group on the endpoint; returns { name, instances }.
+    .DESCRIPTION
+    Its -Desired instances are in service and healthy at once (-NoSeed: the group launches them).
+    -Tag propagates at launch. -TargetGroup names ELBv2 target groups of the endpoint.
+    #>
+    param(
+        [Parameter(Mandatory)] $Endpoint,
+        [Parameter(Mandatory)] [string] $Name,
+        [Parameter(Mandatory)] [string] $LaunchTemplate,
+        [string] $Version = '$Default',
+        [int] $Min = 1,
+        [int] $Max = 1,
+        [int] $Desired = 1,
+        [string[]] $TargetGroup = @(),
+        [ValidateSet('EC2', 'ELB')] [string] $HealthCheckType = 'EC2',
+        [double] $HealthCheckGracePeriodSeconds = 0,
+        [hashtable] $Tag = @{},
+        [switch] $ProtectNewInstances,
+        [switch] $NoSeed
+    )
+    $tags = ($Tag.GetEnumerator() | ForEach-Object { "$($_.Key)=$($_.Value)" }) -join ','
+    $query = @(
+        ('name=' + [uri]::EscapeDataString($Name)), ('launchTemplate=' + [uri]::EscapeDataString($LaunchTemplate)), ('version=' + [uri]::EscapeDataString($Version)),
+        "min=$Min", "max=$Max", "desired=$Desired", ('targetGroups=' + [uri]::EscapeDataString($TargetGroup -join ',')), "healthCheckType=$HealthCheckType",
+        ('healthCheckGracePeriodSeconds=' + $HealthCheckGracePeriodSeconds.ToString([cultureinfo]::InvariantCulture)), ('tags=' + [uri]::EscapeDataString($tags)),
+        ('protectNewInstances=' + $ProtectNewInstances.IsPresent.ToString().ToLowerInvariant()), ('seedInService=' + (-not $NoSeed).ToString().ToLowerInvariant())
+    ) -join '&'
+    Invoke-RestMethod -Method Post -Uri "$($Endpoint.Url)_ttm/asg/groups?$query"
+}
+
+function Get-Ec2AutoScalingGroup {
+    <#
+    .SYNOPSIS
+    The group as it is now: sizes, suspended processes, tags, instances (id, lifecycleState, healthStatus), activities newest first.
+    #>
+    param([Parameter(Mandatory)] $Endpoint, [Parameter(Mandatory)] [string] $Name)
+    Invoke-RestMethod -Uri "$($Endpoint.Url)_ttm/asg/groups?name=$([uri]::EscapeDataString($Name))"
+}
+
+function Add-Ec2LifecycleHook {
+    <#
+    .SYNOPSIS
+    A lifecycle hook on a group, for instances entering the transition from now on (AWS's defaults: 3600 s, ABANDON).
+    #>
+    param(
+        [Parameter(Mandatory)] $Endpoint,
+        [Parameter(Mandatory)] [string] $Group,
+        [Parameter(Mandatory)] [string] $Name,
+        [Parameter(Mandatory)] [ValidateSet('launching', 'terminating')] [string] $Transition,
+        [double] $HeartbeatSeconds = 3600,
+        [ValidateSet('CONTINUE', 'ABANDON')] [string] $DefaultResult = 'ABANDON'
+    )
+    $query = 'group=' + [uri]::EscapeDataString($Group) + '&name=' + [uri]::EscapeDataString($Name) + "&transition=$Transition" +
+        '&heartbeatSeconds=' + $HeartbeatSeconds.ToString([cultureinfo]::InvariantCulture) + "&defaultResult=$DefaultResult"
+    Invoke-RestMethod -Method Post -Uri "$($Endpoint.Url)_ttm/asg/hooks?$query" | Out-Null
+}
+
 function Connect-TestEc2Fleet([Parameter(Mandatory)] $Endpoint) {
     Connect-TtmFleet -Aws -EndpointUrl $Endpoint.Url -Region us-east-1 -PollInterval '0:0:0.2'
 }
 
 Export-ModuleMember -Function Start-TestEc2Endpoint, Stop-TestEc2Endpoint, Get-Ec2RequestLog, Clear-Ec2RequestLog, Set-Ec2Fault, Set-Ec2Tag,
-    New-Ec2TargetGroup, Set-Ec2TargetHealth, Get-Ec2TargetHealth, Set-Ec2FarmRoleTargetGroups, Set-Ec2TestCredentials, Restore-Ec2TestCredentials, Connect-TestEc2Fleet
+    New-Ec2TargetGroup, Set-Ec2TargetHealth, Get-Ec2TargetHealth, Set-Ec2FarmRoleTargetGroups, Set-Ec2TestCredentials, Restore-Ec2TestCredentials, Connect-TestEc2Fleet,
+    New-Ec2AutoScalingGroup, Get-Ec2AutoScalingGroup, Add-Ec2LifecycleHook
