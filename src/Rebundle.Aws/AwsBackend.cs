@@ -99,6 +99,9 @@ namespace Rebundle.Aws
         /// <summary>The Auto Scaling groups part (hold and release), for tests; the audit wrapper hands it out only audited.</summary>
         internal IScalingGroups ScalingGroups => _scaling;
 
+        /// <summary>The typed Auto Scaling calls on this connection, for tests that play another writer.</summary>
+        internal AutoScaling.AutoScalingCalls AutoScalingCalls => _scaling.Calls;
+
         /// <summary>Bringing a fleet in (New-TtmRole, New-TtmFarmRole), for tests; the audit wrapper hands it out only audited.</summary>
         internal IFleetIntake Intake => _intake;
 

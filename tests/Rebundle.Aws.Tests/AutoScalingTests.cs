@@ -9,7 +9,7 @@ using Xunit;
 
 namespace Rebundle.Aws.Tests;
 
-/// <summary>Servers of an Auto Scaling group are the group's: Rebundle never launches into their farm role or terminates them.</summary>
+/// <summary>Servers of an Auto Scaling group that is not their farm role are the group's: Rebundle never launches into their farm role or terminates them, and says how to bring the group in.</summary>
 public class AutoScalingTests
 {
     private static (AwsFleet Fleet, Server Server) FleetWithGroup(string alias)
@@ -22,7 +22,7 @@ public class AutoScalingTests
     }
 
     [Fact]
-    public void Recycling_a_named_farm_role_of_an_Auto_Scaling_group_is_refused_by_the_plan_pointing_to_instance_refresh()
+    public void Recycling_a_named_farm_role_whose_servers_an_Auto_Scaling_group_owns_is_refused_by_the_plan_pointing_to_bringing_the_group_in()
     {
         var (fleet, server) = FleetWithGroup("Reports");
         using var _ = fleet;
@@ -33,7 +33,7 @@ public class AutoScalingTests
         Assert.Equal(TtmErrorCode.ManagedByAutoScaling, error.Code);
         Assert.Contains("Dev/Reports", error.Message);
         Assert.Contains("dev-reports-asg", error.Message);
-        Assert.Contains("instance refresh", error.Message);
+        Assert.Contains("New-TtmFarmRole -AutoScalingGroup dev-reports-asg", error.Message);
         Assert.Empty(fleet.Mutations); // Sidekiq, named beside it, was not recycled either
         Assert.Equal("running", fleet.Ec2.StateOf(fleet.Ec2.Instances.Single(i => i.Id == server.Id)));
     }
@@ -78,7 +78,7 @@ public class AutoScalingTests
 
         var replaced = recycle.Execute(plan, TimeSpan.FromMinutes(15), CancellationToken.None);
 
-        Assert.Contains(reporter.Warnings, w => w.Contains("Dev/Reports") && w.Contains("dev-reports-asg") && w.Contains("instance refresh"));
+        Assert.Contains(reporter.Warnings, w => w.Contains("Dev/Reports") && w.Contains("dev-reports-asg") && w.Contains("New-TtmFarmRole -AutoScalingGroup"));
         Assert.Equal(before.Count - 1, replaced.Count);
         Assert.DoesNotContain(replaced, r => r.Alias == "Reports");
         Assert.Equal("running", fleet.Ec2.StateOf(fleet.Ec2.Instances.Single(i => i.Id == server.Id)));

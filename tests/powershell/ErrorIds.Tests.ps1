@@ -309,7 +309,7 @@ Describe 'Error ids reached from the cmdlets on the EC2 endpoint' {
         $record = Get-FirstError { Invoke-TtmRecycle -Farm Dev -Alias Reports -Force }
 
         Assert-TtmError $record ManagedByAutoScaling $categories.ManagedByAutoScaling
-        $record.Exception.Message | Should -BeLike '*instance refresh*'
+        $record.Exception.Message | Should -BeLike '*New-TtmFarmRole -AutoScalingGroup dev-reports-asg*'
         (Get-TtmServer -Farm Dev -Role Reports).Id | Should -Be $server.Id
     }
 }
