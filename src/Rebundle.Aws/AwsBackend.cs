@@ -56,7 +56,7 @@ namespace Rebundle.Aws
             _permissions = new AwsPermissionCheck(calls, _reads, _shared, elb, _scaling.Calls);
             _leases = new AwsFarmLeases(calls, _reads, clock, leases);
             _loadBalancing = new AwsLoadBalancing(elb);
-            _intake = new AwsFleetIntake(calls, _reads, _scaling, _shared, _unseen, region);
+            _intake = new AwsFleetIntake(calls, _reads, _scaling, _shared, _unseen, region, clock, pollInterval);
             _capabilities = new object[] { this, _imageLookup, _retirement, _permissions, _leases, _shared, _loadBalancing, _scaling, _intake, ReachableOverSsh.Instance };
         }
 

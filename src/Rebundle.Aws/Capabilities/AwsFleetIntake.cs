@@ -26,9 +26,16 @@ namespace Rebundle.Aws
         private readonly AwsSharedReads _shared;
         private readonly UnseenObjects _unseen;
         private readonly string _region;
+        private readonly Runbook.IClock _clock;
+        private readonly TimeSpan _poll;
 
-        public AwsFleetIntake(Ec2Calls calls, Ec2Reads reads, AwsScalingGroups scaling, AwsSharedReads shared, UnseenObjects unseen, string region)
+        /// <summary>How long a new farm role may take to show in EC2's lists (seconds, as a rule) before New-TtmFarmRole returns anyway.</summary>
+        internal static readonly TimeSpan ListedWithin = TimeSpan.FromMinutes(2);
+
+        public AwsFleetIntake(Ec2Calls calls, Ec2Reads reads, AwsScalingGroups scaling, AwsSharedReads shared, UnseenObjects unseen, string region, Runbook.IClock clock, TimeSpan pollInterval)
         {
+            _clock = clock;
+            _poll = pollInterval;
             _calls = calls;
             _reads = reads;
             _scaling = scaling;
@@ -225,12 +232,26 @@ namespace Rebundle.Aws
                 ClientToken = Guid.NewGuid().ToString(),
                 TagSpecifications = new List<TagSpecification> { new TagSpecification { ResourceType = ResourceType.LaunchTemplate, Tags = tags } },
             }, cancel), $"{request.Farm}/{request.Alias}").LaunchTemplate;
+            WaitUntilListed(name, cancellationToken);
             var farmRole = new FarmRole
             {
                 Farm = request.Farm, FarmId = request.Farm, Alias = request.Alias, Role = request.Role, DesiredCount = request.Count ?? request.InstanceIds.Count,
                 Id = created.LaunchTemplateName, TargetGroups = request.TargetGroups ?? Array.Empty<string>(), ScalingGroup = request.AutoScalingGroup,
             };
             return farmRole;
+        }
+
+        /// <summary>
+        /// EC2 lists a new launch template a few seconds after making it: the farm role is
+        /// returned once it is listed, so the command after New-TtmFarmRole (a lease on the farm,
+        /// a recycle, Set-TtmFarmRole) finds it, as it would any other farm role.
+        /// </summary>
+        private void WaitUntilListed(string name, CancellationToken cancellationToken)
+        {
+            var until = _clock.UtcNow + ListedWithin;
+            while (_reads.Templates($"Waiting for farm role {name} to be listed", cancellationToken, new List<Filter> { TtmTags.Filter("launch-template-name", name) }).Count == 0
+                   && _clock.UtcNow < until)
+                _clock.Sleep(_poll, cancellationToken);
         }
     }
 }
