@@ -294,4 +294,23 @@ public class AutoScalingRecycleTests : IDisposable
         // One per poll for the servers' lifecycle (one call for every group), plus the launch's and the hold's own.
         Assert.True(_fleet.Calls("DescribeAutoScalingGroups") <= 2 * rounds + 10, $"{_fleet.Calls("DescribeAutoScalingGroups")} DescribeAutoScalingGroups in {rounds} rounds");
     }
+
+    /// <summary>docs/aws.md's Auto Scaling policies name exactly the actions the typed calls send.</summary>
+    [Fact]
+    public void The_documented_IAM_policy_names_every_Auto_Scaling_action_called()
+    {
+        var root = new System.IO.DirectoryInfo(AppContext.BaseDirectory);
+        while (!System.IO.File.Exists(System.IO.Path.Combine(root.FullName, "Rebundle.sln"))) root = root.Parent!;
+        var docs = System.IO.File.ReadAllText(System.IO.Path.Combine(root.FullName, "docs", "aws.md"));
+        var documented = System.Text.RegularExpressions.Regex.Matches(docs, "\"(autoscaling:\\w+)\"").Select(m => m.Groups[1].Value).ToHashSet();
+        var sent = System.IO.File.ReadAllText(System.IO.Path.Combine(root.FullName, "src", "Rebundle.Aws", "AutoScaling", "AutoScalingCalls.cs"));
+
+        Assert.Equal(Rebundle.Aws.AutoScaling.AutoScalingCalls.Actions.OrderBy(a => a), documented.OrderBy(a => a));
+        // Each action's constant is declared, listed in Actions, and sent at least once.
+        Assert.All(Rebundle.Aws.AutoScaling.AutoScalingCalls.Actions, a =>
+        {
+            var constant = System.Text.RegularExpressions.Regex.Match(sent, "const string (\\w+) = \"" + a.Substring("autoscaling:".Length) + "\"").Groups[1].Value;
+            Assert.True(System.Text.RegularExpressions.Regex.Matches(sent, "\\b" + constant + "\\b").Count >= 3, $"{a} ({constant}) is never sent");
+        });
+    }
 }
