@@ -65,7 +65,9 @@ namespace Rebundle.Aws
             // Auto Scaling likewise (AWSSDK.AutoScaling is not served either); its calls wait on the backend's clock.
             AutoScaling.AutoScalingCalls AutoScalingOn(IClock on, TimeSpan poll) => new AutoScaling.AutoScalingCalls(
                 new Query.AwsQueryClient(Query.AwsQueryService.AutoScaling, region, endpointUrl, credentials, options.MaxRetries, options.RequestTimeout, Ec2Parameters.Aws), on, poll);
-            var backend = new AwsBackend(new Ec2Calls(client, location), elb, AutoScalingOn, region, clock ?? SystemClock.Instance, options.PollInterval ?? DefaultPollInterval, LeaseSettings.From(options));
+            // Systems Manager and S3 (remote work without SSH) on the real SDK clients, made at the first SSM command.
+            var ssm = new Ssm.SsmCalls(() => Ssm.SsmClients.Ssm(region, endpointUrl, credentials, options), () => Ssm.SsmClients.S3(region, endpointUrl, credentials, options), location);
+            var backend = new AwsBackend(new Ec2Calls(client, location), elb, AutoScalingOn, ssm, region, clock ?? SystemClock.Instance, options.PollInterval ?? DefaultPollInterval, LeaseSettings.From(options));
             try
             {
                 backend.Probe();

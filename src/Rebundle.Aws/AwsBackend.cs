@@ -34,12 +34,14 @@ namespace Rebundle.Aws
         private readonly AwsLoadBalancing _loadBalancing;
         private readonly AutoScaling.AwsScalingGroups _scaling;
         private readonly AwsFleetIntake _intake;
+        private readonly Ssm.AwsSsmTransport _ssm;
 
         // Capability<T> answers with the first of these that is a T; the backend itself stands
         // for IFleetBackend, as a backend always has.
         private readonly object[] _capabilities;
 
-        private AwsBackend(Ec2Calls calls, Elb.Elbv2Calls elb, Func<IClock, TimeSpan, AutoScaling.AutoScalingCalls> autoScaling, string region, IClock clock, TimeSpan pollInterval, LeaseSettings leases)
+        private AwsBackend(Ec2Calls calls, Elb.Elbv2Calls elb, Func<IClock, TimeSpan, AutoScaling.AutoScalingCalls> autoScaling, Ssm.SsmCalls ssm,
+            string region, IClock clock, TimeSpan pollInterval, LeaseSettings leases)
         {
             _calls = calls;
             _reads = new Ec2Reads(calls);
@@ -57,7 +59,8 @@ namespace Rebundle.Aws
             _leases = new AwsFarmLeases(calls, _reads, clock, leases);
             _loadBalancing = new AwsLoadBalancing(elb);
             _intake = new AwsFleetIntake(calls, _reads, _scaling, _shared, _unseen, region, clock, pollInterval);
-            _capabilities = new object[] { this, _imageLookup, _retirement, _permissions, _leases, _shared, _loadBalancing, _scaling, _intake, ReachableOverSsh.Instance };
+            _ssm = new Ssm.AwsSsmTransport(ssm, clock);
+            _capabilities = new object[] { this, _imageLookup, _retirement, _permissions, _leases, _shared, _loadBalancing, _scaling, _intake, _ssm, ReachableOverSsh.Instance };
         }
 
         public BackendKind Kind => BackendKind.Aws;
@@ -99,6 +102,9 @@ namespace Rebundle.Aws
         /// <summary>The Auto Scaling groups part (hold and release), for tests; the audit wrapper hands it out only audited.</summary>
         internal IScalingGroups ScalingGroups => _scaling;
 
+        /// <summary>Remote work over Systems Manager, for tests (the cmdlets ask Capability&lt;ISsmTransport&gt;).</summary>
+        internal Ssm.AwsSsmTransport SsmTransport => _ssm;
+
         /// <summary>The typed Auto Scaling calls on this connection, for tests that play another writer.</summary>
         internal AutoScaling.AutoScalingCalls AutoScalingCalls => _scaling.Calls;
 
@@ -110,6 +116,7 @@ namespace Rebundle.Aws
             _leases.Dispose();
             _loadBalancing.Dispose();
             _scaling.Dispose();
+            _ssm.Dispose();
             _calls.Dispose();
         }
 

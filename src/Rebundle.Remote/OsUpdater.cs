@@ -93,7 +93,10 @@ namespace Rebundle.Remote
             work.Reporter.Verbose($"{target.Label}: booted at {before}; rebooting");
             try
             {
-                var result = work.Shell.Run(ShellText.AsRoot + "reboot", TimeSpan.FromSeconds(30), work.Cancellation);
+                // Over SSM the agent reboots (exit 194) and the command ends once the server is back: give it the reboot timeout.
+                var result = target.Transport == RemoteTransport.Ssm
+                    ? work.Shell.Run(ShellText.RebootThroughAgent(Guid.NewGuid().ToString("N").Substring(0, 12)), _options.RebootTimeout, work.Cancellation)
+                    : work.Shell.Run(ShellText.AsRoot + "reboot", TimeSpan.FromSeconds(30), work.Cancellation);
                 if (!result.Succeeded)
                     throw new TtmException(TtmErrorCode.SshCommandFailed,
                         $"reboot failed on {target.Label} (exit {result.ExitCode}): {LastLine(result.StdErr, result.StdOut)}. The updates are installed; reboot the server by hand.", target.Label);
@@ -145,7 +148,7 @@ namespace Rebundle.Remote
                     lastState = $"still up with the old boot time {now}";
                     shell.Dispose();
                 }
-                catch (TtmException waiting) when (waiting.Code == TtmErrorCode.SshConnectionFailed || waiting.Code == TtmErrorCode.SshTimeout)
+                catch (TtmException waiting) when (waiting.Code == TtmErrorCode.SshConnectionFailed || waiting.Code == TtmErrorCode.SshTimeout || waiting.Code == TtmErrorCode.ServerUnreachable)
                 {
                     shell?.Dispose();
                     // Keep "still up with the old boot time": it tells the operator more than a last cut-short attempt.

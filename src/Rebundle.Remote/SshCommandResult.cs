@@ -21,6 +21,15 @@ namespace Rebundle.Remote
 
         public TimeSpan Duration { get; init; }
 
+        /// <summary>How the command reached the server: Ssh or Ssm.</summary>
+        public RemoteTransport Transport { get; init; } = RemoteTransport.Ssh;
+
+        /// <summary>
+        /// The output is cut: SSM answers at most 24,000 characters of each stream, and no S3
+        /// bucket was named to read the whole of it from. Never set over SSH.
+        /// </summary>
+        public bool OutputTruncated { get; init; }
+
         public bool Succeeded => ExitCode == 0;
 
         public override string ToString() => $"{Server}: exit {ExitCode}";

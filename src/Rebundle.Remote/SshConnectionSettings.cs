@@ -2,8 +2,15 @@ using System.Security;
 
 namespace Rebundle.Remote
 {
+    /// <summary>How a server's remote work reaches it: SSH (port 22, a key), or AWS Systems Manager Run Command (the SSM agent, no port, no key).</summary>
+    public enum RemoteTransport
+    {
+        Ssh,
+        Ssm,
+    }
+
     /// <summary>
-    /// Everything needed to reach one server over SSH. The passphrase is a SecureString and is
+    /// Everything needed to reach one server over SSH (or, with <see cref="Transport"/> Ssm, over Systems Manager). The passphrase is a SecureString and is
     /// never part of <see cref="ToString"/>; the key file is a path, never its contents.
     /// </summary>
     public sealed record SshConnectionSettings
@@ -42,6 +49,15 @@ namespace Rebundle.Remote
         /// <summary>How long connecting and authenticating may take.</summary>
         public TimeSpan ConnectTimeout { get; init; } = TimeSpan.FromSeconds(30);
 
+        /// <summary>SSH, or SSM Run Command to <see cref="InstanceId"/> (then the key, port and host-key settings are not used).</summary>
+        public RemoteTransport Transport { get; init; } = RemoteTransport.Ssh;
+
+        /// <summary>The EC2 instance id, for SSM.</summary>
+        public string? InstanceId { get; init; }
+
+        /// <summary>Why <see cref="Transport"/> was chosen, for -Verbose ("-Transport Ssm", "no key found and its SSM agent is online").</summary>
+        public string TransportReason { get; init; } = "";
+
         /// <summary>How long one command may run unless the caller says otherwise.</summary>
         public TimeSpan CommandTimeout { get; init; } = TimeSpan.FromMinutes(10);
 
@@ -51,6 +67,6 @@ namespace Rebundle.Remote
         /// <summary>The form used in known_hosts and ssh messages: <c>host</c> on port 22, else <c>[host]:port</c>.</summary>
         public string KnownHostsName => KnownHosts.HostName(Address, Port);
 
-        public override string ToString() => $"{User}@{Address}:{Port} ({Label})";
+        public override string ToString() => Transport == RemoteTransport.Ssm ? $"ssm:{InstanceId} ({Label})" : $"{User}@{Address}:{Port} ({Label})";
     }
 }

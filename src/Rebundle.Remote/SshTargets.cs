@@ -30,6 +30,9 @@ namespace Rebundle.Remote
 
         public TimeSpan CommandTimeout { get; init; } = TimeSpan.FromMinutes(10);
 
+        /// <summary>-Transport: Ssh, Ssm, or null to choose per server (SSH when a key is found, else SSM when its agent is online).</summary>
+        public RemoteTransport? Transport { get; init; }
+
         public override string ToString() => $"{User}@{Address ?? "(server address)"}:{Port}";
     }
 
@@ -53,8 +56,50 @@ namespace Rebundle.Remote
             _passphraseFor = passphraseFor ?? (_ => null);
         }
 
+        /// <summary>
+        /// Where SSM can reach servers: the backend's <see cref="ISsmTransport"/> (AWS), null
+        /// elsewhere. With it and no -Transport, a server without a key goes over SSM when its
+        /// agent is online.
+        /// </summary>
+        public ISsmTransport? Ssm { get; init; }
+
         /// <summary>Settings for one server, or a TtmException saying why it cannot be reached.</summary>
         public SshConnectionSettings For(Server server)
+        {
+            if (_options.Transport == RemoteTransport.Ssm) return OverSsm(server, "-Transport Ssm");
+            if (_options.Transport == null && Ssm != null)
+            {
+                try
+                {
+                    return OverSsh(server);
+                }
+                catch (TtmException noKey) when (noKey.Code == TtmErrorCode.SshKeyNotFound && Ssm.IsOnline(server))
+                {
+                    return OverSsm(server, "no SSH key found and its SSM agent is online");
+                }
+            }
+            return OverSsh(server);
+        }
+
+        private SshConnectionSettings OverSsm(Server server, string reason)
+        {
+            if (Ssm == null)
+                throw new TtmException(TtmErrorCode.InvalidArgument,
+                    $"Server {server.Name} of farm {server.Farm} cannot be reached over SSM: this fleet's backend has no Systems Manager (only AWS has). Use -Transport Ssh.", server.Name);
+            return new SshConnectionSettings
+            {
+                ServerName = server.Name,
+                Farm = server.Farm,
+                Address = server.Id,
+                InstanceId = server.Id,
+                Transport = RemoteTransport.Ssm,
+                TransportReason = reason,
+                ConnectTimeout = _options.ConnectTimeout,
+                CommandTimeout = _options.CommandTimeout,
+            };
+        }
+
+        private SshConnectionSettings OverSsh(Server server)
         {
             var address = string.IsNullOrEmpty(_options.Address) ? server.Address : _options.Address;
             if (string.IsNullOrEmpty(address))
@@ -78,6 +123,7 @@ namespace Rebundle.Remote
                 TrustNewHostKey = _options.TrustNewHostKey,
                 ConnectTimeout = _options.ConnectTimeout,
                 CommandTimeout = _options.CommandTimeout,
+                TransportReason = _options.Transport == RemoteTransport.Ssh ? "-Transport Ssh" : "SSH",
             };
         }
     }

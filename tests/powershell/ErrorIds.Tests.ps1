@@ -21,7 +21,7 @@ BeforeDiscovery {
         Throttled = 'LimitsExceeded'
         ManagedByAutoScaling = 'InvalidOperation'
         TargetGroupNotFound = 'ObjectNotFound'; InvalidTarget = 'InvalidResult'; ReplacementUnhealthy = 'InvalidResult'
-        ScalingGroupNotFound = 'ObjectNotFound'; FarmRoleAlreadyExists = 'ResourceExists'
+        ScalingGroupNotFound = 'ObjectNotFound'; FarmRoleAlreadyExists = 'ResourceExists'; ServerUnreachable = 'ConnectionError'
     }
     $script:table = foreach ($code in $categories.Keys) { @{ Code = $code; Category = $categories[$code] } }
 

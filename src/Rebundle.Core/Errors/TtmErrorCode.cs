@@ -72,5 +72,8 @@ namespace Rebundle.Errors
 
         /// <summary>A farm role of that farm and alias exists already (New-TtmFarmRole).</summary>
         FarmRoleAlreadyExists,
+
+        /// <summary>A server cannot be reached over Systems Manager: its SSM agent is not online (or it is not a managed instance).</summary>
+        ServerUnreachable,
     }
 }

@@ -6,7 +6,7 @@ namespace Rebundle.Runbook
     /// (IPollBackoff: Scalr), and never past the wait's deadline. The Waiter and the recycle's
     /// window both pause by it, so the backoff is written once.
     /// </summary>
-    internal sealed class PollSchedule
+    public sealed class PollSchedule
     {
         private readonly TimeSpan _first;
         private readonly TimeSpan _longest;

@@ -50,6 +50,8 @@ namespace Rebundle.PowerShell.Infrastructure
                 case TtmErrorCode.ReplacementTimeout:
                 case TtmErrorCode.SshTimeout:
                     return ErrorCategory.OperationTimeout;
+                case TtmErrorCode.ServerUnreachable:
+                    return ErrorCategory.ConnectionError;
                 case TtmErrorCode.StateFileLocked:
                 case TtmErrorCode.FarmBusy:
                     return ErrorCategory.ResourceBusy;
