@@ -12,8 +12,12 @@ namespace Rebundle.Remote
     /// </summary>
     public interface ISsmTransport : IUnauditedCapability
     {
-        /// <summary>Shells over SSM Run Command, one per server (Connect fails with TtmServerUnreachable when the agent is not online).</summary>
-        IRemoteShellFactory Shells { get; }
+        /// <summary>
+        /// Shells over SSM Run Command, one per server (Connect fails with TtmServerUnreachable when
+        /// the agent is not online). <paramref name="outputBucket"/>: an S3 bucket SSM writes whole
+        /// outputs to, read back beyond its 24,000 characters (null: such output is marked truncated).
+        /// </summary>
+        IRemoteShellFactory Shells(string? outputBucket);
 
         /// <summary>Whether the server's SSM agent is online now (read once per call for every server asked before, in one DescribeInstanceInformation).</summary>
         bool IsOnline(Server server);

@@ -20,14 +20,23 @@ namespace Rebundle.Ssh
         private readonly IRunbookReporter _reporter;
         private readonly int _throttleLimit;
         private readonly Func<string, SecureString?> _askForPassphrase;
+        private readonly ISsmTransport? _ssm;
+        private readonly string? _outputBucket;
 
         /// <param name="askForPassphrase">Asks for a key file's passphrase (null: the key needs none).</param>
-        public SshWorkFactory(IRunbookReporter reporter, int throttleLimit, Func<string, SecureString?> askForPassphrase)
+        /// <param name="ssm">The backend's Systems Manager (AWS), the other transport; null where there is none.</param>
+        /// <param name="outputBucket">-OutputBucket: where SSM writes whole outputs.</param>
+        public SshWorkFactory(IRunbookReporter reporter, int throttleLimit, Func<string, SecureString?> askForPassphrase, ISsmTransport? ssm = null, string? outputBucket = null)
         {
             _reporter = reporter;
             _throttleLimit = throttleLimit;
             _askForPassphrase = askForPassphrase;
+            _ssm = ssm;
+            _outputBucket = outputBucket;
         }
+
+        /// <summary>Each server's shell over its transport: SSH.NET, or SSM Run Command.</summary>
+        private IRemoteShellFactory Shells() => new TransportShellFactory(new SshNetShellFactory(), _ssm?.Shells(_outputBucket));
 
         public static string HomeDirectory => Environment.GetFolderPath(Environment.SpecialFolder.UserProfile);
 
@@ -36,10 +45,10 @@ namespace Rebundle.Ssh
 
         /// <summary>Servers → connection settings; keys by -KeyFile or the farm-key convention under ~/.ssh.</summary>
         public SshTargets Targets(SshOptions options) =>
-            new SshTargets(options, new KeyFileResolver(HomeDirectory, File.Exists), _askForPassphrase);
+            new SshTargets(options, new KeyFileResolver(HomeDirectory, File.Exists), _askForPassphrase) { Ssm = _ssm };
 
         /// <summary>Runs one piece of work on many servers over SSH.NET, at most the throttle at once.</summary>
-        public RemoteRunner Runner() => new RemoteRunner(new SshNetShellFactory(), _reporter, _throttleLimit);
+        public RemoteRunner Runner() => new RemoteRunner(Shells(), _reporter, _throttleLimit);
 
         /// <summary>
         /// Invoke-TtmRebundle's remote work: the OS update (which reboots and waits for the server)
@@ -47,7 +56,7 @@ namespace Rebundle.Ssh
         /// </summary>
         public IServerPreparation RebundlePreparation(SshOptions options, IReadOnlyList<ServerCheck> checks, IClock clock) =>
             new RemoteServerPreparation(
-                new SshNetShellFactory(),
+                Shells(),
                 Targets(options),
                 new OsUpdateOptions { Reboot = true },
                 new ServerVerifier(checks, RebundleCheckTimeout),

@@ -13,7 +13,7 @@ namespace Rebundle.Aws.Ssm
     /// of many servers are read in one call (<see cref="ReadAgents"/>) and answered from it. Its
     /// lock guards only what it read.
     /// </summary>
-    internal sealed class AwsSsmTransport : ISsmTransport, IRemoteShellFactory, IDisposable
+    internal sealed class AwsSsmTransport : ISsmTransport, IDisposable
     {
         private readonly SsmCalls _calls;
         private readonly IClock _clock;
@@ -26,12 +26,12 @@ namespace Rebundle.Aws.Ssm
             _clock = clock;
         }
 
-        /// <summary>-OutputBucket and the poll pace; set by the cmdlet for its call.</summary>
-        public SsmOptions Options { get; set; } = new SsmOptions();
+        /// <summary>The first pause between polls of an invocation (tests shorten it); it grows by half each quiet round.</summary>
+        public TimeSpan PollInterval { get; set; } = TimeSpan.FromSeconds(1);
 
         public SsmCalls Calls => _calls;
 
-        public IRemoteShellFactory Shells => this;
+        public IRemoteShellFactory Shells(string? outputBucket) => new Factory(this, new SsmOptions { OutputBucket = outputBucket, PollInterval = PollInterval });
 
         public void ReadAgents(IReadOnlyCollection<Server> servers, CancellationToken cancellation)
         {
@@ -50,7 +50,7 @@ namespace Rebundle.Aws.Ssm
             lock (_gate) return _agents.TryGetValue(server.Id, out var info) && info?.PingStatus?.Value == "Online";
         }
 
-        public IRemoteShell Connect(SshConnectionSettings settings, CancellationToken cancellation)
+        private IRemoteShell Connect(SshConnectionSettings settings, SsmOptions options, CancellationToken cancellation)
         {
             var id = settings.InstanceId ?? throw new TtmException(TtmErrorCode.InvalidArgument, $"{settings.Label} has no instance id to reach over SSM.", settings.Label);
             // Asked afresh each time: after a reboot the agent is offline until the server is back.
@@ -62,9 +62,24 @@ namespace Rebundle.Aws.Ssm
                         ? $"{settings.Label} ({id}) is not a managed instance of Systems Manager (no SSM agent has registered it). Install and start the SSM agent with an instance profile that allows it, or use -Transport Ssh."
                         : $"{settings.Label} ({id}) cannot be reached over SSM: its agent is {info.PingStatus} (last ping {info.LastPingDateTime:u}). Start the agent (systemctl start amazon-ssm-agent), or use -Transport Ssh.",
                     settings.Label);
-            return new SsmShell(_calls, settings, _clock, Options);
+            return new SsmShell(_calls, settings, _clock, options);
         }
 
         public void Dispose() => _calls.Dispose();
+
+        /// <summary>One call's shells: its output bucket and poll pace.</summary>
+        private sealed class Factory : IRemoteShellFactory
+        {
+            private readonly AwsSsmTransport _transport;
+            private readonly SsmOptions _options;
+
+            public Factory(AwsSsmTransport transport, SsmOptions options)
+            {
+                _transport = transport;
+                _options = options;
+            }
+
+            public IRemoteShell Connect(SshConnectionSettings settings, CancellationToken cancellation) => _transport.Connect(settings, _options, cancellation);
+        }
     }
 }

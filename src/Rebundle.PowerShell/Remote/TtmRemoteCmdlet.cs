@@ -63,6 +63,23 @@ namespace Rebundle.PowerShell.Remote
         [ValidateTimeSpanRange("0:00:01", "1:00:00")]
         public TimeSpan ConnectTimeout { get; set; } = TimeSpan.FromSeconds(30);
 
+        /// <summary>Ssh or Ssm (AWS Systems Manager Run Command). Default: SSH where a key is found, else SSM where the server's agent is online (AWS).</summary>
+        [Parameter]
+        public RemoteTransport? Transport { get; set; }
+
+        /// <summary>An S3 bucket SSM writes each command's whole output to, read back when it is longer than SSM's 24,000 characters.</summary>
+        [Parameter]
+        [ValidateNotNullOrEmpty]
+        public string? OutputBucket { get; set; }
+
+        /// <summary>The transport when -Transport is not given; null: chosen per server.</summary>
+        protected virtual RemoteTransport? DefaultTransport => null;
+
+        private RemoteTransport? ChosenTransport => Transport ?? DefaultTransport;
+
+        /// <summary>The backend's Systems Manager (AWS), or null.</summary>
+        private ISsmTransport? Ssm => Fleet.Backend.Capability<ISsmTransport>();
+
         protected override void Begin()
         {
             RequireSeconds(ConnectTimeout, "ConnectTimeout");
@@ -114,11 +131,15 @@ namespace Rebundle.PowerShell.Remote
         {
             var targets = SshWork().Targets(Options(commandTimeout));
             var list = new List<(Server, SshConnectionSettings)>();
-            foreach (var server in servers)
+            var all = servers.ToList();
+            ReadAgents(all);
+            foreach (var server in all)
             {
                 try
                 {
-                    list.Add((server, targets.For(server)));
+                    var settings = targets.For(server);
+                    WriteVerbose($"{server.Name} of farm {server.Farm}: over {settings.Transport} ({settings.TransportReason}).");
+                    list.Add((server, settings));
                 }
                 catch (TtmException e)
                 {
@@ -127,6 +148,23 @@ namespace Rebundle.PowerShell.Remote
             }
 
             return list;
+        }
+
+        /// <summary>
+        /// The SSM agents of every server in one read, when SSM may be chosen. With no -Transport
+        /// a refused read (no ssm: permissions) only means SSM is not chosen.
+        /// </summary>
+        private void ReadAgents(IReadOnlyCollection<Server> servers)
+        {
+            if (Ssm == null || ChosenTransport == RemoteTransport.Ssh || servers.Count == 0) return;
+            try
+            {
+                Ssm.ReadAgents(servers, Cancellation);
+            }
+            catch (TtmException e) when (ChosenTransport == null)
+            {
+                WriteVerbose($"SSM agents could not be read, so SSM is not chosen: {e.Message}");
+            }
         }
 
         /// <summary>The SSH parameters as the core takes them.</summary>
@@ -142,6 +180,7 @@ namespace Rebundle.PowerShell.Remote
             TrustNewHostKey = TrustNewHostKey,
             ConnectTimeout = ConnectTimeout,
             CommandTimeout = commandTimeout,
+            Transport = ChosenTransport,
         };
 
         /// <summary>
@@ -158,7 +197,7 @@ namespace Rebundle.PowerShell.Remote
         }
 
         /// <summary>The shared SSH wiring (Rebundle.Ssh), with this cmdlet's reporter, -ThrottleLimit and passphrase prompt.</summary>
-        protected SshWorkFactory SshWork() => new SshWorkFactory(Reporter, ThrottleLimit, AskForPassphrase);
+        protected SshWorkFactory SshWork() => new SshWorkFactory(Reporter, ThrottleLimit, AskForPassphrase, Ssm, OutputBucket);
 
         /// <summary>Asks, hidden, for the passphrase of a key that needs one; null for a key that does not.</summary>
         protected SecureString? AskForPassphrase(string keyFile)

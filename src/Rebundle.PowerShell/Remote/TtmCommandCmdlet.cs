@@ -1,19 +1,16 @@
-using Rebundle.PowerShell.Remote;
 using Rebundle.Remote;
 
-namespace Rebundle.PowerShell.Commands
+namespace Rebundle.PowerShell.Remote
 {
     /// <summary>
-    /// Runs one command on every server piped in, -ThrottleLimit at a time. Outputs one
+    /// Invoke-TtmCommand and Invoke-TtmSsh: runs one command on every server piped in, -ThrottleLimit at a time. Outputs one
     /// result per server (exit code, output, error text, duration); a non-zero exit is also a
     /// non-terminating error for that server, so the other servers carry on. Every server is
     /// confirmed before any is connected to: -WhatIf lists servers and command and runs nothing,
     /// and a protected farm's server (Production) needs -Force, -Confirm:$false or a Yes.
     /// A command stopped at -Timeout or by Ctrl+C is killed on the server.
     /// </summary>
-    [Cmdlet(VerbsLifecycle.Invoke, "TtmSsh", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium, HelpUri = HelpPages.Root + "Invoke-TtmSsh.md")]
-    [OutputType(typeof(SshCommandResult))]
-    public sealed class InvokeTtmSshCommand : TtmSshCmdlet
+    public abstract class TtmCommandCmdlet : TtmSshCmdlet
     {
         /// <summary>The shell command to run, e.g. 'systemctl status nginx'.</summary>
         [Parameter(Mandatory = true, Position = 0)]
