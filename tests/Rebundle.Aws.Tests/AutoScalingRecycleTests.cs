@@ -295,6 +295,27 @@ public class AutoScalingRecycleTests : IDisposable
         Assert.True(_fleet.Calls("DescribeAutoScalingGroups") <= 2 * rounds + 10, $"{_fleet.Calls("DescribeAutoScalingGroups")} DescribeAutoScalingGroups in {rounds} rounds");
     }
 
+    [Fact]
+    public void A_whole_farm_recycle_goes_through_both_groups_beside_the_plain_farm_roles_and_leaves_each_group_as_before()
+    {
+        var names = new[] { "Production-RailsAppServer", "Production-NodeAppServer" };
+        var before = names.ToDictionary(n => n, n => _fleet.Ec2.AutoScaling.Group(n));
+        var service = Service();
+        var plan = service.Plan(new[] { "Production" }, null, 2).Items.Single();
+
+        service.Execute(new[] { plan }, new RecycleOptions { Timeout = TimeSpan.FromMinutes(10) }, CancellationToken.None);
+
+        _fleet.Clock.Advance(TimeSpan.FromMinutes(5));
+        var desired = string.Join(" ", _fleet.Ec2.Requests.Where(r => r.Action is "SetDesiredCapacity" or "TerminateInstanceInAutoScalingGroup" && r.Status == 200)
+            .Select(r => r.Action == "SetDesiredCapacity" ? r.Parameters["AutoScalingGroupName"] + "=" + r.Parameters["DesiredCapacity"] : "-" + r.Parameters["InstanceId"]));
+        foreach (var name in names)
+        {
+            var group = _fleet.Ec2.AutoScaling.Group(name);
+            Assert.True((before[name].Desired, before[name].Max) == (group.Desired, group.Max), $"{name}: desired {group.Desired}, max {group.Max}; calls: {desired}");
+            Assert.Empty(group.SuspendedProcesses);
+        }
+    }
+
     /// <summary>docs/aws.md's Auto Scaling policies name exactly the actions the typed calls send.</summary>
     [Fact]
     public void The_documented_IAM_policy_names_every_Auto_Scaling_action_called()

@@ -7,7 +7,7 @@ namespace Rebundle.PowerShell.Commands
     /// existing launch template's default version, so the servers it launches are set up as the
     /// fleet's are. The first step of bringing a fleet in; New-TtmFarmRole is the second.
     /// </summary>
-    [Cmdlet(VerbsCommon.New, "TtmRole", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium, DefaultParameterSetName = FromTemplate,
+    [Cmdlet(VerbsCommon.New, "TtmRole", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium, DefaultParameterSetName = FromImage,
         HelpUri = HelpPages.Root + "New-TtmRole.md")]
     [OutputType(typeof(Role))]
     public sealed class NewTtmRoleCommand : TtmCmdlet
