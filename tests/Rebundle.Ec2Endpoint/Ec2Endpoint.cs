@@ -1,4 +1,5 @@
 using System;
+using System.Collections.Generic;
 using System.Globalization;
 using System.Linq;
 using System.Net;
@@ -102,6 +103,7 @@ public sealed class Ec2Endpoint : IDisposable
         });
         MapElbv2Control(app, fleet);
         MapAutoScalingControl(app, fleet);
+        MapHandMadeControl(app, fleet);
         // POST /_ttm/faults?throttle=3&throttleAction=DescribeInstances&stallLaunches=1&failLaunches=1&impairLaunches=1&failImage=Rails*&deny=CreateImage,RunInstances
         //   &scalingActivityInProgress=1&resourceContention=1&denyAsg=SetDesiredCapacity
         app.MapPost("/_ttm/faults", (HttpRequest request) =>
@@ -210,6 +212,65 @@ public sealed class Ec2Endpoint : IDisposable
                 q.TryGetValue("defaultResult", out var result) ? result.ToString() : "ABANDON");
             return Results.NoContent();
         }));
+    }
+
+    /// <summary>
+    /// What someone made without Rebundle (the console, another tool), for Pester: <c>POST /_ttm/images?name=legacy-web</c>
+    /// (→ { id, name }, available at once), <c>POST /_ttm/launch-templates?name=web-lt&amp;imageId=ami-…&amp;instanceType=t3.small&amp;tags=K=V,K2=V2</c>
+    /// (→ { id, name }: one version, the default), <c>POST /_ttm/instances?imageId=ami-…&amp;launchTemplate=web-lt&amp;tags=app=reports</c>
+    /// (→ { id }: running for a day, status checks passed; the image defaults to the template's), and
+    /// <c>GET /_ttm/instances</c> (→ every instance now: id, state, imageId, launchTemplateId, tags { K: V }).
+    /// </summary>
+    private static void MapHandMadeControl(WebApplication app, Ec2Fleet fleet)
+    {
+        static IEnumerable<KeyValuePair<string, string>> Tags(string text) =>
+            text.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(pair => pair.Split('=', 2))
+                .Select(kv => new KeyValuePair<string, string>(kv[0], kv.Length > 1 ? kv[1] : "")).ToList();
+        string RequireImage(string imageId) =>
+            fleet.Images.Any(i => i.Id == imageId) ? imageId : throw new ArgumentException($"There is no image {imageId}.");
+        app.MapPost("/_ttm/images", (HttpRequest request) => Checked(() =>
+        {
+            var name = request.Query["name"].ToString();
+            if (name.Length == 0) throw new ArgumentException("An image needs a name.");
+            var image = fleet.AddImage(name);
+            return Results.Json(new { id = image.Id, name = image.Name });
+        }));
+        app.MapPost("/_ttm/launch-templates", (HttpRequest request) => Checked(() =>
+        {
+            var q = request.Query;
+            var name = q["name"].ToString();
+            if (name.Length == 0) throw new ArgumentException("A launch template needs a name.");
+            if (fleet.LaunchTemplateNamed(name) != null) throw new ArgumentException($"A launch template named {name} exists already.");
+            var data = new Dictionary<string, string>
+            {
+                ["ImageId"] = RequireImage(q["imageId"].ToString()),
+                ["InstanceType"] = q.TryGetValue("instanceType", out var type) && type.ToString().Length > 0 ? type.ToString() : "t3.small",
+            };
+            var template = fleet.AddLaunchTemplate(name, data, Tags(q["tags"].ToString()));
+            return Results.Json(new { id = template.Id, name = template.Name });
+        }));
+        app.MapPost("/_ttm/instances", (HttpRequest request) => Checked(() =>
+        {
+            var q = request.Query;
+            Ec2LaunchTemplate? template = null;
+            if (q.TryGetValue("launchTemplate", out var templateName) && templateName.ToString().Length > 0)
+                template = fleet.LaunchTemplateNamed(templateName.ToString()) ?? throw new ArgumentException($"There is no launch template named {templateName}.");
+            var imageId = q.TryGetValue("imageId", out var image) && image.ToString().Length > 0 ? image.ToString()
+                : template?.Versions[0].Data.GetValueOrDefault("ImageId") ?? throw new ArgumentException("An instance needs an imageId, or a launchTemplate that names one.");
+            var instance = fleet.AddInstance(RequireImage(imageId), Tags(q["tags"].ToString()), template?.Id);
+            return Results.Json(new { id = instance.Id });
+        }));
+        app.MapGet("/_ttm/instances", () =>
+        {
+            lock (fleet.Gate)
+            {
+                return Results.Json(fleet.Instances.Select(i => new
+                {
+                    id = i.Id, state = fleet.StateOf(i), imageId = i.ImageId, launchTemplateId = i.LaunchTemplateId,
+                    tags = i.Tags.All.GroupBy(t => t.Key).ToDictionary(g => g.Key, g => g.Last().Value),
+                }).ToList());
+            }
+        });
     }
 
     /// <summary>A test's mistake (an unknown group or instance) is a 400 with the reason, not a 500.</summary>

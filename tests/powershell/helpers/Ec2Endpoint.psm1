@@ -72,10 +72,12 @@ function Start-TestEc2Endpoint {
         [switch] $AutoScalingGroups,
         [double] $DeregistrationDelaySeconds = 1,
         [double] $HealthCheckIntervalSeconds = 0.2,
-        [int] $HealthyThreshold = 2
+        [int] $HealthyThreshold = 2,
+        # An empty region instead of the runbook's fleet (nothing of Rebundle's: no roles, farm roles or servers).
+        [switch] $NoSeed
     )
     $info = [System.Diagnostics.ProcessStartInfo]::new((Get-Command dotnet).Source)
-    foreach ($argument in @((Get-Ec2EndpointDll), '--port', '0', '--seed', 'runbook', '--boot-seconds', $BootSeconds, '--image-seconds', $ImageSeconds, '--reboot-seconds', $RebootSeconds,
+    foreach ($argument in @((Get-Ec2EndpointDll), '--port', '0', '--seed', $(if ($NoSeed) { 'none' } else { 'runbook' }), '--boot-seconds', $BootSeconds, '--image-seconds', $ImageSeconds, '--reboot-seconds', $RebootSeconds,
             '--shutdown-seconds', '0', '--page-size', $PageSize,
             '--visibility-seconds', $VisibilitySeconds, '--status-report-seconds', $StatusReportSeconds, '--status-check-seconds', $StatusCheckSeconds,
             '--insufficient-data-seconds', $InsufficientDataSeconds, '--access-key', $script:AccessKey, '--secret-key', $script:SecretKey, '--lifetime-seconds', '900')) {
@@ -255,10 +257,71 @@ function Add-Ec2LifecycleHook {
     Invoke-RestMethod -Method Post -Uri "$($Endpoint.Url)_ttm/asg/hooks?$query" | Out-Null
 }
 
+# Tags as the endpoint's control takes them: K=V,K2=V2.
+function ConvertTo-Ec2TagQuery([hashtable] $Tag) {
+    [uri]::EscapeDataString((@($Tag.GetEnumerator() | Sort-Object Key | ForEach-Object { "$($_.Key)=$($_.Value)" }) -join ','))
+}
+
+function New-Ec2TestImage {
+    <#
+    .SYNOPSIS
+    An image someone made without Rebundle, available at once; returns { id, name }.
+    #>
+    param([Parameter(Mandatory)] $Endpoint, [Parameter(Mandatory)] [string] $Name)
+    Invoke-RestMethod -Method Post -Uri "$($Endpoint.Url)_ttm/images?name=$([uri]::EscapeDataString($Name))"
+}
+
+function New-Ec2TestLaunchTemplate {
+    <#
+    .SYNOPSIS
+    A launch template made by hand (not a role/ or farm/ one): one version, the default, with the image and type; returns { id, name }.
+    #>
+    param(
+        [Parameter(Mandatory)] $Endpoint,
+        [Parameter(Mandatory)] [string] $Name,
+        [Parameter(Mandatory)] [string] $ImageId,
+        [string] $InstanceType = 't3.small',
+        [hashtable] $Tag = @{}
+    )
+    $query = 'name=' + [uri]::EscapeDataString($Name) + '&imageId=' + [uri]::EscapeDataString($ImageId) + '&instanceType=' + [uri]::EscapeDataString($InstanceType) + '&tags=' + (ConvertTo-Ec2TagQuery $Tag)
+    Invoke-RestMethod -Method Post -Uri "$($Endpoint.Url)_ttm/launch-templates?$query"
+}
+
+function New-Ec2TestInstance {
+    <#
+    .SYNOPSIS
+    A running instance someone launched by hand (up for a day, checks passed), with just the tags given; returns { id }.
+    .DESCRIPTION
+    -ImageId defaults to the image of -LaunchTemplate (a template's name).
+    #>
+    param(
+        [Parameter(Mandatory)] $Endpoint,
+        [string] $ImageId,
+        [string] $LaunchTemplate,
+        [hashtable] $Tag = @{}
+    )
+    $query = 'imageId=' + [uri]::EscapeDataString($ImageId) + '&launchTemplate=' + [uri]::EscapeDataString($LaunchTemplate) + '&tags=' + (ConvertTo-Ec2TagQuery $Tag)
+    Invoke-RestMethod -Method Post -Uri "$($Endpoint.Url)_ttm/instances?$query"
+}
+
+function Get-Ec2TestInstance {
+    <#
+    .SYNOPSIS
+    Every instance of the endpoint as it is now, terminated ones included: Id, State, ImageId, LaunchTemplateId, Tags (a hashtable).
+    #>
+    param([Parameter(Mandatory)] $Endpoint)
+    $instances = Invoke-RestMethod -Uri "$($Endpoint.Url)_ttm/instances"
+    foreach ($instance in $instances) {
+        $tags = @{}
+        foreach ($property in $instance.tags.PSObject.Properties) { $tags[$property.Name] = $property.Value }
+        [pscustomobject]@{ Id = $instance.id; State = $instance.state; ImageId = $instance.imageId; LaunchTemplateId = $instance.launchTemplateId; Tags = $tags }
+    }
+}
+
 function Connect-TestEc2Fleet([Parameter(Mandatory)] $Endpoint) {
     Connect-TtmFleet -Aws -EndpointUrl $Endpoint.Url -Region us-east-1 -PollInterval '0:0:0.2'
 }
 
 Export-ModuleMember -Function Start-TestEc2Endpoint, Stop-TestEc2Endpoint, Get-Ec2RequestLog, Clear-Ec2RequestLog, Set-Ec2Fault, Set-Ec2Tag,
     New-Ec2TargetGroup, Set-Ec2TargetHealth, Get-Ec2TargetHealth, Set-Ec2FarmRoleTargetGroups, Set-Ec2TestCredentials, Restore-Ec2TestCredentials, Connect-TestEc2Fleet,
-    New-Ec2AutoScalingGroup, Get-Ec2AutoScalingGroup, Add-Ec2LifecycleHook
+    New-Ec2AutoScalingGroup, Get-Ec2AutoScalingGroup, Add-Ec2LifecycleHook, New-Ec2TestImage, New-Ec2TestLaunchTemplate, New-Ec2TestInstance, Get-Ec2TestInstance
