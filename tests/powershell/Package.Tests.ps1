@@ -116,7 +116,8 @@ Describe 'The manifest' {
     }
 
     It 'exports exactly the cmdlets the assembly defines' {
-        $defined = [Reflection.Assembly]::LoadFile((Join-Path (Split-Path (Get-RebundleModulePath)) 'Rebundle.PowerShell.dll')).GetExportedTypes() |
+        # LoadFrom, not LoadFile: reading the cmdlet types needs Rebundle.Remote.dll beside it (their remote base types use its types).
+        $defined = [Reflection.Assembly]::LoadFrom((Join-Path (Split-Path (Get-RebundleModulePath)) 'Rebundle.PowerShell.dll')).GetExportedTypes() |
             Where-Object { -not $_.IsAbstract -and $_.GetCustomAttributes([Management.Automation.CmdletAttribute], $false) } |
             ForEach-Object { $a = $_.GetCustomAttributes([Management.Automation.CmdletAttribute], $false)[0]; "$($a.VerbName)-$($a.NounName)" }
         @($manifest.ExportedCmdlets.Keys | Sort-Object) | Should -Be @($defined | Sort-Object)
