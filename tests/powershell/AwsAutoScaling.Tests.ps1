@@ -27,6 +27,140 @@ BeforeAll {
         @($group.Instances).Count | Should -Be $Desired
         $group
     }
+
+    # ---- The runbook, stops and intake on groups (the Describes from 'The whole runbook' on) ----
+
+    # The endpoint fast: boots and images of a fraction of a second, drains of 1 s, healthy after 0.2 s x 2.
+    $script:fast = @{ BootSeconds = 0.2; ImageSeconds = 0.2; DeregistrationDelaySeconds = 1; HealthCheckIntervalSeconds = 0.2; HealthyThreshold = 2 }
+    $script:fightingProcesses = @('AlarmNotification', 'AZRebalance', 'ReplaceUnhealthy', 'ScheduledActions')
+
+    function Connect-AuditedEc2Fleet($Endpoint, [string] $AuditLog) {
+        Connect-TtmFleet -Aws -EndpointUrl $Endpoint.Url -Region us-east-1 -PollInterval '0:0:0.2' -AuditLogPath $AuditLog | Out-Null
+    }
+
+    # Waits (at most 90 s) until the condition holds; fails the test otherwise.
+    function Wait-Until([scriptblock] $Condition, [string] $What, [int] $Seconds = 90) {
+        $deadline = [DateTime]::UtcNow.AddSeconds($Seconds)
+        while (-not (& $Condition)) {
+            if ([DateTime]::UtcNow -gt $deadline) { throw "Timed out waiting until $What." }
+            Start-Sleep -Milliseconds 20
+        }
+    }
+
+    # EC2 holds the answer to the next CreateTags (the tagging of a group's new server, right after the
+    # group launched it and it was protected from scale-in) until Resume-Ec2Answers: a stop lands there.
+    function Suspend-Ec2Answers($Endpoint, [string] $Action) { Invoke-RestMethod -Method Post -Uri "$($Endpoint.Url)_ttm/stall?action=$Action" | Out-Null }
+    function Test-Ec2AnswerHeld($Endpoint) { (Invoke-RestMethod -Uri "$($Endpoint.Url)_ttm/stall").held }
+    function Resume-Ec2Answers($Endpoint) {
+        # The stopped client dropped its call: it is never acted on (abandoned), then nothing is held any more.
+        Wait-Until { (Invoke-RestMethod -Uri "$($Endpoint.Url)_ttm/stall").abandoned -ge 1 } 'the stopped client drops the held call' 30
+        Invoke-RestMethod -Method Post -Uri "$($Endpoint.Url)_ttm/release" | Out-Null
+    }
+
+    function Test-GroupHeld($Endpoint, [string] $Name) { @((Get-Ec2AutoScalingGroup $Endpoint -Name $Name).Tags.Key) -contains 'ttm:recycle' }
+
+    # Every group farm role with its group's sizes now: Name, Farm, Alias, Min, Max, Desired, TargetGroups.
+    function Get-GroupSize($Endpoint) {
+        foreach ($farmRole in Get-TtmFarmRole | Where-Object ScalingGroup) {
+            $group = Get-Ec2AutoScalingGroup $Endpoint -Name $farmRole.ScalingGroup
+            [pscustomobject]@{ Name = $group.Name; Farm = $farmRole.Farm; Alias = $farmRole.Alias; Min = $group.Min; Max = $group.Max; Desired = $group.Desired; TargetGroups = $farmRole.TargetGroups }
+        }
+    }
+
+    # What a rebundle starts from: the servers (ids) and the groups' sizes.
+    function Get-FleetBefore($Endpoint) {
+        [pscustomobject]@{ ServerIds = @((Get-TtmServer).Id); Groups = @(Get-GroupSize $Endpoint) }
+    }
+
+    # Right after a stop in a group's recycle: the group carries its record (what to put back) and the
+    # four fighting processes suspended, and Rebundle counts it by the record, held.
+    function Assert-GroupHeld($Endpoint, $Size) {
+        $group = Get-Ec2AutoScalingGroup $Endpoint -Name $Size.Name
+        ($group.Tags | Where-Object Key -eq 'ttm:recycle').Value | Should -Be "desired=$($Size.Desired);max=$($Size.Max);suspended=AZRebalance,ReplaceUnhealthy,AlarmNotification,ScheduledActions"
+        @($group.SuspendedProcesses | Sort-Object) | Should -Be $fightingProcesses
+        $farmRole = Get-TtmFarmRole -Farm $Size.Farm -Alias $Size.Alias
+        $farmRole.ScalingHeld | Should -BeTrue
+        $farmRole.DesiredCount | Should -Be $Size.Desired -Because 'a held group counts as recorded, not as raised'
+        $group
+    }
+
+    # A group after its recycle: as before it (Assert-GroupAsBefore), every instance on the image
+    # given, none of the servers from before, and its target groups holding exactly its instances, healthy.
+    function Assert-GroupRecycled($Endpoint, $Size, [string] $ImageId, [string[]] $OldIds, $Instances) {
+        $group = Assert-GroupAsBefore $Endpoint -Name $Size.Name -Desired $Size.Desired -Max $Size.Max
+        $group.Min | Should -Be $Size.Min
+        $ids = @($group.Instances.Id | Sort-Object)
+        foreach ($id in $ids) {
+            ($Instances | Where-Object Id -eq $id).ImageId | Should -Be $ImageId -Because "$id of $($Size.Name) runs the new image"
+            $id | Should -Not -BeIn $OldIds
+        }
+        foreach ($targetGroup in $Size.TargetGroups) {
+            $states = Get-Ec2TargetHealth $Endpoint -TargetGroup $targetGroup
+            @($states.Keys | Sort-Object) | Should -Be $ids -Because "$targetGroup serves exactly the instances of $($Size.Name)"
+            @($states.Values | Sort-Object -Unique) | Should -Be 'healthy'
+        }
+        $farmRole = Get-TtmFarmRole -Farm $Size.Farm -Alias $Size.Alias
+        $farmRole.ScalingHeld | Should -BeFalse
+        $farmRole.DesiredCount | Should -Be $Size.Desired
+        $group
+    }
+
+    # Every running instance is a server Rebundle lists (so of a farm role), a group's instance is in
+    # service in the group of its farm role, and the servers are named as their farm roles number them.
+    function Assert-EveryInstanceAccountedFor($Endpoint, $Instances) {
+        $running = @($Instances | Where-Object State -in 'pending', 'running')
+        $servers = @(Get-TtmServer -Status Running, Pending)
+        @($running.Id | Sort-Object) | Should -Be @($servers.Id | Sort-Object) -Because 'no instance runs outside a farm role'
+        foreach ($instance in $running | Where-Object { $_.Tags.ContainsKey('aws:autoscaling:groupName') }) {
+            $groupName = $instance.Tags['aws:autoscaling:groupName']
+            $server = $servers | Where-Object Id -eq $instance.Id
+            (Get-TtmFarmRole -Farm $server.Farm -Alias $server.Alias).ScalingGroup | Should -Be $groupName -Because "$($instance.Id) is in the group of its farm role"
+            ((Get-Ec2AutoScalingGroup $Endpoint -Name $groupName).Instances | Where-Object Id -eq $instance.Id).LifecycleState | Should -Be 'InService'
+        }
+        foreach ($farmRole in $servers | Group-Object Farm, Alias) {
+            @($farmRole.Group | Where-Object Index -lt 1).Name | Should -BeNullOrEmpty -Because "every server of $($farmRole.Name) has its own index"
+            @($farmRole.Group.Name | Sort-Object -Unique).Count | Should -Be $farmRole.Count -Because "the servers of $($farmRole.Name) have names of their own"
+        }
+    }
+
+    # The fleet after the whole runbook: every group recycled onto its new version's image and put back
+    # as before, every plain farm role at its count on new servers of its role's image, nothing else running.
+    function Assert-RebundledFleet($Endpoint, $Before) {
+        $instances = @(Get-Ec2TestInstance $Endpoint)
+        foreach ($size in $Before.Groups) {
+            $farmRole = Get-TtmFarmRole -Farm $size.Farm -Alias $size.Alias
+            $image = (Get-TtmRole -Name "$($size.Alias)-1-7").ImageId
+            (Get-TtmRole -Name $farmRole.Role).ImageId | Should -Be $image -Because "$($size.Farm)/$($size.Alias) runs $($size.Alias)-1-7's image"
+            Assert-GroupRecycled $Endpoint $size -ImageId $image -OldIds $Before.ServerIds -Instances $instances | Out-Null
+        }
+        foreach ($farmRole in Get-TtmFarmRole) {
+            $servers = @(Get-TtmServer -Farm $farmRole.Farm -Role $farmRole.Alias -Status Running, Pending)
+            $servers.Count | Should -Be $farmRole.DesiredCount -Because "$($farmRole.Farm)/$($farmRole.Alias) is at its count"
+            @($servers.Status | Sort-Object -Unique) | Should -Be 'Running'
+            @($servers.ImageId | Sort-Object -Unique) | Should -Be (Get-TtmRole -Name $farmRole.Role).ImageId -Because "$($farmRole.Farm)/$($farmRole.Alias) runs role $($farmRole.Role)"
+            @($servers.Id | Where-Object { $_ -in $Before.ServerIds }) | Should -BeNullOrEmpty -Because "every server of $($farmRole.Farm)/$($farmRole.Alias) was replaced"
+        }
+        @(Get-TtmServer -Status Running, Pending).Count | Should -Be $Before.ServerIds.Count
+        Assert-EveryInstanceAccountedFor $Endpoint $instances
+    }
+
+    # The child pwsh of Aws.Tests' kill test: the whole runbook with a journal and an audit log.
+    function Start-ChildAwsRebundle([string] $Url, [string] $Folder) {
+        $pwsh = Get-PwshCommand
+        $full = "Import-Module '$(Get-RebundleModulePath)'; " +
+            "Connect-TtmFleet -Aws -EndpointUrl '$Url' -Region us-east-1 -PollInterval '0:0:0.2' -AuditLogPath '$Folder/audit.log' | Out-Null; " +
+            "Invoke-TtmRebundle -SkipOsUpdate -BatchSize 2 -JournalPath '$Folder/j.jsonl' -ApproveProduction | Out-Null"
+        $encoded = [Convert]::ToBase64String([Text.Encoding]::Unicode.GetBytes($full))
+        Start-Process -FilePath $pwsh.Exe -ArgumentList (@($pwsh.Prefix) + @('-NoProfile', '-NonInteractive', '-EncodedCommand', $encoded)) -PassThru `
+            -RedirectStandardOutput (Join-Path $Folder 'child.out') -RedirectStandardError (Join-Path $Folder 'child.err')
+    }
+
+    # A command in a runspace of its own, stopped with PowerShell.Stop() as the host does on Ctrl+C.
+    function Start-InRunspace([string] $Script) {
+        $ps = [powershell]::Create()
+        $null = $ps.AddScript("Import-Module '$(Get-RebundleModulePath)'; $Script")
+        [pscustomobject]@{ PowerShell = $ps; Async = $ps.BeginInvoke() }
+    }
 }
 
 AfterAll {
@@ -78,5 +212,64 @@ Describe 'Bringing a fleet in on the Sandbox' {
         $record.FullyQualifiedErrorId | Should -BeLike 'TtmInvalidArgument*'
         $record.Exception.Message | Should -BeLike '*AWS*'
         Remove-Item $sandbox.Path -Recurse -Force -ErrorAction SilentlyContinue
+    }
+}
+
+Describe 'The whole runbook (steps 1-8) on a fleet whose Dev and Production web roles are Auto Scaling groups' {
+    BeforeAll {
+        Stop-TestEc2Endpoint
+        $script:ec2 = Start-TestEc2Endpoint -AutoScalingGroups @fast
+        $script:audit = Join-Path $TestDrive 'runbook-audit.log'
+        Connect-AuditedEc2Fleet $ec2 $audit
+        $script:before = Get-FleetBefore $ec2
+        $script:run = Invoke-TtmRebundle -SkipOsUpdate -BatchSize 2 -JournalPath (Join-Path $TestDrive 'runbook.jsonl') -ApproveProduction 6>$null
+        $script:requests = @(Get-Ec2RequestLog $ec2)
+    }
+
+    It 'completes, with the four groups as the web farm roles of Dev and Production' {
+        $run.Status | Should -Be 'Completed'
+        @($before.Groups.Name | Sort-Object) | Should -Be @('Dev-NodeAppServer', 'Dev-RailsAppServer', 'Production-NodeAppServer', 'Production-RailsAppServer')
+    }
+
+    It 'leaves every group as before, on its new version''s image, and every other farm role at its count on new servers, nothing else running' {
+        Assert-RebundledFleet $ec2 $before
+    }
+
+    It 'went through the groups: launch-first, terminated through the group with its capacity lowered, never by EC2''s own terminate' {
+        $groupInstances = @(Get-Ec2TestInstance $ec2 | Where-Object { $_.Tags.ContainsKey('aws:autoscaling:groupName') }).Id
+        foreach ($size in $before.Groups) {
+            $desired = @($requests | Where-Object { $_.action -eq 'SetDesiredCapacity' -and $_.status -eq 200 -and $_.parameters.AutoScalingGroupName -eq $size.Name } |
+                ForEach-Object { [int] $_.parameters.DesiredCapacity })
+            $desired.Count | Should -BeGreaterThan 0 -Because "$($size.Name) launched its replacements"
+            $desired | ForEach-Object { $_ | Should -BeGreaterThan $size.Desired -Because "$($size.Name) is only ever asked for more servers than it has" }
+        }
+        $terminations = @($requests | Where-Object { $_.action -eq 'TerminateInstanceInAutoScalingGroup' -and $_.status -eq 200 })
+        $terminations.Count | Should -Be ($before.Groups.Desired | Measure-Object -Sum).Sum
+        $terminations.parameters.ShouldDecrementDesiredCapacity | Sort-Object -Unique | Should -Be 'true'
+        $ec2Terminated = @($requests | Where-Object { $_.action -eq 'TerminateInstances' -and $_.status -eq 200 } |
+            ForEach-Object { $_.parameters.PSObject.Properties | Where-Object Name -like 'InstanceId.*' | ForEach-Object Value })
+        @($ec2Terminated | Where-Object { $_ -in $groupInstances }) | Should -BeNullOrEmpty
+        @($requests | Where-Object { $_.action -eq 'RunInstances' -and $_.parameters.'LaunchTemplate.LaunchTemplateName' -in 'role/RailsAppServer', 'role/NodeAppServer', 'role/RailsAppServer-1-7', 'role/NodeAppServer-1-7' }) |
+            Should -BeNullOrEmpty -Because 'the web servers are launched by their groups'
+    }
+
+    It 'audited each group held before its first launch and released after its last change' {
+        $log = @(Get-TtmAuditLog -Path $audit)
+        foreach ($size in $before.Groups) {
+            $target = "$($size.Farm)/$($size.Alias)"
+            $at = { param($actions) @(0..($log.Count - 1) | Where-Object { $log[$_].Action -in $actions -and ($log[$_].Target -eq $target -or $log[$_].Target -like "$target/*") }) }
+            $holds = & $at 'HoldScalingGroup'
+            $releases = & $at 'ReleaseScalingGroup'
+            $changes = & $at 'LaunchServer', 'TerminateServer', 'RegisterTargets', 'DeregisterTargets'
+            $holds.Count | Should -BeGreaterThan 0 -Because "$target was held for its recycle"
+            $releases.Count | Should -Be $holds.Count -Because "$target was released after each recycle"
+            $launches = & $at 'LaunchServer'
+            $holds[0] | Should -BeLessThan $launches[0] -Because "$target is held before its first launch"
+            $releases[-1] | Should -BeGreaterThan $changes[-1] -Because "$target is released after its last change"
+            foreach ($i in $releases) { $log[$i].After | Should -BeLike 'restored: *' }
+            foreach ($i in $changes) {
+                @(0..($holds.Count - 1) | Where-Object { $holds[$_] -lt $i -and $i -lt $releases[$_] }).Count | Should -Be 1 -Because "$($log[$i].Action) $($log[$i].Target) came while $target was held"
+            }
+        }
     }
 }
