@@ -372,3 +372,106 @@ Describe 'Ctrl+C mid-recycle of a group, then a rerun' {
         (Get-TtmAuditLog -Path $audit -Action ReleaseScalingGroup | Select-Object -Last 1).After | Should -BeLike 'restored: *'
     }
 }
+
+Describe 'A fleet made without Rebundle''s tags is brought in and rebundled' {
+    BeforeAll {
+        Stop-TestEc2Endpoint
+        $script:ec2 = Start-TestEc2Endpoint -TargetGroups @fast
+        $script:audit = Join-Path $TestDrive 'intake-audit.log'
+        # Made by hand: an image and a launch template for the web servers, a target group and a group
+        # tagged only app=web; two reports servers tagged only app=reports, from an image of their own.
+        $script:webImage = (New-Ec2TestImage $ec2 -Name 'legacy-web-2024').id
+        $script:reportsImage = (New-Ec2TestImage $ec2 -Name 'legacy-reports-2024').id
+        $script:template = New-Ec2TestLaunchTemplate $ec2 -Name 'legacy-web-lt' -ImageId $webImage -InstanceType t3.medium
+        New-Ec2TargetGroup $ec2 -Name 'legacy-web' -DeregistrationDelaySeconds 1 -HealthCheckIntervalSeconds 0.2 -HealthyThreshold 2 | Out-Null
+        $script:group = New-Ec2AutoScalingGroup $ec2 -Name 'legacy-web-asg' -LaunchTemplate 'legacy-web-lt' -Min 1 -Max 2 -Desired 2 -TargetGroup 'legacy-web' -HealthCheckType ELB -Tag @{ app = 'web' }
+        $script:reports = @(1..2 | ForEach-Object { (New-Ec2TestInstance $ec2 -ImageId $reportsImage -Tag @{ app = 'reports' }).id })
+        $script:size = [pscustomobject]@{ Name = 'legacy-web-asg'; Farm = 'Legacy'; Alias = 'LegacyWeb'; Min = 1; Max = 2; Desired = 2; TargetGroups = @('legacy-web') }
+        Connect-AuditedEc2Fleet $ec2 $audit
+    }
+
+    It 'New-TtmRole -WhatIf changes nothing; then makes the roles from the group''s launch template and from the servers'' image' {
+        Clear-Ec2RequestLog $ec2
+        New-TtmRole -Name LegacyWeb -LaunchTemplate $template.id -WhatIf
+        New-TtmRole -Name LegacyReports -ImageId $reportsImage -WhatIf
+        @(Get-Ec2RequestLog $ec2 | Where-Object mutating) | Should -BeNullOrEmpty
+        Get-TtmRole -Name LegacyWeb -ErrorAction SilentlyContinue | Should -BeNullOrEmpty
+
+        $web = New-TtmRole -Name LegacyWeb -LaunchTemplate $template.id
+        $reportsRole = New-TtmRole -Name LegacyReports -ImageId $reportsImage
+
+        $web.ImageId | Should -Be $webImage
+        (Get-TtmRole -Name LegacyWeb).ImageId | Should -Be $webImage
+        (Get-TtmRole -Name LegacyReports).ImageId | Should -Be $reportsImage
+        $reportsRole.Name | Should -Be 'LegacyReports'
+        $created = @(Get-Ec2RequestLog $ec2 | Where-Object { $_.action -eq 'CreateLaunchTemplate' -and $_.status -eq 200 })
+        $created.parameters.LaunchTemplateName | Should -Be @('role/LegacyWeb', 'role/LegacyReports')
+        $created[0].parameters.'LaunchTemplateData.InstanceType' | Should -Be 't3.medium' -Because 'the role takes the launch settings of the template'
+        (Get-TtmAuditLog -Path $audit -Action NewRole).Target | Should -Be @('role/LegacyWeb', 'role/LegacyReports')
+    }
+
+    It 'New-TtmFarmRole -WhatIf changes nothing; then the group and the tagged servers become farm roles of farm Legacy' {
+        Clear-Ec2RequestLog $ec2
+        New-TtmFarmRole -Farm Legacy -Alias LegacyWeb -Role LegacyWeb -AutoScalingGroup legacy-web-asg -WhatIf
+        @(Get-Ec2RequestLog $ec2 | Where-Object mutating) | Should -BeNullOrEmpty
+        Get-TtmFarmRole -Farm Legacy -ErrorAction SilentlyContinue | Should -BeNullOrEmpty
+
+        New-TtmFarmRole -Farm Legacy -Alias LegacyWeb -Role LegacyWeb -AutoScalingGroup legacy-web-asg | Out-Null
+        New-TtmFarmRole -Farm Legacy -Alias LegacyReports -Role LegacyReports -Tag @{ app = 'reports' } -Count 2 | Out-Null
+
+        $web = Get-TtmFarmRole -Farm Legacy -Alias LegacyWeb
+        ($web.Role, $web.DesiredCount, $web.ScalingGroup) | Should -Be @('LegacyWeb', 2, 'legacy-web-asg')
+        $web.TargetGroups | Should -Be @('legacy-web')
+        $plain = Get-TtmFarmRole -Farm Legacy -Alias LegacyReports
+        ($plain.Role, $plain.DesiredCount) | Should -Be @('LegacyReports', 2)
+        $plain.ScalingGroup | Should -BeNullOrEmpty
+        $plain.TargetGroups | Should -BeNullOrEmpty
+        $servers = @(Get-TtmServer -Farm Legacy)
+        $servers.Name | Sort-Object | Should -Be @('LegacyReports.1', 'LegacyReports.2', 'LegacyWeb.1', 'LegacyWeb.2')
+        @($servers | Where-Object Alias -eq 'LegacyReports').Id | Sort-Object | Should -Be @($reports | Sort-Object)
+        @($servers | Where-Object Alias -eq 'LegacyWeb').Id | Sort-Object | Should -Be @($group.instances | Sort-Object)
+        $asg = Get-Ec2AutoScalingGroup $ec2 -Name legacy-web-asg
+        ($asg.LaunchTemplateName, $asg.Version) | Should -Be @('role/LegacyWeb', '$Default') -Because 'the group launches from the role from now on'
+        foreach ($key in 'ttm:farm', 'ttm:alias', 'ttm:role') {
+            ($asg.Tags | Where-Object Key -eq $key).PropagateAtLaunch | Should -BeTrue -Because "what the group launches carries $key"
+        }
+        ($asg.Desired, $asg.Max) | Should -Be @(2, 2) -Because 'bringing the group in does not resize it'
+        (Get-TtmAuditLog -Path $audit -Action NewFarmRole).Target | Should -Be @('Legacy/LegacyWeb', 'Legacy/LegacyReports')
+    }
+
+    It 'the same New-TtmFarmRole again is TtmFarmRoleAlreadyExists, a group that is not there TtmScalingGroupNotFound, and nothing changes' {
+        Clear-Ec2RequestLog $ec2
+        $again = Get-FirstError { New-TtmFarmRole -Farm Legacy -Alias LegacyReports -Role LegacyReports -Tag @{ app = 'reports' } -Count 2 }
+        $again.FullyQualifiedErrorId | Should -Be 'TtmFarmRoleAlreadyExists,Rebundle.PowerShell.Commands.NewTtmFarmRoleCommand'
+        $again.Exception.Message | Should -BeLike '*Legacy/LegacyReports exists already*'
+        $missing = Get-FirstError { New-TtmFarmRole -Farm Legacy -Alias Billing -Role LegacyWeb -AutoScalingGroup no-such-group }
+        $missing.FullyQualifiedErrorId | Should -Be 'TtmScalingGroupNotFound,Rebundle.PowerShell.Commands.NewTtmFarmRoleCommand'
+        $missing.Exception.Message | Should -BeLike "*'no-such-group'*"
+        @(Get-Ec2RequestLog $ec2 | Where-Object mutating) | Should -BeNullOrEmpty
+        (Get-TtmFarmRole -Farm Legacy).Alias | Should -Be @('LegacyReports', 'LegacyWeb')
+    }
+
+    It 'is rebundled: a snapshot of each farm role, the new versions swapped in, recycled through the group and beside it' {
+        (Get-TtmNextRoleVersion -Role LegacyWeb).NextRoleName | Should -Be 'LegacyWeb-1-0'
+        $old = @(Get-TtmServer -Farm Legacy)
+        $roles = @($old | Group-Object Alias | ForEach-Object { $_.Group[0] } | New-TtmRoleSnapshot -Timeout 0:1:0)
+        $roles.Name | Sort-Object | Should -Be @('LegacyReports-1-0', 'LegacyWeb-1-0')
+        Get-TtmRole -Latest -Name LegacyWeb, LegacyReports | Set-TtmFarmRole -Farm Legacy
+        (Get-TtmFarmRole -Farm Legacy).Role | Should -Be @('LegacyReports-1-0', 'LegacyWeb-1-0')
+
+        $recycled = @(Invoke-TtmRecycle -Farm Legacy -BatchSize 2 -Timeout 0:2:0 -HealthGrace 0:0:5)
+
+        $recycled.OldId | Sort-Object | Should -Be @($old.Id | Sort-Object)
+        $instances = @(Get-Ec2TestInstance $ec2)
+        $webImage = (Get-TtmRole -Name LegacyWeb-1-0).ImageId
+        Assert-GroupRecycled $ec2 $size -ImageId $webImage -OldIds $old.Id -Instances $instances | Out-Null
+        (Get-Ec2AutoScalingGroup $ec2 -Name legacy-web-asg).LaunchTemplateName | Should -Be 'role/LegacyWeb-1-0'
+        $newReports = @(Get-TtmServer -Farm Legacy -Role LegacyReports -Status Running, Pending)
+        $newReports.Count | Should -Be 2
+        @($newReports.Id | Where-Object { $_ -in $reports }) | Should -BeNullOrEmpty -Because 'the two plain servers were replaced'
+        @($newReports.ImageId | Sort-Object -Unique) | Should -Be (Get-TtmRole -Name LegacyReports-1-0).ImageId
+        @($instances | Where-Object { $_.Id -in $reports }).State | Sort-Object -Unique | Should -BeIn 'shutting-down', 'terminated'
+        @(Get-TtmServer -Farm Legacy -Status Running, Pending).ImageId | Sort-Object -Unique | Should -Be @((Get-TtmRole -Name LegacyReports-1-0, LegacyWeb-1-0).ImageId | Sort-Object)
+        Assert-EveryInstanceAccountedFor $ec2 $instances
+    }
+}
