@@ -1,7 +1,10 @@
 # Farm roles that are Auto Scaling groups on the loopback endpoint, through the cmdlets: a recycle of
-# the web roles of Production through their groups beside the plain farm roles, and what New-TtmRole
-# says on the Sandbox. Bringing a fleet in is tested through the core and the AWS backend in
-# tests/Rebundle.Aws.Tests/FleetIntakeTests.cs.
+# the web roles of Production through their groups beside the plain farm roles; the whole runbook on a
+# fleet whose web roles are groups, and the same run killed (kill -9) or stopped (Ctrl+C) while a group
+# launches, then resumed or run again; a fleet made without Rebundle's tags brought in with New-TtmRole
+# and New-TtmFarmRole and rebundled, and those cmdlets' help examples; what New-TtmRole says on the
+# Sandbox. Each ends by reading the endpoint's own view (groups, target groups, instances, requests).
+# Bringing a fleet in is also tested through the core and the AWS backend in tests/Rebundle.Aws.Tests/FleetIntakeTests.cs.
 BeforeAll {
     Import-Module (Join-Path $PSScriptRoot 'helpers/TestHelpers.psm1') -Force
     Import-Module (Join-Path $PSScriptRoot 'helpers/Ec2Endpoint.psm1') -Force
@@ -473,5 +476,83 @@ Describe 'A fleet made without Rebundle''s tags is brought in and rebundled' {
         @($instances | Where-Object { $_.Id -in $reports }).State | Sort-Object -Unique | Should -BeIn 'shutting-down', 'terminated'
         @(Get-TtmServer -Farm Legacy -Status Running, Pending).ImageId | Sort-Object -Unique | Should -Be @((Get-TtmRole -Name LegacyReports-1-0, LegacyWeb-1-0).ImageId | Sort-Object)
         Assert-EveryInstanceAccountedFor $ec2 $instances
+    }
+}
+
+Describe 'The examples of New-TtmRole and New-TtmFarmRole on the EC2 endpoint' {
+    BeforeAll {
+        Import-Module (Join-Path (Get-RepoRoot) 'build/HelpMarkdown.psm1') -Force
+        # They are no-run for Help.Tests (the Sandbox has no fleet to bring in); here they run on an
+        # empty region holding what they name, their made-up image id swapped for a real one.
+        $script:examples = @{}
+        foreach ($name in 'New-TtmRole', 'New-TtmFarmRole') {
+            $examples[$name] = @((Read-CmdletHelpMarkdown (Join-Path (Get-RepoRoot) "docs/help/$name.md")).Examples)
+        }
+
+        # An empty region with web-production (a group on launch template web-production-lt, behind
+        # a target group) and two instances tagged app=sidekiq, as the examples suppose.
+        function New-ExampleRegion {
+            Stop-TestEc2Endpoint
+            $endpoint = Start-TestEc2Endpoint -NoSeed @fast
+            $web = (New-Ec2TestImage $endpoint -Name 'web-2024').id
+            $sidekiq = (New-Ec2TestImage $endpoint -Name 'sidekiq-2024').id
+            New-Ec2TestLaunchTemplate $endpoint -Name 'web-production-lt' -ImageId $web | Out-Null
+            New-Ec2TargetGroup $endpoint -Name 'web-production-tg' | Out-Null
+            $group = New-Ec2AutoScalingGroup $endpoint -Name 'web-production' -LaunchTemplate 'web-production-lt' -Min 1 -Max 4 -Desired 2 -TargetGroup 'web-production-tg' -HealthCheckType ELB
+            $servers = @(1..2 | ForEach-Object { (New-Ec2TestInstance $endpoint -ImageId $sidekiq -Tag @{ app = 'sidekiq' }).id })
+            Connect-TestEc2Fleet $endpoint | Out-Null
+            [pscustomobject]@{ Endpoint = $endpoint; WebImage = $web; SidekiqImage = $sidekiq; Group = $group; Sidekiq = $servers }
+        }
+
+        function Invoke-Example($Example, [string] $ImageId) {
+            $ErrorActionPreference = 'Stop'
+            . ([scriptblock]::Create($Example.Code.Replace('ami-0abc1234def567890', $ImageId))) 6>$null | Out-Null
+        }
+    }
+
+    It 'name only commands and parameters that exist' {
+        foreach ($example in $examples.Values | ForEach-Object { $_ }) {
+            $ast = [Management.Automation.Language.Parser]::ParseInput($example.Code, [ref] $null, [ref] $null)
+            foreach ($command in $ast.FindAll({ $args[0] -is [Management.Automation.Language.CommandAst] }, $true)) {
+                $info = Get-Command $command.GetCommandName() -ErrorAction SilentlyContinue
+                $info | Should -Not -BeNullOrEmpty -Because "$($example.Title) runs $($command.GetCommandName())"
+                foreach ($parameter in $command.CommandElements | Where-Object { $_ -is [Management.Automation.Language.CommandParameterAst] }) {
+                    $known = @($info.Parameters.Values | Where-Object { $_.Name -eq $parameter.ParameterName -or $_.Aliases -contains $parameter.ParameterName })
+                    $known | Should -Not -BeNullOrEmpty -Because "$($example.Title): $($info.Name) has -$($parameter.ParameterName)"
+                }
+            }
+        }
+    }
+
+    It 'New-TtmRole''s examples make a role from the group''s launch template and one from an image' {
+        $region = New-ExampleRegion
+        Clear-Ec2RequestLog $region.Endpoint
+
+        Invoke-Example $examples['New-TtmRole'][0] $region.SidekiqImage
+        Invoke-Example $examples['New-TtmRole'][1] $region.SidekiqImage
+
+        (Get-TtmRole -Name RailsAppServer).ImageId | Should -Be $region.WebImage
+        (Get-TtmRole -Name Sidekiq).ImageId | Should -Be $region.SidekiqImage
+        $made = @(Get-Ec2RequestLog $region.Endpoint | Where-Object { $_.action -eq 'CreateLaunchTemplate' -and $_.status -eq 200 })
+        $made.parameters.LaunchTemplateName | Should -Be @('role/RailsAppServer', 'role/Sidekiq') -Because '-WhatIf made nothing, each real run one role'
+        $made[1].parameters.'LaunchTemplateData.InstanceType' | Should -Be 'm5.large'
+    }
+
+    It 'New-TtmFarmRole''s examples 1 and 2 bring the group and the two tagged instances in (example 3 needs the runbook''s staging farm)' {
+        $region = New-ExampleRegion
+
+        Invoke-Example $examples['New-TtmFarmRole'][0] $region.SidekiqImage
+        Invoke-Example $examples['New-TtmFarmRole'][1] $region.SidekiqImage
+
+        $web = Get-TtmFarmRole -Farm Production -Alias RailsAppServer
+        ($web.ScalingGroup, $web.DesiredCount, $web.Role) | Should -Be @('web-production', 2, 'RailsAppServer')
+        $web.TargetGroups | Should -Be @('web-production-tg')
+        (Get-Ec2AutoScalingGroup $region.Endpoint -Name web-production).LaunchTemplateName | Should -Be 'role/RailsAppServer'
+        $sidekiq = Get-TtmFarmRole -Farm Production -Alias Sidekiq
+        ($sidekiq.DesiredCount, $sidekiq.Role) | Should -Be @(2, 'Sidekiq')
+        (Get-TtmServer -Farm Production -Role RailsAppServer).Id | Sort-Object | Should -Be @($region.Group.instances | Sort-Object)
+        $tagged = @(Get-TtmServer -Farm Production -Role Sidekiq)
+        $tagged.Id | Sort-Object | Should -Be @($region.Sidekiq | Sort-Object)
+        $tagged.Name | Sort-Object | Should -Be @('Sidekiq.1', 'Sidekiq.2')
     }
 }

@@ -124,7 +124,7 @@ foreach (`$__group in Get-Content '$runnable' -Raw | ConvertFrom-Json | Group-Ob
         # Those are the remote cmdlets that take servers from the pipeline (Invoke-TtmRebundle, remote too, runs on the Sandbox).
         $needSsh = { param($c) $c.Parameters.ContainsKey('InputObject') -and $c.ImplementingType.IsSubclassOf($c.ImplementingType.Assembly.GetType('Rebundle.PowerShell.Remote.TtmRemoteCmdlet')) }
         # Bringing an existing AWS fleet in has nothing to bring in on the Sandbox (its fleet is Rebundle's
-        # already): those examples are no-run here, and AwsIntake.Tests.ps1 runs the same commands on the EC2 endpoint.
+        # already): those examples are no-run here, and AwsAutoScaling.Tests.ps1 runs the same commands on the EC2 endpoint.
         $awsOnly = 'New-TtmRole', 'New-TtmFarmRole'
         foreach ($command in Get-Command -Module Rebundle -CommandType Cmdlet | Where-Object { -not (& $needSsh $_) -and $_.Name -notin $awsOnly }) {
             @($results | Where-Object Command -eq $command.Name).Count | Should -BeGreaterOrEqual 2 -Because "$($command.Name) needs two runnable examples in docs/help/$($command.Name).md"
