@@ -312,4 +312,18 @@ Describe 'Error ids reached from the cmdlets on the EC2 endpoint' {
         $record.Exception.Message | Should -BeLike '*New-TtmFarmRole -AutoScalingGroup dev-reports-asg*'
         (Get-TtmServer -Farm Dev -Role Reports).Id | Should -Be $server.Id
     }
+
+    It 'TtmScalingGroupNotFound and TtmFarmRoleAlreadyExists: New-TtmFarmRole for a group that is not there, and for a farm role that is' {
+        Connect-TestEc2Fleet $ec2 | Out-Null
+        Clear-Ec2RequestLog $ec2
+
+        $missing = Get-FirstError { New-TtmFarmRole -Farm Dev -Alias Billing -Role Reports -AutoScalingGroup no-such-group }
+        $exists = Get-FirstError { New-TtmFarmRole -Farm Dev -Alias Sidekiq -Role Sidekiq -AutoScalingGroup no-such-group }
+
+        Assert-TtmError $missing ScalingGroupNotFound $categories.ScalingGroupNotFound
+        $missing.Exception.Message | Should -BeLike "*no Auto Scaling group 'no-such-group'*nothing was changed*"
+        Assert-TtmError $exists FarmRoleAlreadyExists $categories.FarmRoleAlreadyExists
+        $exists.Exception.Message | Should -BeLike '*Dev/Sidekiq exists already*Get-TtmFarmRole -Farm Dev*'
+        Get-Ec2RequestLog $ec2 | Where-Object mutating | Should -BeNullOrEmpty
+    }
 }
