@@ -78,6 +78,8 @@ public sealed class Ec2Endpoint : IDisposable
         });
         MapControl(app, fleet);
         stalls.MapControl(app);
+        // Systems Manager (JSON, X-Amz-Target AmazonSSM.*) and S3 GetObject on the same URL, and /_ttm/ssm/ (SsmFleet.Http.cs).
+        SsmFleet.MapHttp(app, fleet, stalls);
         app.StartAsync().GetAwaiter().GetResult();
         var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
         return new Ec2Endpoint(app, fleet, new Uri(address.TrimEnd('/') + "/"), stalls);

@@ -173,8 +173,9 @@ public sealed class Ec2LaunchTemplate
 /// <param name="AccessKey">The access key the request was signed with (null when unsigned).</param>
 public sealed record LoggedRequest(DateTimeOffset At, string Action, IReadOnlyDictionary<string, string> Parameters, int Status, string? ErrorCode, string? AccessKey = null, string Service = "ec2")
 {
-    /// <summary>Anything but a Describe* call or a DryRun changes the fleet.</summary>
-    public bool IsMutating => !Action.StartsWith("Describe", StringComparison.Ordinal) && !IsDryRun;
+    /// <summary>Anything but a Describe* call or a DryRun changes the fleet (for SSM and S3 also their Get* and List* reads).</summary>
+    public bool IsMutating => !Action.StartsWith("Describe", StringComparison.Ordinal) && !IsDryRun
+        && !(Service is "ssm" or "s3" && (Action.StartsWith("Get", StringComparison.Ordinal) || Action.StartsWith("List", StringComparison.Ordinal)));
 
     /// <summary>A permission check (DryRun=true): answered DryRunOperation or UnauthorizedOperation, nothing changed.</summary>
     public bool IsDryRun => Parameters.TryGetValue("DryRun", out var dryRun) && string.Equals(dryRun, "true", StringComparison.OrdinalIgnoreCase);

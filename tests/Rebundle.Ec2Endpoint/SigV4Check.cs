@@ -96,7 +96,17 @@ public static class SigV4Check
             CanonicalQuery(request.Query),
             string.Concat(headers),
             signedHeaders,
-            Hex(SHA256.HashData(request.Body)));
+            PayloadHash(request));
+    }
+
+    /// <summary>
+    /// The body's own hash; S3 signs what x-amz-content-sha256 says instead, which may be
+    /// UNSIGNED-PAYLOAD (a claimed hash is checked against the body all the same).
+    /// </summary>
+    private static string PayloadHash(SignedRequest request)
+    {
+        var claimed = request.Header("x-amz-content-sha256");
+        return claimed == "UNSIGNED-PAYLOAD" ? claimed : Hex(SHA256.HashData(request.Body));
     }
 
     private static string CanonicalPath(string path) =>
