@@ -74,7 +74,17 @@ function Start-TestEc2Endpoint {
         [double] $HealthCheckIntervalSeconds = 0.2,
         [int] $HealthyThreshold = 2,
         # An empty region instead of the runbook's fleet (nothing of Rebundle's: no roles, farm roles or servers).
-        [switch] $NoSeed
+        [switch] $NoSeed,
+        # Every seeded running instance a Systems Manager managed instance, its agent Online, its own state
+        # folder as Reset-TestSshdState leaves one (boot-time 2026-01-01 00:00:00, chef/cookbooks): commands
+        # sent over SSM really run there, with the SSH tests' fakes on PATH (Register-Ec2ManagedInstance for others).
+        [switch] $Ssm,
+        # S3 buckets SSM may write whole command output to (read back with s3:GetObject on the same URL).
+        [string[]] $SsmBucket = @(),
+        # SSM's timings on the wall clock: InvocationDoesNotExist after SendCommand, a reboot's absence, Cancelling.
+        [double] $SsmNotYetVisibleSeconds = 0.5,
+        [double] $SsmRebootSeconds = 1,
+        [double] $SsmCancelSeconds = 0.2
     )
     $info = [System.Diagnostics.ProcessStartInfo]::new((Get-Command dotnet).Source)
     foreach ($argument in @((Get-Ec2EndpointDll), '--port', '0', '--seed', $(if ($NoSeed) { 'none' } else { 'runbook' }), '--boot-seconds', $BootSeconds, '--image-seconds', $ImageSeconds, '--reboot-seconds', $RebootSeconds,
@@ -90,6 +100,11 @@ function Start-TestEc2Endpoint {
         }
     }
     if ($AutoScalingGroups) { $info.ArgumentList.Add('--seed-auto-scaling-groups') }
+    foreach ($argument in @('--ssm-not-yet-visible-seconds', $SsmNotYetVisibleSeconds, '--ssm-reboot-seconds', $SsmRebootSeconds, '--ssm-cancel-seconds', $SsmCancelSeconds)) {
+        $info.ArgumentList.Add([string] $argument)
+    }
+    if ($Ssm) { $info.ArgumentList.Add('--ssm') }
+    foreach ($bucket in $SsmBucket) { $info.ArgumentList.Add('--ssm-bucket'); $info.ArgumentList.Add($bucket) }
     $info.RedirectStandardOutput = $true
     $info.UseShellExecute = $false
     $process = [System.Diagnostics.Process]::Start($info)
@@ -104,6 +119,8 @@ function Start-TestEc2Endpoint {
 
 function Stop-TestEc2Endpoint {
     foreach ($process in $script:Started) {
+        # SIGTERM first: the endpoint then stops its SSM commands and deletes their folders; kill what is left.
+        if (-not $process.HasExited -and -not $IsWindows) { & kill -TERM $process.Id 2>$null; $process.WaitForExit(10000) | Out-Null }
         if (-not $process.HasExited) { $process.Kill(); $process.WaitForExit(10000) | Out-Null }
         $process.Dispose()
     }
@@ -318,10 +335,85 @@ function Get-Ec2TestInstance {
     }
 }
 
+function Register-Ec2ManagedInstance {
+    <#
+    .SYNOPSIS
+    Makes an EC2 instance of the endpoint a Systems Manager managed instance (agent Online while it runs); returns { instanceId, root, workingDirectory, stateDirectory, binDirectory }.
+    .DESCRIPTION
+    Commands sent to it over SSM run for real in workingDirectory with the SSH tests' fakes first on PATH
+    and FAKE_STATE = stateDirectory (boot-time -BootTime, chef/cookbooks), as on the test sshd.
+    #>
+    param(
+        [Parameter(Mandatory)] $Endpoint,
+        [Parameter(Mandatory)] [string] $InstanceId,
+        [string] $Platform = 'Ubuntu',
+        [string] $PlatformVersion = '22.04',
+        [string] $BootTime = '2026-01-01 00:00:00'
+    )
+    $query = 'instance=' + [uri]::EscapeDataString($InstanceId) + '&platform=' + [uri]::EscapeDataString($Platform) +
+        '&platformVersion=' + [uri]::EscapeDataString($PlatformVersion) + '&bootTime=' + [uri]::EscapeDataString($BootTime)
+    Invoke-RestMethod -Method Post -Uri "$($Endpoint.Url)_ttm/ssm/instances?$query"
+}
+
+function Set-Ec2AgentStatus {
+    <#
+    .SYNOPSIS
+    The SSM agent of a managed instance from now on: ConnectionLost or Inactive whatever the instance does, or Online (as its state makes it again).
+    #>
+    param(
+        [Parameter(Mandatory)] $Endpoint,
+        [Parameter(Mandatory)] [string] $InstanceId,
+        [Parameter(Mandatory)] [ValidateSet('Online', 'ConnectionLost', 'Inactive')] [string] $Status
+    )
+    Invoke-RestMethod -Method Post -Uri "$($Endpoint.Url)_ttm/ssm/agent?instance=$([uri]::EscapeDataString($InstanceId))&status=$Status" | Out-Null
+}
+
+function Get-Ec2ManagedInstance {
+    <#
+    .SYNOPSIS
+    Every managed instance now: instanceId, pingStatus, lastPingDateTime, platformName, workingDirectory, stateDirectory, reboots.
+    #>
+    param([Parameter(Mandatory)] $Endpoint)
+    $instances = Invoke-RestMethod -Uri "$($Endpoint.Url)_ttm/ssm/instances"
+    $instances
+}
+
+function Get-Ec2SsmInvocation {
+    <#
+    .SYNOPSIS
+    The SSM invocations so far, oldest first: commandId, instanceId, commands, status, statusDetails, responseCode, standardOutput and standardError (whole), runs, times.
+    #>
+    param([Parameter(Mandatory)] $Endpoint, [string] $CommandId, [string] $InstanceId)
+    $query = @()
+    if ($CommandId) { $query += 'commandId=' + [uri]::EscapeDataString($CommandId) }
+    if ($InstanceId) { $query += 'instance=' + [uri]::EscapeDataString($InstanceId) }
+    $invocations = Invoke-RestMethod -Uri "$($Endpoint.Url)_ttm/ssm/invocations?$($query -join '&')"
+    $invocations
+}
+
+# An S3 bucket SSM may write command output to (-OutputBucket); output for any other bucket is lost.
+function Add-Ec2SsmBucket([Parameter(Mandatory)] $Endpoint, [Parameter(Mandatory)] [string] $Name) {
+    Invoke-RestMethod -Method Post -Uri "$($Endpoint.Url)_ttm/ssm/buckets?name=$([uri]::EscapeDataString($Name))" | Out-Null
+}
+
+function Set-Ec2SsmFault {
+    <#
+    .SYNOPSIS
+    SSM faults: -Deny actions (SendCommand, GetCommandInvocation, … AccessDeniedException; s3:GetObject AccessDenied; '' allows all again),
+    -InvocationDoesNotExistSeconds (how long GetCommandInvocation does not know a new command). Throttling and lost answers: Set-Ec2Fault -Throttle/-ThrottleAction.
+    #>
+    param([Parameter(Mandatory)] $Endpoint, [string] $Deny, [double] $InvocationDoesNotExistSeconds)
+    $query = @()
+    if ($PSBoundParameters.ContainsKey('Deny')) { $query += 'deny=' + [uri]::EscapeDataString($Deny) }
+    if ($PSBoundParameters.ContainsKey('InvocationDoesNotExistSeconds')) { $query += 'invocationDoesNotExistSeconds=' + $InvocationDoesNotExistSeconds.ToString([cultureinfo]::InvariantCulture) }
+    Invoke-RestMethod -Method Post -Uri "$($Endpoint.Url)_ttm/ssm/faults?$($query -join '&')" | Out-Null
+}
+
 function Connect-TestEc2Fleet([Parameter(Mandatory)] $Endpoint) {
     Connect-TtmFleet -Aws -EndpointUrl $Endpoint.Url -Region us-east-1 -PollInterval '0:0:0.2'
 }
 
 Export-ModuleMember -Function Start-TestEc2Endpoint, Stop-TestEc2Endpoint, Get-Ec2RequestLog, Clear-Ec2RequestLog, Set-Ec2Fault, Set-Ec2Tag,
     New-Ec2TargetGroup, Set-Ec2TargetHealth, Get-Ec2TargetHealth, Set-Ec2FarmRoleTargetGroups, Set-Ec2TestCredentials, Restore-Ec2TestCredentials, Connect-TestEc2Fleet,
-    New-Ec2AutoScalingGroup, Get-Ec2AutoScalingGroup, Add-Ec2LifecycleHook, New-Ec2TestImage, New-Ec2TestLaunchTemplate, New-Ec2TestInstance, Get-Ec2TestInstance
+    New-Ec2AutoScalingGroup, Get-Ec2AutoScalingGroup, Add-Ec2LifecycleHook, New-Ec2TestImage, New-Ec2TestLaunchTemplate, New-Ec2TestInstance, Get-Ec2TestInstance,
+    Register-Ec2ManagedInstance, Set-Ec2AgentStatus, Get-Ec2ManagedInstance, Get-Ec2SsmInvocation, Add-Ec2SsmBucket, Set-Ec2SsmFault
