@@ -80,11 +80,13 @@ Console.Out.Flush();
 
 using var stop = new CancellationTokenSource(lifetime);
 Console.CancelKeyPress += (_, e) => { e.Cancel = true; stop.Cancel(); };
-// SIGTERM (Stop-TestEc2Endpoint) stops as Ctrl+C does: the endpoint is disposed, the SSM agents' processes and folders with it.
+// SIGTERM (Stop-TestEc2Endpoint): the SSM agents' processes and folders go first, then the process at once
+// (as the kill it replaces: answers held by a stall would keep a graceful stop waiting).
 using var sigterm = System.Runtime.InteropServices.PosixSignalRegistration.Create(System.Runtime.InteropServices.PosixSignal.SIGTERM, context =>
 {
     context.Cancel = true;
-    stop.Cancel();
+    fleet.DisposeSsm();
+    Environment.Exit(0);
 });
 AppDomain.CurrentDomain.ProcessExit += (_, _) =>
 {

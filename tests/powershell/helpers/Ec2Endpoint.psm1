@@ -120,7 +120,7 @@ function Start-TestEc2Endpoint {
 function Stop-TestEc2Endpoint {
     foreach ($process in $script:Started) {
         # SIGTERM first: the endpoint then stops its SSM commands and deletes their folders; kill what is left.
-        if (-not $process.HasExited -and -not $IsWindows) { & kill -TERM $process.Id 2>$null; $process.WaitForExit(10000) | Out-Null }
+        if (-not $process.HasExited -and -not $IsWindows) { & kill -TERM $process.Id 2>$null; $process.WaitForExit(3000) | Out-Null }
         if (-not $process.HasExited) { $process.Kill(); $process.WaitForExit(10000) | Out-Null }
         $process.Dispose()
     }
