@@ -99,12 +99,18 @@ namespace Rebundle.Aws.Ssm
         /// <summary>The result of a finished invocation, null while it runs; the failures SSM reports as errors.</summary>
         private SshCommandResult? Finished(GetCommandInvocationResponse invocation, string command, TimeSpan timeout, string label, CancellationToken cancellation)
         {
+            var details = invocation.StatusDetails ?? "";
+            // SSM reports an agent it never reached as TimedOut/DeliveryTimedOut or Failed/Undeliverable (or Terminated): not the command's result.
+            if (details == "DeliveryTimedOut" || details == "Undeliverable" || details == "Terminated" || details == "InvalidPlatform")
+                throw new TtmException(TtmErrorCode.ServerUnreachable,
+                    $"SSM could not run the command on {label}: {invocation.Status} ({details}). Its agent is offline or the instance is gone; check it in the Systems Manager console, or use -Transport Ssh.", _target.Label);
             switch (invocation.Status?.Value)
             {
                 case "Success":
                 case "Failed":
                     var (stdout, cutOut) = Whole(invocation.StandardOutputContent, invocation.StandardOutputUrl, label, cancellation);
                     var (stderr, cutErr) = Whole(invocation.StandardErrorContent, invocation.StandardErrorUrl, label, cancellation);
+                    stderr = WithoutAgentLine(stderr);
                     return new SshCommandResult
                     {
                         Server = _target.ServerName, Farm = _target.Farm, Address = _target.InstanceId!, Command = command,
@@ -127,6 +133,12 @@ namespace Rebundle.Aws.Ssm
                         $"SSM could not run the command on {label}: {invocation.Status} ({invocation.StatusDetails}). Its agent is offline or the instance is gone; check it in the Systems Manager console, or use -Transport Ssh.", _target.Label);
             }
         }
+
+        // The agent ends a failed command's stderr with its own "failed to run commands: exit status N": the exit code says it already.
+        private static readonly System.Text.RegularExpressions.Regex AgentLine =
+            new System.Text.RegularExpressions.Regex(@"\n?failed to run commands: exit status \d+\s*$", System.Text.RegularExpressions.RegexOptions.CultureInvariant);
+
+        private static string WithoutAgentLine(string stderr) => AgentLine.Replace(stderr, "");
 
         /// <summary>A stream's whole text: SSM's answer, or when that is cut at its limit, the S3 object; else the cut text, marked.</summary>
         private (string Text, bool Cut) Whole(string? content, string? url, string label, CancellationToken cancellation)
