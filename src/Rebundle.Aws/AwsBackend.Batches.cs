@@ -113,6 +113,16 @@ namespace Rebundle.Aws
                 TtmTags.Tag(TtmTags.Farm, farmRole.Farm), TtmTags.Tag(TtmTags.Alias, farmRole.Alias), TtmTags.Tag(TtmTags.Role, farmRole.Role),
                 TtmTags.Tag(TtmTags.ScaleInProtected, "recycle"),
             });
+            // Protected only once tagged so: the release unprotects exactly what carries the tag.
+            try
+            {
+                _scaling.Protect(farmRole, launched.Select(s => s.Id).ToList(), cancellationToken);
+            }
+            catch (TtmException e)
+            {
+                throw new LaunchIncompleteException(e, launched,
+                    $"Auto Scaling group {farmRole.ScalingGroup} launched {launched.Count} server(s) of farm role {farmRole}{Named(launched)}, but protecting them from scale-in failed: {e.Message} A recycle uses or terminates them.");
+            }
             return launched;
         }
 

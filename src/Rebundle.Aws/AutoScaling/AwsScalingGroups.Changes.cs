@@ -13,7 +13,7 @@ namespace Rebundle.Aws.AutoScaling
         /// <summary>
         /// Raises the group's desired capacity by <paramref name="count"/> (and its max when the
         /// batch needs the room; the hold recorded the max) and returns the instances the group
-        /// launches for it, protected from scale-in while old servers go. Launch-first: the group
+        /// launches for it (the caller tags them, then <see cref="Protect"/>s them). Launch-first: the group
         /// is never asked for fewer servers than it has. Fails before any change when the group
         /// does not launch from the farm role's role at $Default (it would not launch the new image).
         /// </summary>
@@ -54,8 +54,24 @@ namespace Rebundle.Aws.AutoScaling
                         cancellationToken);
                 _clock.Sleep(_poll, cancellationToken);
             }
-            _calls.SetProtection(group.Name, launched, true, cancellationToken);
             return launched;
+        }
+
+        /// <summary>
+        /// Protects the new servers from scale-in while old ones go. Called only once they carry
+        /// the ttm:scale-in-protected tag, so a run stopped in between never leaves a server
+        /// protected that the release would not find to put back.
+        /// </summary>
+        public void Protect(FarmRole farmRole, IReadOnlyCollection<string> instanceIds, CancellationToken cancellationToken)
+        {
+            try
+            {
+                _calls.SetProtection(farmRole.ScalingGroup!, instanceIds, true, cancellationToken);
+            }
+            finally
+            {
+                Changed();
+            }
         }
 
         /// <summary>
