@@ -108,9 +108,6 @@ namespace Rebundle.Aws
         /// <summary>The typed Auto Scaling calls on this connection, for tests that play another writer.</summary>
         internal AutoScaling.AutoScalingCalls AutoScalingCalls => _scaling.Calls;
 
-        /// <summary>Bringing a fleet in (New-TtmRole, New-TtmFarmRole), for tests; the audit wrapper hands it out only audited.</summary>
-        internal IFleetIntake Intake => _intake;
-
         public void Dispose()
         {
             _leases.Dispose();

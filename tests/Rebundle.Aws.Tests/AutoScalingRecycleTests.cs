@@ -320,11 +320,8 @@ public class AutoScalingRecycleTests : IDisposable
     [Fact]
     public void The_documented_IAM_policy_names_every_Auto_Scaling_action_called()
     {
-        var root = new System.IO.DirectoryInfo(AppContext.BaseDirectory);
-        while (!System.IO.File.Exists(System.IO.Path.Combine(root.FullName, "Rebundle.sln"))) root = root.Parent!;
-        var docs = System.IO.File.ReadAllText(System.IO.Path.Combine(root.FullName, "docs", "aws.md"));
-        var documented = System.Text.RegularExpressions.Regex.Matches(docs, "\"(autoscaling:\\w+)\"").Select(m => m.Groups[1].Value).ToHashSet();
-        var sent = System.IO.File.ReadAllText(System.IO.Path.Combine(root.FullName, "src", "Rebundle.Aws", "AutoScaling", "AutoScalingCalls.cs"));
+        var documented = DocumentedPolicy.Actions("autoscaling");
+        var sent = DocumentedPolicy.RepoFile("src", "Rebundle.Aws", "AutoScaling", "AutoScalingCalls.cs");
 
         Assert.Equal(Rebundle.Aws.AutoScaling.AutoScalingCalls.Actions.OrderBy(a => a), documented.OrderBy(a => a));
         // Each action's constant is declared, listed in Actions, and sent at least once.

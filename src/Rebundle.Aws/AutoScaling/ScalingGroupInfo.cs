@@ -51,9 +51,6 @@ namespace Rebundle.Aws.AutoScaling
 
         /// <summary>Leaving: Terminating, Terminating:Wait, Terminating:Proceed, Terminated (and Detaching, Detached).</summary>
         public bool IsLeaving => LifecycleState.StartsWith("Terminat", StringComparison.Ordinal) || LifecycleState.StartsWith("Detach", StringComparison.Ordinal);
-
-        /// <summary>In a lifecycle hook's wait: Pending:Wait or Terminating:Wait.</summary>
-        public bool IsInHook => LifecycleState.EndsWith(":Wait", StringComparison.Ordinal);
     }
 
     /// <summary>One scaling activity: a launch or a termination, with how it went.</summary>

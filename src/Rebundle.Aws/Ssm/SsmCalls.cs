@@ -14,17 +14,10 @@ namespace Rebundle.Aws.Ssm
     /// The Systems Manager calls Rebundle makes (and S3's GetObject for output beyond SSM's limit),
     /// on the real SDK clients, made only when first needed (so a session that never runs remote
     /// work over SSM loads and sends nothing). Errors become TtmExceptions naming SSM; Ctrl+C
-    /// throws OperationCanceledException at once. The action names are the IAM ones (<see cref="Actions"/>).
+    /// throws OperationCanceledException at once.
     /// </summary>
     public sealed class SsmCalls : IDisposable
     {
-        public static readonly IReadOnlyList<string> Actions = new[]
-        {
-            "ssm:DescribeInstanceInformation", "ssm:SendCommand", "ssm:GetCommandInvocation", "ssm:CancelCommand",
-        };
-
-        /// <summary>Needed only when -OutputBucket names a bucket (output beyond SSM's 24,000 characters).</summary>
-        public const string S3Action = "s3:GetObject";
 
         private readonly Lazy<IAmazonSimpleSystemsManagement> _ssm;
         private readonly Lazy<IAmazonS3> _s3;

@@ -10,38 +10,30 @@ namespace Rebundle.Aws.Ssm
     {
         public static IAmazonSimpleSystemsManagement Ssm(string region, Uri? endpointUrl, AWSCredentials? credentials, AwsConnectionOptions options)
         {
-            var config = new AmazonSimpleSystemsManagementConfig
-            {
-                RetryMode = RequestRetryMode.Standard,
-                MaxErrorRetry = options.MaxRetries ?? 4,
-                Timeout = options.RequestTimeout ?? TimeSpan.FromSeconds(30),
-            };
-            if (endpointUrl != null)
-            {
-                config.ServiceURL = endpointUrl.ToString();
-                config.AuthenticationRegion = region;
-            }
-            else config.RegionEndpoint = RegionEndpoint.GetBySystemName(region);
+            var config = Configured(new AmazonSimpleSystemsManagementConfig(), region, endpointUrl, options);
             return credentials == null ? new AmazonSimpleSystemsManagementClient(config) : new AmazonSimpleSystemsManagementClient(credentials, config);
         }
 
         public static IAmazonS3 S3(string region, Uri? endpointUrl, AWSCredentials? credentials, AwsConnectionOptions options)
         {
-            var config = new AmazonS3Config
-            {
-                RetryMode = RequestRetryMode.Standard,
-                MaxErrorRetry = options.MaxRetries ?? 4,
-                Timeout = options.RequestTimeout ?? TimeSpan.FromSeconds(30),
-            };
+            // One endpoint for every service (the loopback one) is reached path-style.
+            var config = Configured(new AmazonS3Config { ForcePathStyle = endpointUrl != null }, region, endpointUrl, options);
+            return credentials == null ? new AmazonS3Client(config) : new AmazonS3Client(credentials, config);
+        }
+
+        /// <summary>What every client of the connection shares: retries, timeout, and the endpoint (signed for the region) or the region's own.</summary>
+        private static T Configured<T>(T config, string region, Uri? endpointUrl, AwsConnectionOptions options) where T : ClientConfig
+        {
+            config.RetryMode = RequestRetryMode.Standard;
+            config.MaxErrorRetry = options.MaxRetries ?? 4;
+            config.Timeout = options.RequestTimeout ?? TimeSpan.FromSeconds(30);
             if (endpointUrl != null)
             {
-                // One endpoint for every service (the loopback one): path-style, signed for the region given.
                 config.ServiceURL = endpointUrl.ToString();
-                config.ForcePathStyle = true;
                 config.AuthenticationRegion = region;
             }
             else config.RegionEndpoint = RegionEndpoint.GetBySystemName(region);
-            return credentials == null ? new AmazonS3Client(config) : new AmazonS3Client(credentials, config);
+            return config;
         }
     }
 }

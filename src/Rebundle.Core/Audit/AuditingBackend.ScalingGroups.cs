@@ -29,7 +29,7 @@ namespace Rebundle.Audit
                     Target = ChangeIntent.FarmRoleTarget(farmRole.Farm, farmRole.Alias),
                     Farms = new[] { farmRole.Farm },
                     Before = $"Auto Scaling group {farmRole.ScalingGroup} at {farmRole.DesiredCount}",
-                    After = "held for the recycle: AZRebalance and ReplaceUnhealthy suspended, what to restore recorded on the group (tag ttm:recycle)",
+                    After = "held for the recycle: what to restore recorded on the group, the processes that would fight the recycle suspended",
                     Description = $"Hold Auto Scaling group {farmRole.ScalingGroup} of farm role {farmRole} for a recycle",
                 },
                 () => _inner.Hold(farmRole, cancellationToken),

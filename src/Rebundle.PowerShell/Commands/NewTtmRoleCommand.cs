@@ -15,7 +15,7 @@ namespace Rebundle.PowerShell.Commands
         private const string FromTemplate = "LaunchTemplate";
         private const string FromImage = "Image";
 
-        /// <summary>The role's name, e.g. RailsAppServer (its first snapshot is RailsAppServer-1-1).</summary>
+        /// <summary>The role's name, e.g. RailsAppServer (its first snapshot is RailsAppServer-1-0).</summary>
         [Parameter(Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true)]
         [ValidateNotNullOrEmpty]
         public string Name { get; set; } = "";
