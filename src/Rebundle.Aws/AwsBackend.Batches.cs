@@ -118,6 +118,10 @@ namespace Rebundle.Aws
             {
                 _scaling.Protect(farmRole, launched.Select(s => s.Id).ToList(), cancellationToken);
             }
+            catch (OperationCanceledException stop)
+            {
+                throw new LaunchStoppedException(launched, stop);
+            }
             catch (TtmException e)
             {
                 throw new LaunchIncompleteException(e, launched,
@@ -145,6 +149,11 @@ namespace Rebundle.Aws
                     catch (TtmException e) when (e.Code == TtmErrorCode.ServerNotFound && attempt < TagRetryDelays.Length)
                     {
                         Clock.Sleep(TagRetryDelays[attempt], cancellationToken);
+                    }
+                    catch (OperationCanceledException stop) when (!(stop is LaunchStoppedException))
+                    {
+                        // Ctrl+C between the launch and its tags: the recycle's stop terminates the batch.
+                        throw new LaunchStoppedException(launched, stop);
                     }
                     catch (TtmException e)
                     {

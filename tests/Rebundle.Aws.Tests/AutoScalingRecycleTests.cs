@@ -207,6 +207,34 @@ public class AutoScalingRecycleTests : IDisposable
     }
 
     [Fact]
+    public void Ctrl_C_while_the_group_launches_takes_its_new_servers_and_capacity_back_at_once()
+    {
+        var old = _fleet.Ec2.AutoScaling.Group(Group).Instances.Select(i => i.Id).OrderBy(i => i).ToList();
+        // The group has named its new instances; EC2 holds the tagging of the first one, and Ctrl+C comes.
+        _fleet.Endpoint.Stalls.Stall("CreateTags");
+
+        var reporter = new RecordingReporter();
+        var (error, _, _) = CtrlC.StopWhenHeld(_fleet.Endpoint.Stalls, cancel => Recycle(cancellation: cancel, reporter: reporter));
+        _fleet.Endpoint.Stalls.Release();
+
+        Assert.IsAssignableFrom<OperationCanceledException>(error);
+        Assert.True(_fleet.Calls("SetDesiredCapacity") > 0, "the group was asked for the replacements before the stop");
+        // Without a rerun: the stop terminated the replacements through the group, so it asks for its count again.
+        var group = _fleet.Ec2.AutoScaling.Group(Group);
+        Assert.Equal(2, group.Desired);
+        Assert.Equal(old, group.Instances.Where(i => !i.LifecycleState.StartsWith("Terminat")).Select(i => i.Id).OrderBy(i => i).ToList());
+        Assert.All(group.Instances.Where(i => !old.Contains(i.Id)), i => Assert.False(i.ProtectedFromScaleIn, $"{i.Id} was left protected from scale-in"));
+        // The old servers serve on; a replacement the group had put in service drains on its way out.
+        var states = _fleet.Ec2.Elbv2.StatesOf(TargetGroup);
+        Assert.All(old, id => Assert.Equal("healthy", states[id]));
+        Assert.All(states.Where(s => !old.Contains(s.Key)), s => Assert.Equal("draining", s.Value));
+
+        Recycle();
+
+        AssertGroupAsBefore();
+    }
+
+    [Fact]
     public void A_rerun_with_nothing_left_to_replace_still_puts_a_held_group_back()
     {
         // As a run killed after its last termination leaves it: every server new, the record still on the group.

@@ -41,18 +41,28 @@ namespace Rebundle.Aws.AutoScaling
 
             var started = _clock.UtcNow;
             var launched = new List<string>();
-            while (true)
+            try
             {
-                group = _calls.DescribeGroup(group.Name, cancellationToken) ?? throw NotFound(farmRole);
-                launched = group.Instances.Where(i => !before.Contains(i.InstanceId) && !i.IsLeaving).Select(i => i.InstanceId).Take(count).ToList();
-                if (launched.Count >= count) break;
-                var failed = _calls.RecentActivities(group.Name, cancellationToken)
-                    .FirstOrDefault(a => a.StatusCode == "Failed" && (a.StartTime == null || a.StartTime >= started - TimeSpan.FromSeconds(5)));
-                if (failed != null || _clock.UtcNow - started > InstancesAppearWithin)
-                    throw Incomplete(farmRole, group.Name, desired, count, launched, serversOf,
-                        failed != null ? $"the group's launch failed: {failed.StatusMessage ?? failed.Description}" : $"the group named {launched.Count} of {count} new instance(s) within {InstancesAppearWithin}",
-                        cancellationToken);
-                _clock.Sleep(_poll, cancellationToken);
+                while (true)
+                {
+                    group = _calls.DescribeGroup(group.Name, cancellationToken) ?? throw NotFound(farmRole);
+                    launched = group.Instances.Where(i => !before.Contains(i.InstanceId) && !i.IsLeaving).Select(i => i.InstanceId).Take(count).ToList();
+                    if (launched.Count >= count) break;
+                    var failed = _calls.RecentActivities(group.Name, cancellationToken)
+                        .FirstOrDefault(a => a.StatusCode == "Failed" && (a.StartTime == null || a.StartTime >= started - TimeSpan.FromSeconds(5)));
+                    if (failed != null || _clock.UtcNow - started > InstancesAppearWithin)
+                        throw Incomplete(farmRole, group.Name, desired, count, launched, serversOf,
+                            failed != null ? $"the group's launch failed: {failed.StatusMessage ?? failed.Description}" : $"the group named {launched.Count} of {count} new instance(s) within {InstancesAppearWithin}",
+                            cancellationToken);
+                    _clock.Sleep(_poll, cancellationToken);
+                }
+            }
+            catch (OperationCanceledException stop) when (!(stop is LaunchStoppedException))
+            {
+                // Ctrl+C while the group launches: what it never named is asked back now, what it
+                // named goes to the recycle's stop, which terminates it through the group.
+                LowerBy(group.Name, desired, count - launched.Count);
+                throw new LaunchStoppedException(serversOf(launched), stop);
             }
             return launched;
         }
@@ -82,19 +92,30 @@ namespace Rebundle.Aws.AutoScaling
             Func<IReadOnlyList<string>, IReadOnlyList<Server>> serversOf, string why, CancellationToken cancellationToken)
         {
             var missing = count - launched.Count;
+            LowerBy(group, desired, missing);
+            var message = $"Auto Scaling group {group} of farm role {farmRole} was asked for {count} more server(s) and {why}. Its desired capacity was lowered again by {missing}" +
+                          (launched.Count > 0 ? $"; {string.Join(", ", launched)} came and are the recycle's to use or terminate" : "") +
+                          ". Look at the group's activity history (aws autoscaling describe-scaling-activities), then run Invoke-TtmRecycle again.";
+            if (cancellationToken.IsCancellationRequested) throw new LaunchStoppedException(serversOf(launched), new OperationCanceledException(cancellationToken));
+            return new LaunchIncompleteException(new TtmException(TtmErrorCode.ReplacementFailed, message, farmRole.ToString()), serversOf(launched), message);
+        }
+
+        /// <summary>
+        /// Takes back the capacity of instances the group never named, so it does not keep
+        /// launching servers nobody waits for. Lowering it further would let the group scale in
+        /// on its own, and its termination policy picks servers of the old template first.
+        /// </summary>
+        private void LowerBy(string group, int desired, int missing)
+        {
+            if (missing <= 0) return;
             try
             {
                 _calls.SetDesiredCapacity(group, desired - missing, CancellationToken.None);
             }
             catch (TtmException)
             {
-                // The recycle's stop and the next run trim what this leaves; the error below says what happened.
+                // The recycle's stop and the next run trim what this leaves; the error thrown after says what happened.
             }
-            var message = $"Auto Scaling group {group} of farm role {farmRole} was asked for {count} more server(s) and {why}. Its desired capacity was lowered again by {missing}" +
-                          (launched.Count > 0 ? $"; {string.Join(", ", launched)} came and are the recycle's to use or terminate" : "") +
-                          ". Look at the group's activity history (aws autoscaling describe-scaling-activities), then run Invoke-TtmRecycle again.";
-            cancellationToken.ThrowIfCancellationRequested();
-            return new LaunchIncompleteException(new TtmException(TtmErrorCode.ReplacementFailed, message, farmRole.ToString()), serversOf(launched), message);
         }
 
         /// <summary>

@@ -58,12 +58,12 @@ namespace Rebundle.Aws
                 Note(_reads.Instances($"Reading {unknown.Count} server(s) before terminating them", cancellationToken, new List<Filter> { TtmTags.Filter("instance-id", unknown.ToArray()) }));
             var plain = new List<Server>();
             var inGroups = new List<Server>();
-            var grouped = servers.Select(s => (Server: s, Group: GroupOf(s.Id))).Where(s => s.Group != null).ToList();
+            var grouped = servers.Select(s => (Server: s, Group: GroupOf(s))).Where(s => s.Group != null).ToList();
             var farmRoleGroups = grouped.Count == 0 ? new Dictionary<string, string?>()
                 : groupOfFarmRoles(grouped.Select(s => s.Server.FarmRoleId).Distinct(StringComparer.Ordinal).ToList());
             foreach (var server in servers)
             {
-                var group = GroupOf(server.Id);
+                var group = GroupOf(server);
                 if (group == null) plain.Add(server);
                 else if (farmRoleGroups.TryGetValue(server.FarmRoleId, out var own) && own == group) inGroups.Add(server with { AutoScalingGroup = group });
                 else throw ManagedByAutoScaling($"Server {server.Name} of farm {server.Farm}", server, group, "no server of the batch was terminated");
@@ -74,6 +74,16 @@ namespace Rebundle.Aws
         private string? GroupOf(string instanceId)
         {
             lock (_gate) return _groups.TryGetValue(instanceId, out var group) && group.Length > 0 ? group : null;
+        }
+
+        // A group's new instance may not be listed by DescribeInstances yet (eventual consistency):
+        // then the group the server was launched through says, never "plain", which EC2 would
+        // terminate behind the group's back (and the group would launch another in its place).
+        private string? GroupOf(Server server)
+        {
+            lock (_gate)
+                if (_groups.TryGetValue(server.Id, out var group)) return group.Length > 0 ? group : null;
+            return server.AutoScalingGroup;
         }
 
         private static TtmException ManagedByAutoScaling(string what, Server server, string group, string outcome) => new TtmException(

@@ -104,6 +104,12 @@ namespace Rebundle.Runbook
                             $"Server {toLaunch[0].Name} belongs to a farm role of {farm.Farm} that no longer exists; it was left alone.", toLaunch[0].Name);
                     launched = _backend.LaunchServers(farmRole, toLaunch.Count, _cancellation);
                 }
+                catch (LaunchStoppedException stopped)
+                {
+                    // Ctrl+C mid-launch: the stop terminates what came (through a group, taking back its capacity).
+                    farm.NotServing.AddRange(stopped.Launched);
+                    throw;
+                }
                 catch (LaunchIncompleteException partly)
                 {
                     // Some of the batch runs already: they fly like the others (their olds are
