@@ -277,6 +277,105 @@ Describe 'The whole runbook (steps 1-8) on a fleet whose Dev and Production web 
     }
 }
 
+Describe 'Killed mid-recycle of a group (kill -9), then -Resume, ends the same way' {
+    BeforeAll {
+        Stop-TestEc2Endpoint
+        $script:ec2 = Start-TestEc2Endpoint -AutoScalingGroups @fast
+        $script:folder = Join-Path $TestDrive 'kill'
+        New-Item -ItemType Directory $folder | Out-Null
+        $script:journal = Join-Path $folder 'j.jsonl'
+        Connect-AuditedEc2Fleet $ec2 (Join-Path $folder 'audit.log')
+        $script:before = Get-FleetBefore $ec2
+        $script:production = @($before.Groups | Where-Object Farm -eq 'Production')
+    }
+
+    AfterAll { Invoke-RestMethod -Method Post -Uri "$($ec2.Url)_ttm/release" | Out-Null }
+
+    It 'leaves the Production groups held: their record (tag ttm:recycle) and suspended processes on them' {
+        $child = Start-ChildAwsRebundle $ec2.Url $folder
+        # Once Production's groups are held, EC2 holds the next CreateTags: the tagging of the first server
+        # a group launched, right after it was protected from scale-in. The kill lands there.
+        Wait-Until { $child.HasExited -or (Test-GroupHeld $ec2 'Production-RailsAppServer') } 'the recycle of Production holds its groups'
+        Suspend-Ec2Answers $ec2 CreateTags
+        Wait-Until { $child.HasExited -or (Test-Ec2AnswerHeld $ec2) } 'a group''s new server is being tagged'
+        $child.HasExited | Should -BeFalse -Because 'the run is killed while it recycles a group'
+        $child.Kill($true)
+        $child.WaitForExit()
+        Resume-Ec2Answers $ec2
+
+        Disconnect-TtmFleet
+        Connect-AuditedEc2Fleet $ec2 (Join-Path $folder 'audit.log')
+        $raised = 0
+        foreach ($size in $production) {
+            $group = Assert-GroupHeld $ec2 $size
+            if ($group.Desired -gt $size.Desired) { $raised++ }
+        }
+        $raised | Should -BeGreaterThan 0 -Because 'a group was asked for its replacements when the run was killed'
+    }
+
+    It '-Resume completes and leaves the fleet as the whole runbook does' {
+        (Invoke-TtmRebundle -Resume $journal -ApproveProduction -WarningAction SilentlyContinue 6>$null).Status | Should -Be 'Completed'
+
+        Assert-RebundledFleet $ec2 $before
+        $releases = @(Get-TtmAuditLog -Path (Join-Path $folder 'audit.log') -Action ReleaseScalingGroup -Target 'Production/*')
+        @($releases.Target | Sort-Object -Unique) | Should -Be @('Production/NodeAppServer', 'Production/RailsAppServer')
+        $releases | Select-Object -Last 1 | ForEach-Object After | Should -BeLike 'restored: *'
+    }
+}
+
+Describe 'Ctrl+C mid-recycle of a group, then a rerun' {
+    BeforeAll {
+        Stop-TestEc2Endpoint
+        $script:ec2 = Start-TestEc2Endpoint -AutoScalingGroups @fast
+        $script:audit = Join-Path $TestDrive 'ctrl-c-audit.log'
+        Connect-AuditedEc2Fleet $ec2 $audit
+        # The role takes another image, so the group's servers have something to be recycled onto.
+        $script:image = (Get-TtmRole -Name TTM-Base).ImageId
+        Set-TtmRoleImage -Role RailsAppServer -Image $image -Force | Out-Null
+        $script:size = Get-GroupSize $ec2 | Where-Object Name -eq 'Production-RailsAppServer'
+        $script:old = @((Get-TtmServer -Farm Production -Role RailsAppServer).Id | Sort-Object)
+        $script:recycle = "Invoke-TtmRecycle -Farm Production -Alias RailsAppServer -BatchSize 2 -Force -Timeout 0:2:0 -HealthGrace 0:0:5"
+    }
+
+    AfterAll { Invoke-RestMethod -Method Post -Uri "$($ec2.Url)_ttm/release" | Out-Null }
+
+    It 'stops within seconds, the group at its count with the old servers serving' {
+        $run = Start-InRunspace "Connect-TtmFleet -Aws -EndpointUrl '$($ec2.Url)' -Region us-east-1 -PollInterval '0:0:0.2' -AuditLogPath '$audit' | Out-Null; $recycle"
+        # Ctrl+C while the group launches the replacements: EC2 holds the tagging of the first one.
+        Wait-Until { $run.Async.IsCompleted -or (Test-GroupHeld $ec2 $size.Name) } 'the recycle holds the group'
+        Suspend-Ec2Answers $ec2 CreateTags
+        Wait-Until { $run.Async.IsCompleted -or (Test-Ec2AnswerHeld $ec2) } 'a new server of the group is being tagged'
+        $run.Async.IsCompleted | Should -BeFalse -Because 'Ctrl+C comes while the group launches'
+        (Get-Ec2AutoScalingGroup $ec2 -Name $size.Name).Desired | Should -BeGreaterThan $size.Desired
+
+        $watch = [Diagnostics.Stopwatch]::StartNew()
+        $run.PowerShell.Stop()
+        $watch.Elapsed.TotalSeconds | Should -BeLessThan 5
+        $run.PowerShell.InvocationStateInfo.State | Should -Be 'Stopped'
+        $run.PowerShell.Dispose()
+        Resume-Ec2Answers $ec2
+
+        # Invoke-TtmRecycle's help: a recycle that stops terminates the replacements it launched that are
+        # not yet serving, so no farm role is left above its count.
+        $group = Get-Ec2AutoScalingGroup $ec2 -Name $size.Name
+        $group.Desired | Should -Be $size.Desired -Because 'the stopped recycle takes back the capacity it asked for'
+        @(Get-TtmServer -Farm Production -Role RailsAppServer -Status Running, Pending).Id | Sort-Object | Should -Be $old -Because 'the replacements not yet serving are terminated'
+        $states = Get-Ec2TargetHealth $ec2 -TargetGroup production-railsappserver
+        @($states.Keys | Sort-Object) | Should -Be $old
+        @($states.Values | Sort-Object -Unique) | Should -Be 'healthy'
+    }
+
+    It 'the rerun recycles the group onto the role''s image and puts it back as before' {
+        $recycled = @(Invoke-TtmRecycle -Farm Production -Alias RailsAppServer -BatchSize 2 -Force -Timeout 0:2:0 -HealthGrace 0:0:5 -WarningAction SilentlyContinue)
+
+        $recycled.Count | Should -Be $size.Desired
+        $instances = @(Get-Ec2TestInstance $ec2)
+        Assert-GroupRecycled $ec2 $size -ImageId $image -OldIds $old -Instances $instances | Out-Null
+        Assert-EveryInstanceAccountedFor $ec2 $instances
+        (Get-TtmAuditLog -Path $audit -Action ReleaseScalingGroup | Select-Object -Last 1).After | Should -BeLike 'restored: *'
+    }
+}
+
 Describe 'A fleet made without Rebundle''s tags is brought in and rebundled' {
     BeforeAll {
         Stop-TestEc2Endpoint
