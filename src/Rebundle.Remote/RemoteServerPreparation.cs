@@ -42,7 +42,7 @@ namespace Rebundle.Remote
             {
                 try
                 {
-                    settings.Add(_targets.For(server));
+                    settings.Add(Target(server));
                 }
                 catch (TtmException e)
                 {
@@ -72,7 +72,7 @@ namespace Rebundle.Remote
             {
                 try
                 {
-                    settings.Add(_targets.For(server));
+                    settings.Add(Target(server));
                 }
                 catch (TtmException e)
                 {
@@ -87,6 +87,14 @@ namespace Rebundle.Remote
             }
 
             return failures;
+        }
+
+        /// <summary>The server's connection settings, with the transport and why in -Verbose, as the remote cmdlets say it.</summary>
+        private SshConnectionSettings Target(Server server)
+        {
+            var settings = _targets.For(server);
+            _reporter.Verbose($"{server.Name} of farm {server.Farm}: over {settings.Transport} ({settings.TransportReason}).");
+            return settings;
         }
 
         private RemoteRunner Runner() => new RemoteRunner(_factory, _reporter, _throttleLimit);
