@@ -20,7 +20,7 @@ var targetGroups = false;
 var targetGroupSeed = TargetGroupSeed.Default;
 // --seed-auto-scaling-groups: those farm roles are Auto Scaling groups, Production-RailsAppServer… (RunbookSeed; implies the target groups).
 var autoScalingGroups = false;
-// --ssm: every seeded running instance a Systems Manager managed instance, its agent Online (SsmFleet); --ssm-bucket: an S3 bucket for command output.
+// --ssm: every seeded running instance a Systems Manager managed instance, its agent Online (SsmFleet), and every instance launched later once it runs; --ssm-bucket: an S3 bucket for command output.
 var ssm = false;
 var ssmBuckets = new System.Collections.Generic.List<string>();
 var fleetSsm = new System.Collections.Generic.List<Action<SsmFleet>>();
@@ -72,7 +72,11 @@ else if (seed != "none")
 
 fleetSsm.ForEach(set => set(fleet.Ssm));
 ssmBuckets.ForEach(fleet.Ssm.AddBucket);
-if (ssm) fleet.Ssm.RegisterRunningInstances();
+if (ssm)
+{
+    fleet.Ssm.RegisterRunningInstances();
+    fleet.Ssm.RegisterLaunched = true;
+}
 
 using var endpoint = Ec2Endpoint.Start(fleet, port);
 Console.Out.WriteLine(endpoint.Url);

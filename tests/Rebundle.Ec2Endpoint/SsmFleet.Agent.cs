@@ -40,6 +40,7 @@ public sealed partial class SsmFleet
     internal void Reconcile()
     {
         if (_disposed) return;
+        if (RegisterLaunched) RegisterLaunchedNow();
         var now = Now;
         foreach (var instance in _instances)
         {

@@ -20,6 +20,8 @@ namespace Rebundle.Ec2Endpoint;
 /// <c>GET /_ttm/ssm/instances</c> (→ each managed instance now: instanceId, pingStatus, stateDirectory …),
 /// <c>POST /_ttm/ssm/agent?instance=i-…&amp;status=ConnectionLost</c> (Online, ConnectionLost, Inactive),
 /// <c>GET /_ttm/ssm/invocations?commandId=…&amp;instance=i-…</c> (→ invocations, oldest first, with their whole output),
+/// <c>POST /_ttm/ssm/launch-files?farm=Rebundle-Staging&amp;alias=Sidekiq&amp;path=chef/failed-run-data.json&amp;content=…</c>
+/// (what the instances launched from now on that carry those tags find in their state folder once --ssm registers them),
 /// <c>POST /_ttm/ssm/buckets?name=…</c>,
 /// <c>POST /_ttm/ssm/faults?deny=SendCommand,s3:GetObject&amp;invocationDoesNotExistSeconds=10</c> (deny= allows all again),
 /// <c>POST /_ttm/ssm/settings?rebootSeconds=5&amp;notYetVisibleSeconds=2&amp;cancelSeconds=1</c>.
@@ -141,6 +143,13 @@ public sealed partial class SsmFleet
                 executionTimeoutSeconds = v.ExecutionTimeout.TotalSeconds, timeoutSeconds = v.TimeoutSeconds, outputS3BucketName = v.OutputS3BucketName, outputS3KeyPrefix = v.OutputS3KeyPrefix,
             }));
         });
+        app.MapPost("/_ttm/ssm/launch-files", (HttpRequest request) => Checked(() =>
+        {
+            var q = request.Query;
+            string? Tag(string key) => q.TryGetValue(key, out var v) && v.ToString().Length > 0 ? v.ToString() : null;
+            fleet.Ssm.AddLaunchFile(Tag("farm"), Tag("alias"), q["path"].ToString(), q["content"].ToString());
+            return Results.NoContent();
+        }));
         app.MapPost("/_ttm/ssm/buckets", (HttpRequest request) =>
         {
             fleet.Ssm.AddBucket(request.Query["name"].ToString());

@@ -101,25 +101,69 @@ public sealed partial class SsmFleet : IDisposable
             Reconcile();
             if (_ec2.InstanceById(instanceId) == null) throw new ArgumentException($"There is no EC2 instance {instanceId} to register with Systems Manager.");
             if (_instances.Any(i => i.InstanceId == instanceId)) throw new ArgumentException($"{instanceId} is a managed instance already.");
-            var root = Directory.CreateTempSubdirectory($"rebundle-ssm-{instanceId}-").FullName;
-            var instance = new SsmManagedInstance(instanceId, root)
-            {
-                PlatformName = platformName, PlatformVersion = platformVersion, AgentVersion = agentVersion, RegisteredAt = Now, LastPing = Now,
-            };
-            foreach (var dir in new[] { instance.WorkingDirectory, instance.StateDirectory, instance.BinDirectory, instance.AgentDirectory })
-                Directory.CreateDirectory(dir);
-            if (!Directory.Exists(FakesDirectory)) throw new InvalidOperationException($"The SSM fakes are not at {FakesDirectory} (the endpoint's build copies them there).");
-            foreach (var fake in Directory.GetFiles(FakesDirectory))
-            {
-                var copy = Path.Combine(instance.BinDirectory, Path.GetFileName(fake));
-                File.Copy(fake, copy);
-                if (!OperatingSystem.IsWindows()) File.SetUnixFileMode(copy, (UnixFileMode)Convert.ToInt32("755", 8));
-            }
-            File.WriteAllText(Path.Combine(instance.StateDirectory, "boot-time"), bootTime + "\n");
-            Directory.CreateDirectory(Path.Combine(instance.StateDirectory, "chef", "cookbooks"));
-            _instances.Add(instance);
-            return instance;
+            return Register(instanceId, platformName, platformVersion, agentVersion, bootTime);
         }
+    }
+
+    /// <summary>
+    /// Every instance the fleet launches from now on becomes a managed instance once it runs (its
+    /// image's agent registers it at boot, as an AMI with the SSM agent and an instance profile
+    /// does), with the launch files (<see cref="AddLaunchFile"/>) its tags match. The seed's --ssm.
+    /// </summary>
+    public bool RegisterLaunched { get; set; }
+
+    /// <summary>
+    /// A file every instance registered by <see cref="RegisterLaunched"/> from now on gets in its
+    /// state folder when its ttm:farm and ttm:alias tags match (null: any): what its first boot
+    /// leaves, e.g. chef/failed-run-data.json for a Chef run that failed there.
+    /// </summary>
+    public void AddLaunchFile(string? farm, string? alias, string relativePath, string content)
+    {
+        if (string.IsNullOrEmpty(relativePath) || Path.IsPathRooted(relativePath) || relativePath.Split('/').Contains(".."))
+            throw new ArgumentException($"A launch file is a path inside the state folder, such as chef/failed-run-data.json; got '{relativePath}'.");
+        lock (_ec2.Gate) _launchFiles.Add((farm, alias, relativePath, content));
+    }
+
+    private readonly List<(string? Farm, string? Alias, string Path, string Content)> _launchFiles = new();
+
+    /// <summary>Registers the running instances not managed yet, with their launch files. The caller holds the lock (Reconcile).</summary>
+    private void RegisterLaunchedNow()
+    {
+        foreach (var ec2 in _ec2.AllInstances().Where(i => _ec2.StateNow(i) == "running" && _instances.All(m => m.InstanceId != i.Id)).ToList())
+        {
+            var instance = Register(ec2.Id, "Ubuntu", "22.04", "3.3.1611.0", "2026-01-01 00:00:00");
+            var farm = ec2.Tags["ttm:farm"];
+            var alias = ec2.Tags["ttm:alias"];
+            foreach (var file in _launchFiles.Where(f => (f.Farm == null || f.Farm == farm) && (f.Alias == null || f.Alias == alias)))
+            {
+                var path = Path.Combine(instance.StateDirectory, file.Path);
+                Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+                File.WriteAllText(path, file.Content);
+            }
+        }
+    }
+
+    /// <summary>A new managed instance's folder, fakes and state. The caller holds the lock.</summary>
+    private SsmManagedInstance Register(string instanceId, string platformName, string platformVersion, string agentVersion, string bootTime)
+    {
+        var root = Directory.CreateTempSubdirectory($"rebundle-ssm-{instanceId}-").FullName;
+        var instance = new SsmManagedInstance(instanceId, root)
+        {
+            PlatformName = platformName, PlatformVersion = platformVersion, AgentVersion = agentVersion, RegisteredAt = Now, LastPing = Now,
+        };
+        foreach (var dir in new[] { instance.WorkingDirectory, instance.StateDirectory, instance.BinDirectory, instance.AgentDirectory })
+            Directory.CreateDirectory(dir);
+        if (!Directory.Exists(FakesDirectory)) throw new InvalidOperationException($"The SSM fakes are not at {FakesDirectory} (the endpoint's build copies them there).");
+        foreach (var fake in Directory.GetFiles(FakesDirectory))
+        {
+            var copy = Path.Combine(instance.BinDirectory, Path.GetFileName(fake));
+            File.Copy(fake, copy);
+            if (!OperatingSystem.IsWindows()) File.SetUnixFileMode(copy, (UnixFileMode)Convert.ToInt32("755", 8));
+        }
+        File.WriteAllText(Path.Combine(instance.StateDirectory, "boot-time"), bootTime + "\n");
+        Directory.CreateDirectory(Path.Combine(instance.StateDirectory, "chef", "cookbooks"));
+        _instances.Add(instance);
+        return instance;
     }
 
     /// <summary>Registers every running EC2 instance not managed yet (the seed's --ssm); returns them.</summary>

@@ -77,7 +77,8 @@ function Start-TestEc2Endpoint {
         [switch] $NoSeed,
         # Every seeded running instance a Systems Manager managed instance, its agent Online, its own state
         # folder as Reset-TestSshdState leaves one (boot-time 2026-01-01 00:00:00, chef/cookbooks): commands
-        # sent over SSM really run there, with the SSH tests' fakes on PATH (Register-Ec2ManagedInstance for others).
+        # sent over SSM really run there, with the SSH tests' fakes on PATH. Instances launched later become
+        # managed once they run (their image's agent), with the files of Add-Ec2SsmLaunchFile.
         [switch] $Ssm,
         # S3 buckets SSM may write whole command output to (read back with s3:GetObject on the same URL).
         [string[]] $SsmBucket = @(),
@@ -391,6 +392,18 @@ function Get-Ec2SsmInvocation {
     $invocations
 }
 
+function Add-Ec2SsmLaunchFile {
+    <#
+    .SYNOPSIS
+    A file the instances launched from now on find in their state folder ($FAKE_STATE) when -Ssm registers them, if their ttm:farm and ttm:alias tags match (omitted: any).
+    .DESCRIPTION
+    What a first boot leaves on a new server before anyone looks: -Path chef/failed-run-data.json for a Chef run that failed there.
+    #>
+    param([Parameter(Mandatory)] $Endpoint, [string] $Farm, [string] $Alias, [Parameter(Mandatory)] [string] $Path, [string] $Content = '')
+    $query = 'farm=' + [uri]::EscapeDataString($Farm) + '&alias=' + [uri]::EscapeDataString($Alias) + '&path=' + [uri]::EscapeDataString($Path) + '&content=' + [uri]::EscapeDataString($Content)
+    Invoke-RestMethod -Method Post -Uri "$($Endpoint.Url)_ttm/ssm/launch-files?$query" | Out-Null
+}
+
 # An S3 bucket SSM may write command output to (-OutputBucket); output for any other bucket is lost.
 function Add-Ec2SsmBucket([Parameter(Mandatory)] $Endpoint, [Parameter(Mandatory)] [string] $Name) {
     Invoke-RestMethod -Method Post -Uri "$($Endpoint.Url)_ttm/ssm/buckets?name=$([uri]::EscapeDataString($Name))" | Out-Null
@@ -416,4 +429,4 @@ function Connect-TestEc2Fleet([Parameter(Mandatory)] $Endpoint) {
 Export-ModuleMember -Function Start-TestEc2Endpoint, Stop-TestEc2Endpoint, Get-Ec2RequestLog, Clear-Ec2RequestLog, Set-Ec2Fault, Set-Ec2Tag,
     New-Ec2TargetGroup, Set-Ec2TargetHealth, Get-Ec2TargetHealth, Set-Ec2FarmRoleTargetGroups, Set-Ec2TestCredentials, Restore-Ec2TestCredentials, Connect-TestEc2Fleet,
     New-Ec2AutoScalingGroup, Get-Ec2AutoScalingGroup, Add-Ec2LifecycleHook, New-Ec2TestImage, New-Ec2TestLaunchTemplate, New-Ec2TestInstance, Get-Ec2TestInstance,
-    Register-Ec2ManagedInstance, Set-Ec2AgentStatus, Get-Ec2ManagedInstance, Get-Ec2SsmInvocation, Add-Ec2SsmBucket, Set-Ec2SsmFault
+    Register-Ec2ManagedInstance, Set-Ec2AgentStatus, Get-Ec2ManagedInstance, Get-Ec2SsmInvocation, Add-Ec2SsmBucket, Add-Ec2SsmLaunchFile, Set-Ec2SsmFault
