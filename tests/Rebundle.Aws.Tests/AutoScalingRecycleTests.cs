@@ -82,6 +82,9 @@ public class AutoScalingRecycleTests : IDisposable
             .Where(s => s.Status is ServerStatus.Running or ServerStatus.Pending).ToList();
         Assert.Equal(inService, live.Select(s => s.Id).OrderBy(i => i).ToList());
         Assert.All(live, s => Assert.Equal("RailsAppServer-1-6", s.Role));
+        // Each has its own index (a server whose tagging a stopped run cut short is no RailsAppServer.0).
+        Assert.All(live, s => Assert.True(s.Index >= 1, $"{s.Name} ({s.Id}) has no index"));
+        Assert.Equal(live.Count, live.Select(s => s.Index).Distinct().Count());
         var image = _fleet.Fleet.Roles().Require("RailsAppServer-1-6").ImageId;
         Assert.All(live, s => Assert.Equal(image, s.ImageId));
         var states = _fleet.Ec2.Elbv2.StatesOf(TargetGroup);

@@ -145,7 +145,8 @@ namespace Rebundle.Runbook
         /// Launch-first keeps a farm role at its count except while replacements are in flight,
         /// so live servers beyond the count are replacements (or respawns) left by a run that
         /// stopped. The newest of them are the surplus: not replaced themselves; those already on
-        /// the role's current image stand in for old servers; the rest are terminated at the end.
+        /// the role's current image (and with their index) stand in for old servers; the rest are
+        /// terminated at the end.
         /// </summary>
         private IEnumerable<SurplusServer> Reconcile(FarmRole farmRole, IReadOnlyList<Server> live, IReadOnlyList<Server> olds, string? currentImage)
         {
@@ -154,7 +155,9 @@ namespace Rebundle.Runbook
             var newest = live.OrderByDescending(s => s.LaunchedAt ?? DateTimeOffset.MinValue).ThenByDescending(s => s.Index).Take(excess).ToList();
             var waiting = new Queue<Server>(olds.Where(o => o.FarmRoleId == farmRole.Id && !newest.Contains(o))
                 .OrderBy(s => s.Index));
-            var spares = newest.Where(s => !string.IsNullOrEmpty(currentImage) && s.ImageId == currentImage)
+            // One whose launch was cut short before it got its index (AWS tags it after the launch)
+            // would serve as Name.0 for good: it is trimmed, and a fresh launch takes its place.
+            var spares = newest.Where(s => !string.IsNullOrEmpty(currentImage) && s.ImageId == currentImage && s.Index > 0)
                 .OrderBy(s => s.Status == ServerStatus.Running ? 0 : 1).ToList();
             var result = newest.Select(s => new SurplusServer
             {

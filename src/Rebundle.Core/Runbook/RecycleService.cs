@@ -169,7 +169,14 @@ namespace Rebundle.Runbook
             var terminated = new HashSet<string>(StringComparer.Ordinal);
             foreach (var candidate in candidates)
             {
-                if (!now.TryGetValue(candidate.Id, out var server) || server.Status == ServerStatus.Terminated || server.Status == ServerStatus.Terminating) continue;
+                if (!now.TryGetValue(candidate.Id, out var server))
+                {
+                    // Surplus read at the plan and gone since is gone; a replacement launched moments
+                    // ago may not be listed yet (eventual consistency) and is terminated all the same.
+                    if (countRunningOnly) continue;
+                    server = candidate;
+                }
+                if (server.Status == ServerStatus.Terminated || server.Status == ServerStatus.Terminating) continue;
                 if (Live.Contains(server.Status) && farmRoles.TryGetValue(server.FarmRoleId, out var farmRole))
                 {
                     var others = now.Values.Count(s => s.FarmRoleId == server.FarmRoleId && s.Id != server.Id && !terminated.Contains(s.Id) &&
