@@ -55,7 +55,7 @@ namespace Rebundle.Aws
             _imageLookup = new AwsImageLookup(calls, _unseen);
             _retirement = new AwsRoleRetirement(calls, _reads, _unseen, _shared);
             _scaling = new AutoScaling.AwsScalingGroups(autoScaling(clock, pollInterval), calls, _reads, _shared, clock, pollInterval);
-            _permissions = new AwsPermissionCheck(calls, _reads, _shared, elb, _scaling.Calls);
+            _permissions = new AwsPermissionCheck(calls, _reads, _shared, elb, _scaling.Calls, ssm);
             _leases = new AwsFarmLeases(calls, _reads, clock, leases);
             _loadBalancing = new AwsLoadBalancing(elb);
             _intake = new AwsFleetIntake(calls, _reads, _scaling, _shared, _unseen, region, clock, pollInterval);

@@ -89,6 +89,26 @@ namespace Rebundle.Remote
             return failures;
         }
 
+        /// <summary>-OutputBucket: where SSM writes whole outputs (what the preflight asks s3:GetObject about).</summary>
+        public string? OutputBucket { get; init; }
+
+        public BackendCommands ThroughBackend(IReadOnlyList<Server> servers)
+        {
+            var overSsm = new List<Server>();
+            foreach (var server in servers)
+            {
+                try
+                {
+                    if (_targets.For(server).Transport == RemoteTransport.Ssm) overSsm.Add(server);
+                }
+                catch (TtmException)
+                {
+                    // Unreachable either way: the run reports it when it gets there, not the preflight.
+                }
+            }
+            return new BackendCommands(overSsm, overSsm.Count > 0 ? OutputBucket : null);
+        }
+
         /// <summary>The server's connection settings, with the transport and why in -Verbose, as the remote cmdlets say it.</summary>
         private SshConnectionSettings Target(Server server)
         {

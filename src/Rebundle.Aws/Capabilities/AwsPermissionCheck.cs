@@ -22,9 +22,11 @@ namespace Rebundle.Aws
         private readonly AwsSharedReads _shared;
         private readonly Elb.Elbv2Calls _elb;
         private readonly AutoScaling.AutoScalingCalls _autoScaling;
+        private readonly Ssm.SsmCalls _ssm;
 
-        public AwsPermissionCheck(Ec2Calls calls, Ec2Reads reads, AwsSharedReads shared, Elb.Elbv2Calls elb, AutoScaling.AutoScalingCalls autoScaling)
+        public AwsPermissionCheck(Ec2Calls calls, Ec2Reads reads, AwsSharedReads shared, Elb.Elbv2Calls elb, AutoScaling.AutoScalingCalls autoScaling, Ssm.SsmCalls ssm)
         {
+            _ssm = ssm;
             _calls = calls;
             _reads = reads;
             _shared = shared;
@@ -95,7 +97,43 @@ namespace Rebundle.Aws
             var missing = checks.Where(check => !Allowed(check.Action, check.DryRun, cancellationToken)).Select(check => new MissingPermission("ec2:" + check.Action, check.NeededTo)).ToList();
             missing.AddRange(MissingLoadBalancing(request, cancellationToken));
             missing.AddRange(MissingAutoScaling(request, cancellationToken));
+            missing.AddRange(MissingSsm(request, cancellationToken));
             return missing;
+        }
+
+        /// <summary>
+        /// SSM has no DryRun either. For the servers the run's remote work reaches over SSM, its
+        /// reads are sent for real on the first one: DescribeInstanceInformation, and
+        /// GetCommandInvocation and CancelCommand of a command id that does not exist (allowed:
+        /// InvocationDoesNotExist / InvalidCommandId; nothing is read or cancelled). SendCommand
+        /// cannot be asked about without running something, nor s3:GetObject (S3 answers a missing
+        /// key with 403 to a policy without s3:ListBucket): a policy lacking them fails at the
+        /// first command, the OS update, before anything in the fleet has changed (docs/aws.md).
+        /// </summary>
+        private IEnumerable<MissingPermission> MissingSsm(PermissionCheckRequest request, CancellationToken cancellationToken)
+        {
+            var server = request.ToCommand.FirstOrDefault();
+            if (server == null) yield break;
+            const string neededTo = "run the OS update and checks over SSM";
+            const string noSuchCommand = "00000000-0000-0000-0000-000000000000";
+            if (Denied(() => _ssm.Agents(new[] { server.Id }, cancellationToken)))
+                yield return new MissingPermission("ssm:" + Ssm.SsmCalls.DescribeInstanceInformationAction, neededTo);
+            if (Denied(() => _ssm.Invocation(noSuchCommand, server.Id, server.Name, cancellationToken)))
+                yield return new MissingPermission("ssm:" + Ssm.SsmCalls.GetCommandInvocationAction, neededTo);
+            if (Denied(() => Absent(() => _ssm.Cancel(noSuchCommand, server.Id, server.Name), "InvalidCommandId")))
+                yield return new MissingPermission("ssm:" + Ssm.SsmCalls.CancelCommandAction, neededTo);
+        }
+
+        /// <summary>Runs a call on an object that does not exist; the answer that says so means the call was allowed.</summary>
+        private static void Absent(Action call, string notFoundCode)
+        {
+            try
+            {
+                call();
+            }
+            catch (TtmException e) when (e.BackendCode == notFoundCode)
+            {
+            }
         }
 
         /// <summary>
@@ -148,7 +186,7 @@ namespace Rebundle.Aws
                 read();
                 return false;
             }
-            catch (TtmException e) when (e.Code == TtmErrorCode.AccessDenied && (e.BackendCode == "AccessDenied" || e.BackendCode == "UnauthorizedOperation"))
+            catch (TtmException e) when (e.Code == TtmErrorCode.AccessDenied && (e.BackendCode == "AccessDenied" || e.BackendCode == "UnauthorizedOperation" || e.BackendCode == "AccessDeniedException"))
             {
                 return true;
             }

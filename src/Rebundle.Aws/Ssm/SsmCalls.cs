@@ -18,6 +18,16 @@ namespace Rebundle.Aws.Ssm
     /// </summary>
     public sealed class SsmCalls : IDisposable
     {
+        internal const string SendCommandAction = "SendCommand";
+        internal const string GetCommandInvocationAction = "GetCommandInvocation";
+        internal const string DescribeInstanceInformationAction = "DescribeInstanceInformation";
+        internal const string CancelCommandAction = "CancelCommand";
+
+        /// <summary>Every IAM action these calls need, as docs/aws.md's policy names them (s3:GetObject only with -OutputBucket).</summary>
+        internal static readonly IReadOnlyList<string> Actions = new[]
+        {
+            "ssm:" + SendCommandAction, "ssm:" + GetCommandInvocationAction, "ssm:" + DescribeInstanceInformationAction, "ssm:" + CancelCommandAction, "s3:GetObject",
+        };
 
         private readonly Lazy<IAmazonSimpleSystemsManagement> _ssm;
         private readonly Lazy<IAmazonS3> _s3;

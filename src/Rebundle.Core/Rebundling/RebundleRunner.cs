@@ -87,7 +87,7 @@ namespace Rebundle.Rebundling
         {
             using var shared = _fleet.Backend.Capability<ISharedListReads>()?.ReadEachListOnce();
             var plan = Plan(options);
-            return new RebundlePreview(plan, ServerCounts(plan), RebundlePreflight.MissingPermissions(_fleet, plan));
+            return new RebundlePreview(plan, ServerCounts(plan), RebundlePreflight.MissingPermissions(_fleet, plan, _preparation));
         }
 
         /// <summary>Refuses, before anything is written, a plan whose OS update or checks need SSH this run has not got.</summary>
