@@ -37,6 +37,7 @@ namespace Rebundle.Remote
         {
             var updater = new OsUpdater(_update with { Packages = packages, Reboot = true }, _clock);
             var failures = new List<TtmException>();
+            _targets.ReadAgents(servers, cancellation);
             var settings = new List<SshConnectionSettings>();
             foreach (var server in servers)
             {
@@ -68,6 +69,7 @@ namespace Rebundle.Remote
         {
             var failures = new List<string>();
             var settings = new List<SshConnectionSettings>();
+            _targets.ReadAgents(servers, cancellation);
             foreach (var server in servers)
             {
                 try
@@ -89,12 +91,10 @@ namespace Rebundle.Remote
             return failures;
         }
 
-        /// <summary>-OutputBucket: where SSM writes whole outputs (what the preflight asks s3:GetObject about).</summary>
-        public string? OutputBucket { get; init; }
-
-        public BackendCommands ThroughBackend(IReadOnlyList<Server> servers)
+        public IReadOnlyList<Server> ThroughBackend(IReadOnlyList<Server> servers)
         {
             var overSsm = new List<Server>();
+            _targets.ReadAgents(servers, CancellationToken.None);
             foreach (var server in servers)
             {
                 try
@@ -106,7 +106,7 @@ namespace Rebundle.Remote
                     // Unreachable either way: the run reports it when it gets there, not the preflight.
                 }
             }
-            return new BackendCommands(overSsm, overSsm.Count > 0 ? OutputBucket : null);
+            return overSsm;
         }
 
         /// <summary>The server's connection settings, with the transport and why in -Verbose, as the remote cmdlets say it.</summary>

@@ -63,6 +63,24 @@ namespace Rebundle.Remote
         /// </summary>
         public ISsmTransport? Ssm { get; init; }
 
+        /// <summary>
+        /// Reads the SSM agents of all these servers in one call when SSM may be chosen for them
+        /// (no -Transport), so <see cref="For"/> asks nothing per server. A refused read (no ssm:
+        /// permissions) only means SSM is not chosen.
+        /// </summary>
+        public void ReadAgents(IReadOnlyCollection<Server> servers, CancellationToken cancellation)
+        {
+            if (_options.Transport != null || Ssm == null || servers.Count == 0) return;
+            try
+            {
+                Ssm.ReadAgents(servers, cancellation);
+            }
+            catch (TtmException)
+            {
+                // Each server then goes over SSH, or says why it cannot.
+            }
+        }
+
         /// <summary>Settings for one server, or a TtmException saying why it cannot be reached.</summary>
         public SshConnectionSettings For(Server server)
         {

@@ -62,6 +62,6 @@ namespace Rebundle.Ssh
                 new ServerVerifier(checks, RebundleCheckTimeout),
                 clock,
                 _reporter,
-                _throttleLimit) { OutputBucket = _outputBucket };
+                _throttleLimit);
     }
 }

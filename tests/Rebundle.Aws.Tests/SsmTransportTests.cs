@@ -131,4 +131,34 @@ public class SsmTransportTests : IDisposable
         Assert.Equal(TtmErrorCode.ServerUnreachable, error.Code);
         Assert.Contains("DeliveryTimedOut", error.Message);
     }
+
+    /// <summary>
+    /// The preflight of a run whose remote work goes over SSM: each of the three ssm: actions it
+    /// can ask about without running anything is named when the policy lacks it; nothing is sent
+    /// to a server, and a run with no SSM servers asks SSM nothing.
+    /// </summary>
+    [Theory]
+    [InlineData("DescribeInstanceInformation")]
+    [InlineData("GetCommandInvocation")]
+    [InlineData("CancelCommand")]
+    public void The_preflight_names_a_missing_ssm_action_and_sends_no_command(string denied)
+    {
+        _fleet.Ec2.Ssm.Faults.DeniedActions.Add(denied);
+
+        var missing = _fleet.Backend.MissingPermissions(new Backends.PermissionCheckRequest { ToCommand = new[] { _server } });
+        var none = _fleet.Backend.MissingPermissions(new Backends.PermissionCheckRequest());
+
+        Assert.Equal("ssm:" + denied, Assert.Single(missing).Permission);
+        Assert.Empty(none);
+        Assert.Empty(_fleet.Ec2.Ssm.Invocations);
+    }
+
+    /// <summary>docs/aws.md's SSM policy names exactly the actions the SSM calls need.</summary>
+    [Fact]
+    public void The_documented_IAM_policy_names_every_SSM_action_called()
+    {
+        var documented = DocumentedPolicy.Actions("ssm").Concat(DocumentedPolicy.Actions("s3"));
+
+        Assert.Equal(Rebundle.Aws.Ssm.SsmCalls.Actions.OrderBy(a => a), documented.OrderBy(a => a));
+    }
 }

@@ -27,9 +27,6 @@ namespace Rebundle.Backends
 
         /// <summary>Servers the run sends commands to through the backend's own service (AWS: SSM Run Command) rather than SSH.</summary>
         public IReadOnlyList<Server> ToCommand { get; init; } = Array.Empty<Server>();
-
-        /// <summary>Where those commands' whole output is read from (AWS: an S3 bucket), or null.</summary>
-        public string? CommandOutputBucket { get; init; }
     }
 
     /// <summary>A permission the backend's credentials lack, by the name its policy language uses (e.g. <c>ec2:CreateImage</c>), and what needs it.</summary>

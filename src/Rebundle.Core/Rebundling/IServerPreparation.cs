@@ -17,12 +17,9 @@ namespace Rebundle.Rebundling
 
         /// <summary>
         /// Which of these servers the remote work reaches through the backend's own command
-        /// service (AWS: SSM) rather than SSH, and the bucket it reads long outputs from: what
-        /// the preflight asks permissions for. Reads, never runs anything.
+        /// service (AWS: SSM) rather than SSH: what the preflight asks permissions for. Reads,
+        /// never runs anything.
         /// </summary>
-        BackendCommands ThroughBackend(IReadOnlyList<Server> servers);
+        IReadOnlyList<Server> ThroughBackend(IReadOnlyList<Server> servers);
     }
-
-    /// <summary>Servers whose remote work goes through the backend (not SSH), and the output bucket it uses (or null).</summary>
-    public sealed record BackendCommands(IReadOnlyList<Server> Servers, string? OutputBucket);
 }

@@ -50,7 +50,7 @@ namespace Rebundle.Rebundling
             var reached = servers.Where(s => s.Status == Domain.ServerStatus.Running &&
                                              ((updatesOs && string.Equals(s.Farm, plan.StagingFarm, StringComparison.OrdinalIgnoreCase) && string.Equals(s.Role, plan.BaseRole, StringComparison.OrdinalIgnoreCase)) ||
                                               (plan.Verify && !string.Equals(s.Farm, plan.ProductionFarm, StringComparison.OrdinalIgnoreCase)))).ToList();
-            var commands = preparation != null && reached.Count > 0 ? preparation.ThroughBackend(reached) : null;
+            var commanded = preparation != null && reached.Count > 0 ? preparation.ThroughBackend(reached) : Array.Empty<Domain.Server>();
             return new PermissionCheckRequest
             {
                 ToImage = staging,
@@ -59,8 +59,7 @@ namespace Rebundle.Rebundling
                 ToRetag = farmRoles,
                 ToLaunchInto = farmRoles,
                 ToTerminate = servers,
-                ToCommand = commands?.Servers ?? Array.Empty<Domain.Server>(),
-                CommandOutputBucket = commands?.OutputBucket,
+                ToCommand = commanded,
             };
         }
     }
