@@ -190,8 +190,9 @@ public class AutoScalingRecycleTests : IDisposable
     }
 
     [Fact]
-    public void Ctrl_C_while_replacements_are_registered_puts_the_group_back_once_a_rerun_has_trimmed_what_was_left()
+    public void Ctrl_C_while_replacements_are_registered_terminates_them_through_the_group_so_it_is_at_its_count_at_once()
     {
+        var old = _fleet.Ec2.AutoScaling.Group(Group).Instances.Select(i => i.Id).ToList();
         using var ctrlC = new CancellationTokenSource();
         _fleet.Slept = () =>
         {
@@ -201,8 +202,16 @@ public class AutoScalingRecycleTests : IDisposable
         var reporter = new RecordingReporter();
         Assert.ThrowsAny<OperationCanceledException>(() => Recycle(cancellation: ctrlC.Token, reporter: reporter));
         _fleet.Slept = CheckAtPoll;
-        // The replacements were deregistered and left to drain, so the group could not be put back yet: it says so.
-        Assert.Contains(reporter.Warnings, w => w.Contains(Group) && w.Contains("next Invoke-TtmRecycle"));
+
+        // The group put the replacements in service; the stop hands them back to it, which drains
+        // them from its target group on their way out: none is left running, deregistered, above the count.
+        var group = _fleet.Ec2.AutoScaling.Group(Group);
+        var replacements = group.Instances.Where(i => !old.Contains(i.Id)).ToList();
+        Assert.NotEmpty(replacements);
+        Assert.Equal(2, group.Desired);
+        Assert.All(replacements, i => Assert.StartsWith("Terminating", i.LifecycleState));
+        Assert.DoesNotContain(reporter.Warnings, w => w.Contains("left it running while it drains"));
+        Assert.All(old, id => Assert.Equal("healthy", _fleet.Ec2.Elbv2.StatesOf(TargetGroup)[id]));
 
         Recycle();
 

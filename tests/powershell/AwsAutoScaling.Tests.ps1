@@ -339,16 +339,16 @@ Describe 'Ctrl+C mid-recycle of a group, then a rerun' {
 
     AfterAll { Invoke-RestMethod -Method Post -Uri "$($ec2.Url)_ttm/release" | Out-Null }
 
-    # Not yet tested here: "Ctrl+C ... stops within seconds, the group at its count". When the group has
-    # put a replacement in service (and registered it) before the stop, the stop deregisters it and
-    # leaves it draining instead of terminating it, so the group stays above its count until the
-    # rerun below. See the issue 25 note; the xunit case (no replacement in service yet) holds.
-    It 'Ctrl+C while the group launches stops within seconds, and the rerun starts from there' {
+    # Whether the group has put a replacement in service before the stop is a race; either way the
+    # stop hands the replacements back to the group (which drains those it registered), so the group
+    # is at its count at once.
+    It 'Ctrl+C while the group launches stops within seconds, the group at its count with the old servers serving' {
         $run = Start-InRunspace "Connect-TtmFleet -Aws -EndpointUrl '$($ec2.Url)' -Region us-east-1 -PollInterval '0:0:0.2' -AuditLogPath '$audit' | Out-Null; $recycle"
         Wait-Until { $run.Async.IsCompleted -or (Test-GroupHeld $ec2 $size.Name) } 'the recycle holds the group'
         Suspend-Ec2Answers $ec2 CreateTags
         Wait-Until { $run.Async.IsCompleted -or (Test-Ec2AnswerHeld $ec2) } 'a new server of the group is being tagged'
         $run.Async.IsCompleted | Should -BeFalse -Because 'Ctrl+C comes while the group launches'
+        (Get-Ec2AutoScalingGroup $ec2 -Name $size.Name).Desired | Should -BeGreaterThan $size.Desired
 
         $watch = [Diagnostics.Stopwatch]::StartNew()
         $run.PowerShell.Stop()
@@ -356,9 +356,16 @@ Describe 'Ctrl+C mid-recycle of a group, then a rerun' {
         $run.PowerShell.InvocationStateInfo.State | Should -Be 'Stopped'
         $run.PowerShell.Dispose()
         Resume-Ec2Answers $ec2
-        # The old servers serve on whichever way the race went.
+
+        # Invoke-TtmRecycle's help: a recycle that stops terminates the replacements it launched that are
+        # not yet serving, so no farm role is left above its count.
+        $group = Get-Ec2AutoScalingGroup $ec2 -Name $size.Name
+        $group.Desired | Should -Be $size.Desired -Because 'the stopped recycle takes back the capacity it asked for'
+        @(Get-TtmServer -Farm Production -Role RailsAppServer -Status Running, Pending).Id | Sort-Object | Should -Be $old -Because 'the replacements not yet serving are terminated'
+        # The old servers serve on; a replacement the group had already put in service drains on its way out.
         $states = Get-Ec2TargetHealth $ec2 -TargetGroup production-railsappserver
         foreach ($id in $old) { $states[$id] | Should -Be 'healthy' }
+        foreach ($id in @($states.Keys | Where-Object { $_ -notin $old })) { $states[$id] | Should -Be 'draining' -Because "$id is a replacement on its way out" }
     }
 
     It 'the rerun recycles the group onto the role''s image and puts it back as before' {

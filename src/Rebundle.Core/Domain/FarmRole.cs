@@ -44,6 +44,19 @@ namespace Rebundle.Domain
         public bool IsScalingGroup => !string.IsNullOrEmpty(ScalingGroup);
 
         /// <summary>
+        /// Of <see cref="TargetGroups"/>, those attached to the <see cref="ScalingGroup"/>: the group
+        /// registers its new servers there itself, and a server terminated through the group is
+        /// drained from them before it goes (AWS deregisters first). Empty for plain farm roles.
+        /// </summary>
+        public IReadOnlyList<string> GroupDrainedTargetGroups { get; init; } = Array.Empty<string>();
+
+        /// <summary>
+        /// The group drains every target group of this farm role: terminating one of its servers
+        /// through the group is safe at once, without Rebundle's own deregister and wait.
+        /// </summary>
+        public bool DrainsThroughGroup => IsScalingGroup && TargetGroups.All(t => GroupDrainedTargetGroups.Contains(t, StringComparer.Ordinal));
+
+        /// <summary>
         /// A recycle changed the group for its duration (max raised, processes suspended) and was
         /// stopped before it put it back: the group carries the record of what to restore, and
         /// the next recycle of this farm restores it. <see cref="DesiredCount"/> is the recorded count.

@@ -7,7 +7,7 @@ namespace Rebundle.Runbook
     /// The load balancer's part of a recycle's ending. Nothing is terminated while registered or
     /// draining: surplus still in a target group (left by an interrupted run) is deregistered and
     /// terminated once drained; a stop deregisters the replacements it would terminate and leaves
-    /// them to drain for the next run. A server someone deregistered by hand is not registered
+    /// them to drain for the next run, except where an Auto Scaling group drains them itself. A server someone deregistered by hand is not registered
     /// again: taking one out of service is the operator's call.
     /// </summary>
     internal sealed class LoadBalancedCleanup
@@ -30,7 +30,11 @@ namespace Rebundle.Runbook
         /// </summary>
         public IReadOnlyList<Server> Release(IReadOnlyDictionary<string, FarmRole> farmRoles, IReadOnlyCollection<Server> servers, TimeSpan? drainTimeout, CancellationToken cancellation)
         {
-            var balanced = servers.Where(s => farmRoles.TryGetValue(s.FarmRoleId, out var r) && _targets.IsBalanced(r)).ToList();
+            // A stop cannot wait for a drain; a group can: terminated through it, its server is
+            // deregistered from the group's target groups and drained before it goes. Left running
+            // instead, it would hold the group above its count until the next run.
+            var balanced = servers.Where(s => farmRoles.TryGetValue(s.FarmRoleId, out var r) && _targets.IsBalanced(r)
+                                              && !(drainTimeout == null && r.DrainsThroughGroup)).ToList();
             if (balanced.Count == 0) return servers.ToList();
             var roles = balanced.Select(s => farmRoles[s.FarmRoleId]).Distinct().ToList();
             _targets.Read(roles, cancellation);
