@@ -219,6 +219,38 @@ public class AutoScalingRecycleTests : IDisposable
     }
 
     [Fact]
+    public void Ctrl_C_leaves_a_replacement_draining_from_a_target_group_the_group_does_not_drain_and_the_rerun_trims_it()
+    {
+        // The farm role also serves from a target group Rebundle registers in, not attached to the group:
+        // the group would terminate the replacement mid-drain there, so the stop deregisters and leaves it.
+        const string Extra = "production-railsappserver-extra";
+        var old = _fleet.Ec2.AutoScaling.Group(Group).Instances.Select(i => i.Id).ToList();
+        _fleet.Ec2.Elbv2.AddTargetGroup(Extra, Drain, TimeSpan.FromSeconds(5), 2);
+        _fleet.Ec2.Elbv2.AddHealthyTargets(Extra, old);
+        RunbookSeed.SetTargetGroups(_fleet.Ec2, _fleet.Ec2.LaunchTemplateNamed("farm/Production/RailsAppServer")!, TargetGroup, Extra);
+        using var ctrlC = new CancellationTokenSource();
+        _fleet.Slept = () =>
+        {
+            CheckAtPoll();
+            if (_fleet.Calls("RegisterTargets") > 0) ctrlC.Cancel();
+        };
+        var reporter = new RecordingReporter();
+        Assert.ThrowsAny<OperationCanceledException>(() => Recycle(cancellation: ctrlC.Token, reporter: reporter));
+        _fleet.Slept = CheckAtPoll;
+
+        var replacements = _fleet.Ec2.Elbv2.StatesOf(Extra).Where(s => !old.Contains(s.Key)).ToList();
+        Assert.NotEmpty(replacements);
+        Assert.All(replacements, s => Assert.Equal("draining", s.Value));
+        Assert.All(replacements, s => Assert.Contains(reporter.Warnings, w => w.Contains(s.Key) && w.Contains("left it running while it drains")));
+        Assert.All(replacements, s => Assert.Equal("InService", _fleet.Ec2.AutoScaling.Group(Group).Instances.Single(i => i.Id == s.Key).LifecycleState));
+
+        Recycle();
+
+        AssertGroupAsBefore();
+        Assert.Equal(2, _fleet.Ec2.Elbv2.StatesOf(Extra).Count(s => s.Value == "healthy"));
+    }
+
+    [Fact]
     public void Ctrl_C_while_the_group_launches_takes_its_new_servers_and_capacity_back_at_once()
     {
         var old = _fleet.Ec2.AutoScaling.Group(Group).Instances.Select(i => i.Id).OrderBy(i => i).ToList();
