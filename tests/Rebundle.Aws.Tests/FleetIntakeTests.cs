@@ -170,6 +170,10 @@ public class FleetIntakeTests : IDisposable
         Assert.Equal(TtmErrorCode.FarmRoleAlreadyExists, Refused(WebFarmRole with { Farm = "Dev", Alias = "Sidekiq" }));
         Assert.Equal(TtmErrorCode.InvalidArgument, Refused(WebFarmRole with { Count = 5 }));
         Assert.Equal(TtmErrorCode.ServerNotFound, Refused(ReportsFarmRole with { Role = "LegacyWeb", Tags = new Dictionary<string, string> { ["app"] = "nothing" } }));
+        // Two servers match the tag; a count of one would make the next recycle terminate the other.
+        var tooMany = Assert.Throws<TtmException>(() => _intake.Preview(ReportsFarmRole with { Role = "LegacyWeb", Count = 1 }));
+        Assert.Equal(TtmErrorCode.InvalidArgument, tooMany.Code);
+        Assert.All(_reports, id => Assert.Contains(id, tooMany.Message));
         Assert.Empty(_fleet.Mutations);
     }
 

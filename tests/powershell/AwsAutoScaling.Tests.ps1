@@ -421,6 +421,12 @@ Describe 'A fleet made without Rebundle''s tags is brought in and rebundled' {
         New-TtmFarmRole -Farm Legacy -Alias LegacyWeb -Role LegacyWeb -AutoScalingGroup legacy-web-asg -WhatIf
         @(Get-Ec2RequestLog $ec2 | Where-Object mutating) | Should -BeNullOrEmpty
         Get-TtmFarmRole -Farm Legacy -ErrorAction SilentlyContinue | Should -BeNullOrEmpty
+        # Two servers carry the tag: a count of one would leave the other for the next recycle to terminate.
+        $tooMany = Get-FirstError { New-TtmFarmRole -Farm Legacy -Alias LegacyReports -Role LegacyReports -Tag @{ app = 'reports' } -Count 1 -Force }
+        $tooMany.FullyQualifiedErrorId | Should -Be 'TtmInvalidArgument,Rebundle.PowerShell.Commands.NewTtmFarmRoleCommand'
+        $tooMany.CategoryInfo.Category | Should -Be 'InvalidArgument'
+        foreach ($id in $reports) { $tooMany.Exception.Message | Should -BeLike "*$id*" }
+        @(Get-Ec2RequestLog $ec2 | Where-Object mutating) | Should -BeNullOrEmpty
 
         New-TtmFarmRole -Farm Legacy -Alias LegacyWeb -Role LegacyWeb -AutoScalingGroup legacy-web-asg | Out-Null
         New-TtmFarmRole -Farm Legacy -Alias LegacyReports -Role LegacyReports -Tag @{ app = 'reports' } -Count 2 | Out-Null
