@@ -173,6 +173,35 @@ Describe 'Invoke-TtmCommand over SSM' {
     }
 }
 
+Describe 'Invoke-TtmRebundle over SSM checks its SSM permissions first' {
+    BeforeAll { $script:remote = Start-Scenario Ssm }
+
+    AfterAll {
+        Disconnect-TtmFleet -ErrorAction SilentlyContinue | Out-Null
+        Stop-TestEc2Endpoint
+    }
+
+    It 'a policy without ssm:CancelCommand is TtmAccessDenied naming it, before any command is sent or anything changes' {
+        Set-Ec2SsmFault $ec2 -Deny 'CancelCommand'
+        try {
+            Clear-Ec2RequestLog $ec2
+            $journal = Join-Path $TestDrive 'rebundle-denied.jsonl'
+
+            $denied = $null
+            try { Invoke-TtmRebundle -Check Chef -ChefCachePath (Get-ChefCachePath Ssm) -JournalPath $journal -ErrorAction Stop 6>$null | Out-Null } catch { $denied = $_ }
+
+            $denied.FullyQualifiedErrorId | Should -BeLike 'TtmAccessDenied,*'
+            $denied.CategoryInfo.Category | Should -Be 'PermissionDenied'
+            $denied.Exception.Message | Should -BeLike '*ssm:CancelCommand*'
+            @(Get-Ec2SsmInvocation $ec2) | Should -BeNullOrEmpty -Because 'no command runs before the preflight passed'
+            # The one change asked, CancelCommand on a command id that does not exist, was refused.
+            @(Get-Ec2RequestLog $ec2 | Where-Object { $_.mutating -and $_.status -eq 200 }) | Should -BeNullOrEmpty
+            $journal | Should -Not -Exist
+        }
+        finally { Set-Ec2SsmFault $ec2 -Deny '' }
+    }
+}
+
 Describe 'Shell metacharacters reach the server as data over <Transport>' -ForEach @(@{ Transport = 'Ssm' }, @{ Transport = 'Ssh' }) {
     BeforeAll {
         if ($Transport -eq 'Ssh' -and -not $haveSshd) { return }
