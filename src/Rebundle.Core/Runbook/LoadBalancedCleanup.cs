@@ -7,8 +7,9 @@ namespace Rebundle.Runbook
     /// The load balancer's part of a recycle's ending. Nothing is terminated while registered or
     /// draining: surplus still in a target group (left by an interrupted run) is deregistered and
     /// terminated once drained; a stop deregisters the replacements it would terminate and leaves
-    /// them to drain for the next run, except where an Auto Scaling group drains them itself. A server someone deregistered by hand is not registered
-    /// again: taking one out of service is the operator's call.
+    /// them to drain for the next run, except where an Auto Scaling group drains them itself. A
+    /// server someone deregistered by hand is not registered again: taking one out of service is
+    /// the operator's call.
     /// </summary>
     internal sealed class LoadBalancedCleanup
     {
