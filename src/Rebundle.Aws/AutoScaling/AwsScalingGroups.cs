@@ -76,7 +76,7 @@ namespace Rebundle.Aws.AutoScaling
                     DesiredCount = record?.Desired ?? group.DesiredCapacity,
                     ScalingHeld = record != null,
                     Role = RoleOf(group) ?? farmRole.Role,
-                    GroupDrainedTargetGroups = group.TargetGroupArns.Select(AutoScalingCalls.TargetGroupNameOf).Intersect(farmRole.TargetGroups, StringComparer.Ordinal).ToList(),
+                    GroupDrainedTargetGroups = group.TargetGroupArns.Select(AutoScalingCalls.TargetGroupNameOf).ToList(),
                 };
             }).ToList();
         }

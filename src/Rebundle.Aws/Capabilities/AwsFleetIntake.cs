@@ -167,11 +167,6 @@ namespace Rebundle.Aws
             var ids = instances.Select(i => i.InstanceId).ToList();
             var count = request.Count ?? ids.Count;
             if (count < 1) throw new TtmException(TtmErrorCode.InvalidArgument, $"-Count must be 1 or more; got {count}.", count);
-            // Taken in beyond its count, a server is surplus, and the next recycle terminates it.
-            if (ids.Count > count)
-                throw new TtmException(TtmErrorCode.InvalidArgument,
-                    $"{ids.Count} running instances match ({string.Join(", ", ids)}), more than -Count {count}: the next recycle would terminate the {ids.Count - count} beyond the count. " +
-                    "Narrow -Tag, name the instances with -InstanceId, or raise -Count. Nothing was changed.", count);
             var targetGroups = request.TargetGroups ?? Array.Empty<string>();
             return new IntakePreview { InstanceIds = ids, Count = count, TargetGroups = targetGroups, Request = request with { InstanceIds = ids, Count = count, TargetGroups = targetGroups } };
         }

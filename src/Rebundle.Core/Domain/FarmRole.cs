@@ -44,9 +44,9 @@ namespace Rebundle.Domain
         public bool IsScalingGroup => !string.IsNullOrEmpty(ScalingGroup);
 
         /// <summary>
-        /// Of <see cref="TargetGroups"/>, those attached to the <see cref="ScalingGroup"/>: the group
-        /// registers its new servers there itself, and a server terminated through the group is
-        /// drained from them before it goes (AWS deregisters first). Empty for plain farm roles.
+        /// The target groups attached to the <see cref="ScalingGroup"/>: the group registers its new
+        /// servers there itself, and a server terminated through the group is drained from them
+        /// before it goes (AWS deregisters first). Empty for plain farm roles.
         /// </summary>
         public IReadOnlyList<string> GroupDrainedTargetGroups { get; init; } = Array.Empty<string>();
 

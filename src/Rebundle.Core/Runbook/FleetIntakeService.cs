@@ -46,13 +46,23 @@ namespace Rebundle.Runbook
             if (request.Count is int count && count < 1)
                 throw new TtmException(TtmErrorCode.InvalidArgument, $"-Count must be 1 or more; got {count}.", count);
             var role = RoleName.Parse(request.Role).FullName;
-            return Intake.PreviewFarmRole(request with { Role = role }, cancellation);
+            var preview = Intake.PreviewFarmRole(request with { Role = role }, cancellation);
+            // Taken in beyond its count, a server is surplus, and the next recycle terminates it.
+            // (A group's servers are its desired capacity's: the group keeps them, not the count.)
+            if (preview.Request.AutoScalingGroup == null && preview.InstanceIds.Count > preview.Count)
+                throw new TtmException(TtmErrorCode.InvalidArgument,
+                    $"{preview.InstanceIds.Count} running instances match ({ServersOf(preview)}), more than -Count {preview.Count}: the next recycle would terminate the {preview.InstanceIds.Count - preview.Count} beyond the count. " +
+                    "Narrow -Tag, name the instances with -InstanceId, or raise -Count. Nothing was changed.", preview.Count);
+            return preview;
         }
+
+        private static string ServersOf(IntakePreview preview) =>
+            string.Join(", ", preview.InstanceIds.Take(5)) + (preview.InstanceIds.Count > 5 ? ", …" : "");
 
         public static string Describe(IntakePreview preview)
         {
             var request = preview.Request;
-            var servers = string.Join(", ", preview.InstanceIds.Take(5)) + (preview.InstanceIds.Count > 5 ? ", …" : "");
+            var servers = ServersOf(preview);
             var serving = preview.TargetGroups.Count > 0 ? $", serving target group(s) {string.Join(", ", preview.TargetGroups)}" : "";
             return request.AutoScalingGroup != null
                 ? $"Bring Auto Scaling group {request.AutoScalingGroup} ({preview.InstanceIds.Count} server(s){(servers.Length > 0 ? ": " + servers : "")}, desired capacity {preview.Count}) in as farm role {request.Farm}/{request.Alias} " +
